@@ -1,0 +1,1 @@
+"""The Pulumi program: one Workspace component for the stack's settings."""

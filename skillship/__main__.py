@@ -1,0 +1,3 @@
+from skillship.cli import main
+
+main()

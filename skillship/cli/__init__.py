@@ -1,0 +1,22 @@
+"""The `skillship` command line: a thin shell over the core."""
+
+from __future__ import annotations
+
+import typer
+
+from skillship.cli.new import new
+from skillship.cli.validate import validate
+
+app = typer.Typer(
+    name="skillship",
+    help="Ship batch job skills to Kubernetes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(validate)
+app.command()(new)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,33 @@
+"""What every command shares: exit codes, consoles and the one-line failure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import IntEnum
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+
+class Exit(IntEnum):
+    OK = 0
+    FAILED = 1  # the workspace is invalid, a task failed, ...
+    USAGE = 2  # bad arguments, unknown stack, unreachable cluster, ...
+    STILL_RUNNING = 3
+
+
+# Results go to stdout, so `--json` can be piped; messages for people go to stderr.
+stdout = Console(soft_wrap=True, highlight=False)
+stderr = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
+    """An expected failure: one clear line, no traceback."""
+    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(int(code))
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,33 @@
+"""`skillship new`: scaffold a skill that validates and runs locally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from skillship.cli._common import Exit, fail, stderr
+from skillship.scaffold import ScaffoldError, SkillType, check_name, create_skill
+from skillship.workspace import display_path, resolve_layout
+
+
+def new(
+    name: str = typer.Argument(..., help="The skill's name: letters, digits, '-' and '_', at most 20 characters."),
+    kind: SkillType = typer.Option("job", "--type", help="A batch job, or a daemon that serves requests."),
+    workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="The workspace root, or its skills/ directory."),
+) -> None:
+    """Create skills/NAME with skill.yaml, one action and an example message."""
+    try:
+        check_name(name)
+    except ScaffoldError as exc:
+        fail(str(exc), Exit.USAGE)
+    _, skills_dir, _ = resolve_layout(workspace)
+    if not skills_dir.is_dir():
+        fail(f"{skills_dir}: no such directory", Exit.USAGE)
+    try:
+        target = create_skill(skills_dir=skills_dir, name=name, kind=kind)
+    except ScaffoldError as exc:
+        fail(str(exc), Exit.FAILED)
+    where = display_path(target)
+    stderr.print(f"created {kind} skill [bold]{name}[/] in {where}")
+    stderr.print(f"try it: python {where}/actions/{name}/main.py \"$(cat {where}/invoke/request/message.json)\"")

@@ -1,0 +1,299 @@
+"""Rules that a workspace must follow before anything is deployed from it.
+
+Each check adds located Diagnostics and never raises, so one run reports every problem.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from skillship.diagnostics import Diagnostics
+from skillship.models import KNOWN_RUNTIMES, RUNTIME_DAEMONS, RUNTIME_EXTERNAL_API, RUNTIME_JOBS, Agent
+from skillship.names import action_name, skill_name
+from skillship.workspace import (
+    AgentSource,
+    SkillSource,
+    Workspace,
+    display_path,
+    read_text,
+    read_workspace,
+    report_placeholders,
+)
+
+SUPPORTED_CAMEL = "1.0.0"
+_NEW_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]$")
+_LOOSE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
+NEW_NAME_MAX = 20
+
+
+def load_workspace(path: Path | str) -> tuple[Workspace, Diagnostics]:
+    """Read and validate a workspace in one pass: the entry point for the CLI and the program."""
+    diagnostics = Diagnostics()
+    workspace = read_workspace(Path(path), diagnostics)
+    validate_workspace(workspace, diagnostics)
+    return workspace, diagnostics
+
+
+def validate_workspace(workspace: Workspace, diagnostics: Diagnostics) -> None:
+    for source in workspace.skills:
+        check_skill(source, diagnostics)
+        check_invoke_messages(source, diagnostics)
+    check_unique_skills(workspace, diagnostics)
+    for agent in workspace.agents:
+        check_agent(agent, workspace, diagnostics)
+
+
+def check_skill(source: SkillSource, diagnostics: Diagnostics) -> None:
+    skill, file = source.skill, source.display
+    if skill.camel != SUPPORTED_CAMEL:
+        diagnostics.error(file, source.line(("camel",)), "camel", "camel-version",
+                          f"unknown camel version {skill.camel!r}; this format is camel {SUPPORTED_CAMEL}")
+    _check_skill_name(source, diagnostics)
+    _check_unique(source, "properties", [p.name for p in skill.properties], "property", diagnostics)
+    _check_unique(source, "actions", [a.name for a in skill.actions], "action", diagnostics)
+    _check_unique(source, "inputs", [i.name for i in skill.inputs], "input", diagnostics)
+    _check_unique(source, "outputs", [o.name for o in skill.outputs], "output", diagnostics)
+    _check_properties(source, diagnostics)
+    _check_actions(source, diagnostics)
+    _check_routing(source, diagnostics)
+
+
+def _check_skill_name(source: SkillSource, diagnostics: Diagnostics) -> None:
+    name = source.skill.name
+    line = source.line(("name",))
+    if not _LOOSE_NAME.match(name):
+        diagnostics.error(source.display, line, "name", "skill-name",
+                          f"skill name {name!r} may hold only letters, digits, '-', '_', '.' and '/'")
+    elif "/" not in name and not _NEW_NAME.match(name):
+        diagnostics.warning(source.display, line, "name", "skill-name",
+                            f"skill name {name!r} must start with a letter and end with a letter or digit for newer tooling")
+    if len(name) > NEW_NAME_MAX and "/" not in name:
+        diagnostics.warning(source.display, line, "name", "skill-name-length",
+                            f"skill name is {len(name)} characters; newer tooling allows at most {NEW_NAME_MAX}")
+
+
+def _check_unique(source: SkillSource, key: str, names: list[str], what: str, diagnostics: Diagnostics) -> None:
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in first:
+            diagnostics.error(source.display, source.line((key, index, "name")), (key, index, "name"), f"duplicate-{what}",
+                              f"{what} {name!r} is declared twice (first at {key}[{first[name]}], "
+                              f"line {source.line((key, first[name], 'name'))})")
+        else:
+            first[name] = index
+
+
+def _check_properties(source: SkillSource, diagnostics: Diagnostics) -> None:
+    for index, prop in enumerate(source.skill.properties):
+        path = ("properties", index)
+        if prop.secure and prop.default_value not in (None, ""):
+            diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "secure-default",
+                                f"secure property {prop.name!r} has a default in plain text; set it per stack as a secret")
+        if prop.valid_values and prop.default_value is not None and prop.default_value not in prop.valid_values:
+            diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "invalid-default",
+                                f"default {prop.default_value!r} is not one of validValues {prop.valid_values!r}")
+        if prop.kind == "number" and prop.default_value is not None and not _is_number(prop.default_value):
+            diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "invalid-default",
+                                f"Number property {prop.name!r} has a default that is not a number: {prop.default_value!r}")
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_actions(source: SkillSource, diagnostics: Diagnostics) -> None:
+    declared = set()
+    for index, action in enumerate(source.skill.actions):
+        path = ("actions", index)
+        declared.add(action.name)
+        context = source.build_context(action.name)
+        if not (context / "Dockerfile").is_file():
+            where = "folder" if not context.is_dir() else "Dockerfile"
+            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "missing-dockerfile",
+                              f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; "
+                              "the 'actions/<name>' folder and the action's name must match")
+        if action.image and _has_tag(action.image):
+            diagnostics.warning(source.display, source.line((*path, "image")), (*path, "image"), "image-tag",
+                                f"image {action.image!r} has a tag; Skillship tags images by the content of their build context")
+        if action.type == "daemon" and action.port is None:
+            diagnostics.warning(source.display, source.line((*path, "type")), (*path, "port"), "daemon-port",
+                                f"daemon action {action.name!r} has no port; it cannot receive requests")
+    actions_dir = source.directory / "actions"
+    if actions_dir.is_dir():
+        for folder in sorted(p for p in actions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            if folder.name not in declared:
+                diagnostics.warning(display_path(folder), None, None, "unused-build-context",
+                                    f"no action of skill {source.skill.name!r} is named {folder.name!r}; this folder is never built")
+
+
+def _has_tag(image: str) -> bool:
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last or "@" in last
+
+
+def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
+    skill = source.skill
+    for index, item in enumerate(skill.inputs):
+        if item.routing is None:
+            continue
+        for sub, target in item.routing.targets():
+            path = ("inputs", index, "routing", *sub)
+            runtime = target.runtime
+            if runtime is not None and runtime not in KNOWN_RUNTIMES:
+                diagnostics.warning(source.display, source.line((*path, "runtime")), (*path, "runtime"), "unknown-runtime",
+                                    f"runtime {runtime!r} is not one of {', '.join(KNOWN_RUNTIMES)}")
+            if target.output is not None and skill.outputs and skill.output(target.output) is None:
+                diagnostics.warning(source.display, source.line((*path, "output")), (*path, "output"), "unknown-output",
+                                    f"routing names output {target.output!r}, which the skill does not declare")
+            if runtime == RUNTIME_EXTERNAL_API:
+                continue
+            if not target.action:
+                if runtime in (RUNTIME_JOBS, RUNTIME_DAEMONS):
+                    diagnostics.error(source.display, source.line(path), path, "routing-no-action",
+                                      f"routing to runtime {runtime!r} names no action")
+                continue
+            action = skill.action(target.action)
+            if action is None:
+                known = ", ".join(repr(a.name) for a in skill.actions) or "none"
+                diagnostics.error(source.display, source.line((*path, "action")), (*path, "action"), "routing-unknown-action",
+                                  f"input {item.name!r} routes to action {target.action!r}, which does not exist (actions: {known})")
+            elif (runtime == RUNTIME_JOBS and action.type == "daemon") or (runtime == RUNTIME_DAEMONS and action.type == "job"):
+                diagnostics.error(source.display, source.line((*path, "runtime")), (*path, "runtime"), "routing-runtime",
+                                  f"{action.type} action {action.name!r} is routed to the {runtime} runtime")
+
+
+def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics) -> None:
+    """Example messages under invoke/ must be JSON objects; job skills should have one to run with."""
+    invoke = source.directory / "invoke"
+    files = sorted(invoke.rglob("*.json")) if invoke.is_dir() else []
+    for file in files:
+        display = display_path(file)
+        text = read_text(file, display, diagnostics)
+        if text is None:
+            continue
+        if report_placeholders(text, display, None, diagnostics):
+            continue
+        try:
+            message = json.loads(text)
+        except json.JSONDecodeError as exc:
+            diagnostics.error(display, exc.lineno, None, "invoke-json", f"not valid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        if not isinstance(message, dict):
+            diagnostics.error(display, 1, None, "invoke-json", "a message must be a JSON object with a 'payload'")
+    has_jobs = any(a.type == "job" for a in source.skill.actions)
+    if has_jobs and not (invoke / "request" / "message.json").is_file():
+        diagnostics.warning(source.display, source.line(("name",)), None, "no-message",
+                            "no invoke/request/message.json: each stack must give this skill's message")
+
+
+def check_unique_skills(workspace: Workspace, diagnostics: Diagnostics) -> None:
+    """Skill names, and the Kubernetes names they map to, must be unique across the workspace."""
+    by_name: dict[str, SkillSource] = {}
+    by_k8s: dict[str, SkillSource] = {}
+    for source in workspace.skills:
+        name = source.skill.name
+        line = source.line(("name",))
+        if name in by_name:
+            diagnostics.error(source.display, line, "name", "duplicate-skill",
+                              f"skill {name!r} is also defined in {by_name[name].display}")
+            continue
+        by_name[name] = source
+        k8s = skill_name(name)
+        if k8s in by_k8s:
+            other = by_k8s[k8s]
+            diagnostics.error(source.display, line, "name", "name-collision",
+                              f"skill {name!r} and skill {other.skill.name!r} ({other.display}) both map to the "
+                              f"Kubernetes name {k8s!r}; rename one")
+        else:
+            by_k8s[k8s] = source
+    _check_action_name_collisions(workspace, diagnostics)
+
+
+def _check_action_name_collisions(workspace: Workspace, diagnostics: Diagnostics) -> None:
+    owners: dict[str, list[tuple[SkillSource, int]]] = defaultdict(list)
+    for source in workspace.skills:
+        for index, action in enumerate(source.skill.actions):
+            owners[action_name(source.skill.name, action.name)].append((source, index))
+    for k8s, places in owners.items():
+        if len({(s.skill.name, s.skill.actions[i].name) for s, i in places}) < 2:
+            continue
+        first_source, first_index = places[0]
+        for source, index in places[1:]:
+            path = ("actions", index, "name")
+            diagnostics.error(source.display, source.line(path), path, "name-collision",
+                              f"action {source.skill.actions[index].name!r} of skill {source.skill.name!r} maps to the "
+                              f"Kubernetes name {k8s!r}, as does action {first_source.skill.actions[first_index].name!r} "
+                              f"of skill {first_source.skill.name!r}")
+
+
+def check_agent(source: AgentSource, workspace: Workspace, diagnostics: Diagnostics) -> None:
+    agent: Agent = source.agent
+    if agent.camel != SUPPORTED_CAMEL:
+        diagnostics.error(source.display, source.line(("camel",)), "camel", "camel-version",
+                          f"unknown camel version {agent.camel!r}; this format is camel {SUPPORTED_CAMEL}")
+    seen: dict[str, int] = {}
+    for index, ref in enumerate(agent.skills):
+        if ref.ref_id in seen:
+            path = ("skills", index, "refId")
+            diagnostics.error(source.display, source.line(path), path, "agent-duplicate-ref",
+                              f"refId {ref.ref_id!r} is used twice (first at skills[{seen[ref.ref_id]}])")
+        else:
+            seen[ref.ref_id] = index
+        if workspace.skill(ref.skill_name) is None:
+            path = ("skills", index, "skillName")
+            diagnostics.error(source.display, source.line(path), path, "agent-unknown-skill",
+                              f"skill {ref.skill_name!r} is not in this workspace")
+    for index, mapping in enumerate(agent.mappings):
+        for side, end in (("from", mapping.source), ("to", mapping.target)):
+            _check_mapping_end(source, workspace, ("mappings", index, side), side, end, diagnostics)
+
+
+def _check_mapping_end(source: AgentSource, workspace: Workspace, path: tuple, side: str, end, diagnostics: Diagnostics) -> None:
+    agent = source.agent
+    if end.input is not None:
+        if side == "to":
+            diagnostics.error(source.display, source.line(path), path, "agent-mapping", "a mapping cannot lead into an agent input")
+        elif not any(s.matches(end.input.signal_id) for s in agent.inputs):
+            p = (*path, "input", "signalId")
+            diagnostics.error(source.display, source.line(p), p, "agent-unknown-signal",
+                              f"agent has no input with signalId {end.input.signal_id!r}")
+        return
+    if end.output is not None:
+        if side == "from":
+            diagnostics.error(source.display, source.line(path), path, "agent-mapping", "a mapping cannot start at an agent output")
+        elif not any(s.matches(end.output.signal_id) for s in agent.outputs):
+            p = (*path, "output", "signalId")
+            diagnostics.error(source.display, source.line(p), p, "agent-unknown-signal",
+                              f"agent has no output with signalId {end.output.signal_id!r}")
+        return
+    port = end.skill
+    ref = agent.skill_ref(port.ref_id)
+    if ref is None:
+        p = (*path, "skill", "refId")
+        diagnostics.error(source.display, source.line(p), p, "agent-unknown-ref",
+                          f"refId {port.ref_id!r} is not among the agent's skills")
+        return
+    skill_source = workspace.skill(ref.skill_name)
+    if skill_source is None:
+        return  # already reported on the agent's skills list
+    skill = skill_source.skill
+    wanted = "input" if side == "to" else "output"
+    name = port.input if side == "to" else port.output
+    p = (*path, "skill", wanted)
+    if name is None:
+        diagnostics.error(source.display, source.line((*path, "skill")), p, "agent-mapping",
+                          f"the mapping's '{side}' end must name the skill's {wanted}")
+    elif (skill.input(name) if side == "to" else skill.output(name)) is None:
+        diagnostics.error(source.display, source.line(p), p, f"agent-unknown-{wanted}",
+                          f"skill {skill.name!r} (refId {port.ref_id!r}) has no {wanted} {name!r}")

@@ -1,0 +1,219 @@
+"""Finding and reading a workspace: `skills/**/skill.yaml` and `agents/*.yaml`.
+
+Reading never raises for bad content: every problem becomes a Diagnostic and the file is left out
+of the model, so one pass reports everything. Rules that span files are in `skillship.validation`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from skillship.diagnostics import Diagnostics
+from skillship.models import Agent, Skill
+from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
+
+MAX_FILE_BYTES = 1024 * 1024
+_SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}
+_PLACEHOLDER = re.compile(r"\{\{\s*[^{}\s]+\s*\}\}")
+_RAW_KEY = re.compile(r"^\s*(?:-\s+)?([^:#\s][^:#]*?)\s*:")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SkillSource:
+    """A skill as read from its skill.yaml, with where it came from."""
+
+    skill: Skill
+    file: Path
+    display: str
+    document: YamlDocument
+
+    @property
+    def directory(self) -> Path:
+        return self.file.parent
+
+    def build_context(self, action: str) -> Path:
+        """FORMAT.md: the build context of an action is exactly actions/<action name>/."""
+        return self.directory / "actions" / action
+
+    def line(self, path: FieldPath) -> int | None:
+        return self.document.line(path)
+
+
+@dataclass(frozen=True)
+class AgentSource:
+    agent: Agent
+    file: Path
+    display: str
+    document: YamlDocument
+
+    def line(self, path: FieldPath) -> int | None:
+        return self.document.line(path)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    skills_dir: Path
+    agents_dir: Path | None
+    skills: tuple[SkillSource, ...]
+    agents: tuple[AgentSource, ...]
+
+    def skill(self, name: str) -> SkillSource | None:
+        return next((s for s in self.skills if s.skill.name == name), None)
+
+
+def display_path(path: Path) -> str:
+    """Paths in messages: relative to where the user stands when that is shorter."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:
+    """(root, skills dir, agents dir) for a workspace root or its `skills/` folder."""
+    if (path / "skills").is_dir():
+        agents = path / "agents"
+        return path, path / "skills", agents if agents.is_dir() else None
+    agents = path / "agents"
+    if not agents.is_dir() and path.name == "skills":
+        agents = path.parent / "agents"
+    return path, path, agents if agents.is_dir() else None
+
+
+def find_skill_files(skills_dir: Path) -> list[Path]:
+    """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, in a stable order."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(skills_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        if "skill.yaml" in files:
+            found.append(Path(current) / "skill.yaml")
+    return sorted(found)
+
+
+def find_agent_files(agents_dir: Path | None) -> list[Path]:
+    if agents_dir is None:
+        return []
+    return sorted(p for p in agents_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
+    """The file's text, or None after reporting why it cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            diagnostics.error(display, None, None, "file-too-large", f"{size} bytes; files are read up to {MAX_FILE_BYTES} bytes")
+            return None
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        diagnostics.error(display, None, None, "file-encoding", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        diagnostics.error(display, None, None, "file-unreadable", exc.strerror or str(exc))
+    return None
+
+
+def report_placeholders(text: str, display: str, document: YamlDocument | None, diagnostics: Diagnostics) -> bool:
+    """Template files hold `{{skillname}}` until rendered; name each one. True if any was found."""
+    found = False
+    fields_by_line: dict[int, FieldPath] = {}
+    if document is not None:
+        for path, line in document.lines.items():
+            if path and len(path) >= len(fields_by_line.get(line, ())):
+                fields_by_line[line] = path
+    for number, line_text in enumerate(text.splitlines(), start=1):
+        for match in _PLACEHOLDER.finditer(line_text):
+            found = True
+            field: FieldPath | str | None = fields_by_line.get(number)
+            if field is None:
+                raw = _RAW_KEY.match(line_text)
+                field = raw.group(1) if raw else None
+            diagnostics.error(display, number, field, "unrendered-placeholder",
+                              f"template placeholder {match.group(0)} was never filled in")
+    return found
+
+
+def parse_document(text: str, display: str, diagnostics: Diagnostics) -> YamlDocument | None:
+    """Parse YAML, reporting syntax errors, placeholders and duplicate keys."""
+    try:
+        document = parse_yaml(text)
+    except YamlSyntaxError as exc:
+        if not report_placeholders(text, display, None, diagnostics):
+            diagnostics.error(display, exc.line, None, "yaml-syntax", f"not valid YAML: {exc.message}")
+        return None
+    report_placeholders(text, display, document, diagnostics)
+    for duplicate in document.duplicate_keys:
+        diagnostics.error(display, duplicate.line, duplicate.path, "duplicate-key",
+                          f"key given twice (first on line {duplicate.first_line}); YAML would keep only the last")
+    if not isinstance(document.data, dict):
+        kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
+        diagnostics.error(display, document.line(()), None, "not-a-mapping", f"the file is {kind}, expected a mapping of keys")
+        return None
+    return document
+
+
+def build_model(model: type[M], document: YamlDocument, display: str, diagnostics: Diagnostics) -> M | None:
+    """Validate data into `model`, turning each pydantic error into a located Diagnostic."""
+    try:
+        return model.model_validate(document.data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            path = data_path(document.data, error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = f"required field '{error['loc'][-1]}' is missing"
+            diagnostics.error(display, document.line(path), path, "schema", message)
+        return None
+
+
+def data_path(data: Any, loc: tuple) -> FieldPath:
+    """Keep the parts of a pydantic error location that exist in the data (drop union tags)."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+            path.append(part)
+        elif isinstance(current, dict) and isinstance(part, str) and not any(c in part for c in "[],"):
+            path.append(part)  # a missing key: name it, the line falls back to its parent
+            current = None
+    return tuple(path)
+
+
+def _read_sources(files: list[Path], model: type[M], diagnostics: Diagnostics) -> Iterator[tuple[M, Path, str, YamlDocument]]:
+    for file in files:
+        display = display_path(file)
+        text = read_text(file, display, diagnostics)
+        if text is None:
+            continue
+        document = parse_document(text, display, diagnostics)
+        if document is None:
+            continue
+        built = build_model(model, document, display, diagnostics)
+        if built is not None:
+            yield built, file, display, document
+
+
+def read_workspace(path: Path, diagnostics: Diagnostics) -> Workspace:
+    """Read every skill and agent file under `path`; problems go to `diagnostics`."""
+    root, skills_dir, agents_dir = resolve_layout(path)
+    if not skills_dir.is_dir():
+        diagnostics.error(display_path(skills_dir), None, None, "no-workspace", "no such directory")
+        return Workspace(root, skills_dir, None, (), ())
+    skill_files = find_skill_files(skills_dir)
+    if not skill_files:
+        diagnostics.error(display_path(skills_dir), None, None, "no-skills", "no skill.yaml found below this directory")
+    skills = tuple(SkillSource(m, f, d, doc) for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics))
+    agents = tuple(AgentSource(m, f, d, doc) for m, f, d, doc in _read_sources(find_agent_files(agents_dir), Agent, diagnostics))
+    return Workspace(root, skills_dir, agents_dir, skills, agents)
+

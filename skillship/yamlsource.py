@@ -1,0 +1,131 @@
+"""YAML documents that remember where every value came from.
+
+The workspace format is loose and users need errors that point at a line, so we compose the YAML
+into nodes (libyaml's C parser when present) and keep the line of each key and value while turning
+the nodes into plain Python data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:  # libyaml is much faster; fall back to the pure-Python parser where it is missing
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+from yaml.constructor import SafeConstructor
+
+FieldPath = tuple[str | int, ...]
+
+_SCALARS = SafeConstructor()
+
+
+class YamlSyntaxError(Exception):
+    """The text is not YAML; `line` is 1-based (None when the parser could not tell)."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    path: FieldPath
+    line: int
+    first_line: int
+
+
+@dataclass
+class YamlDocument:
+    """Plain data plus the 1-based line of every field path in it."""
+
+    data: Any
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+    duplicate_keys: list[DuplicateKey] = field(default_factory=list)
+
+    def line(self, path: FieldPath) -> int | None:
+        """Line of `path`, or of its nearest ancestor that exists (errors often name a missing key)."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+def parse_yaml(text: str) -> YamlDocument:
+    """Parse one YAML document, keeping line numbers. Raises YamlSyntaxError."""
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "not valid YAML"
+        raise YamlSyntaxError(problem, line) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(str(exc).splitlines()[0] if str(exc) else "not valid YAML", None) from None
+    document = YamlDocument(data=None)
+    if node is None:
+        return document
+    document.data = _convert(node, (), document)
+    return document
+
+
+def load_yaml(path: Path) -> YamlDocument:
+    """Read and parse a YAML file. Raises OSError, UnicodeDecodeError or YamlSyntaxError."""
+    return parse_yaml(path.read_text(encoding="utf-8"))
+
+
+def _convert(node: yaml.Node, path: FieldPath, document: YamlDocument) -> Any:
+    document.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        return _convert_mapping(node, path, document)
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, (*path, index), document) for index, item in enumerate(node.value)]
+    try:
+        return _SCALARS.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:  # e.g. a timestamp that does not exist
+        raise YamlSyntaxError(f"bad scalar value: {exc}", node.start_mark.line + 1) from None
+
+
+def _convert_mapping(node: yaml.MappingNode, path: FieldPath, document: YamlDocument) -> dict:
+    result: dict[Any, Any] = {}
+    for key_node, value_node in _merged_pairs(node):
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise YamlSyntaxError(
+                "a mapping key must be a plain value (is a '{{ placeholder }}' left unrendered?)",
+                key_node.start_mark.line + 1,
+            )
+        key = _SCALARS.construct_object(key_node)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            key = str(key)
+        child = (*path, key)
+        key_line = key_node.start_mark.line + 1
+        if key in result:
+            document.duplicate_keys.append(DuplicateKey(child, key_line, document.lines.get(child, key_line)))
+        document.lines[child] = key_line
+        result[key] = _convert(value_node, child, document)
+        document.lines[child] = key_line  # the key's line, which is where a reader looks
+    return result
+
+
+def _merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+    """Resolve YAML merge keys (`<<: *anchor`) so anchors in real files load as written."""
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    merged: list[tuple[yaml.Node, yaml.Node]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    merged.extend(_merged_pairs(source))
+        else:
+            pairs.append((key_node, value_node))
+    explicit = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+    return [(k, v) for k, v in merged if not (isinstance(k, yaml.ScalarNode) and k.value in explicit)] + pairs

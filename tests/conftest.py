@@ -1,0 +1,28 @@
+"""Shared fixtures: the repository, and fresh copies of the example workspace to break."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Path:
+    """A writable copy of the example workspace (skills/ and agents/)."""
+    root = tmp_path / "ws"
+    shutil.copytree(REPO / "skills", root / "skills")
+    shutil.copytree(REPO / "agents", root / "agents")
+    return root
+
+
+def line_of(path: Path, needle: str, occurrence: int = 0) -> int:
+    """1-based line of the `occurrence`-th line of `path` containing `needle` (-1: the last)."""
+    found = [n for n, text in enumerate(path.read_text().splitlines(), start=1) if needle in text]
+    if not found:
+        raise AssertionError(f"{needle!r} not in {path}")
+    return found[occurrence]

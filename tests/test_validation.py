@@ -1,0 +1,150 @@
+"""Each kind of broken workspace is reported with file, line and field, and blocks deployment."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from skillship import Severity, load_workspace
+from tests.conftest import FIXTURES, REPO, line_of
+
+
+def test_the_example_workspace_is_valid_without_warnings():
+    workspace, diagnostics = load_workspace(REPO / "skills")
+    assert diagnostics.items == []
+    assert [s.skill.name for s in workspace.skills] == ["consumer", "hello", "producer"]
+    assert [a.agent.name for a in workspace.agents] == ["stream"]
+
+
+def test_the_workspace_root_and_its_skills_folder_read_the_same(example_copy):
+    from_root, _ = load_workspace(example_copy)
+    from_skills, _ = load_workspace(example_copy / "skills")
+    assert [s.file for s in from_root.skills] == [s.file for s in from_skills.skills]
+    assert len(from_root.agents) == len(from_skills.agents) == 1
+
+
+def test_real_world_variants_load_cleanly():
+    workspace, diagnostics = load_workspace(FIXTURES / "cortex-variants")
+    assert diagnostics.errors == []
+    names = sorted(s.skill.name for s in workspace.skills)
+    assert names == ["cortex/simplejob-skill", "daemon1", "external-api", "legacy_skill", "routed"]
+    simple = workspace.skill("cortex/simplejob-skill").skill
+    assert simple.actions[0].port == 5000
+    assert simple.actions[0].environment_variables == {"TEST": "value", "OTHER": "x"}
+    assert simple.inputs[0].routing.all.action == "simplejob"  # `action  :` with extra spaces
+
+
+def replace(relative: str, old: str, new: str) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        path = root / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new, 1))
+
+    return mutate
+
+
+def append(relative: str, extra: str) -> Callable[[Path], None]:
+    def mutate(root: Path) -> None:
+        path = root / relative
+        path.write_text(path.read_text() + extra)
+
+    return mutate
+
+
+def delete(relative: str) -> Callable[[Path], None]:
+    return lambda root: (root / relative).unlink()
+
+
+@dataclass(frozen=True)
+class Broken:
+    code: str
+    mutate: Callable[[Path], None]
+    file: str
+    marker: str | None  # text on the reported line (None: no line, e.g. a file-level problem)
+    field: str | None
+    occurrence: int = 0
+
+
+HELLO = "skills/hello/skill.yaml"
+CONSUMER = "skills/consumer/skill.yaml"
+AGENT = "agents/stream.yaml"
+
+CASES = {
+    "malformed-yaml": Broken("yaml-syntax", replace(HELLO, "title: Hello job", "title: [Hello job"), HELLO, "description:", None),
+    "unknown-camel": Broken("camel-version", replace(HELLO, "camel: 1.0.0", "camel: 2.0.0"), HELLO, "camel:", "camel"),
+    "missing-dockerfile": Broken("missing-dockerfile", delete("skills/hello/actions/hello/Dockerfile"), HELLO, "  - name: hello", "actions[0].name"),
+    "routing-to-missing-action": Broken("routing-unknown-action", replace(HELLO, "action: hello", "action: helo"), HELLO, "action: helo", "inputs[0].routing.all.action"),
+    "daemon-on-jobs-runtime": Broken("routing-runtime", replace(CONSUMER, "runtime: cortex/daemons", "runtime: cortex/jobs"), CONSUMER, "runtime: cortex/jobs", "inputs[0].routing.all.runtime"),
+    "duplicate-property": Broken("duplicate-property", replace(HELLO, "  - name: api.token", "  - name: greeting"), HELLO, "  - name: greeting", "properties[1].name", occurrence=-1),
+    "duplicate-skill": Broken("duplicate-skill", replace("skills/producer/skill.yaml", "name: producer", "name: hello"), "skills/producer/skill.yaml", "name: hello", "name"),
+    "name-collision": Broken("name-collision", replace("skills/producer/skill.yaml", "name: producer", "name: Hello"), "skills/producer/skill.yaml", "name: Hello", "name"),
+    "agent-unknown-ref": Broken("agent-unknown-ref", replace(AGENT, "        refId: consumer-1\n        input", "        refId: consumer-9\n        input"), AGENT, "refId: consumer-9", "mappings[1].to.skill.refId"),
+    "agent-unknown-input": Broken("agent-unknown-input", replace(AGENT, "input: records", "input: recordz"), AGENT, "input: recordz", "mappings[1].to.skill.input"),
+    "agent-unknown-output": Broken("agent-unknown-output", replace(AGENT, "output: records", "output: recordz"), AGENT, "output: recordz", "mappings[1].from.skill.output"),
+    "agent-unknown-skill": Broken("agent-unknown-skill", replace(AGENT, "skillName: consumer", "skillName: nobody"), AGENT, "skillName: nobody", "skills[1].skillName"),
+    "agent-unknown-signal": Broken("agent-unknown-signal", replace(AGENT, "signalId: stream-ack\n", "signalId: stream-ac\n"), AGENT, "signalId: stream-ack", "mappings[2].to.output.signalId"),
+    "placeholder": Broken("unrendered-placeholder", replace(HELLO, "title: Hello job", "title: {{skillname}}"), HELLO, "{{skillname}}", "title"),
+    "placeholder-in-valid-yaml": Broken("unrendered-placeholder", replace(HELLO, "image: hello", "image: '{{skillname}}'"), HELLO, "{{skillname}}", "actions[0].image"),
+    "invalid-invoke-json": Broken("invoke-json", replace("skills/hello/invoke/request/message.json", '"world"', '"world",'), "skills/hello/invoke/request/message.json", "  }", None),
+    "duplicate-key": Broken("duplicate-key", append(HELLO, "name: hello2\n"), HELLO, "name: hello2", "name"),
+    "bad-port": Broken("schema", replace(CONSUMER, "port: 5000", "port: http"), CONSUMER, "port: http", "actions[0].port"),
+    "missing-required-field": Broken("schema", replace(CONSUMER, "  - name: consumer\n    type: daemon", "  - type: daemon"), CONSUMER, "  - type: daemon", "actions[0].name"),
+    "top-level-list": Broken("not-a-mapping", lambda root: (root / HELLO).write_text("- a\n- b\n"), HELLO, "- a", None),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_broken_workspace_is_reported_precisely(example_copy, case: Broken):
+    case.mutate(example_copy)
+    _, diagnostics = load_workspace(example_copy)
+    assert not diagnostics.ok
+    matching = [d for d in diagnostics.errors if d.code == case.code]
+    assert matching, f"no {case.code} in {[d.render() for d in diagnostics.items]}"
+    found = matching[0]
+    assert found.file.endswith(case.file)
+    if case.marker is not None:
+        assert found.line == line_of(example_copy / case.file, case.marker, case.occurrence)
+    assert found.field == case.field
+    assert found.severity is Severity.ERROR
+
+
+def test_all_problems_are_reported_in_one_pass(example_copy):
+    for case in (CASES["unknown-camel"], CASES["routing-to-missing-action"], CASES["agent-unknown-input"], CASES["invalid-invoke-json"]):
+        case.mutate(example_copy)
+    _, diagnostics = load_workspace(example_copy)
+    assert {"camel-version", "routing-unknown-action", "agent-unknown-input", "invoke-json"} <= {d.code for d in diagnostics.errors}
+
+
+def test_warnings_do_not_block(example_copy):
+    replace(HELLO, "    secure: true", "    secure: true\n    defaultValue: hunter2")(example_copy)
+    _, diagnostics = load_workspace(example_copy)
+    assert diagnostics.ok
+    assert [d.code for d in diagnostics.warnings] == ["secure-default"]
+
+
+def test_huge_file_is_refused_not_read(example_copy):
+    (example_copy / HELLO).write_text("camel: 1.0.0\n" + "# padding\n" * 200_000)
+    _, diagnostics = load_workspace(example_copy)
+    assert [d.code for d in diagnostics.errors if d.file.endswith(HELLO)] == ["file-too-large"]
+
+
+def test_binary_file_is_reported(example_copy):
+    (example_copy / HELLO).write_bytes(b"\xff\xfe\x00bad")
+    _, diagnostics = load_workspace(example_copy)
+    assert "file-encoding" in {d.code for d in diagnostics.errors}
+
+
+def test_invoke_message_must_be_an_object(example_copy):
+    (example_copy / "skills/hello/invoke/request/message.json").write_text(json.dumps([1, 2]))
+    _, diagnostics = load_workspace(example_copy)
+    assert "invoke-json" in {d.code for d in diagnostics.errors}
+
+
+def test_an_empty_directory_is_not_a_workspace(tmp_path):
+    _, diagnostics = load_workspace(tmp_path)
+    assert [d.code for d in diagnostics.errors] == ["no-skills"]
