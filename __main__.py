@@ -1,1 +1,13 @@
-"""The Pulumi program: one Workspace component for the stack's settings."""
+"""The Pulumi program: the stack's settings, one Workspace component, the task status outputs."""
+
+from pathlib import Path
+
+import pulumi
+
+from components.config import read_stack_inputs
+from components.workspace import Workspace, WorkspaceArgs
+
+inputs = read_stack_inputs()
+workspace = Workspace("skillship", WorkspaceArgs(root=Path(__file__).resolve().parent, inputs=inputs))
+pulumi.export("namespace", inputs.settings.namespace)
+pulumi.export("tasks", workspace.tasks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from skillship.cli.new import new
+from skillship.cli.render import render
 from skillship.cli.validate import validate
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command()(validate)
 app.command()(new)
+app.command()(render)
 
 
 def main() -> None:

@@ -1,0 +1,32 @@
+"""Declaring a plain Kubernetes object (from the core's builders) as a Pulumi resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+_TYPED = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
+    ("v1", "Secret"): k8s.core.v1.Secret,
+    ("batch/v1", "Job"): k8s.batch.v1.Job,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+}
+_SNAKE = {
+    "automountServiceAccountToken": "automount_service_account_token",
+    "stringData": "string_data",
+}
+
+
+def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> pulumi.CustomResource:
+    """The typed resource for built-in kinds, a CustomResource for Istio's; `overrides` replace
+    top-level fields with Outputs (a Job's spec that waits for an image digest, a secret's data)."""
+    fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+    fields.update(overrides)
+    resource = _TYPED.get((obj["apiVersion"], obj["kind"]))
+    if resource is None:
+        return k8s.apiextensions.CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields)
+    return resource(name, opts=opts, **{_SNAKE.get(k, k): v for k, v in fields.items()})

@@ -1,0 +1,53 @@
+"""SkillImage: one action's image, built from its build context and pushed, tagged by content."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker_build as docker_build
+
+from skillship.plan import TaskPlan
+from skillship.settings import StackSettings
+
+
+@dataclass(frozen=True)
+class SkillImageArgs:
+    task: TaskPlan
+    settings: StackSettings
+    registry_password: pulumi.Output | None = None
+
+
+class SkillImage(pulumi.ComponentResource):
+    """`ref` is what Jobs run: `repository@sha256:...` after a push, else the content-tagged name."""
+
+    ref: pulumi.Output
+
+    def __init__(self, name: str, args: SkillImageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("skillship:index:SkillImage", name, None, opts)
+        task, settings = args.task, args.settings
+        if task.prebuilt_image or not settings.build_images:
+            self.ref = pulumi.Output.from_input(task.image_by_tag)
+        else:
+            image = docker_build.Image(
+                f"{name}-image",
+                context=docker_build.BuildContextArgs(location=str(task.context)),
+                dockerfile=docker_build.DockerfileArgs(location=str(task.context / "Dockerfile")),
+                tags=[task.image_by_tag],
+                push=True,
+                registries=_registries(settings, args.registry_password),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            # By digest: the Job runs exactly the image this build pushed, whatever the tag does later.
+            self.ref = image.digest.apply(lambda digest: f"{task.repository}@{digest}")
+        self.register_outputs({"ref": self.ref, "tag": task.digest.tag})
+
+
+def _registries(settings: StackSettings, password: pulumi.Output | None) -> list[docker_build.RegistryArgs] | None:
+    if not settings.registry or not settings.registry_username or password is None:
+        return None  # the builder's own credentials (docker login) apply
+    return [docker_build.RegistryArgs(
+        address=settings.registry.split("/", 1)[0],
+        username=settings.registry_username,
+        password=password,
+    )]

@@ -1,0 +1,77 @@
+"""`skillship render`: the objects a stack declares, as YAML files, without Pulumi or a cluster."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from skillship.cli._common import Exit, fail, print_json, stderr, stdout
+from skillship.cli.validate import print_human
+from skillship.manifests import stack_objects
+from skillship.plan import PlanError, plan_deployment
+from skillship.render import RenderError, write_objects
+from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
+from skillship.validation import load_workspace
+from skillship.workspace import display_path
+
+
+def render(
+    stack: str = typer.Option("local", "--stack", "-s", help="The stack whose objects to render."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder to write (default: <renderDir>/manifests)."),
+    workspace: Path | None = typer.Option(None, "--workspace", "-w", help="Workspace root (default: the project folder)."),
+    show_secrets: bool = typer.Option(False, "--show-secrets", help="Write secret values (decrypted by the pulumi CLI)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the written files as JSON on stdout."),
+) -> None:
+    """Write every object of a stack's deployment, one YAML file each; Secret values are redacted."""
+    try:
+        config = load_stack(find_project(Path.cwd()), stack)
+    except StackFileError as exc:
+        fail(str(exc), Exit.USAGE)
+    loaded, diagnostics = load_workspace(workspace or config.project_dir)
+    if not diagnostics.ok:
+        print_human(len(loaded.skills), len(loaded.agents), diagnostics)
+        raise typer.Exit(int(Exit.FAILED))
+    try:
+        plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
+                               secret_properties=config.secret_properties)
+    except PlanError as exc:
+        fail(str(exc), Exit.FAILED)
+    for warning in plan.warnings:
+        stderr.print(f"[yellow]warning:[/] {warning}")
+    secrets = _decrypted_secrets(config) if show_secrets else None
+    target = out or config.project_dir / config.settings.output_dir / "manifests"
+    try:
+        files = write_objects(stack_objects(plan, secret_values=secrets), target)
+    except RenderError as exc:
+        fail(str(exc), Exit.FAILED)
+    if json_output:
+        print_json({"stack": stack, "directory": display_path(target),
+                    "objects": [{"file": display_path(f.path), "kind": f.kind, "name": f.name, "namespace": f.namespace}
+                                for f in files]})
+        return
+    table = Table(title=f"stack {stack}: {len(files)} objects in {display_path(target)}")
+    for column in ("kind", "name", "namespace", "file"):
+        table.add_column(column)
+    for f in files:
+        table.add_row(f.kind, f.name, f.namespace or "", f.path.name)
+    stdout.print(table)
+
+
+def _decrypted_secrets(config: StackConfig) -> dict[str, dict[str, str]]:
+    """Secret values are encrypted in stack files; only the pulumi CLI can decrypt them."""
+    if not config.secret_properties:
+        return {}
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        fail("--show-secrets needs the pulumi CLI to decrypt the stack's secrets, and it is not on PATH", Exit.USAGE)
+    done = subprocess.run([pulumi, "config", "--show-secrets", "--json", "--stack", config.settings.stack],
+                          cwd=config.project_dir, capture_output=True, text=True)
+    if done.returncode != 0:
+        fail(f"pulumi could not decrypt the stack's secrets: {done.stderr.strip() or done.stdout.strip()}", Exit.USAGE)
+    values = json.loads(done.stdout).get("skillship:secrets", {}).get("value", "{}")
+    return json.loads(values) if isinstance(values, str) else values

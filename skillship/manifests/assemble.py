@@ -1,0 +1,67 @@
+"""All objects of a stack, in a stable order: the single source for `render` and the components."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from skillship.manifests import istio
+from skillship.manifests.identity import message_config_map, secret, service_account
+from skillship.manifests.job import build_job
+from skillship.manifests.labels import stack_labels
+from skillship.manifests.network import deny_ingress
+from skillship.plan import DeploymentPlan, TaskPlan
+from skillship.settings import IstioMode, StackSettings
+
+
+@dataclass(frozen=True)
+class TaskObjects:
+    service_account: dict
+    secret: dict | None
+    message: dict | None
+    network_policy: dict
+    authorization: dict | None
+    sidecar: dict | None
+    job: dict
+
+    def all(self) -> list[dict]:
+        """Dependencies first: what the Job refers to exists before it."""
+        found = (self.service_account, self.secret, self.message, self.network_policy, self.authorization,
+                 self.sidecar, self.job)
+        return [o for o in found if o is not None]
+
+
+def namespace(settings: StackSettings) -> dict | None:
+    if not settings.create_namespace:
+        return None
+    labels = {**stack_labels(settings), **istio.namespace_labels(settings.istio_mode)}
+    # Injected proxies need NET_ADMIN unless Istio's CNI plugin is installed: enforce the
+    # restricted profile where no proxy is injected, and warn about it elsewhere.
+    level = "enforce" if settings.istio_mode in (IstioMode.NONE, IstioMode.AMBIENT) else "warn"
+    labels[f"pod-security.kubernetes.io/{level}"] = "restricted"
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": settings.namespace, "labels": labels}}
+
+
+def namespace_objects(settings: StackSettings) -> list[dict]:
+    return [o for o in (namespace(settings), istio.peer_authentication(settings)) if o is not None]
+
+
+def task_objects(task: TaskPlan, settings: StackSettings, *, image: str, secret_values: Mapping[str, str] | None) -> TaskObjects:
+    return TaskObjects(
+        service_account=service_account(task, settings),
+        secret=secret(task, settings, secret_values),
+        message=message_config_map(task, settings),
+        network_policy=deny_ingress(task, settings),
+        authorization=istio.deny_inbound(task, settings),
+        sidecar=istio.egress_sidecar(task, settings),
+        job=build_job(task, settings, image=image),
+    )
+
+
+def stack_objects(plan: DeploymentPlan, *, secret_values: Mapping[str, Mapping[str, str]] | None = None) -> list[dict]:
+    """Every object of the plan, with images referenced by content tag (what `render` shows)."""
+    objects = namespace_objects(plan.settings)
+    for task in plan.tasks:
+        values = None if secret_values is None else secret_values.get(task.skill, {})
+        objects += task_objects(task, plan.settings, image=task.image_by_tag, secret_values=values).all()
+    return objects

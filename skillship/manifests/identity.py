@@ -1,0 +1,63 @@
+"""The ServiceAccount a task runs as, the Secret of its secure properties, its large message."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from skillship.manifests.labels import metadata
+from skillship.plan import TaskPlan
+from skillship.settings import StackSettings
+
+MESSAGE_DIR = "/var/run/skillship/message"
+MESSAGE_FILE = "message.json"
+REDACTED = "<redacted>"
+
+
+def service_account(task: TaskPlan, settings: StackSettings) -> dict:
+    """No API token is mounted: jobs do not talk to the Kubernetes API."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(task.service_account, task, settings),
+        "automountServiceAccountToken": False,
+    }
+
+
+def secret_name(task: TaskPlan) -> str:
+    return f"{task.name}-secrets"
+
+
+def secret(task: TaskPlan, settings: StackSettings, values: Mapping[str, str] | None) -> dict | None:
+    """The task's secure properties; `values=None` renders every value as <redacted>."""
+    if not task.secure_properties:
+        return None
+    data = {name: REDACTED if values is None else str(values[name]) for name in task.secure_properties}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata(secret_name(task), task, settings),
+        "type": "Opaque",
+        "stringData": data,
+    }
+
+
+def message_config_map_name(task: TaskPlan) -> str:
+    return f"{task.job_name}-message"
+
+
+def message_config_map(task: TaskPlan, settings: StackSettings) -> dict | None:
+    """Messages too large for argv are mounted from an immutable ConfigMap named after the task."""
+    if not task.message_in_file:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(message_config_map_name(task), task, settings),
+        "immutable": True,
+        "data": {MESSAGE_FILE: task.message_json},
+    }
+
+
+def message_argument(task: TaskPlan) -> str:
+    """The last argv element: the message itself, or `@path` of the mounted file."""
+    return f"@{MESSAGE_DIR}/{MESSAGE_FILE}" if task.message_in_file else task.message_json

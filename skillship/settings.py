@@ -1,0 +1,132 @@
+"""One typed object for everything a stack decides, validated once with clear errors.
+
+Both readers feed it: `components/config.py` (from `pulumi.Config`, under `pulumi up`) and
+`skillship.stackfiles` (from `stacks/Pulumi.<stack>.yaml`, for `skillship render`). Defaults live
+here and nowhere else: Pulumi.yaml declares the keys' types, not their defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+CONFIG_NAMESPACE = "skillship"
+# Keys whose values are secrets: never part of StackSettings, passed on as opaque values.
+SECRET_KEYS = frozenset({"registryPassword", "secrets"})
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+
+
+class IstioMode(str, Enum):
+    """How job pods live with Istio (README: "Istio")."""
+
+    NONE = "none"  # no injection: no mesh identity, nothing to stop
+    SIDECAR = "sidecar"  # classic sidecar: hold the app until Envoy is ready, tell it to quit at the end
+    NATIVE = "native"  # Kubernetes native sidecar: Kubernetes stops the proxy when the job ends
+    AMBIENT = "ambient"  # ztunnel on the node, no proxy in the pod
+
+
+class SettingsError(Exception):
+    """Bad stack settings; `problems` holds one line per bad key."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        super().__init__(f"stack {stack!r} has bad settings: " + "; ".join(problems))
+        self.stack = stack
+        self.problems = problems
+
+
+class StackSettings(BaseModel):
+    """The settings of one stack. Keys are the `skillship:` config keys, camelCase as in YAML."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    stack: str
+    target: Literal["render", "cluster"] = "cluster"
+    render_dir: str | None = Field(default=None, alias="renderDir")
+    namespace: str = "skillship"
+    create_namespace: bool = Field(default=True, alias="createNamespace")
+    registry: str | None = None
+    registry_username: str | None = Field(default=None, alias="registryUsername")
+    build_images: bool = Field(default=True, alias="buildImages")
+    images: dict[str, str] = Field(default_factory=dict)
+    skills: list[str] | None = None
+    # Per skill: a message object (with `payload`), or the path of a JSON file holding one.
+    messages: dict[str, dict[str, Any] | str] = Field(default_factory=dict)
+    properties: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    wait: bool = True
+    backoff_limit: int = Field(default=0, alias="backoffLimit", ge=0, le=20)
+    active_deadline_seconds: int = Field(default=1800, alias="activeDeadlineSeconds", ge=1, le=7 * 24 * 3600)
+    cpu_request: str = Field(default="100m", alias="cpuRequest")
+    cpu_limit: str = Field(default="1", alias="cpuLimit")
+    memory_request: str = Field(default="128Mi", alias="memoryRequest")
+    memory_limit: str = Field(default="512Mi", alias="memoryLimit")
+    tmp_size: str = Field(default="256Mi", alias="tmpSize")
+    istio_mode: IstioMode = Field(default=IstioMode.NONE, alias="istioMode")
+    egress_hosts: list[str] = Field(default_factory=lambda: ["./*", "istio-system/*"], alias="egressHosts")
+
+    @field_validator("registry", "registry_username", "render_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # Pulumi.yaml declares these with default ""
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value) or len(value) > 63:
+            raise ValueError(f"{value!r} is not a Kubernetes namespace name (lower case, digits, '-')")
+        return value
+
+    @field_validator("cpu_request", "cpu_limit", "memory_request", "memory_limit", "tmp_size")
+    @classmethod
+    def _quantity(cls, value: str) -> str:
+        if not _QUANTITY.match(str(value)):
+            raise ValueError(f"{value!r} is not a Kubernetes quantity such as 500m, 1, 256Mi or 2Gi")
+        return str(value)
+
+    @field_validator("egress_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if host.count("/") != 1:
+                raise ValueError(f"egress host {host!r} must read namespace/host, e.g. './*' or 'istio-system/*'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StackSettings":
+        if self.target == "cluster" and self.build_images and not self.registry:
+            raise ValueError("a cluster stack that builds images needs 'registry'")
+        return self
+
+    @property
+    def renders(self) -> bool:
+        return self.target == "render"
+
+    @property
+    def output_dir(self) -> str:
+        return self.render_dir or f"rendered/{self.stack}"
+
+    @property
+    def uses_istio(self) -> bool:
+        return self.istio_mode is not IstioMode.NONE
+
+    def deploys(self, skill: str) -> bool:
+        return self.skills is None or skill in self.skills
+
+    @classmethod
+    def from_config(cls, stack: str, values: Mapping[str, Any]) -> "StackSettings":
+        """Settings from `skillship:`-less keys; raises SettingsError naming every bad key."""
+        try:
+            return cls.model_validate({**values, "stack": stack})
+        except ValidationError as exc:
+            raise SettingsError(stack, [_problem(error) for error in exc.errors(include_url=False)]) from None
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("function-", "union[")))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown setting (see README: Stack settings)"
+    return f"{CONFIG_NAMESPACE}:{key}: {message}" if key else message

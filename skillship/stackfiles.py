@@ -1,0 +1,82 @@
+"""Reading a stack's settings straight from the project files, for commands that run without Pulumi.
+
+`pulumi up` reads the same keys through `pulumi.Config` (components/config.py). Secret values are
+encrypted in stack files and only Pulumi can decrypt them: here they are known by name only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings
+
+PROJECT_FILE = "Pulumi.yaml"
+
+
+class StackFileError(Exception):
+    """The project or stack file is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    settings: StackSettings
+    project_dir: Path
+    # skill -> names of secure properties that the stack file sets (their values stay encrypted)
+    secret_properties: dict[str, list[str]] = field(default_factory=dict)
+
+
+def find_project(start: Path) -> Path:
+    """The nearest folder at or above `start` with a Pulumi.yaml."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    raise StackFileError(f"no {PROJECT_FILE} in {start} or above it: run this inside a Skillship project")
+
+
+def stack_files(project_dir: Path) -> dict[str, Path]:
+    """Stack name -> its settings file, from `stackConfigDir`."""
+    config_dir = project_dir / (_read_yaml(project_dir / PROJECT_FILE).get("stackConfigDir") or ".")
+    return {p.name[len("Pulumi."):-len(".yaml")]: p for p in sorted(config_dir.glob("Pulumi.*.yaml"))}
+
+
+def load_stack(project_dir: Path, stack: str) -> StackConfig:
+    files = stack_files(project_dir)
+    if stack not in files:
+        known = ", ".join(files) or "none"
+        raise StackFileError(f"unknown stack {stack!r} (stacks: {known})")
+    config = _read_yaml(files[stack]).get("config") or {}
+    if not isinstance(config, dict):
+        raise StackFileError(f"{files[stack]}: 'config' must be a mapping")
+    values: dict[str, Any] = {}
+    secrets: dict[str, list[str]] = {}
+    for key, value in config.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != CONFIG_NAMESPACE or not name:
+            continue  # other packages' keys (kubernetes:context, ...)
+        if name == "secrets":
+            secrets = {skill: sorted(props) for skill, props in (value or {}).items() if isinstance(props, dict)}
+        elif name not in SECRET_KEYS:
+            values[name] = value
+    try:
+        settings = StackSettings.from_config(stack, values)
+    except SettingsError as exc:
+        raise StackFileError(f"{files[stack]}: {exc}") from None
+    return StackConfig(settings, project_dir, secrets)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise StackFileError(f"{path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise StackFileError(f"{path}: expected a mapping")
+    return data

@@ -1,0 +1,76 @@
+"""Running the Pulumi program under mocks (tests/harness/run_program.py) and reading the result."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _ints(value: Any) -> Any:
+    """Numbers cross the mock monitor as floats; compare them as the ints they were."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    resources: list[dict]
+    exports: dict
+    error: dict | None
+
+    def of_type(self, token: str) -> list[dict]:
+        return [r for r in self.resources if r["type"] == token]
+
+    def one(self, token: str, name: str) -> dict:
+        [found] = [r for r in self.resources if r["type"] == token and r["name"] == name]
+        return found
+
+    def by_urn(self, urn: str) -> dict:
+        [found] = [r for r in self.resources if r["urn"] == urn]
+        return found
+
+    def kubernetes(self) -> list[dict]:
+        return [r for r in self.resources if r["type"].startswith("kubernetes:") and r["custom"]
+                and not r["type"].startswith("pulumi:providers")]
+
+    def manifest(self, resource: dict) -> dict:
+        """The object as the provider receives it."""
+        return _ints(resource["inputs"])
+
+
+@functools.cache
+def _run(spec_json: str) -> ProgramRun:
+    done = subprocess.run([sys.executable, "-m", "tests.harness.run_program", spec_json],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise AssertionError(f"the harness itself failed:\n{done.stderr}")
+    data = json.loads(done.stdout)
+    return ProgramRun(data["resources"], data["exports"], data["error"])
+
+
+def run_program(stack: str, config: dict, *, secret_keys: tuple[str, ...] = (), outcomes: dict | None = None,
+                program_dir: Path | None = None) -> ProgramRun:
+    spec = {"stack": stack, "config": config, "secret_keys": list(secret_keys), "outcomes": outcomes or {}}
+    if program_dir is not None:
+        spec["program_dir"] = str(program_dir)
+    return _run(json.dumps(spec, sort_keys=True))
+
+
+def stack_config(stack: str) -> dict:
+    """A stack file's `skillship:` keys, as `pulumi up` would pass them."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("skillship:")}

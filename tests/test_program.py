@@ -1,0 +1,233 @@
+"""The real Pulumi program (__main__.py) under the real SDK's mocks: what each stack declares."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from skillship.manifests import stack_objects
+from skillship.plan import plan_deployment
+from skillship.settings import StackSettings
+from skillship.validation import load_workspace
+from tests.support.program import REPO, run_program, stack_config
+
+JOB = "kubernetes:batch/v1:Job"
+SECRET_VALUE = "s3cr3t-token-value"
+
+
+def dev(**extra):
+    return run_program("dev", {**stack_config("dev"), **extra.pop("config", {})}, **extra)
+
+
+def test_local_stack_renders_through_its_own_provider_and_builds_nothing():
+    run = run_program("local", stack_config("local"))
+    assert run.error is None, run.error
+    [provider] = run.of_type("pulumi:providers:kubernetes")
+    assert provider["inputs"]["renderYamlToDirectory"] == str(REPO / "rendered/local/pulumi")
+    assert run.kubernetes() and all(r["provider"].startswith(provider["urn"]) for r in run.kubernetes())
+    assert run.of_type("docker-build:index:Image") == []
+    assert {k: v["state"] for k, v in run.exports["tasks"].items()} == {"hello": "Rendered", "producer": "Rendered"}
+
+
+def test_components_parent_their_children():
+    run = dev()
+    assert run.error is None, run.error
+    [workspace] = run.of_type("skillship:index:Workspace")
+    assert run.by_urn(workspace["parent"])["type"] == "pulumi:pulumi:Stack"
+    for token in ("skillship:index:SkillImage", "skillship:index:SkillJob"):
+        assert {r["parent"] for r in run.of_type(token)} == {workspace["urn"]}
+    for resource in run.kubernetes():
+        parent = run.by_urn(resource["parent"])["type"]
+        expected = "skillship:index:Workspace" if resource["type"].endswith((":Namespace", ":PeerAuthentication")) else "skillship:index:SkillJob"
+        assert parent == expected, resource["name"]
+    for image in run.of_type("docker-build:index:Image"):
+        assert run.by_urn(image["parent"])["type"] == "skillship:index:SkillImage"
+    urns = [r["urn"] for r in run.resources]
+    assert len(urns) == len(set(urns)), "children of two components must not collide"
+
+
+@pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
+def test_program_declares_what_render_writes(stack):
+    """`pulumi up` and `skillship render` build their objects with the same functions."""
+    run = run_program(stack, stack_config(stack))
+    assert run.error is None, run.error
+    settings = StackSettings.from_config(stack, stack_config(stack))
+    workspace, _ = load_workspace(REPO)
+    expected = stack_objects(plan_deployment(workspace, settings, project_dir=REPO))
+    declared = [run.manifest(r) for r in run.kubernetes()]
+    for obj in declared:
+        if obj["kind"] == "Job":
+            image = obj["spec"]["template"]["spec"]["containers"][0]["image"]
+            if settings.build_images:
+                assert "@sha256:" in image
+                obj["spec"]["template"]["spec"]["containers"][0]["image"] = image.split("@")[0] + ":" + _tag(obj)
+
+    def key(o):
+        return (o["kind"], o["metadata"]["name"])
+
+    assert sorted(declared, key=key) == sorted(expected, key=key)
+
+
+def _tag(job: dict) -> str:
+    return job["metadata"]["labels"]["app.kubernetes.io/version"]
+
+
+def test_cluster_stack_builds_pushes_and_runs_the_pushed_digest():
+    run = dev(config={"registryPassword": "hunter2"}, secret_keys=("registryPassword",))
+    assert run.error is None, run.error
+    image = run.one("docker-build:index:Image", "skillship-hello-image")
+    inputs = image["inputs"]
+    context = REPO / "skills/hello/actions/hello"
+    assert inputs["push"] is True
+    assert inputs["context"] == {"location": str(context)}
+    assert inputs["dockerfile"] == {"location": str(context / "Dockerfile")}
+    [tag] = inputs["tags"]
+    assert tag.startswith("registry.dev.example.com/skillship/hello:ctx-")
+    [registry] = inputs["registries"]
+    assert (registry["address"], registry["username"]) == ("registry.dev.example.com", "skillship-ci")
+    job = run.manifest(run.one(JOB, "skillship-hello-job"))
+    ref = job["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert ref.startswith("registry.dev.example.com/skillship/hello@sha256:")
+    assert run.exports["tasks"]["hello"]["image"] == ref
+
+
+@pytest.mark.parametrize(
+    ("stack", "kinds", "inject", "annotations"),
+    [
+        ("local", set(), "false", {}),
+        ("dev", {"PeerAuthentication", "AuthorizationPolicy", "Sidecar"}, "true",
+         {"sidecar.istio.io/nativeSidecar": "false", "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}'}),
+        ("staging", {"PeerAuthentication", "AuthorizationPolicy", "Sidecar"}, "true", {"sidecar.istio.io/nativeSidecar": "true"}),
+        ("prod", {"PeerAuthentication", "AuthorizationPolicy"}, "false", {}),
+    ],
+)
+def test_istio_objects_and_pod_settings_follow_the_mode(stack, kinds, inject, annotations):
+    run = run_program(stack, stack_config(stack))
+    assert run.error is None, run.error
+    istio = {r["type"] for r in run.kubernetes() if ".istio.io/" in r["type"]}
+    tokens = {"PeerAuthentication": "kubernetes:security.istio.io/v1:PeerAuthentication",
+              "AuthorizationPolicy": "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+              "Sidecar": "kubernetes:networking.istio.io/v1:Sidecar"}
+    assert istio == {tokens[k] for k in kinds}
+    job = run.manifest(run.one(JOB, "skillship-hello-job"))
+    pod = job["spec"]["template"]["metadata"]
+    assert pod["labels"]["sidecar.istio.io/inject"] == inject
+    for key, value in annotations.items():
+        assert pod["annotations"][key] == value
+    env = {e["name"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert ("ISTIO_QUIT_API" in env) == (stack == "dev")
+    if stack == "prod":
+        assert pod["labels"]["istio.io/dataplane-mode"] == "ambient"
+    if kinds:
+        peer = run.manifest(run.of_type(tokens["PeerAuthentication"])[0])
+        assert peer["spec"] == {"mtls": {"mode": "STRICT"}}
+
+
+def test_sidecar_egress_is_limited_to_the_stack_hosts():
+    run = dev(config={"egressHosts": ["./*", "istio-system/*", "data/api.internal"]})
+    sidecar = run.manifest(run.one("kubernetes:networking.istio.io/v1:Sidecar", "skillship-hello-sidecar"))
+    assert sidecar["spec"]["egress"] == [{"hosts": ["./*", "istio-system/*", "data/api.internal"]}]
+    assert sidecar["spec"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
+    assert sidecar["spec"]["workloadSelector"] == {"labels": {"skillship.io/action": "hello"}}
+
+
+def test_succeeded_tasks_are_stack_outputs():
+    run = dev()
+    assert run.error is None, run.error
+    hello = run.exports["tasks"]["hello"]
+    assert hello["state"] == "Succeeded"
+    assert (hello["succeeded"], hello["failed"]) == (1, 0)
+    assert (hello["startTime"], hello["completionTime"]) == ("2026-11-24T10:00:00Z", "2026-11-24T10:00:30Z")
+    assert hello["namespace"] == "skillship-dev" and hello["job"].startswith("hello-")
+    assert hello["logs"] == f"kubectl logs --namespace skillship-dev job/{hello['job']} --container task"
+    assert set(run.exports["tasks"]) == {"hello", "producer"}  # dev deploys only these two
+
+
+def test_failed_task_fails_the_deploy():
+    run = dev(outcomes={"hello": "fail"})
+    assert run.error is not None
+    message = run.error["message"]
+    assert "task of skill 'hello' failed (BackoffLimitExceeded: Job has reached the specified backoff limit)" in message
+    assert "kubectl logs --namespace skillship-dev job/hello-" in message
+    assert "The next `pulumi up` runs it again." in message
+
+
+def test_waiting_stack_waits_for_the_deadline_and_reruns_failed_jobs():
+    run = dev()
+    annotations = run.manifest(run.one(JOB, "skillship-hello-job"))["metadata"]["annotations"]
+    assert annotations["pulumi.com/timeoutSeconds"] == str(600 + 120)
+    assert annotations["pulumi.com/replaceUnready"] == "true"
+    assert "pulumi.com/skipAwait" not in annotations
+
+
+def test_fire_and_forget_stack_reports_without_gating():
+    run = dev(config={"wait": False}, outcomes={"hello": "fail", "producer": "running"})
+    assert run.error is None, run.error
+    assert run.exports["tasks"]["hello"]["state"] == "Failed"
+    assert run.exports["tasks"]["producer"]["state"] == "Running"
+    annotations = run.manifest(run.one(JOB, "skillship-hello-job"))["metadata"]["annotations"]
+    assert annotations["pulumi.com/skipAwait"] == "true"
+    assert "pulumi.com/replaceUnready" not in annotations
+
+
+def test_secure_property_reaches_the_container_only_through_the_secret():
+    run = dev(config={"secrets": {"hello": {"api.token": SECRET_VALUE}}}, secret_keys=("secrets",))
+    assert run.error is None, run.error
+    secret = run.one("kubernetes:core/v1:Secret", "skillship-hello-secret")
+    assert secret["inputs"]["stringData"] == {"api.token": SECRET_VALUE}
+    assert "stringData" in secret["secretInputs"]  # the value crosses to the engine marked secret
+    assert "stringData" in secret["additionalSecretOutputs"]
+    for resource in run.resources:
+        if resource is not secret:
+            assert SECRET_VALUE not in json.dumps(resource["inputs"]), resource["name"]
+    assert SECRET_VALUE not in json.dumps(run.exports)
+    job = run.manifest(run.one(JOB, "skillship-hello-job"))
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SKILLSHIP_SECRET_API_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "hello-secrets", "key": "api.token"}}
+    assert "api.token" not in job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+
+
+def test_render_stack_never_holds_secret_values():
+    run = run_program("local", {**stack_config("local"), "secrets": {"hello": {"api.token": SECRET_VALUE}}},
+                      secret_keys=("secrets",))
+    assert run.error is None, run.error
+    secret = run.one("kubernetes:core/v1:Secret", "skillship-hello-secret")
+    assert secret["inputs"]["stringData"] == {"api.token": "<redacted>"}
+    assert SECRET_VALUE not in json.dumps(run.resources)
+
+
+def test_plain_text_secret_is_refused_before_anything_is_declared():
+    run = dev(config={"secrets": {"hello": {"api.token": SECRET_VALUE}}})
+    assert run.error is not None and "plain text" in run.error["message"]
+    assert run.kubernetes() == []
+
+
+def test_unknown_setting_is_named():
+    run = dev(config={"namespce": "typo"})
+    assert run.error is not None
+    assert "skillship:namespce: unknown setting" in run.error["message"]
+    assert run.kubernetes() == []
+
+
+def test_invalid_workspace_deploys_nothing(tmp_path):
+    program = tmp_path / "project"
+    program.mkdir()
+    for item in ("__main__.py", "Pulumi.yaml", "components", "stacks", "skills", "agents"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, program / item)
+    skill = program / "skills/hello/skill.yaml"
+    skill.write_text(skill.read_text().replace("action: hello", "action: missing"))
+    run = run_program("dev", stack_config("dev"), program_dir=program)
+    assert run.error is not None
+    assert "the workspace is invalid; nothing was deployed" in run.error["message"]
+    assert "skills/hello/skill.yaml:" in run.error["message"] and "routing-unknown-action" in run.error["message"]
+    assert [r["type"] for r in run.resources] == ["pulumi:pulumi:Stack"]
+
+
+def test_stack_problems_are_all_reported_before_anything_is_declared():
+    run = dev(config={"skills": ["hello", "ghost"], "properties": {"hello": {"nope": 1}}})
+    assert run.error is not None
+    assert "names skill 'ghost'" in run.error["message"] and "'nope'" in run.error["message"]
+    assert run.kubernetes() == []
