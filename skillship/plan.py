@@ -246,7 +246,10 @@ def _message(source: SkillSource, settings: StackSettings, project_dir: Path, pr
             return None
         message = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        problems.append(f"skill {skill!r} has no message: add invoke/request/message.json or set skillship:messages.{skill}")
+        if isinstance(configured, str):
+            problems.append(f"skillship:messages.{skill} names {configured!r}, which cannot be read: no such file")
+        else:
+            problems.append(f"skill {skill!r} has no message: add invoke/request/message.json or set skillship:messages.{skill}")
         return None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         problems.append(f"the message of skill {skill!r} in {where} cannot be read: {exc}")

@@ -57,15 +57,37 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
         namespace, _, name = str(key).partition(":")
         if namespace != CONFIG_NAMESPACE or not name:
             continue  # other packages' keys (kubernetes:context, ...)
-        if name == "secrets":
-            secrets = {skill: sorted(props) for skill, props in (value or {}).items() if isinstance(props, dict)}
-        elif name not in SECRET_KEYS:
+        if name in SECRET_KEYS:
+            secrets.update(_secret_names(files[stack], name, value))
+        else:
             values[name] = value
     try:
         settings = StackSettings.from_config(stack, values)
     except SettingsError as exc:
         raise StackFileError(f"{files[stack]}: {exc}") from None
     return StackConfig(settings, project_dir, secrets)
+
+
+def _is_encrypted(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _secret_names(path: Path, key: str, value: Any) -> dict[str, list[str]]:
+    """Names of the secure property values a stack sets; refuses any secret kept in plain text."""
+    plain = f"{path}: {CONFIG_NAMESPACE}:{key} holds a secret in plain text; set it with `pulumi config set --secret`"
+    if key != "secrets":
+        if not _is_encrypted(value):
+            raise StackFileError(plain)
+        return {}
+    if _is_encrypted(value):
+        raise StackFileError(f"{path}: set {CONFIG_NAMESPACE}:secrets per property, with "
+                             "`pulumi config set --secret --path 'secrets.SKILL[\"PROPERTY\"]' VALUE`")
+    if not isinstance(value, dict) or not all(isinstance(props, dict) for props in value.values()):
+        raise StackFileError(f"{path}: {CONFIG_NAMESPACE}:secrets must map each skill to its secure property values")
+    for props in value.values():
+        if not all(_is_encrypted(v) for v in props.values()):
+            raise StackFileError(plain)
+    return {skill: sorted(props) for skill, props in value.items()}
 
 
 def _read_yaml(path: Path) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from skillship.manifests import istio
 from skillship.manifests.identity import MESSAGE_DIR, message_argument, message_config_map_name, secret_name
-from skillship.manifests.labels import ANNOTATION_ACTIVATION, metadata
+from skillship.manifests.labels import ANNOTATION_ACTIVATION, metadata, version_label
 from skillship.plan import TaskPlan, secret_env_name
 from skillship.settings import StackSettings
 
@@ -27,9 +27,9 @@ def await_annotations(settings: StackSettings) -> dict[str, str]:
 
 
 def build_job(task: TaskPlan, settings: StackSettings, *, image: str) -> dict:
-    meta = metadata(task.job_name, task, settings)
+    meta = metadata(task.job_name, task, settings, **version_label(task))
     meta["annotations"].update({ANNOTATION_ACTIVATION: task.activation_id, **await_annotations(settings)})
-    pod_meta = metadata(task.job_name, task, settings, **istio.pod_labels(settings.istio_mode))
+    pod_meta = metadata(task.job_name, task, settings, **version_label(task), **istio.pod_labels(settings.istio_mode))
     pod_meta["annotations"].update(istio.pod_annotations(settings.istio_mode))
     del pod_meta["name"], pod_meta["namespace"]
     return {

@@ -35,10 +35,14 @@ def task_labels(task: TaskPlan, settings: StackSettings) -> dict[str, str]:
         "app.kubernetes.io/name": skill_name(task.skill),
         "app.kubernetes.io/component": k8s_name(task.action.name),
         "app.kubernetes.io/instance": task.name,
-        "app.kubernetes.io/version": task.digest.tag,
         LABEL_SKILL: skill_name(task.skill),
         **selector_labels(task),
     }
+
+
+def version_label(task: TaskPlan) -> dict[str, str]:
+    """Only the Job and its pods carry the content tag: a changed action changes nothing else."""
+    return {"app.kubernetes.io/version": task.digest.tag}
 
 
 def task_annotations(task: TaskPlan) -> dict[str, str]:

@@ -1,0 +1,124 @@
+"""Where the workspace meets a stack's settings: messages, properties, secrets and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from skillship.manifests import stack_objects
+from skillship.plan import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT, PlanError, plan_deployment, secret_env_name
+from skillship.settings import StackSettings
+from skillship.validation import load_workspace
+from tests.conftest import REPO
+
+
+def plan(root: Path = REPO, secrets=None, **values):
+    workspace, diagnostics = load_workspace(root)
+    assert diagnostics.ok
+    settings = StackSettings.from_config("test", {"target": "render", "buildImages": False, **values})
+    return plan_deployment(workspace, settings, project_dir=root, secret_properties=secrets)
+
+
+def test_one_task_per_job_action_and_daemons_are_not_jobs():
+    assert [t.key for t in plan().tasks] == ["hello", "producer"]
+
+
+def test_message_comes_from_invoke_by_default_and_properties_merge():
+    hello = plan(properties={"hello": {"greeting": "Hi"}}).task("hello")
+    envelope = hello.envelope
+    assert envelope["payload"] == {"name": "world"}
+    assert envelope["properties"] == {"greeting": "Hi"}
+    assert envelope["skillName"] == "hello" and envelope["outputName"] == "response"
+    assert set(envelope) >= {"activationId", "channelId", "sessionId", "projectId", "agentName", "headers"}
+
+
+def test_stack_message_as_object_or_file(tmp_path):
+    assert plan(messages={"hello": {"payload": {"name": "stack"}}}).task("hello").envelope["payload"] == {"name": "stack"}
+    assert plan(messages={"hello": {"name": "bare"}}).task("hello").envelope["payload"] == {"name": "bare"}
+    message = tmp_path / "m.json"
+    message.write_text(json.dumps({"payload": {"name": "file"}}))
+    assert plan(messages={"hello": str(message)}).task("hello").envelope["payload"] == {"name": "file"}
+
+
+def test_a_new_message_is_a_new_task_with_a_new_name():
+    first = plan().task("hello")
+    second = plan(messages={"hello": {"payload": {"name": "other"}}}).task("hello")
+    assert first.job_name != second.job_name and first.activation_id != second.activation_id
+    assert plan().task("hello").job_name == first.job_name  # and the same message keeps its name
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"skills": ["ghost"]}, "skillship:skills names skill 'ghost'"),
+        ({"messages": {"ghost": {}}}, "skillship:messages names skill 'ghost'"),
+        ({"properties": {"hello": {"colour": "red"}}}, "sets 'colour', which skill 'hello' does not declare"),
+        ({"properties": {"hello": {"api.token": "x"}}}, "is a secure property: set it with `pulumi config set --secret"),
+        ({"images": {"ghost/x": "img"}}, "skillship:images names 'ghost/x'"),
+        ({"messages": {"hello": "missing.json"}}, "cannot be read"),
+    ],
+)
+def test_stack_problems_are_reported(values, fragment):
+    with pytest.raises(PlanError) as caught:
+        plan(**values)
+    assert any(fragment in p for p in caught.value.problems), caught.value.problems
+
+
+def test_every_problem_at_once():
+    with pytest.raises(PlanError) as caught:
+        plan(skills=["ghost", "hello"], properties={"hello": {"colour": "red"}})
+    assert len(caught.value.problems) == 2
+
+
+def test_unknown_secret_is_reported():
+    with pytest.raises(PlanError, match="'greeting', which is not a secure property"):
+        plan(secrets={"hello": ["greeting"]})
+
+
+def test_required_properties_need_a_value(example_copy):
+    skill = example_copy / "skills/hello/skill.yaml"
+    skill.write_text(skill.read_text().replace("    required: false\n    secure: true", "    required: true\n    secure: true"))
+    with pytest.raises(PlanError, match="requires property 'api.token'"):
+        plan(example_copy)
+    assert plan(example_copy, secrets={"hello": ["api.token"]}).task("hello").secure_properties == ("api.token",)
+
+
+def test_large_messages_travel_in_a_config_map():
+    big = {"payload": {"blob": "x" * (ARGV_MESSAGE_LIMIT + 10)}}
+    result = plan(messages={"hello": big})
+    hello = result.task("hello")
+    assert hello.message_in_file
+    objects = {o["kind"]: o for o in stack_objects(result) if o["metadata"].get("labels", {}).get("skillship.io/skill") == "hello"}
+    config_map = objects["ConfigMap"]
+    assert config_map["immutable"] is True and json.loads(config_map["data"]["message.json"])["payload"] == big["payload"]
+    pod = objects["Job"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["args"] == ["@/var/run/skillship/message/message.json"]
+    assert {"name": "message", "configMap": {"name": config_map["metadata"]["name"]}} in pod["volumes"]
+
+
+def test_huge_messages_are_refused():
+    with pytest.raises(PlanError, match=f"at most {MESSAGE_LIMIT}"):
+        plan(messages={"hello": {"payload": "x" * MESSAGE_LIMIT}})
+
+
+def test_sidecar_mode_warns_when_the_entrypoint_cannot_stop_the_proxy(example_copy):
+    warnings = plan(example_copy, istioMode="sidecar").warnings
+    assert len(warnings) == 2 and "never completes" in warnings[0]
+    dockerfile = example_copy / "skills/hello/actions/hello/Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace('ENTRYPOINT ["python"', 'ENTRYPOINT ["scuttle", "python"'))
+    assert len(plan(example_copy, istioMode="sidecar").warnings) == 1
+    assert plan(example_copy, istioMode="native").warnings == ()
+
+
+def test_secret_environment_names():
+    assert secret_env_name("api.token") == "SKILLSHIP_SECRET_API_TOKEN"
+    assert secret_env_name("headers.X-Custom") == "SKILLSHIP_SECRET_HEADERS_X_CUSTOM"
+
+
+def test_images_keep_full_registry_paths_and_prefix_bare_names():
+    variants = REPO / "tests/fixtures/cortex-variants"
+    result = plan(variants, registry="reg.example.com/team", messages={"routed": {"payload": {}}})
+    assert result.task("cortex/simplejob-skill").repository == "reg.example.com/team/c12e/simplejob"
+    assert result.task("routed").repository == "reg.example.com/team/routed-worker"

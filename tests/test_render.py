@@ -1,0 +1,154 @@
+"""`skillship render`: schema-valid, deterministic, golden, and exact about what a change touches."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from skillship.cli import app
+from skillship.render import MARKER
+from tests.conftest import REPO
+from tests.support.schemas import schema_errors
+
+STACKS = ["local", "dev", "staging", "prod"]
+GOLDEN = REPO / "tests" / "golden"
+runner = CliRunner()
+
+
+def render(project: Path, stack: str, out: Path, *args: str):
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        return runner.invoke(app, ["render", "--stack", stack, "--out", str(out), *args])
+    finally:
+        os.chdir(cwd)
+
+
+def files(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted(folder.glob("*.yaml"))}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project with its example workspace, to change freely."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for item in ("Pulumi.yaml", "stacks", "skills", "agents"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
+    return root
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_rendered_manifest_passes_strict_schemas(tmp_path, stack):
+    result = render(REPO, stack, tmp_path / stack)
+    assert result.exit_code == 0, result.output
+    rendered = files(tmp_path / stack)
+    assert rendered
+    for name, text in rendered.items():
+        assert schema_errors(yaml.safe_load(text)) == [], name
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rendered_manifests_match_the_golden_files(tmp_path, stack):
+    """Every change to what we deploy shows in review. SKILLSHIP_UPDATE_GOLDEN=1 rewrites them (never in CI)."""
+    result = render(REPO, stack, tmp_path / stack)
+    assert result.exit_code == 0, result.output
+    golden = GOLDEN / stack
+    if os.environ.get("SKILLSHIP_UPDATE_GOLDEN") == "1" and not os.environ.get("CI"):
+        shutil.rmtree(golden, ignore_errors=True)
+        golden.mkdir(parents=True)
+        for name, text in files(tmp_path / stack).items():
+            (golden / name).write_text(text)
+    assert files(tmp_path / stack) == files(golden)
+
+
+def test_rendering_twice_gives_identical_files(tmp_path):
+    assert render(REPO, "dev", tmp_path / "a").exit_code == 0
+    assert render(REPO, "dev", tmp_path / "b").exit_code == 0
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+
+
+def test_one_changed_file_changes_exactly_one_tag_and_one_job(project, tmp_path):
+    assert render(project, "staging", tmp_path / "before").exit_code == 0
+    main = project / "skills/hello/actions/hello/main.py"
+    main.write_text(main.read_text() + "# a change\n")
+    assert render(project, "staging", tmp_path / "after").exit_code == 0
+    before, after = files(tmp_path / "before"), files(tmp_path / "after")
+    changed = {n for n in before.keys() | after.keys() if before.get(n) != after.get(n)}
+    jobs = {n for n in changed if "-job-" in n}
+    assert len(jobs) == 2 and all("-job-hello-" in n for n in jobs)  # the old Job goes, a new one comes
+    assert changed == jobs
+    [old] = [n for n in jobs if n in before]
+    [new] = [n for n in jobs if n in after]
+    old_image = yaml.safe_load(before[old])["spec"]["template"]["spec"]["containers"][0]["image"]
+    new_image = yaml.safe_load(after[new])["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert old_image.split(":")[0] == new_image.split(":")[0] and old_image != new_image
+
+
+def test_render_json_lists_every_file(tmp_path):
+    result = render(REPO, "prod", tmp_path / "out", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["stack"] == "prod"
+    assert [Path(o["file"]).name for o in report["objects"]] == sorted(files(tmp_path / "out"))
+    assert {o["kind"] for o in report["objects"]} >= {"Namespace", "PeerAuthentication", "Job", "NetworkPolicy"}
+
+
+def test_render_redacts_secrets(project, tmp_path):
+    stack = project / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n")
+    result = render(project, "local", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    [secret] = [yaml.safe_load(t) for n, t in files(tmp_path / "out").items() if "-secret-" in n]
+    assert secret["stringData"] == {"api.token": "<redacted>"}
+    assert "v1:AAAA" not in "".join(files(tmp_path / "out").values())
+
+
+def test_show_secrets_needs_the_pulumi_cli(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    stack = project / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n")
+    result = render(project, "local", tmp_path / "out", "--show-secrets")
+    assert result.exit_code == 2
+    assert "needs the pulumi CLI" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_stack_is_a_usage_error(tmp_path):
+    result = render(REPO, "qa", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "unknown stack 'qa' (stacks: dev, local, prod, staging)" in result.stderr
+
+
+def test_invalid_workspace_renders_nothing(project, tmp_path):
+    skill = project / "skills/hello/skill.yaml"
+    skill.write_text(skill.read_text().replace("camel: 1.0.0", "camel: 9"))
+    result = render(project, "local", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "camel-version" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_refuses_a_folder_it_did_not_write(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    result = render(REPO, "local", out)
+    assert result.exit_code == 1
+    assert "did not write" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["mine.txt"]
+
+
+def test_render_replaces_its_own_earlier_output(tmp_path):
+    out = tmp_path / "out"
+    assert render(REPO, "dev", out).exit_code == 0
+    assert render(REPO, "local", out).exit_code == 0
+    assert (out / MARKER).exists()
+    assert all("skillship-local" in t for t in files(out).values())

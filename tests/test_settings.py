@@ -1,0 +1,100 @@
+"""Stack settings: Pulumi.yaml and skillship/settings.py agree, and bad values are named."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from skillship.settings import SECRET_KEYS, SettingsError, StackSettings
+from skillship.stackfiles import StackFileError, load_stack, stack_files
+from tests.conftest import REPO
+
+PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+
+
+def test_pulumi_yaml_defaults_are_the_settings_defaults():
+    fields = {f.alias or name: f for name, f in StackSettings.model_fields.items()}
+    defaults = StackSettings.from_config("any", {"target": "render"}).model_dump(by_alias=True)
+    for key, declaration in PROJECT["config"].items():
+        assert key in fields, f"Pulumi.yaml declares {key!r}, which StackSettings does not know"
+        expected = defaults[key] if key != "target" else fields[key].default
+        if hasattr(expected, "value"):
+            expected = expected.value
+        assert declaration["default"] == ("" if expected is None else expected), key
+
+
+def test_every_stack_file_loads():
+    assert set(stack_files(REPO)) == {"local", "dev", "staging", "prod"}
+    modes = {stack: load_stack(REPO, stack).settings.istio_mode.value for stack in stack_files(REPO)}
+    assert modes == {"local": "none", "dev": "sidecar", "staging": "native", "prod": "ambient"}
+    assert load_stack(REPO, "local").settings.renders
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"namespace": "Bad_Name"}, "skillship:namespace: 'Bad_Name' is not a Kubernetes namespace name"),
+        ({"cpuLimit": "lots"}, "skillship:cpuLimit: 'lots' is not a Kubernetes quantity"),
+        ({"istioMode": "mesh"}, "skillship:istioMode: Input should be 'none', 'sidecar', 'native' or 'ambient'"),
+        ({"backoffLimit": -1}, "skillship:backoffLimit: Input should be greater than or equal to 0"),
+        ({"wait": "perhaps"}, "skillship:wait: Input should be a valid boolean"),
+        ({"egressHosts": ["example.com"]}, "must read namespace/host"),
+        ({"target": "cluster", "registry": ""}, "a cluster stack that builds images needs 'registry'"),
+        ({"namespce": "x"}, "skillship:namespce: unknown setting"),
+    ],
+)
+def test_bad_settings_are_named(values, fragment):
+    with pytest.raises(SettingsError) as caught:
+        StackSettings.from_config("dev", {"target": "render", **values})
+    assert any(fragment in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_text_values_from_pulumi_config_are_converted():
+    settings = StackSettings.from_config("dev", {"target": "render", "wait": "false", "backoffLimit": "3"})
+    assert (settings.wait, settings.backoff_limit) == (False, 3)
+
+
+def test_secret_keys_are_never_settings():
+    for key in SECRET_KEYS:
+        assert key not in {f.alias or n for n, f in StackSettings.model_fields.items()}
+
+
+def test_stack_file_errors_name_the_file(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks/Pulumi.bad.yaml").write_text("config:\n  skillship:istioMode: mesh\n")
+    (tmp_path / "stacks/Pulumi.broken.yaml").write_text("config: [\n")
+    with pytest.raises(StackFileError, match=r"Pulumi\.bad\.yaml.*istioMode"):
+        load_stack(tmp_path, "bad")
+    with pytest.raises(StackFileError, match=r"Pulumi\.broken\.yaml: not valid YAML"):
+        load_stack(tmp_path, "broken")
+    with pytest.raises(StackFileError, match=r"unknown stack 'nope' \(stacks: bad, broken\)"):
+        load_stack(tmp_path, "nope")
+
+
+def _project(tmp_path, stack_yaml: str):
+    (tmp_path / "Pulumi.yaml").write_text("name: x\nruntime: python\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks/Pulumi.s.yaml").write_text(stack_yaml)
+    return tmp_path
+
+
+def test_encrypted_secrets_are_known_by_name_only(tmp_path):
+    root = _project(tmp_path, "config:\n  skillship:target: render\n  skillship:secrets:\n    hello:\n"
+                              "      api.token:\n        secure: v1:AAAA\n  skillship:registryPassword:\n    secure: v1:BBBB\n")
+    config = load_stack(root, "s")
+    assert config.secret_properties == {"hello": ["api.token"]}
+    assert "v1:AAAA" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    "stack_yaml",
+    [
+        "config:\n  skillship:secrets:\n    hello:\n      api.token: plain\n",
+        "config:\n  skillship:registryPassword: hunter2\n",
+    ],
+    ids=["property", "registry-password"],
+)
+def test_plain_text_secrets_in_stack_files_are_refused(tmp_path, stack_yaml):
+    with pytest.raises(StackFileError, match="holds a secret in plain text"):
+        load_stack(_project(tmp_path, stack_yaml), "s")
