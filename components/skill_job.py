@@ -12,7 +12,7 @@ from skillship.manifests import task_objects
 from skillship.manifests.job import CONTAINER, build_job
 from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
-from skillship.status import TaskFailed, check_task, task_summary
+from skillship.status import TaskFailed, check_task, logs_command, task_summary
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ class SkillJob(pulumi.ComponentResource):
         )
         if settings.wait and not settings.renders:
             summary = summary.apply(_fail_on_failed_task)
-            pulumi.log.info(f"task of skill {task.skill!r} runs as Job {settings.namespace}/{task.job_name}", resource=self)
+            # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
+            logs = logs_command(namespace=settings.namespace, job=task.job_name, container=CONTAINER)
+            pulumi.log.info(f"task of skill {task.skill!r} runs as Job {settings.namespace}/{task.job_name}; "
+                            f"its logs: {logs}", resource=self)
         self.status = summary
         self.register_outputs({"status": summary})
 

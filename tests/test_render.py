@@ -16,7 +16,7 @@ from skillship.render import MARKER
 from tests.conftest import REPO
 from tests.support.schemas import schema_errors
 
-STACKS = ["local", "dev", "staging", "prod"]
+STACKS = ["local", "dev", "staging", "prod", "e2e"]
 GOLDEN = REPO / "tests" / "golden"
 runner = CliRunner()
 
@@ -124,7 +124,7 @@ def test_show_secrets_needs_the_pulumi_cli(project, tmp_path, monkeypatch):
 def test_unknown_stack_is_a_usage_error(tmp_path):
     result = render(REPO, "qa", tmp_path / "out")
     assert result.exit_code == 2
-    assert "unknown stack 'qa' (stacks: dev, local, prod, staging)" in result.stderr
+    assert "unknown stack 'qa' (stacks: dev, e2e, local, prod, staging)" in result.stderr
 
 
 def test_invalid_workspace_renders_nothing(project, tmp_path):

@@ -24,9 +24,9 @@ def test_pulumi_yaml_defaults_are_the_settings_defaults():
 
 
 def test_every_stack_file_loads():
-    assert set(stack_files(REPO)) == {"local", "dev", "staging", "prod"}
+    assert set(stack_files(REPO)) == {"local", "dev", "staging", "prod", "e2e"}
     modes = {stack: load_stack(REPO, stack).settings.istio_mode.value for stack in stack_files(REPO)}
-    assert modes == {"local": "none", "dev": "sidecar", "staging": "native", "prod": "ambient"}
+    assert modes == {"local": "none", "dev": "sidecar", "staging": "native", "prod": "ambient", "e2e": "native"}
     assert load_stack(REPO, "local").settings.renders
 
 

@@ -1,0 +1,229 @@
+"""A real Kubernetes control plane on loopback for the end-to-end tests.
+
+etcd, kube-apiserver and kube-controller-manager, built from their Go modules by
+tools/engine/build.sh, run as child processes on free loopback ports. No kubelet runs:
+`FakeNode` plays the node by moving each task pod to Succeeded or Failed, and the real Job
+controller turns that into Job conditions. Istio's CRDs are installed so the Istio objects we
+emit are accepted (and checked against Istio's schemas) by the API server.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+CONTROLLERS = "job-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
+
+
+def _certificate(subject: str, key, issuer_key=None, issuer_name=None, *, ca: bool, ips=()) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if ips:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips] + [x509.DNSName("localhost")]), critical=False)
+    return builder.sign(issuer_key or key, hashes.SHA256())
+
+
+@dataclass
+class Cluster:
+    """A running control plane. `kubeconfig` works for kubectl, the Kubernetes client and Pulumi."""
+
+    directory: Path
+    bin_dir: Path
+    kubeconfig: Path = field(init=False)
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def start(self, *, timeout: float = 120) -> "Cluster":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        pki = self._pki()
+        etcd_port, peer_port, api_port, cm_port = (free_port() for _ in range(4))
+        self._spawn("etcd", [
+            "--data-dir", str(self.directory / "etcd"), "--name", "e2e",
+            "--listen-client-urls", f"http://127.0.0.1:{etcd_port}", "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
+            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+            "--initial-cluster", f"e2e=http://127.0.0.1:{peer_port}", "--unsafe-no-fsync", "--log-level", "warn",
+        ])
+        self._spawn("kube-apiserver", [
+            "--etcd-servers", f"http://127.0.0.1:{etcd_port}",
+            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(api_port),
+            "--tls-cert-file", str(pki["serving.crt"]), "--tls-private-key-file", str(pki["serving.key"]),
+            "--token-auth-file", str(pki["tokens.csv"]), "--authorization-mode", "RBAC",
+            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+            "--service-account-key-file", str(pki["sa.pub"]), "--service-account-signing-key-file", str(pki["sa.key"]),
+            "--api-audiences", "https://kubernetes.default.svc.cluster.local",
+            "--service-cluster-ip-range", "10.96.0.0/24", "--allow-privileged=false",
+            "--enable-priority-and-fairness=false", "--profiling=false", "--v=0",
+        ])
+        self.server = f"https://127.0.0.1:{api_port}"
+        self.kubeconfig = self._write_kubeconfig(pki)
+        self._wait_ready(timeout)
+        self._spawn("kube-controller-manager", [
+            "--kubeconfig", str(self.kubeconfig), "--authentication-kubeconfig", str(self.kubeconfig),
+            "--authorization-kubeconfig", str(self.kubeconfig), "--leader-elect=false",
+            "--bind-address", "127.0.0.1", "--secure-port", str(cm_port), "--controllers", CONTROLLERS,
+            "--service-account-private-key-file", str(pki["sa.key"]), "--root-ca-file", str(pki["ca.crt"]),
+            "--use-service-account-credentials=false", "--concurrent-job-syncs", "5", "--v=0",
+        ])
+        return self
+
+    def _pki(self) -> dict[str, Path]:
+        pki = self.directory / "pki"
+        pki.mkdir(exist_ok=True)
+        ca_key, serving_key, sa_key = _key(), _key(), _key()
+        ca = _certificate("skillship-e2e-ca", ca_key, ca=True)
+        serving = _certificate("kube-apiserver", serving_key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
+        self.token = secrets.token_hex(24)
+        files = {
+            "ca.crt": ca.public_bytes(serialization.Encoding.PEM),
+            "serving.crt": serving.public_bytes(serialization.Encoding.PEM),
+            "serving.key": _pem_key(serving_key),
+            "sa.key": _pem_key(sa_key),
+            "sa.pub": sa_key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo),
+            # The tests act as a cluster admin; the token exists only for this cluster's lifetime.
+            "tokens.csv": f'{self.token},skillship-e2e,skillship-e2e,"system:masters"\n'.encode(),
+        }
+        paths = {}
+        for name, data in files.items():
+            paths[name] = pki / name
+            paths[name].write_bytes(data)
+            paths[name].chmod(0o600)
+        return paths
+
+    def _write_kubeconfig(self, pki: dict[str, Path]) -> Path:
+        config = {
+            "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
+            "clusters": [{"name": "e2e", "cluster": {"server": self.server, "certificate-authority": str(pki["ca.crt"])}}],
+            "users": [{"name": "e2e", "user": {"token": self.token}}],
+            "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "e2e"}}],
+        }
+        path = self.directory / "kubeconfig"
+        path.write_text(yaml.safe_dump(config))
+        path.chmod(0o600)
+        return path
+
+    def _spawn(self, binary: str, args: list[str]) -> None:
+        log = open(self.directory / f"{binary}.log", "wb")
+        process = subprocess.Popen([str(self.bin_dir / binary), *args], stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.processes.append(process)
+
+    def _wait_ready(self, timeout: float) -> None:
+        import ssl
+        import urllib.request
+
+        context = ssl.create_default_context(cafile=str(self.directory / "pki" / "ca.crt"))
+        request = urllib.request.Request(f"{self.server}/readyz", headers={"Authorization": f"Bearer {self.token}"})
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{process.args[0]} exited early: {self.log_tail(Path(process.args[0]).name)}")
+            try:
+                with urllib.request.urlopen(request, context=context, timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.3)
+        raise RuntimeError(f"kube-apiserver was not ready within {timeout} s ({last})")
+
+    def log_tail(self, binary: str, lines: int = 30) -> str:
+        path = self.directory / f"{binary}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+class FakeNode:
+    """Plays the kubelet for task pods: each new pod ends with the outcome set for its skill."""
+
+    def __init__(self, api, *, interval: float = 0.2) -> None:
+        self.api = api
+        self.outcomes: dict[str, str] = {}  # skill label -> "succeed" | "fail" | "hold"
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fake-node", daemon=True)
+        self.errors: list[str] = []
+
+    def __enter__(self) -> "FakeNode":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception as exc:  # keep playing; the tests see what went wrong
+                self.errors.append(repr(exc))
+            self._stop.wait(self.interval)
+
+    def _step(self) -> None:
+        pods = self.api.list_pod_for_all_namespaces(label_selector="skillship.io/skill").items
+        for pod in pods:
+            if pod.status.phase in ("Succeeded", "Failed") or pod.metadata.deletion_timestamp:
+                continue
+            outcome = self.outcomes.get(pod.metadata.labels["skillship.io/skill"], "succeed")
+            if outcome == "hold":
+                continue
+            now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+            code, phase, reason = (0, "Succeeded", "Completed") if outcome == "succeed" else (1, "Failed", "Error")
+            container = pod.spec.containers[0]
+            status = {
+                "phase": phase, "startTime": now,
+                "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now}],
+                "containerStatuses": [{
+                    "name": container.name, "image": container.image, "imageID": "", "ready": False,
+                    "restartCount": 0, "started": False,
+                    "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
+                }],
+            }
+            self.api.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": status})

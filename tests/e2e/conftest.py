@@ -1,0 +1,76 @@
+"""Fixtures of the end-to-end suite: the engine binaries, a control plane, a fake node, a project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.cluster import Cluster, FakeNode
+from tests.support.schemas import ISTIO_API_VERSIONS, istio_crd_file
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "tools" / "engine" / "build.sh"
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "stacks", "skills", "agents")
+
+
+@pytest.fixture(scope="session")
+def engine_bin() -> Path:
+    """The binaries from tools/engine/build.sh (built once, then cached outside the repo)."""
+    preset = os.environ.get("SKILLSHIP_ENGINE_BIN")
+    if preset:
+        return Path(preset)
+    done = subprocess.run(["bash", str(BUILD)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"tools/engine/build.sh failed:\n{done.stderr[-4000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def cluster(engine_bin, tmp_path_factory):
+    control_plane = Cluster(tmp_path_factory.mktemp("cluster"), engine_bin)
+    try:
+        control_plane.start()
+        _install_istio_crds(control_plane)
+        yield control_plane
+    finally:
+        control_plane.stop()
+
+
+def _install_istio_crds(control_plane: Cluster) -> None:
+    from kubernetes import client, config
+
+    api = client.ApiextensionsV1Api(config.new_client_from_config(str(control_plane.kubeconfig)))
+    for crd in yaml.safe_load_all(istio_crd_file(ISTIO_API_VERSIONS[0]).read_text()):
+        if crd and crd.get("kind") == "CustomResourceDefinition":
+            api.create_custom_resource_definition(crd)
+
+
+@pytest.fixture(scope="session")
+def kube(cluster):
+    from kubernetes import config
+
+    return config.new_client_from_config(str(cluster.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def node(kube):
+    from kubernetes import client
+
+    with FakeNode(client.CoreV1Api(kube)) as fake:
+        yield fake
+    assert fake.errors == [], fake.errors
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory) -> Path:
+    """A copy of the project: Pulumi writes stack files (encryption salt), never into the repo."""
+    root = tmp_path_factory.mktemp("project")
+    for item in PROJECT_FILES:
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
+    return root

@@ -1,0 +1,52 @@
+"""One Pulumi operation on a stack, in a process of its own: `python -m tests.e2e.driver SPEC_JSON`.
+
+The Automation API hosts the inline program on its own threads; running it outside the pytest
+process keeps the SDK's global state and threads away from the tests (and from a CPython 3.11
+race between threads compiling code at the same time). Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pulumi import automation as auto
+
+
+def stack(spec: dict) -> auto.Stack:
+    project = Path(spec["project"])
+    main = project / "__main__.py"
+    code = compile(main.read_text(), str(main), "exec")
+    sys.path.insert(0, str(project))
+
+    def program() -> None:
+        exec(code, {"__name__": "__main__", "__file__": str(main)})
+
+    workspace = auto.LocalWorkspace(
+        work_dir=str(project), program=program, env_vars=spec["env"],
+        pulumi_command=auto.PulumiCommand(root=spec["engine_root"], skip_version_check=True),
+    )
+    return auto.Stack.create_or_select(spec["stack"], workspace)
+
+
+def main(spec: dict) -> dict:
+    target = stack(spec)
+    for key, value in spec.get("config", {}).items():
+        target.set_config(key, auto.ConfigValue(value if isinstance(value, str) else json.dumps(value)))
+    lines: list[str] = []
+    try:
+        if spec["op"] == "up":
+            result = target.up(on_output=lines.append)
+            return {"ok": True, "changes": result.summary.resource_changes,
+                    "outputs": {k: v.value for k, v in result.outputs.items()}, "log": "\n".join(lines)}
+        if spec["op"] == "destroy":
+            result = target.destroy(on_output=lines.append)
+            return {"ok": True, "changes": result.summary.resource_changes, "outputs": {}, "log": "\n".join(lines)}
+        raise ValueError(f"unknown operation {spec['op']!r}")
+    except auto.errors.CommandError as exc:
+        return {"ok": False, "error": str(exc), "log": "\n".join(lines)}
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(main(json.loads(sys.argv[1]))))

@@ -1,0 +1,217 @@
+"""`pulumi up` for real: the Pulumi engine built from source drives the real program against a real
+kube-apiserver and Job controller, with a local file backend and passphrase secrets.
+
+The Python language host (`pulumi-language-python`) is the one piece the Go module proxy does not
+serve; the program is hosted instead by the Python SDK's own language runtime server (Automation
+API, inline program running __main__.py), which the CLI reaches with `--client`.
+One fixture makes a user's successive deployments of one stack, in order, and records what the
+cluster held after each; every test checks one part of that record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import REPO
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+NAMESPACE = "skillship-e2e"
+SELECTOR = "skillship.io/stack=e2e"
+
+
+@dataclass
+class Stack:
+    """A stack of the project copy, operated through tests/e2e/driver.py."""
+
+    name: str
+    project: Path
+    engine_bin: Path
+    env: dict[str, str]
+
+    def _run(self, op: str, config: dict | None = None) -> dict:
+        spec = {"project": str(self.project), "stack": self.name, "op": op, "config": config or {},
+                "env": self.env, "engine_root": str(self.engine_bin.parent)}
+        done = subprocess.run([sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)], cwd=REPO,
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0 or not done.stdout.strip():
+            raise AssertionError(f"the driver failed:\n{done.stderr[-4000:]}")
+        return json.loads(done.stdout)
+
+    def up(self, config: dict | None = None) -> dict:
+        result = self._run("up", config)
+        assert result["ok"], result.get("error")
+        self.outputs = result["outputs"]
+        return result
+
+    def failing_up(self, config: dict | None = None) -> str:
+        result = self._run("up", config)
+        assert not result["ok"], "pulumi up should have failed"
+        return result["error"]
+
+    def destroy(self) -> dict:
+        result = self._run("destroy")
+        assert result["ok"], result.get("error")
+        return result
+
+
+def _stack(name: str, project: Path, engine_bin: Path, cluster, backend: Path) -> Stack:
+    env = {
+        "PULUMI_BACKEND_URL": f"file://{backend}",
+        "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
+        "PULUMI_HOME": str(backend / ".pulumi-home"),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "PATH": f"{engine_bin}:{os.environ['PATH']}",
+    }
+    return Stack(name, project, engine_bin, env)
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("backend")
+
+
+def _jobs(kube, skill: str | None = None) -> list[dict]:
+    from kubernetes import client
+
+    selector = SELECTOR if skill is None else f"{SELECTOR},skillship.io/skill={skill}"
+    jobs = client.BatchV1Api(kube).list_namespaced_job(NAMESPACE, label_selector=selector).items
+    return sorted(({
+        "skill": j.metadata.labels["skillship.io/skill"], "name": j.metadata.name, "uid": j.metadata.uid,
+        "conditions": {c.type for c in (j.status.conditions or []) if c.status == "True"},
+    } for j in jobs), key=lambda j: (j["skill"], j["name"]))
+
+
+def _by_skill(jobs: list[dict]) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+    for job in jobs:
+        assert job["skill"] not in found, f"two Jobs of skill {job['skill']}: {jobs}"
+        found[job["skill"]] = job
+    return found
+
+
+def _namespace_gone(kube, timeout: float = 60) -> bool:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.CoreV1Api(kube).read_namespace(NAMESPACE)
+        except ApiException as exc:
+            return exc.status == 404
+        time.sleep(0.5)
+    return False
+
+
+@pytest.fixture(scope="module")
+def lifecycle(project, engine_bin, cluster, node, backend, kube) -> dict:
+    """A user's successive deployments of the e2e stack, and what the cluster held after each."""
+    from kubernetes import client
+
+    e2e = _stack("e2e", project, engine_bin, cluster, backend)
+    custom = client.CustomObjectsApi(kube)
+    seen: dict = {}
+    seen["first"] = e2e.up()
+    seen["first_jobs"] = _jobs(kube)
+    seen["accounts"] = sorted(a.metadata.name for a in client.CoreV1Api(kube).list_namespaced_service_account(
+        NAMESPACE, label_selector=SELECTOR).items)
+    seen["sidecars"] = sorted(o["metadata"]["name"] for o in custom.list_namespaced_custom_object(
+        "networking.istio.io", "v1", NAMESPACE, "sidecars")["items"])
+    seen["peer_modes"] = [o["spec"]["mtls"]["mode"] for o in custom.list_namespaced_custom_object(
+        "security.istio.io", "v1", NAMESPACE, "peerauthentications")["items"]]
+    seen["network_policies"] = len(client.NetworkingV1Api(kube).list_namespaced_network_policy(NAMESPACE).items)
+
+    seen["second"] = e2e.up()
+    seen["second_jobs"] = _jobs(kube)
+
+    seen["new_message"] = e2e.up({"skillship:messages": {"hello": {"payload": {"name": "again"}}}})
+    seen["new_message_jobs"] = _jobs(kube)
+
+    node.outcomes["hello"] = "fail"
+    seen["failure"] = e2e.failing_up({"skillship:messages": {"hello": {"payload": {"name": "fails"}}}})
+    seen["failure_jobs"] = _jobs(kube, "hello")
+
+    node.outcomes["hello"] = "succeed"
+    seen["rerun"] = e2e.up()
+    seen["rerun_jobs"] = _jobs(kube, "hello")
+
+    seen["destroy"] = e2e.destroy()
+    seen["namespace_gone"] = _namespace_gone(kube)
+    seen["sidecars_left"] = custom.list_cluster_custom_object("networking.istio.io", "v1", "sidecars")["items"]
+    seen["jobs_left"] = len(client.BatchV1Api(kube).list_job_for_all_namespaces(label_selector=SELECTOR).items)
+    return seen
+
+
+def test_up_creates_the_objects_and_reports_succeeded_tasks(lifecycle):
+    tasks = lifecycle["first"]["outputs"]["tasks"]
+    assert {k: v["state"] for k, v in tasks.items()} == {"hello": "Succeeded", "producer": "Succeeded"}
+    assert tasks["hello"]["succeeded"] == 1 and tasks["hello"]["completionTime"]
+    jobs = _by_skill(lifecycle["first_jobs"])
+    assert set(jobs) == {"hello", "producer"} and all("Complete" in j["conditions"] for j in jobs.values())
+    assert jobs["hello"]["name"] == tasks["hello"]["job"]
+    assert lifecycle["accounts"] == ["hello", "producer"]
+    assert lifecycle["sidecars"] == ["hello", "producer"]
+    assert lifecycle["peer_modes"] == ["STRICT"]
+    assert lifecycle["network_policies"] == 2
+
+
+def test_a_second_up_without_changes_changes_nothing(lifecycle):
+    assert set(lifecycle["second"]["changes"]) == {"same"}, lifecycle["second"]["changes"]
+    assert lifecycle["second_jobs"] == lifecycle["first_jobs"]
+
+
+def test_a_new_message_replaces_exactly_that_job(lifecycle):
+    assert lifecycle["new_message"]["changes"].get("replace") == 1, lifecycle["new_message"]["changes"]
+    before, after = _by_skill(lifecycle["first_jobs"]), _by_skill(lifecycle["new_message_jobs"])
+    assert after["producer"] == before["producer"]
+    assert after["hello"]["name"] != before["hello"]["name"]
+    assert lifecycle["new_message"]["outputs"]["tasks"]["hello"]["state"] == "Succeeded"
+
+
+def test_a_failing_task_fails_up_naming_the_skill_and_its_logs(lifecycle):
+    text = lifecycle["failure"]
+    named = re.search(r"task of skill 'hello' runs as Job skillship-e2e/(hello-[0-9a-f]{8}); "
+                      r"its logs: kubectl logs --namespace skillship-e2e job/\1 --container task", text)
+    assert named, text
+    assert "BackoffLimitExceeded" in text
+    failed = [j for j in lifecycle["failure_jobs"] if j["name"] == named.group(1)]
+    assert failed and "Failed" in failed[0]["conditions"]
+
+
+def test_the_next_up_runs_the_failed_task_again(lifecycle):
+    [failed] = [j for j in lifecycle["failure_jobs"] if "Failed" in j["conditions"]]
+    [job] = lifecycle["rerun_jobs"]  # the failed Job was replaced, the older one deleted
+    assert job["name"] == failed["name"] and job["uid"] != failed["uid"]
+    assert "Complete" in job["conditions"]
+    assert lifecycle["rerun"]["outputs"]["tasks"]["hello"]["state"] == "Succeeded"
+
+
+def test_destroy_leaves_nothing_behind(lifecycle):
+    assert lifecycle["namespace_gone"], "the namespace still exists a minute after destroy"
+    assert lifecycle["sidecars_left"] == [] and lifecycle["jobs_left"] == 0
+
+
+def test_local_stack_up_renders_manifests_without_a_cluster(project, engine_bin, cluster, backend, kube):
+    import yaml
+    from kubernetes import client
+
+    local = _stack("local", project, engine_bin, cluster, backend)
+    tasks = local.up()["outputs"]["tasks"]
+    assert {v["state"] for v in tasks.values()} == {"Rendered"}
+    written = [yaml.safe_load(p.read_text()) for p in sorted((project / "rendered/local/pulumi").rglob("*.yaml"))]
+    jobs = sorted(o["metadata"]["name"] for o in written if o and o["kind"] == "Job")
+    assert jobs == sorted(t["job"] for t in tasks.values())
+    assert {o["kind"] for o in written if o} == {"Namespace", "ServiceAccount", "NetworkPolicy", "Job"}
+    assert client.BatchV1Api(kube).list_job_for_all_namespaces(label_selector="skillship.io/stack=local").items == []
+    local.destroy()
