@@ -38,8 +38,9 @@ class SkillImage(pulumi.ComponentResource):
                 registries=_registries(settings, args.registry_password),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            # By digest: the Job runs exactly the image this build pushed, whatever the tag does later.
-            self.ref = image.digest.apply(lambda digest: f"{task.repository}@{digest}")
+            # `ref` names the pushed digest (repository:tag@sha256:...): the Job runs exactly the image
+            # this build pushed, whatever the tag does later.
+            self.ref = image.ref
         self.register_outputs({"ref": self.ref, "tag": task.digest.tag})
 
 

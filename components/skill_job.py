@@ -12,7 +12,7 @@ from skillship.manifests import task_objects
 from skillship.manifests.job import CONTAINER, build_job
 from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
-from skillship.status import TaskFailed, check_task, logs_command, task_summary
+from skillship.status import logs_command
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,11 @@ class SkillJobArgs:
 
 
 class SkillJob(pulumi.ComponentResource):
-    """`status` is the task's summary (skillship.status.task_summary); it fails the deployment
-    when the task failed and the stack waits for tasks."""
+    """One task. `job_status` is the Job's status as the provider reports it, `image` what it runs;
+    the Workspace turns them into the task's summary."""
 
-    status: pulumi.Output
+    job_status: pulumi.Output
+    image: pulumi.Output
 
     def __init__(self, name: str, args: SkillJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("skillship:index:SkillJob", name, None, opts)
@@ -50,23 +51,22 @@ class SkillJob(pulumi.ComponentResource):
             if obj is not None:
                 before_job.append(declare(f"{name}-{suffix}", obj, child))
 
-        spec = pulumi.Output.from_input(args.image).apply(lambda ref: build_job(task, settings, image=ref)["spec"])
+        # The image reference is the one value that waits for a build: it goes into the spec as an
+        # Output, so the rest of the spec is known at preview time and no apply is needed.
+        spec = build_job(task, settings, image=task.image_by_tag)["spec"]
+        spec["template"]["spec"]["containers"][0]["image"] = args.image
         job = declare(f"{name}-job", objects.job,
                       pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=before_job)), spec=spec)
-        summary = pulumi.Output.all(job.status, args.image).apply(
-            lambda values: task_summary(
-                key=task.key, job=task.job_name, namespace=settings.namespace, image=values[1],
-                container=CONTAINER, status=_plain(values[0]), rendered=settings.renders,
-            )
-        )
         if settings.wait and not settings.renders:
-            summary = summary.apply(_fail_on_failed_task)
             # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
             logs = logs_command(namespace=settings.namespace, job=task.job_name, container=CONTAINER)
             pulumi.log.info(f"task of skill {task.skill!r} runs as Job {settings.namespace}/{task.job_name}; "
                             f"its logs: {logs}", resource=self)
-        self.status = summary
-        self.register_outputs({"status": summary})
+        # Summaries are made by the Workspace, all in one apply: an apply per task costs the SDK
+        # time that grows faster than the number of tasks.
+        self.job_status = job.status
+        self.image = pulumi.Output.from_input(args.image)
+        self.register_outputs({"job": task.job_name, "status": job.status})
 
     @staticmethod
     def _secret_data(task: TaskPlan, settings: StackSettings, values: pulumi.Output | None) -> Any:
@@ -74,21 +74,3 @@ class SkillJob(pulumi.ComponentResource):
             # renderYamlToDirectory writes Secrets in plain text: a render stack never gets the values.
             return {name: "<redacted>" for name in task.secure_properties}
         return values.apply(lambda all_values: {name: str(all_values[task.skill][name]) for name in task.secure_properties})
-
-
-def _fail_on_failed_task(summary: dict) -> dict:
-    try:
-        return check_task(summary)
-    except TaskFailed as exc:
-        raise pulumi.RunError(str(exc)) from None
-
-
-def _plain(value: Any) -> Any:
-    """Output values may be typed objects; the status reader wants plain dicts and lists."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "__dict__") and not isinstance(value, (str, int, float, bool)):
-        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
-    return value

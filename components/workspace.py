@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -12,7 +13,10 @@ from components.config import StackInputs
 from components.kubernetes import declare
 from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
+from skillship.digest import DigestCache, default_cache_file
 from skillship.manifests import namespace_objects
+from skillship.manifests.job import CONTAINER
+from skillship.status import TaskFailed, check_tasks, task_summary
 from skillship.plan import DeploymentPlan, PlanError, plan_deployment
 from skillship.validation import load_workspace
 
@@ -44,16 +48,52 @@ class Workspace(pulumi.ComponentResource):
         for obj in namespace_objects(settings):  # the namespace first, then what lives in it
             shared.append(declare(f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}", obj,
                                   pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared)))))
-        statuses = {}
+        jobs: list[tuple] = []
         for task in plan.tasks:
             image = SkillImage(f"{name}-{task.name}", SkillImageArgs(task, settings, args.inputs.registry_password), options)
             job = SkillJob(f"{name}-{task.name}", SkillJobArgs(
                 task=task, settings=settings, image=image.ref, secret_values=args.inputs.secret_values,
                 depends_on=tuple(shared),
             ), options)
-            statuses[task.key] = job.status
-        self.tasks = pulumi.Output.all(**statuses) if statuses else pulumi.Output.from_input({})
+            jobs.append((task, job))
+        self.tasks = _summaries(plan, jobs)
         self.register_outputs({"tasks": self.tasks})
+
+
+def _summaries(plan: DeploymentPlan, jobs: list[tuple]) -> pulumi.Output:
+    """Every task's summary (skillship.status.task_summary), in one apply; when the stack waits for
+    its tasks, a failed one fails the deployment, naming every failed skill and its logs command."""
+    settings = plan.settings
+    gate = settings.wait and not settings.renders
+
+    def summarise(values: list) -> dict:
+        statuses, images = values[: len(jobs)], values[len(jobs):]
+        summaries = {
+            task.key: task_summary(key=task.key, job=task.job_name, namespace=settings.namespace, image=image,
+                                   container=CONTAINER, status=_plain(status), rendered=settings.renders)
+            for (task, _), status, image in zip(jobs, statuses, images)
+        }
+        if gate:
+            try:
+                check_tasks(summaries)
+            except TaskFailed as exc:
+                raise pulumi.RunError(str(exc)) from None
+        return summaries
+
+    if not jobs:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(*[job.job_status for _, job in jobs], *[job.image for _, job in jobs]).apply(summarise)
+
+
+def _plain(value: Any) -> Any:
+    """Output values may be typed objects; the status reader wants plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dict__") and not isinstance(value, (str, int, float, bool)):
+        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return value
 
 
 def _plan(args: WorkspaceArgs) -> DeploymentPlan:
@@ -61,8 +101,11 @@ def _plan(args: WorkspaceArgs) -> DeploymentPlan:
     if not diagnostics.ok:
         details = "\n".join(d.render() for d in diagnostics.errors)
         raise pulumi.RunError(f"the workspace is invalid; nothing was deployed:\n{details}")
+    digests = DigestCache(default_cache_file(args.root))
     try:
-        return plan_deployment(workspace, args.inputs.settings, project_dir=args.root,
-                               secret_properties=args.inputs.secret_properties)
+        plan = plan_deployment(workspace, args.inputs.settings, project_dir=args.root,
+                               secret_properties=args.inputs.secret_properties, digester=digests.digest)
     except PlanError as exc:
         raise pulumi.RunError(f"{exc}\nNothing was deployed.") from None
+    digests.save()
+    return plan

@@ -7,7 +7,9 @@ relative paths, the executable bit and contents; timestamps and owners do not co
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 import stat
 from dataclasses import dataclass
@@ -34,10 +36,21 @@ class ContextDigest:
 def dockerignore_spec(context: Path) -> pathspec.PathSpec:
     """`.dockerignore` as a matcher. Docker anchors every pattern at the context root (`foo`
     excludes `./foo`, not `a/foo`, unlike .gitignore), so patterns are anchored before matching."""
-    ignore = context / ".dockerignore"
-    lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.is_file() else []
+    return _compiled_spec(_spec_text(context))
+
+
+def _spec_text(context: Path) -> str:
+    try:
+        return (context / ".dockerignore").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_spec(text: str) -> pathspec.PathSpec:
+    """Compiling patterns costs more than using them, and contexts often share one .dockerignore."""
     anchored = []
-    for raw in lines:
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -50,35 +63,143 @@ def dockerignore_spec(context: Path) -> pathspec.PathSpec:
     return pathspec.PathSpec.from_lines("gitignore", anchored)
 
 
+# (relative path, size, mtime_ns, ctime_ns, inode, mode): tuples, as there are many of them.
+_File = tuple[str, int, int, int, int, int]
+
+
+def _walk(context: Path, spec: pathspec.PathSpec) -> list[_File]:
+    """Every file below `context` with its `lstat`, in path order: one pass of `scandir`. A folder
+    that `.dockerignore` excludes is not entered, unless a `!` pattern could bring something
+    inside it back. Files are not matched here: a cache hit needs no matching at all."""
+    negations = any(pattern.include is False for pattern in spec.patterns)
+    found: list[_File] = []
+    folders = [("", str(context))]
+    while folders:
+        prefix, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                relative = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if negations or not spec.match_file(relative + "/"):
+                        folders.append((relative + "/", entry.path))
+                    continue
+                info = entry.stat(follow_symlinks=False)
+                found.append((relative, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode))
+    found.sort()
+    return found
+
+
+def _sent(files: list[_File], spec: pathspec.PathSpec) -> list[_File]:
+    """The files docker sends: those `.dockerignore` keeps, and always the Dockerfile and itself."""
+    return [f for f in files if f[0] in _ALWAYS_SENT or not spec.match_file(f[0])]
+
+
+def _scan(context: Path) -> list[_File]:
+    spec = dockerignore_spec(context)
+    return _sent(_walk(context, spec), spec)
+
+
 def context_files(context: Path) -> list[str]:
     """Relative POSIX paths of the files docker would send, sorted."""
-    spec = dockerignore_spec(context)
-    found = []
-    for current, dirs, files in os.walk(context):
-        dirs.sort()
-        relative_dir = os.path.relpath(current, context)
-        for name in files:
-            relative = name if relative_dir == "." else f"{relative_dir}/{name}".replace(os.sep, "/")
-            if relative in _ALWAYS_SENT or not spec.match_file(relative):
-                found.append(relative)
-    return sorted(found)
+    return [f[0] for f in _scan(context)]
+
+
+_SMALL_FILE = 1024 * 1024
+
+
+def _content_hash(path: str, size: int, mode: int) -> tuple[str, str]:
+    if stat.S_ISLNK(mode):
+        return "l", hashlib.sha256(os.readlink(path).encode()).hexdigest()
+    with open(path, "rb", buffering=0) as handle:
+        if size <= _SMALL_FILE:
+            content = hashlib.sha256(handle.read()).hexdigest()
+        else:
+            content = hashlib.file_digest(handle, "sha256").hexdigest()
+    return ("x" if mode & stat.S_IXUSR else "f"), content
 
 
 def digest_context(context: Path) -> ContextDigest:
     """The digest of one build context."""
+    return _digest_files(context, _scan(context))
+
+
+def _digest_files(context: Path, files: list[_File]) -> ContextDigest:
     total = hashlib.sha256()
     size = 0
-    files = context_files(context)
-    for relative in files:
-        path = context / relative
-        info = path.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            content = hashlib.sha256(os.readlink(path).encode()).hexdigest()
-            kind = "l"
-        else:
-            with path.open("rb") as handle:
-                content = hashlib.file_digest(handle, "sha256").hexdigest()
-            kind = "x" if info.st_mode & stat.S_IXUSR else "f"
-            size += info.st_size
+    root = str(context) + os.sep
+    for relative, file_size, _, _, _, mode in files:
+        kind, content = _content_hash(root + relative, file_size, mode)
+        if kind != "l":
+            size += file_size
         total.update(f"{relative}\0{kind}\0{content}\n".encode())
     return ContextDigest(total.hexdigest(), len(files), size)
+
+
+CACHE_VERSION = 1
+
+
+def _signature(spec_text: str, files: list[_File]) -> str:
+    """What must stay the same for a digest to stay valid: `.dockerignore` and, for every file
+    of the context (ignored ones too), its path, size, mtime, ctime, inode and mode. Editing a
+    file changes its mtime and ctime (ctime cannot be set back by user tools), replacing it
+    changes its inode: equal signatures mean unchanged contents."""
+    return hashlib.sha256(repr((spec_text, files)).encode()).hexdigest()
+
+
+class DigestCache:
+    """Build-context digests remembered between runs, in one JSON file.
+
+    A context is hashed again only when the signature of its files (see `_signature`) changed;
+    an unchanged context costs a directory walk and one `lstat` per file. A missing, unreadable
+    or foreign cache file is simply a cold cache.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.hits = self.misses = 0
+        self._entries: dict[str, dict] = {}
+        self._dirty = False
+        if path is not None:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("version") == CACHE_VERSION and isinstance(data.get("contexts"), dict):
+                    self._entries = data["contexts"]
+            except (OSError, ValueError, AttributeError):
+                pass
+
+    def digest(self, context: Path) -> ContextDigest:
+        key = os.path.abspath(context)
+        spec = dockerignore_spec(context)
+        everything = _walk(context, spec)
+        signature = _signature(_spec_text(context), everything)
+        entry = self._entries.get(key)
+        if entry is not None and entry.get("signature") == signature:
+            self.hits += 1
+            return ContextDigest(entry["sha256"], entry["files"], entry["bytes"])
+        self.misses += 1
+        digest = _digest_files(context, _sent(everything, spec))
+        self._entries[key] = {"signature": signature, "sha256": digest.sha256, "files": digest.files, "bytes": digest.bytes}
+        self._dirty = True
+        return digest
+
+    def save(self) -> None:
+        """Write the cache atomically; failing to write it only costs speed next time."""
+        if self.path is None or not self._dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_suffix(f".{os.getpid()}.partial")
+            partial.write_text(json.dumps({"version": CACHE_VERSION, "contexts": self._entries}), encoding="utf-8")
+            partial.replace(self.path)
+            self._dirty = False
+        except OSError:
+            pass
+
+
+def default_cache_file(project: Path) -> Path | None:
+    """Where a project's digest cache lives: $SKILLSHIP_CACHE_DIR (or ~/.cache/skillship), one file
+    per project folder; SKILLSHIP_CACHE_DIR=off turns caching off."""
+    base = os.environ.get("SKILLSHIP_CACHE_DIR") or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "skillship")
+    if base == "off":
+        return None
+    return Path(base) / f"digests-{hashlib.sha256(str(project.resolve()).encode()).hexdigest()[:16]}.json"

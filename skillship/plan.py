@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from skillship.digest import ContextDigest, digest_context
 from skillship.models import Action
@@ -110,6 +110,7 @@ def plan_deployment(
     *,
     project_dir: Path,
     secret_properties: Mapping[str, Collection[str]] | None = None,
+    digester: Callable[[Path], ContextDigest] = digest_context,
 ) -> DeploymentPlan:
     """The tasks of a stack. Raises PlanError listing every problem."""
     secret_properties = secret_properties or {}
@@ -131,7 +132,7 @@ def plan_deployment(
         jobs = [a for a in source.skill.actions if a.type == "job"]
         for action in jobs:
             task = _plan_task(source, action, len(jobs) > 1, settings, project_dir,
-                              set(secret_properties.get(source.skill.name, ())), problems)
+                              set(secret_properties.get(source.skill.name, ())), digester, problems)
             if task is not None:
                 tasks.append(task)
     if problems:
@@ -159,7 +160,7 @@ def proxy_stop_warning(task: "TaskPlan", settings: StackSettings) -> str | None:
 
 
 def _plan_task(source: SkillSource, action: Action, several: bool, settings: StackSettings, project_dir: Path,
-               secrets: set[str], problems: list[str]) -> TaskPlan | None:
+               secrets: set[str], digester: Callable[[Path], ContextDigest], problems: list[str]) -> TaskPlan | None:
     skill = source.skill
     declared = {p.name: p for p in skill.properties}
     given = settings.properties.get(skill.name, {})
@@ -189,7 +190,7 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
     context = source.build_context(action.name)
     if not context.is_dir():
         return None  # validation reports the missing build context
-    digest = digest_context(context)
+    digest = digester(context)
     properties = {p.name: p.default_value for p in skill.properties if not p.secure and p.default_value is not None}
     properties.update(message.get("properties") or {})
     properties.update(given)

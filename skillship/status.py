@@ -71,12 +71,14 @@ def task_summary(
     }
 
 
-def check_task(summary: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Raise TaskFailed, naming the skill and how to read its logs, when the task failed."""
-    if summary["state"] == FAILED:
-        reason = f" ({summary['reason']})" if summary.get("reason") else ""
-        raise TaskFailed(
-            f"task of skill {summary['skill']!r} failed{reason}: Job {summary['namespace']}/{summary['job']}. "
-            f"Read its logs with: {summary['logs']}. The next `pulumi up` runs it again."
-        )
-    return summary
+def check_tasks(summaries: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
+    """Raise TaskFailed naming every failed task's skill, reason and logs command."""
+    failed = [s for _, s in sorted(summaries.items()) if s["state"] == FAILED]
+    if failed:
+        lines = []
+        for summary in failed:
+            reason = f" ({summary['reason']})" if summary.get("reason") else ""
+            lines.append(f"task of skill {summary['skill']!r} failed{reason}: Job {summary['namespace']}/{summary['job']}. "
+                         f"Read its logs with: {summary['logs']}.")
+        raise TaskFailed("\n".join(lines) + "\nThe next `pulumi up` runs failed tasks again.")
+    return summaries

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
@@ -20,6 +21,7 @@ from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse
 
 MAX_FILE_BYTES = 1024 * 1024
 _SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}
+_SKILL_PARTS = {"actions", "invoke"}  # a skill's own folders hold build contexts and messages, never skills
 _PLACEHOLDER = re.compile(r"\{\{\s*[^{}\s]+\s*\}\}")
 _RAW_KEY = re.compile(r"^\s*(?:-\s+)?([^:#\s][^:#]*?)\s*:")
 
@@ -67,15 +69,25 @@ class Workspace:
     agents: tuple[AgentSource, ...]
 
     def skill(self, name: str) -> SkillSource | None:
-        return next((s for s in self.skills if s.skill.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, SkillSource]:
+        """First definition wins, as validation reports the later ones as duplicates."""
+        index: dict[str, SkillSource] = {}
+        for source in self.skills:
+            index.setdefault(source.skill.name, source)
+        return index
 
 
 def display_path(path: Path) -> str:
-    """Paths in messages: relative to where the user stands when that is shorter."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    """Paths in messages: relative to where the user stands when below it (no symlinks resolved:
+    the path reads as the user would type it)."""
+    absolute = os.path.abspath(path)
+    here = os.getcwd()
+    if absolute == here or absolute.startswith(here.rstrip(os.sep) + os.sep):
+        return os.path.relpath(absolute, here)
+    return str(path)
 
 
 def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:
@@ -93,7 +105,8 @@ def find_skill_files(skills_dir: Path) -> list[Path]:
     """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, in a stable order."""
     found: list[Path] = []
     for current, dirs, files in os.walk(skills_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        skipped = _SKIPPED_DIRS | (_SKILL_PARTS if "skill.yaml" in files else set())
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skipped)
         if "skill.yaml" in files:
             found.append(Path(current) / "skill.yaml")
     return sorted(found)

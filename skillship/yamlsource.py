@@ -14,15 +14,34 @@ from typing import Any
 import yaml
 
 try:  # libyaml is much faster; fall back to the pure-Python parser where it is missing
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):
+    """libyaml parses, but PyYAML still decides each scalar's type in Python, one regex at a time;
+    skill files repeat the same keys and values, so the decisions are remembered."""
+
+    _resolved: dict[tuple, str] = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._resolved.get(key)
+        if tag is None:
+            if len(self._resolved) > 100_000:
+                self._resolved.clear()
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+        return tag
 
 from yaml.constructor import SafeConstructor
 
 FieldPath = tuple[str | int, ...]
 
 _SCALARS = SafeConstructor()
+_STR = "tag:yaml.org,2002:str"
 
 
 class YamlSyntaxError(Exception):
@@ -88,6 +107,8 @@ def _convert(node: yaml.Node, path: FieldPath, document: YamlDocument) -> Any:
         return _convert_mapping(node, path, document)
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, index), document) for index, item in enumerate(node.value)]
+    if node.tag == _STR:
+        return node.value  # most scalars: no need for the generic constructor
     try:
         return _SCALARS.construct_object(node, deep=True)
     except yaml.YAMLError as exc:  # e.g. a timestamp that does not exist
@@ -102,7 +123,7 @@ def _convert_mapping(node: yaml.MappingNode, path: FieldPath, document: YamlDocu
                 "a mapping key must be a plain value (is a '{{ placeholder }}' left unrendered?)",
                 key_node.start_mark.line + 1,
             )
-        key = _SCALARS.construct_object(key_node)
+        key = key_node.value if key_node.tag == _STR else _SCALARS.construct_object(key_node)
         if not isinstance(key, (str, int, float, bool)) and key is not None:
             key = str(key)
         child = (*path, key)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Digest caches of test runs go to a throwaway folder, never into the user's ~/.cache.
+os.environ.setdefault("SKILLSHIP_CACHE_DIR", tempfile.mkdtemp(prefix="skillship-test-cache-"))
 
 
 @pytest.fixture

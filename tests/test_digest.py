@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from skillship.digest import context_files, digest_context
+from skillship.digest import DigestCache, context_files, default_cache_file, digest_context
 
 
 @pytest.fixture
@@ -68,3 +69,41 @@ def test_renaming_a_file_changes_the_tag(context):
 def test_tag_is_a_valid_docker_tag(context):
     tag = digest_context(context).tag
     assert tag.startswith("ctx-") and len(tag) == 24 and tag[4:].isalnum()
+
+
+def test_cache_reuses_an_unchanged_context(context, tmp_path):
+    cache_file = tmp_path / "cache" / "digests.json"
+    first = DigestCache(cache_file)
+    digest = first.digest(context)
+    first.save()
+    again = DigestCache(cache_file)
+    assert again.digest(context) == digest
+    assert (again.hits, again.misses) == (1, 0)
+
+
+def test_cache_sees_an_edit_even_with_the_old_size_and_mtime(context, tmp_path):
+    cache = DigestCache(tmp_path / "digests.json")
+    before = cache.digest(context)
+    main = context / "main.py"
+    stat = main.stat()
+    main.write_text("print(9)\n")  # same size
+    os.utime(main, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the old mtime: ctime still moves
+    after = cache.digest(context)
+    assert after.sha256 != before.sha256 and after == digest_context(context)
+    assert cache.misses == 2
+
+
+def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
+    cache_file = tmp_path / "digests.json"
+    cache_file.write_text("{not json")
+    cache = DigestCache(cache_file)
+    assert cache.digest(context) == digest_context(context)
+    cache.save()
+    assert json.loads(cache_file.read_text())["version"] == 1
+
+
+def test_cache_location_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKILLSHIP_CACHE_DIR", "off")
+    assert default_cache_file(tmp_path) is None
+    monkeypatch.setenv("SKILLSHIP_CACHE_DIR", str(tmp_path / "c"))
+    assert default_cache_file(tmp_path).parent == tmp_path / "c"

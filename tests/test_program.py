@@ -61,8 +61,9 @@ def test_program_declares_what_render_writes(stack):
         if obj["kind"] == "Job":
             image = obj["spec"]["template"]["spec"]["containers"][0]["image"]
             if settings.build_images:
-                assert "@sha256:" in image
-                obj["spec"]["template"]["spec"]["containers"][0]["image"] = image.split("@")[0] + ":" + _tag(obj)
+                pushed, _, digest = image.partition("@")
+                assert digest.startswith("sha256:") and pushed.endswith(":" + _tag(obj))
+                obj["spec"]["template"]["spec"]["containers"][0]["image"] = pushed
 
     def key(o):
         return (o["kind"], o["metadata"]["name"])
@@ -89,7 +90,7 @@ def test_cluster_stack_builds_pushes_and_runs_the_pushed_digest():
     assert (registry["address"], registry["username"]) == ("registry.dev.example.com", "skillship-ci")
     job = run.manifest(run.one(JOB, "skillship-hello-job"))
     ref = job["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert ref.startswith("registry.dev.example.com/skillship/hello@sha256:")
+    assert ref.startswith(f"{tag}@sha256:")  # the pushed tag, pinned to the pushed digest
     assert run.exports["tasks"]["hello"]["image"] == ref
 
 
@@ -151,7 +152,14 @@ def test_failed_task_fails_the_deploy():
     message = run.error["message"]
     assert "task of skill 'hello' failed (BackoffLimitExceeded: Job has reached the specified backoff limit)" in message
     assert "kubectl logs --namespace skillship-dev job/hello-" in message
-    assert "The next `pulumi up` runs it again." in message
+    assert "The next `pulumi up` runs failed tasks again." in message
+    assert "producer" not in message  # only the failed task is named
+
+
+def test_every_failed_task_is_named_at_once():
+    run = dev(outcomes={"hello": "fail", "producer": "fail"})
+    message = run.error["message"]
+    assert "task of skill 'hello' failed" in message and "task of skill 'producer' failed" in message
 
 
 def test_waiting_stack_waits_for_the_deadline_and_reruns_failed_jobs():

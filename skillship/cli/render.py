@@ -12,6 +12,7 @@ from rich.table import Table
 
 from skillship.cli._common import Exit, fail, print_json, stderr, stdout
 from skillship.cli.validate import print_human
+from skillship.digest import DigestCache, default_cache_file
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment
 from skillship.render import RenderError, write_objects
@@ -36,11 +37,13 @@ def render(
     if not diagnostics.ok:
         print_human(len(loaded.skills), len(loaded.agents), diagnostics)
         raise typer.Exit(int(Exit.FAILED))
+    digests = DigestCache(default_cache_file(config.project_dir))
     try:
         plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
-                               secret_properties=config.secret_properties)
+                               secret_properties=config.secret_properties, digester=digests.digest)
     except PlanError as exc:
         fail(str(exc), Exit.FAILED)
+    digests.save()
     for warning in plan.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}")
     secrets = _decrypted_secrets(config) if show_secrets else None

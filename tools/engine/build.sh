@@ -45,7 +45,10 @@ provider_version="4.0.0-20260115033456-f47bc2d6f199"
 # the wrapper's temporary work folder (the module cache is read-only).
 prepare_provider() {
   local source
+  # `go list -m` names the folder only once the module is downloaded: download it first.
+  go mod download github.com/pulumi/pulumi-kubernetes/provider/v4
   source="$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes"
+  [ -f "$source/main.go" ] || { echo "provider sources not found at $source" >&2; return 1; }
   mkdir -p cmd/pulumi-resource-kubernetes
   cp "$source"/{main.go,generate.go,schema.json,terraform-mapping.json} cmd/pulumi-resource-kubernetes/
   chmod -R u+w cmd

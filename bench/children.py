@@ -1,0 +1,198 @@
+"""The measured work, one kind per child process: `python -m bench.children KIND ARGS...`.
+
+Each prints one JSON line with `seconds`, the time of the work itself (imports excluded). The
+parent reads the child's peak memory from the kernel (`wait4`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+BENCH_SETTINGS = {"target": "render", "registry": "registry.example.com/bench", "istioMode": "native"}
+
+
+def _fresh(out: Path) -> Path:
+    """A folder of this run's own: deleting the last run's thousands of files just before writing
+    made the filesystem, not the code, decide the figure. The parent removes them afterwards."""
+    return out.parent / f"{out.name}-{os.getpid()}"
+
+
+def render(workspace: Path, out: Path) -> dict:
+    """What `skillship validate` + `skillship render` do, through the same functions."""
+    from skillship.digest import DigestCache
+    from skillship.manifests import stack_objects
+    from skillship.plan import plan_deployment
+    from skillship.render import write_objects
+    from skillship.settings import StackSettings
+    from skillship.validation import load_workspace
+
+    out = _fresh(out)  # every run writes into a new folder, as in a fresh CI clone
+    start = time.perf_counter()
+    loaded, diagnostics = load_workspace(workspace)
+    assert diagnostics.ok, [d.render() for d in diagnostics.errors][:5]
+    settings = StackSettings.from_config("bench", BENCH_SETTINGS)
+    cache = DigestCache(None)
+    plan = plan_deployment(loaded, settings, project_dir=workspace, digester=cache.digest)
+    files = write_objects(stack_objects(plan), out)
+    return {"seconds": time.perf_counter() - start, "objects": len(files), "tasks": len(plan.tasks)}
+
+
+def render_floor(workspace: Path, out: Path, objects: int) -> dict:
+    """The I/O floor of the same run: parse every YAML file with libyaml, hash every build-context
+    file, and write as many small YAML files as render writes."""
+    import yaml
+
+    start = time.perf_counter()
+    for path in sorted(workspace.glob("skills/*/skill.yaml")) + sorted(workspace.glob("agents/*.yaml")):
+        yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+    for path in sorted(workspace.glob("skills/*/actions/*/**/*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                hashlib.file_digest(handle, "sha256")
+    out = _fresh(out)
+    out.mkdir(parents=True)
+    for index in range(objects):
+        (out / f"{index:05d}.yaml").write_text(yaml.dump({"kind": "Job", "index": index}, Dumper=yaml.CSafeDumper))
+    return {"seconds": time.perf_counter() - start}
+
+
+def digest(workspace: Path, cache_file: str) -> dict:
+    from skillship.digest import DigestCache
+
+    contexts = sorted(p for p in workspace.glob("skills/*/actions/*") if p.is_dir())
+    cache = DigestCache(None if cache_file == "-" else Path(cache_file))
+    start = time.perf_counter()
+    total = sum(cache.digest(context).bytes for context in contexts)
+    seconds = time.perf_counter() - start
+    cache.save()
+    return {"seconds": seconds, "bytes": total, "hits": cache.hits, "misses": cache.misses}
+
+
+def _import_sdk() -> None:
+    """Import the SDK modules both programs use before either clock starts: their import time is
+    the SDK's, the same for any program, not Skillship's."""
+    import pulumi_docker_build  # noqa: F401
+    import pulumi_kubernetes as k8s
+
+    classes = (k8s.core.v1.Namespace, k8s.core.v1.ServiceAccount, k8s.core.v1.Secret, k8s.core.v1.ConfigMap,
+               k8s.batch.v1.Job, k8s.networking.v1.NetworkPolicy, k8s.apiextensions.CustomResource, k8s.Provider,
+               pulumi_docker_build.Image)
+    assert all(classes)  # attribute access is what loads these lazily imported modules
+
+
+def stat_floor(workspace: Path) -> dict:
+    """The least any correct unchanged-check can do: walk every build context and lstat each file
+    (an in-place edit shows in nothing but the file's own metadata)."""
+    contexts = sorted(str(p) for p in workspace.glob("skills/*/actions/*") if p.is_dir())
+    start = time.perf_counter()
+    count = 0
+    for context in contexts:
+        folders = [context]
+        while folders:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+                    else:
+                        entry.stat(follow_symlinks=False)
+                        count += 1
+    return {"seconds": time.perf_counter() - start, "files": count}
+
+
+def program(project: Path, record: Path) -> dict:
+    """The real __main__.py under the SDK's mocks (tests/harness), timed from start to quiescence.
+    Writes what it declared to `record`, for the floor to replay."""
+    from tests.harness import run_program
+
+    _import_sdk()
+    spec = {"stack": "bench", "program_dir": str(project),
+            "config": {**BENCH_SETTINGS, "target": "cluster", "wait": True}}
+    start = time.perf_counter()
+    result = run_program.main(spec)
+    seconds = time.perf_counter() - start
+    assert result["error"] is None, result["error"]["message"][:2000]
+    declared = [{k: r[k] for k in ("type", "name", "inputs", "custom", "urn", "parent", "dependencies")}
+                for r in result["resources"] if r["type"] != "pulumi:pulumi:Stack"]
+    record.write_text(json.dumps(declared))
+    return {"seconds": seconds, "resources": len(result["resources"])}
+
+
+# The typed classes' keyword names for the top-level fields our objects use.
+_KWARGS = {"metadata": "metadata", "spec": "spec", "data": "data", "type": "type", "immutable": "immutable",
+           "stringData": "string_data", "automountServiceAccountToken": "automount_service_account_token"}
+
+
+def program_floor(record: Path) -> dict:
+    """The bare SDK floor: the very resources the program declared (same types, names, inputs,
+    parents and dependencies), declared directly through the same SDK classes, under the same
+    mocks, with none of Skillship's work (no workspace, plan, builders or status outputs)."""
+    import pulumi
+    import pulumi_docker_build as docker_build
+    import pulumi_kubernetes as k8s
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from tests.harness.run_program import Mocks
+
+    _import_sdk()
+    declared = json.loads(record.read_text())
+    typed = {
+        "kubernetes:core/v1:Namespace": k8s.core.v1.Namespace,
+        "kubernetes:core/v1:ServiceAccount": k8s.core.v1.ServiceAccount,
+        "kubernetes:core/v1:Secret": k8s.core.v1.Secret,
+        "kubernetes:core/v1:ConfigMap": k8s.core.v1.ConfigMap,
+        "kubernetes:batch/v1:Job": k8s.batch.v1.Job,
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy": k8s.networking.v1.NetworkPolicy,
+    }
+
+    class Component(pulumi.ComponentResource):
+        def __init__(self, token: str, name: str, opts: pulumi.ResourceOptions) -> None:
+            super().__init__(token, name, None, opts)
+
+    def declare() -> None:
+        made: dict[str, pulumi.Resource] = {}
+        components = []
+        for resource in declared:
+            token, name, inputs = resource["type"], resource["name"], resource["inputs"]
+            opts = pulumi.ResourceOptions(parent=made.get(resource["parent"]),
+                                          depends_on=[made[u] for u in resource["dependencies"] if u in made])
+            if token in typed:
+                created = typed[token](name, opts=opts, **{_KWARGS[k]: v for k, v in inputs.items() if k in _KWARGS})
+            elif token == "docker-build:index:Image":
+                created = docker_build.Image(name, opts=opts, **{k: v for k, v in inputs.items()
+                                                                 if k in ("context", "dockerfile", "tags", "push")})
+            elif token.startswith("pulumi:providers:kubernetes"):
+                created = k8s.Provider(name, opts=opts, render_yaml_to_directory=inputs.get("renderYamlToDirectory"))
+            elif token.startswith("kubernetes:"):
+                created = k8s.apiextensions.CustomResource(name, opts=opts, api_version=inputs["apiVersion"],
+                                                           kind=inputs["kind"], metadata=inputs["metadata"],
+                                                           spec=inputs.get("spec"))
+            else:
+                created = Component(token, name, opts)
+                components.append(created)
+            made[resource["urn"]] = created
+        for component in components:
+            component.register_outputs({})
+
+    mocks = Mocks({})
+    pulumi_mocks.set_mocks(mocks, project="skillship", stack="floor", preview=False)
+    start = time.perf_counter()
+    _sync_await(run_pulumi_func(declare))
+    return {"seconds": time.perf_counter() - start, "resources": len(declared) + 1}
+
+
+if __name__ == "__main__":
+    kind, *args = sys.argv[1:]
+    work = {"render": lambda: render(Path(args[0]), Path(args[1])),
+            "render-floor": lambda: render_floor(Path(args[0]), Path(args[1]), int(args[2])),
+            "digest": lambda: digest(Path(args[0]), args[1]),
+            "stat-floor": lambda: stat_floor(Path(args[0])),
+            "program": lambda: program(Path(args[0]), Path(args[1])),
+            "program-floor": lambda: program_floor(Path(args[0]))}[kind]
+    sys.stdout.write(json.dumps(work()) + "\n")

@@ -1,0 +1,43 @@
+"""The manifest writer: whatever it writes, a YAML reader reads back as the same data."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import given, settings, strategies as st
+
+from skillship.yamlemit import scalar, to_yaml
+
+keys = st.text(max_size=12)
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.dictionaries(keys, values, max_size=6))
+def test_round_trip_through_a_yaml_reader(obj):
+    assert yaml.safe_load(to_yaml(obj)) == obj
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["true", "No", "on", "NULL", "y", "~", "", "1.0", "0x1F", "1e3", "2026-11-24", "12:30", ".inf", "-",
+     "a: b", "a #b", "- x", "@x", "*x", "&x", "!x", "%x", "'x'", '"x"', "x\ny", "tab\there", "\u2028", "\x85",
+     "\x7f", "\ufeff", "é", "emoji 😀", "{}", "[]", "? x", "| x", "> x"],
+)
+def test_strings_that_could_be_misread_stay_strings(text):
+    assert yaml.safe_load(to_yaml({"k": text})) == {"k": text}
+    assert yaml.safe_load(to_yaml({text: 1})) == {text: 1}
+
+
+def test_plain_where_it_is_safe_and_sorted_keys():
+    text = to_yaml({"metadata": {"name": "hello-1a2b", "labels": {"app.kubernetes.io/name": "hello"}}, "apiVersion": "batch/v1"})
+    assert text == "apiVersion: batch/v1\nmetadata:\n  labels:\n    app.kubernetes.io/name: hello\n  name: hello-1a2b\n"
+
+
+def test_unsupported_values_are_refused():
+    with pytest.raises(TypeError):
+        scalar(1.5)
