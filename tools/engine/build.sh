@@ -7,7 +7,7 @@
 #   etcd                        go.etcd.io/etcd/server/v3
 # Each comes from a wrapper module beside this script (README there). Binaries are cached in
 # $SKILLSHIP_ENGINE_CACHE (default ~/.cache/skillship-engine), keyed by the wrapper's go.mod and
-# go.sum, so a warm run only checks that they are there. Prints the bin folder on its last line.
+# go.sum and this script, so a warm run only checks that they are there. Prints the bin folder on its last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${SKILLSHIP_ENGINE_CACHE:-$HOME/.cache/skillship-engine}"
@@ -17,7 +17,7 @@ export CGO_ENABLED=0
 build() {  # build WRAPPER OUTPUT PACKAGE [LDFLAGS] [PREPARE]
   local wrapper="$1" output="$2" package="$3" ldflags="${4:-}" prepare="${5:-}"
   local key
-  key="$(cat "$here/$wrapper/go.mod" "$here/$wrapper/go.sum" | sha256sum | cut -c1-16)"
+  key="$(cat "$here/$wrapper/go.mod" "$here/$wrapper/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)"
   local dir="$cache/$wrapper-$key"
   if [ -x "$dir/$output" ]; then
     echo "  $output: cached ($dir)" >&2
