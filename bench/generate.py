@@ -11,6 +11,8 @@ import json
 import random
 from pathlib import Path
 
+from skillship.scaffold import dockerfile
+
 DAEMON_SHARE = 0.2  # one skill in five is a daemon
 SKILLS_PER_AGENT = 10
 LARGE_FILE_EVERY = 200  # one action in 200 ships a model file
@@ -59,14 +61,7 @@ tags:
     value: "true"
 """
 
-DOCKERFILE = """FROM python:3.12.8-slim-bookworm
-WORKDIR /app
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
-COPY . .
-USER 65532:65532
-ENTRYPOINT ["python", "/app/main.py"]
-"""
+DOCKERFILE = dockerfile()  # what `skillship new` writes
 
 
 def _source_file(rng: random.Random, lines: int) -> str:

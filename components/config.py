@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from skillship.settings import CONFIG_NAMESPACE, SettingsError, StackSettings
+from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def read_stack_inputs() -> StackInputs:
     for key in _stack_keys():
         name = key.split(":", 1)[1]
         raw = runtime_config.get_config(key)
-        if name in ("secrets", "registryPassword"):
+        if name in SECRET_KEYS:
             if not runtime_config.is_config_secret(key):
                 raise pulumi.RunError(f"{key} holds a secret in plain text: set it with `pulumi config set --secret`")
             if name == "secrets":

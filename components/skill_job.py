@@ -9,7 +9,8 @@ import pulumi
 
 from components.kubernetes import declare
 from skillship.manifests import task_objects
-from skillship.manifests.job import CONTAINER, build_job
+from skillship.manifests.identity import REDACTED
+from skillship.manifests.job import CONTAINER
 from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
 from skillship.status import logs_command
@@ -34,8 +35,8 @@ class SkillJob(pulumi.ComponentResource):
     def __init__(self, name: str, args: SkillJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("skillship:index:SkillJob", name, None, opts)
         task, settings = args.task, args.settings
-        # Shapes from the core, with images by content tag; the Job's spec is rebuilt below with the
-        # pushed digest, by the same builder, so `render` and `pulumi up` cannot drift apart.
+        # The objects come from the core's builders, as `render` writes them, so `render` and
+        # `pulumi up` cannot drift apart; only the image reference and secret values differ.
         objects = task_objects(task, settings, image=task.image_by_tag, secret_values=None)
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
 
@@ -53,7 +54,7 @@ class SkillJob(pulumi.ComponentResource):
 
         # The image reference is the one value that waits for a build: it goes into the spec as an
         # Output, so the rest of the spec is known at preview time and no apply is needed.
-        spec = build_job(task, settings, image=task.image_by_tag)["spec"]
+        spec = objects.job["spec"]
         spec["template"]["spec"]["containers"][0]["image"] = args.image
         job = declare(f"{name}-job", objects.job,
                       pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=before_job)), spec=spec)
@@ -72,5 +73,5 @@ class SkillJob(pulumi.ComponentResource):
     def _secret_data(task: TaskPlan, settings: StackSettings, values: pulumi.Output | None) -> Any:
         if settings.renders or values is None:
             # renderYamlToDirectory writes Secrets in plain text: a render stack never gets the values.
-            return {name: "<redacted>" for name in task.secure_properties}
+            return {name: REDACTED for name in task.secure_properties}
         return values.apply(lambda all_values: {name: str(all_values[task.skill][name]) for name in task.secure_properties})

@@ -21,19 +21,20 @@ class ScaffoldError(Exception):
 
 @dataclass(frozen=True)
 class _File:
+    folder: str  # "common", or the kind of skill
     template: str
     target: str
 
 
-def _files(name: str) -> list[_File]:
+def _files(name: str, kind: SkillType) -> list[_File]:
     action = f"actions/{name}"
     return [
-        _File("skill.yaml", "skill.yaml"),
-        _File("Dockerfile", f"{action}/Dockerfile"),
-        _File("dockerignore", f"{action}/.dockerignore"),
-        _File("main.py", f"{action}/main.py"),
-        _File("requirements.txt", f"{action}/requirements.txt"),
-        _File("message.json", "invoke/request/message.json"),
+        _File(kind, "skill.yaml", "skill.yaml"),
+        _File("common", "Dockerfile", f"{action}/Dockerfile"),
+        _File("common", "dockerignore", f"{action}/.dockerignore"),
+        _File(kind, "main.py", f"{action}/main.py"),
+        _File("common", "requirements.txt", f"{action}/requirements.txt"),
+        _File("common", "message.json", "invoke/request/message.json"),
     ]
 
 
@@ -48,11 +49,16 @@ def check_name(name: str) -> None:
 def render_skill(name: str, kind: SkillType) -> dict[str, str]:
     """The files of a new skill, by path relative to its directory (pure; writes nothing)."""
     check_name(name)
-    folder = resources.files("skillship.templates").joinpath(kind)
+    templates = resources.files("skillship.templates")
     return {
-        f.target: Template(folder.joinpath(f.template).read_text(encoding="utf-8")).safe_substitute(skill=name)
-        for f in _files(name)
+        f.target: Template(templates.joinpath(f.folder, f.template).read_text(encoding="utf-8")).safe_substitute(skill=name)
+        for f in _files(name, kind)
     }
+
+
+def dockerfile() -> str:
+    """The scaffolded Dockerfile, as every new skill gets it."""
+    return resources.files("skillship.templates").joinpath("common", "Dockerfile").read_text(encoding="utf-8")
 
 
 def create_skill(*, skills_dir: Path, name: str, kind: SkillType) -> Path:
