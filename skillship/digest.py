@@ -169,13 +169,19 @@ class DigestCache:
 
     def digest(self, context: Path) -> ContextDigest:
         key = os.path.abspath(context)
-        spec = dockerignore_spec(context)
+        spec_text = _spec_text(context)
+        spec = _compiled_spec(spec_text)
         everything = _walk(context, spec)
-        signature = _signature(_spec_text(context), everything)
+        signature = _signature(spec_text, everything)
         entry = self._entries.get(key)
-        if entry is not None and entry.get("signature") == signature:
-            self.hits += 1
-            return ContextDigest(entry["sha256"], entry["files"], entry["bytes"])
+        if isinstance(entry, dict) and entry.get("signature") == signature:
+            try:
+                cached = ContextDigest(str(entry["sha256"]), int(entry["files"]), int(entry["bytes"]))
+            except (KeyError, TypeError, ValueError):
+                cached = None  # a damaged entry is a miss, never a wrong tag
+            if cached is not None:
+                self.hits += 1
+                return cached
         self.misses += 1
         digest = _digest_files(context, _sent(everything, spec))
         self._entries[key] = {"signature": signature, "sha256": digest.sha256, "files": digest.files, "bytes": digest.bytes}

@@ -7,10 +7,10 @@ for every task) and reports all problems at once, before any object exists.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
@@ -63,8 +63,9 @@ class TaskPlan:
         """The image reference known before any build: prebuilt, or repository:content-tag."""
         return self.prebuilt_image or f"{self.repository}:{self.digest.tag}"
 
-    @property
+    @cached_property
     def message_json(self) -> str:
+        """The envelope as the job receives it; several builders need it, so it is made once."""
         return canonical_json(self.envelope)
 
     @property
@@ -130,9 +131,14 @@ def plan_deployment(
         if not settings.deploys(source.skill.name):
             continue
         jobs = [a for a in source.skill.actions if a.type == "job"]
+        if not jobs:
+            continue
+        secrets = set(secret_properties.get(source.skill.name, ()))
+        inputs = _skill_inputs(source, settings, project_dir, secrets, problems)
+        if inputs is None:
+            continue
         for action in jobs:
-            task = _plan_task(source, action, len(jobs) > 1, settings, project_dir,
-                              set(secret_properties.get(source.skill.name, ())), digester, problems)
+            task = _plan_task(source, action, len(jobs) > 1, settings, *inputs, secrets, digester, problems)
             if task is not None:
                 tasks.append(task)
     if problems:
@@ -159,8 +165,10 @@ def proxy_stop_warning(task: "TaskPlan", settings: StackSettings) -> str | None:
             "the proxy (scuttle, or the Skillship runtime), or its Job never completes; or use istioMode 'native'")
 
 
-def _plan_task(source: SkillSource, action: Action, several: bool, settings: StackSettings, project_dir: Path,
-               secrets: set[str], digester: Callable[[Path], ContextDigest], problems: list[str]) -> TaskPlan | None:
+def _skill_inputs(source: SkillSource, settings: StackSettings, project_dir: Path, secrets: set[str],
+                  problems: list[str]) -> tuple[dict, dict[str, Any]] | None:
+    """Checked once per skill, however many job actions it has: its property values and its
+    message. Returns (message, properties without secure ones), or None after reporting why not."""
     skill = source.skill
     declared = {p.name: p for p in skill.properties}
     given = settings.properties.get(skill.name, {})
@@ -187,16 +195,23 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
     message = _message(source, settings, project_dir, problems)
     if message is None:
         return None
-    context = source.build_context(action.name)
-    if not context.is_dir():
-        return None  # validation reports the missing build context
-    digest = digester(context)
     properties = {p.name: p.default_value for p in skill.properties if not p.secure and p.default_value is not None}
     properties.update(message.get("properties") or {})
     properties.update(given)
     for prop in skill.properties:
         if prop.secure:
             properties.pop(prop.name, None)  # secrets travel only through the Secret
+    return message, properties
+
+
+def _plan_task(source: SkillSource, action: Action, several: bool, settings: StackSettings, message: dict,
+               properties: dict[str, Any], secrets: set[str], digester: Callable[[Path], ContextDigest],
+               problems: list[str]) -> TaskPlan | None:
+    skill = source.skill
+    context = source.build_context(action.name)
+    if not context.is_dir():
+        return None  # validation reports the missing build context
+    digest = digester(context)
     name = action_name(skill.name, action.name)
     prebuilt = settings.images.get(f"{skill.name}/{action.name}") or settings.images.get(skill.name)
     repository = image_repository(action, skill.name, settings.registry)
@@ -214,11 +229,7 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
         "sessionId": activation,
         "skillName": skill.name,
     }
-    size = len(canonical_json(envelope).encode("utf-8"))
-    if size > MESSAGE_LIMIT:
-        problems.append(f"the message of skill {skill.name!r} is {size} bytes; at most {MESSAGE_LIMIT} can be delivered")
-        return None
-    return TaskPlan(
+    task = TaskPlan(
         key=f"{skill.name}/{action.name}" if several else skill.name,
         source=source,
         action=action,
@@ -231,6 +242,11 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
         envelope=envelope,
         secure_properties=tuple(sorted(secrets)),
     )
+    size = len(task.message_json.encode("utf-8"))
+    if size > MESSAGE_LIMIT:
+        problems.append(f"the message of skill {skill.name!r} is {size} bytes; at most {MESSAGE_LIMIT} can be delivered")
+        return None
+    return task
 
 
 def _message(source: SkillSource, settings: StackSettings, project_dir: Path, problems: list[str]) -> dict | None:

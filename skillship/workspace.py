@@ -135,6 +135,8 @@ def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
 
 def report_placeholders(text: str, display: str, document: YamlDocument | None, diagnostics: Diagnostics) -> bool:
     """Template files hold `{{skillname}}` until rendered; name each one. True if any was found."""
+    if "{{" not in text:
+        return False  # the usual case: skip building the line-to-field map
     found = False
     fields_by_line: dict[int, FieldPath] = {}
     if document is not None:

@@ -107,3 +107,17 @@ def test_cache_location_follows_the_environment(monkeypatch, tmp_path):
     assert default_cache_file(tmp_path) is None
     monkeypatch.setenv("SKILLSHIP_CACHE_DIR", str(tmp_path / "c"))
     assert default_cache_file(tmp_path).parent == tmp_path / "c"
+
+
+def test_a_damaged_cache_entry_is_a_miss_not_a_crash(context, tmp_path):
+    cache_file = tmp_path / "digests.json"
+    first = DigestCache(cache_file)
+    digest = first.digest(context)
+    first.save()
+    data = json.loads(cache_file.read_text())
+    [entry] = data["contexts"].values()
+    del entry["sha256"]
+    cache_file.write_text(json.dumps(data))
+    again = DigestCache(cache_file)
+    assert again.digest(context) == digest
+    assert (again.hits, again.misses) == (0, 1)

@@ -122,3 +122,15 @@ def test_images_keep_full_registry_paths_and_prefix_bare_names():
     result = plan(variants, registry="reg.example.com/team", messages={"routed": {"payload": {}}})
     assert result.task("cortex/simplejob-skill").repository == "reg.example.com/team/c12e/simplejob"
     assert result.task("routed").repository == "reg.example.com/team/routed-worker"
+
+
+def test_a_skill_with_two_jobs_is_checked_once(example_copy):
+    skill = example_copy / "skills/hello/skill.yaml"
+    skill.write_text(skill.read_text().replace("tags:\n", "  - name: second\n    type: job\n    command: []\ntags:\n"))
+    second = example_copy / "skills/hello/actions/second"
+    second.mkdir()
+    (second / "Dockerfile").write_text("FROM scratch\n")
+    assert [t.key for t in plan(example_copy).tasks] == ["hello/hello", "hello/second", "producer"]
+    with pytest.raises(PlanError) as caught:
+        plan(example_copy, properties={"hello": {"colour": "red"}})
+    assert len(caught.value.problems) == 1  # not once per job action
