@@ -59,6 +59,8 @@ class StackSettings(BaseModel):
     wait: bool = True
     backoff_limit: int = Field(default=0, alias="backoffLimit", ge=0, le=20)
     active_deadline_seconds: int = Field(default=1800, alias="activeDeadlineSeconds", ge=1, le=7 * 24 * 3600)
+    # Tasks started by `skillship run` are deleted this long after they end (ttlSecondsAfterFinished).
+    run_retention_seconds: int = Field(default=86400, alias="runRetentionSeconds", ge=0, le=30 * 24 * 3600)
     cpu_request: str = Field(default="100m", alias="cpuRequest")
     cpu_limit: str = Field(default="1", alias="cpuLimit")
     memory_request: str = Field(default="128Mi", alias="memoryRequest")

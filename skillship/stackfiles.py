@@ -15,6 +15,7 @@ import yaml
 from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings
 
 PROJECT_FILE = "Pulumi.yaml"
+KUBE_CONTEXT_KEY = "kubernetes:context"
 
 
 class StackFileError(Exception):
@@ -27,6 +28,8 @@ class StackConfig:
     project_dir: Path
     # skill -> names of secure properties that the stack file sets (their values stay encrypted)
     secret_properties: dict[str, list[str]] = field(default_factory=dict)
+    # `kubernetes:context` of the stack file: the kubeconfig context the stack deploys to
+    kube_context: str | None = None
 
 
 def find_project(start: Path) -> Path:
@@ -53,6 +56,7 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
         raise StackFileError(f"{files[stack]}: 'config' must be a mapping")
     values: dict[str, Any] = {}
     secrets: dict[str, list[str]] = {}
+    context = config.get(KUBE_CONTEXT_KEY)
     for key, value in config.items():
         namespace, _, name = str(key).partition(":")
         if namespace != CONFIG_NAMESPACE or not name:
@@ -65,7 +69,9 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
         settings = StackSettings.from_config(stack, values)
     except SettingsError as exc:
         raise StackFileError(f"{files[stack]}: {exc}") from None
-    return StackConfig(settings, project_dir, secrets)
+    if context is not None and (not isinstance(context, str) or not context):
+        raise StackFileError(f"{files[stack]}: {KUBE_CONTEXT_KEY} must be the name of a kubeconfig context")
+    return StackConfig(settings, project_dir, secrets, context)
 
 
 def _is_encrypted(value: Any) -> bool:

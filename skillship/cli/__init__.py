@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from skillship.cli.logs import logs
 from skillship.cli.new import new
 from skillship.cli.render import render
+from skillship.cli.run import run
+from skillship.cli.status import status
 from skillship.cli.validate import validate
 
 app = typer.Typer(
@@ -18,6 +21,9 @@ app = typer.Typer(
 app.command()(validate)
 app.command()(new)
 app.command()(render)
+app.command()(status)
+app.command()(logs)
+app.command()(run)
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 etcd, kube-apiserver and kube-controller-manager, built from their Go modules by
 tools/engine/build.sh, run as child processes on free loopback ports. No kubelet runs:
-`FakeNode` plays the node by moving each task pod to Succeeded or Failed, and the real Job
-controller turns that into Job conditions. Istio's CRDs are installed so the Istio objects we
+`FakeNode` plays the node: it binds each task pod to itself, moves it to Succeeded or Failed, and
+answers the API server's log requests on a kubelet port of its own; the real Job controller turns
+pod phases into Job conditions, and the real API server finds the pod's node and proxies logs. Istio's CRDs are installed so the Istio objects we
 emit are accepted (and checked against Istio's schemas) by the API server.
 """
 
@@ -15,11 +16,14 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 from cryptography import x509
@@ -27,7 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-CONTROLLERS = "job-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller"
+CONTROLLERS = ("job-controller,ttl-after-finished-controller,garbage-collector-controller,namespace-controller,"
+               "serviceaccount-controller")
 
 
 def free_port() -> int:
@@ -81,6 +86,7 @@ class Cluster:
             "--etcd-servers", f"http://127.0.0.1:{etcd_port}",
             "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(api_port),
             "--tls-cert-file", str(pki["serving.crt"]), "--tls-private-key-file", str(pki["serving.key"]),
+            "--kubelet-certificate-authority", str(pki["ca.crt"]), "--kubelet-preferred-address-types", "InternalIP",
             "--token-auth-file", str(pki["tokens.csv"]), "--authorization-mode", "RBAC",
             "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file", str(pki["sa.pub"]), "--service-account-signing-key-file", str(pki["sa.key"]),
@@ -89,6 +95,7 @@ class Cluster:
             "--enable-priority-and-fairness=false", "--profiling=false", "--v=0",
         ])
         self.server = f"https://127.0.0.1:{api_port}"
+        self.pki = pki
         self.kubeconfig = self._write_kubeconfig(pki)
         self._wait_ready(timeout)
         self._spawn("kube-controller-manager", [
@@ -106,11 +113,15 @@ class Cluster:
         ca_key, serving_key, sa_key = _key(), _key(), _key()
         ca = _certificate("skillship-e2e-ca", ca_key, ca=True)
         serving = _certificate("kube-apiserver", serving_key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
+        kubelet_key = _key()
+        kubelet = _certificate("fake-node", kubelet_key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
         self.token = secrets.token_hex(24)
         files = {
             "ca.crt": ca.public_bytes(serialization.Encoding.PEM),
             "serving.crt": serving.public_bytes(serialization.Encoding.PEM),
             "serving.key": _pem_key(serving_key),
+            "kubelet.crt": kubelet.public_bytes(serialization.Encoding.PEM),
+            "kubelet.key": _pem_key(kubelet_key),
             "sa.key": _pem_key(sa_key),
             "sa.pub": sa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                        serialization.PublicFormat.SubjectPublicKeyInfo),
@@ -179,24 +190,80 @@ class Cluster:
                 process.wait()
 
 
-class FakeNode:
-    """Plays the kubelet for task pods: each new pod ends with the outcome set for its skill."""
+class _KubeletLogs(BaseHTTPRequestHandler):
+    """The kubelet's /containerLogs endpoint, as the API server calls it for `pods/log`."""
 
-    def __init__(self, api, *, interval: float = 0.2) -> None:
+    node: "FakeNode"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        url = urlsplit(self.path)
+        parts = url.path.strip("/").split("/")
+        if len(parts) != 4 or parts[0] != "containerLogs":
+            self.send_error(404)
+            return
+        _, namespace, pod, container = parts
+        query = parse_qs(url.query)
+        previous = query.get("previous", ["false"])[0] == "true"
+        self.node.log_requests.append((namespace, pod, container, previous))
+        body = "".join(f"{line}\n" for line in self.node.log_lines(pod, container, previous)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+class FakeNode:
+    """Plays the kubelet for task pods: binds each new pod to itself, ends it with the outcome set
+    for its skill, and serves its container logs.
+
+    Outcomes: "succeed" (default), "fail", "hold" (stays Running), "pending" (never scheduled),
+    "vanish" (bound to a node that no longer exists, then Succeeded: its logs are gone).
+    """
+
+    NAME = "fake-node"
+    GONE = "departed-node"
+
+    def __init__(self, api, *, tls: tuple[Path, Path], interval: float = 0.2) -> None:
         self.api = api
-        self.outcomes: dict[str, str] = {}  # skill label -> "succeed" | "fail" | "hold"
+        self.outcomes: dict[str, str] = {}  # skill label -> outcome
         self.interval = interval
+        self.log_requests: list[tuple[str, str, str, bool]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fake-node", daemon=True)
         self.errors: list[str] = []
+        handler = type("Handler", (_KubeletLogs,), {"node": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._server_thread = threading.Thread(target=self._server.serve_forever, name="fake-kubelet", daemon=True)
+
+    @staticmethod
+    def log_lines(pod: str, container: str, previous: bool) -> list[str]:
+        """What a pod's container "printed": known to the tests, different per pod and container."""
+        if previous:
+            return [f"{pod}/{container}: the previous attempt"]
+        return [f"{pod}/{container}: starting", f"{pod}/{container}: done"]
 
     def __enter__(self) -> "FakeNode":
+        self._server_thread.start()
+        self.api.create_node({"metadata": {"name": self.NAME, "labels": {"skillship.io/e2e": "fake-node"}}})
+        self.api.patch_node_status(self.NAME, {"status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": self._server.server_address[1]}},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "FakeNode", "message": "played by the tests"}],
+        }})
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        self._server.shutdown()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -206,24 +273,37 @@ class FakeNode:
                 self.errors.append(repr(exc))
             self._stop.wait(self.interval)
 
+    def _bind(self, pod, node: str) -> None:
+        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod.metadata.name},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        # The client cannot read a Binding back (a known quirk of its model): take the raw answer.
+        self.api.create_namespaced_pod_binding(pod.metadata.name, pod.metadata.namespace, body, _preload_content=False)
+
     def _step(self) -> None:
         pods = self.api.list_pod_for_all_namespaces(label_selector="skillship.io/skill").items
         for pod in pods:
             if pod.status.phase in ("Succeeded", "Failed") or pod.metadata.deletion_timestamp:
                 continue
             outcome = self.outcomes.get(pod.metadata.labels["skillship.io/skill"], "succeed")
-            if outcome == "hold":
+            if outcome == "pending":
                 continue
+            if not pod.spec.node_name:
+                self._bind(pod, self.GONE if outcome == "vanish" else self.NAME)
             now = datetime.datetime.now(datetime.timezone.utc).isoformat()
-            code, phase, reason = (0, "Succeeded", "Completed") if outcome == "succeed" else (1, "Failed", "Error")
             container = pod.spec.containers[0]
-            status = {
-                "phase": phase, "startTime": now,
-                "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now}],
-                "containerStatuses": [{
-                    "name": container.name, "image": container.image, "imageID": "", "ready": False,
-                    "restartCount": 0, "started": False,
-                    "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
-                }],
-            }
-            self.api.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": status})
+            if outcome == "hold":
+                if pod.status.phase != "Running":
+                    self._patch(pod, {"phase": "Running", "startTime": now, "containerStatuses": [{
+                        "name": container.name, "image": container.image, "imageID": "", "ready": True,
+                        "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}]}, now)
+                continue
+            code, phase, reason = (1, "Failed", "Error") if outcome == "fail" else (0, "Succeeded", "Completed")
+            self._patch(pod, {"phase": phase, "startTime": now, "containerStatuses": [{
+                "name": container.name, "image": container.image, "imageID": "", "ready": False,
+                "restartCount": 0, "started": False,
+                "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
+            }]}, now)
+
+    def _patch(self, pod, status: dict, now: str) -> None:
+        status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now}]
+        self.api.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": status})

@@ -58,10 +58,10 @@ def kube(cluster):
 
 
 @pytest.fixture(scope="session")
-def node(kube):
+def node(cluster, kube):
     from kubernetes import client
 
-    with FakeNode(client.CoreV1Api(kube)) as fake:
+    with FakeNode(client.CoreV1Api(kube), tls=(cluster.pki["kubelet.crt"], cluster.pki["kubelet.key"])) as fake:
         yield fake
     assert fake.errors == [], fake.errors
 

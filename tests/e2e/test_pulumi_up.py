@@ -10,70 +10,17 @@ cluster held after each; every test checks one part of that record.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import REPO
+from tests.e2e.stacks import make_stack as _stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 NAMESPACE = "skillship-e2e"
 SELECTOR = "skillship.io/stack=e2e"
-
-
-@dataclass
-class Stack:
-    """A stack of the project copy, operated through tests/e2e/driver.py."""
-
-    name: str
-    project: Path
-    engine_bin: Path
-    env: dict[str, str]
-
-    def _run(self, op: str, config: dict | None = None) -> dict:
-        spec = {"project": str(self.project), "stack": self.name, "op": op, "config": config or {},
-                "env": self.env, "engine_root": str(self.engine_bin.parent)}
-        done = subprocess.run([sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)], cwd=REPO,
-                              capture_output=True, text=True, timeout=600)
-        if done.returncode != 0 or not done.stdout.strip():
-            raise AssertionError(f"the driver failed:\n{done.stderr[-4000:]}")
-        return json.loads(done.stdout)
-
-    def up(self, config: dict | None = None) -> dict:
-        result = self._run("up", config)
-        assert result["ok"], result.get("error")
-        self.outputs = result["outputs"]
-        return result
-
-    def failing_up(self, config: dict | None = None) -> str:
-        result = self._run("up", config)
-        assert not result["ok"], "pulumi up should have failed"
-        return result["error"]
-
-    def destroy(self) -> dict:
-        result = self._run("destroy")
-        assert result["ok"], result.get("error")
-        return result
-
-
-def _stack(name: str, project: Path, engine_bin: Path, cluster, backend: Path) -> Stack:
-    env = {
-        "PULUMI_BACKEND_URL": f"file://{backend}",
-        "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
-        "PULUMI_HOME": str(backend / ".pulumi-home"),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "KUBECONFIG": str(cluster.kubeconfig),
-        "PATH": f"{engine_bin}:{os.environ['PATH']}",
-    }
-    return Stack(name, project, engine_bin, env)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,37 @@
+"""Following tasks until they end, with a progress line people and CI logs can read."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Callable, Sequence
+
+from skillship.cli._common import Exit, stderr
+from skillship.status import FAILED, SUCCEEDED
+from skillship.tasks import TaskRow, exit_state
+
+_EXIT_BY_STATE = {SUCCEEDED: Exit.OK, FAILED: Exit.FAILED}
+
+
+def exit_code(rows: Sequence[TaskRow]) -> Exit:
+    """0 when every task succeeded, 1 when any failed, 3 when any still runs."""
+    return _EXIT_BY_STATE.get(exit_state(r.state for r in rows), Exit.STILL_RUNNING)
+
+
+def follow(fetch: Callable[[], list[TaskRow]], *, timeout: float | None, interval: float) -> list[TaskRow]:
+    """Poll until no task runs or the timeout passes; returns the last rows seen."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    started = time.monotonic()
+    rows = fetch()
+    last_line = ""
+    with stderr.status("") as spinner:
+        while exit_code(rows) is Exit.STILL_RUNNING and (deadline is None or time.monotonic() < deadline):
+            counts = Counter(r.state for r in rows)
+            line = f"waiting for {len(rows)} task(s): " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+            spinner.update(f"{line} ({int(time.monotonic() - started)} s)")
+            if not stderr.is_terminal and line != last_line:
+                stderr.print(line)  # CI logs get a line per change instead of a spinner
+            last_line = line
+            time.sleep(interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic())))
+            rows = fetch()
+    return rows

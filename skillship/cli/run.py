@@ -1,0 +1,152 @@
+"""`skillship run`: a new task of a deployed skill, with a new message, without a deployment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from skillship.cli._common import Exit, fail, print_json, stderr, stdout
+from skillship.cli._stack import STACK_OPTION, deployed_stack, open_cluster
+from skillship.cli._watch import exit_code, follow
+from skillship.cli.cluster import Cluster, ClusterError
+from skillship.cli.status import live_rows
+from skillship.manifests.identity import MESSAGE_FILE
+from skillship.manifests.labels import ANNOTATION_ACTION
+from skillship.names import skill_name
+from skillship.plan import MESSAGE_LIMIT
+from skillship.tasks import (
+    DEPLOYED,
+    AdhocRun,
+    TaskError,
+    adhoc_run,
+    inline_message,
+    message_config_map,
+    new_activation_id,
+    parse_payload,
+    payload_from_message,
+    run_envelope,
+    run_job_name,
+    task_kind,
+)
+
+
+def run(
+    skill: str = typer.Argument(..., help="The deployed skill (or skill/action) to run."),
+    message: Path | None = typer.Option(None, "--message", "-m", help="A message file (JSON object with 'payload')."),
+    payload: str | None = typer.Option(None, "--payload", help="The payload, as JSON text."),
+    stack: str = STACK_OPTION,
+    wait: bool = typer.Option(False, "--wait", "-w", help="Follow the task and exit with its result."),
+    timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: stop waiting after S seconds."),
+    interval: float = typer.Option(2.0, "--interval", min=0.1, help="With --wait: seconds between polls."),
+    json_output: bool = typer.Option(False, "--json", help="Print the new task as JSON on stdout."),
+) -> None:
+    """Start a new task from the deployed skill's Job; without a message it runs the deployed one again."""
+    if message is not None and payload is not None:
+        fail("give --message or --payload, not both", Exit.USAGE)
+    try:
+        new_payload = _read_payload(message, payload)
+    except TaskError as exc:
+        fail(str(exc), Exit.USAGE)
+    config = deployed_stack(stack)
+    cluster = open_cluster(config)
+    try:
+        deployed = _deployed_job(cluster, skill)
+        envelope = run_envelope(_deployed_envelope(cluster, deployed), activation_id=new_activation_id(deployed),
+                                payload=new_payload, replace_payload=new_payload is not _UNSET)
+        made = adhoc_run(deployed, envelope, name=run_job_name(deployed),
+                         retention_seconds=config.settings.run_retention_seconds)
+        _create(cluster, made)
+    except TaskError as exc:
+        fail(str(exc), Exit.USAGE)
+    except ClusterError as exc:
+        fail(str(exc), Exit.USAGE)
+    if json_output and not wait:
+        print_json({"stack": stack, "namespace": cluster.namespace, "job": made.name,
+                    "activationId": envelope["activationId"]})
+    elif not json_output:
+        stdout.print(made.name)
+    if not wait:
+        return
+    stderr.print(f"started Job {cluster.namespace}/{made.name}; following it")
+    try:
+        rows = follow(lambda: [r for r in live_rows(cluster) if r.job == made.name], timeout=timeout, interval=interval)
+    except ClusterError as exc:
+        fail(str(exc), Exit.USAGE)
+    code = exit_code(rows)
+    if json_output:
+        print_json({"stack": stack, "namespace": cluster.namespace, "job": made.name,
+                    "activationId": envelope["activationId"], "exitCode": int(code),
+                    "task": rows[0].as_json() if rows else None})
+    else:
+        state = rows[0].state if rows else "gone"
+        stderr.print(f"Job {made.name}: {state}" + (f" ({rows[0].message})" if rows and rows[0].message else ""))
+    raise typer.Exit(int(code))
+
+
+_UNSET = object()
+
+
+def _read_payload(message: Path | None, payload: str | None):
+    if payload is not None:
+        if len(payload.encode("utf-8")) > MESSAGE_LIMIT:
+            raise TaskError(f"--payload is larger than {MESSAGE_LIMIT} bytes")
+        return parse_payload(payload)
+    if message is None:
+        return _UNSET
+    try:
+        if message.stat().st_size > MESSAGE_LIMIT:
+            raise TaskError(f"{message} is larger than {MESSAGE_LIMIT} bytes")
+        return payload_from_message(message.read_text(encoding="utf-8"), str(message))
+    except FileNotFoundError:
+        raise TaskError(f"{message}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{message} cannot be read: {exc}") from None
+
+
+def _deployed_job(cluster: Cluster, skill: str) -> dict:
+    name, _, action = skill.partition("/")
+    deployed = [j for j in cluster.jobs() if task_kind(j) == DEPLOYED]
+    mine = [j for j in deployed if (j["metadata"].get("labels") or {}).get("skillship.io/skill") == skill_name(name)]
+    if action:
+        mine = [j for j in mine if (j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION) == action]
+    if not mine:
+        known = sorted({(j["metadata"].get("annotations") or {}).get("skillship.io/skill-name", "?") for j in deployed})
+        raise TaskError(f"skill {skill!r} is not deployed in stack {cluster.stack!r} "
+                        f"(deployed: {', '.join(known) or 'nothing'}); deploy it with `pulumi up`")
+    if len(mine) > 1:
+        actions = sorted((j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION, "?") for j in mine)
+        raise TaskError(f"skill {skill!r} has {len(mine)} deployed job actions; name one: "
+                        + ", ".join(f"{name}/{a}" for a in actions))
+    return mine[0]
+
+
+def _deployed_envelope(cluster: Cluster, job: dict) -> dict:
+    text = inline_message(job)
+    if text is None:
+        config_map = message_config_map(job)
+        if config_map is None:
+            raise TaskError(f"Job {job['metadata']['name']} carries no message Skillship can read")
+        text = cluster.config_map_data(config_map).get(MESSAGE_FILE, "")
+    try:
+        envelope = json.loads(text)
+    except json.JSONDecodeError:
+        raise TaskError(f"the message of Job {job['metadata']['name']} is not JSON: it was not made by Skillship") from None
+    if not isinstance(envelope, dict) or "activationId" not in envelope:
+        raise TaskError(f"the message of Job {job['metadata']['name']} is not a Skillship envelope")
+    return envelope
+
+
+def _create(cluster: Cluster, made: AdhocRun) -> None:
+    """The Job, then its message ConfigMap owned by it; if the second fails, the first goes too."""
+    created = cluster.create_job(made.job)
+    if made.config_map is None:
+        return
+    owner = {"apiVersion": "batch/v1", "kind": "Job", "name": made.name, "uid": created["metadata"]["uid"]}
+    config_map = {**made.config_map, "metadata": {**made.config_map["metadata"], "ownerReferences": [owner]}}
+    try:
+        cluster.create_config_map(config_map)
+    except ClusterError:
+        cluster.delete_job(made.name)
+        raise

@@ -1,0 +1,103 @@
+"""`skillship status`: every task of a deployed stack, live from its cluster."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Sequence
+
+import typer
+from rich.table import Table
+
+from skillship.cli._common import Exit, fail, print_json, stderr, stdout
+from skillship.cli._stack import STACK_OPTION, deployed_stack
+from skillship.cli._watch import exit_code, follow
+from skillship.cli.cluster import Cluster, ClusterError, connect
+from skillship.cli.outputs import OutputsUnavailable, rows_from_outputs, stack_output_tasks
+from skillship.names import skill_name
+from skillship.stackfiles import StackConfig
+from skillship.tasks import DEPLOYED, TaskRow, task_row
+
+JOB_NAME_LABEL = "job-name"  # set by the Job controller on every pod it makes
+
+
+def status(
+    stack: str = STACK_OPTION,
+    skills: list[str] = typer.Option([], "--skill", help="Only this skill's tasks (repeatable)."),
+    wait: bool = typer.Option(False, "--wait", "-w", help="Follow the tasks until none is running."),
+    timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: stop waiting after S seconds."),
+    interval: float = typer.Option(2.0, "--interval", min=0.1, help="With --wait: seconds between polls."),
+    json_output: bool = typer.Option(False, "--json", help="Print the tasks as JSON on stdout."),
+) -> None:
+    """One row per task. Exit 0: all succeeded; 1: one failed; 3: one still runs; 2: usage or cluster error."""
+    config = deployed_stack(stack)
+    try:
+        cluster = connect(config)
+        fetch = lambda: live_rows(cluster, skills)  # noqa: E731
+        rows = follow(fetch, timeout=timeout, interval=interval) if wait else fetch()
+    except ClusterError as exc:
+        _fall_back_to_outputs(config, skills, str(exc), json_output)
+    code = exit_code(rows)
+    _print(config, rows, source="cluster", code=code, json_output=json_output)
+    raise typer.Exit(int(code))
+
+
+def live_rows(cluster: Cluster, skills: Sequence[str] = ()) -> list[TaskRow]:
+    """The stack's Jobs and their pods, in two requests whatever the number of tasks."""
+    jobs, pods = cluster.jobs(), cluster.pods(cluster.stack_selector())
+    by_job: dict[str, list[dict]] = {}
+    for pod in pods:
+        by_job.setdefault((pod["metadata"].get("labels") or {}).get(JOB_NAME_LABEL, ""), []).append(pod)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    rows = [task_row(job, by_job.get(job["metadata"]["name"], []), now) for job in jobs]
+    if skills:
+        wanted = {skill_name(s.split("/", 1)[0]) for s in skills} | set(skills)
+        rows = [r for r in rows if r.skill in wanted or skill_name(r.skill) in wanted]
+    return sorted(rows, key=lambda r: (r.skill, r.action, r.kind != DEPLOYED, r.created or "", r.job))
+
+
+def _fall_back_to_outputs(config: StackConfig, skills: Sequence[str], problem: str, json_output: bool) -> None:
+    """The cluster is out of reach: show the last recorded state, say so, and still exit 2."""
+    try:
+        rows = rows_from_outputs(stack_output_tasks(config))
+    except OutputsUnavailable as exc:
+        fail(f"{problem} (no stack outputs to show instead: {exc})", Exit.USAGE)
+    if skills:
+        rows = [r for r in rows if r.skill in skills or skill_name(r.skill) in skills]
+    stderr.print(f"[bold red]error:[/] {problem}; showing the stack outputs of the last successful `pulumi up` instead")
+    _print(config, rows, source="stack-outputs", code=Exit.USAGE, json_output=json_output)
+    raise typer.Exit(int(Exit.USAGE))
+
+
+def _print(config: StackConfig, rows: list[TaskRow], *, source: str, code: Exit, json_output: bool) -> None:
+    if json_output:
+        print_json({"stack": config.settings.stack, "namespace": config.settings.namespace, "source": source,
+                    "exitCode": int(code), "tasks": [r.as_json() for r in rows]})
+        return
+    if not rows:
+        stderr.print(f"stack {config.settings.stack!r} has no tasks in namespace {config.settings.namespace!r}")
+        return
+    title = f"stack {config.settings.stack}: {len(rows)} task(s)"
+    table = Table(title=title if source == "cluster" else f"{title}, as of the last successful pulumi up")
+    columns = ("skill", "job", "kind", "state", "attempts", "age", "duration", "message")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r.skill, r.job, r.kind,
+                      _state(r.state), str(r.attempts), _span(r.age_seconds), _span(r.duration_seconds), r.message)
+    stdout.print(table)
+
+
+def _state(state: str) -> str:
+    colour = {"Succeeded": "green", "Failed": "red", "Running": "yellow"}.get(state)
+    return f"[{colour}]{state}[/]" if colour else state
+
+
+def _span(seconds: int | None) -> str:
+    """kubectl's way: 45s, 3m12s, 2h5m, 3d4h."""
+    if seconds is None:
+        return "-"
+    for big, small, size, sub in (("d", "h", 86400, 3600), ("h", "m", 3600, 60), ("m", "s", 60, 1)):
+        if seconds >= size:
+            rest = (seconds % size) // sub
+            return f"{seconds // size}{big}{rest}{small}" if rest else f"{seconds // size}{big}"
+    return f"{seconds}s"
