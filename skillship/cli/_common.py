@@ -23,6 +23,13 @@ stdout = Console(soft_wrap=True, highlight=False)
 stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+def print_table(table) -> None:
+    """Tables for people: the terminal's width, else (CI logs, pipes) wide enough not to fold
+    every cell at Rich's 80-column default."""
+    console = stdout if stdout.is_terminal else Console(soft_wrap=True, highlight=False, width=240)
+    console.print(table)
+
+
 def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
     """An expected failure: one clear line, no traceback."""
     stderr.print(f"[bold red]error:[/] {message}", markup=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from typing import Callable, Sequence
@@ -19,19 +20,24 @@ def exit_code(rows: Sequence[TaskRow]) -> Exit:
 
 
 def follow(fetch: Callable[[], list[TaskRow]], *, timeout: float | None, interval: float) -> list[TaskRow]:
-    """Poll until no task runs or the timeout passes; returns the last rows seen."""
+    """Poll until no task runs or the timeout passes; returns the last rows seen. A terminal gets a
+    spinner; CI logs and pipes get one line per change instead."""
     deadline = None if timeout is None else time.monotonic() + timeout
     started = time.monotonic()
     rows = fetch()
     last_line = ""
-    with stderr.status("") as spinner:
-        while exit_code(rows) is Exit.STILL_RUNNING and (deadline is None or time.monotonic() < deadline):
+    spinner = stderr.status("") if stderr.is_terminal else contextlib.nullcontext()
+    with spinner as live:
+        while exit_code(rows) is Exit.STILL_RUNNING:
             counts = Counter(r.state for r in rows)
             line = f"waiting for {len(rows)} task(s): " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
-            spinner.update(f"{line} ({int(time.monotonic() - started)} s)")
-            if not stderr.is_terminal and line != last_line:
-                stderr.print(line)  # CI logs get a line per change instead of a spinner
+            if live is not None:
+                live.update(f"{line} ({int(time.monotonic() - started)} s)")
+            elif line != last_line:
+                stderr.print(line)
             last_line = line
+            if deadline is not None and time.monotonic() >= deadline:
+                break
             time.sleep(interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic())))
             rows = fetch()
     return rows

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from skillship.cli._common import Exit, fail, print_json, stderr, stdout
+from skillship.cli._common import Exit, fail, print_json, print_table, stderr
 from skillship.cli.validate import print_human
 from skillship.digest import DigestCache, default_cache_file
 from skillship.manifests import stack_objects
@@ -62,7 +62,7 @@ def render(
         table.add_column(column)
     for f in files:
         table.add_row(f.kind, f.name, f.namespace or "", f.path.name)
-    stdout.print(table)
+    print_table(table)
 
 
 def _decrypted_secrets(config: StackConfig) -> dict[str, dict[str, str]]:

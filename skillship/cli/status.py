@@ -8,7 +8,7 @@ from typing import Sequence
 import typer
 from rich.table import Table
 
-from skillship.cli._common import Exit, fail, print_json, stderr, stdout
+from skillship.cli._common import Exit, fail, print_json, print_table, stderr
 from skillship.cli._stack import STACK_OPTION, deployed_stack
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError, connect
@@ -84,7 +84,7 @@ def _print(config: StackConfig, rows: list[TaskRow], *, source: str, code: Exit,
     for r in rows:
         table.add_row(r.skill, r.job, r.kind,
                       _state(r.state), str(r.attempts), _span(r.age_seconds), _span(r.duration_seconds), r.message)
-    stdout.print(table)
+    print_table(table)
 
 
 def _state(state: str) -> str:
