@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker_build as docker_build
 
-from skillship.plan import TaskPlan
+from skillship.plan import Workload
 from skillship.settings import StackSettings
 
 
 @dataclass(frozen=True)
 class SkillImageArgs:
-    task: TaskPlan
+    task: Workload
     settings: StackSettings
     registry_password: pulumi.Output | None = None
 
@@ -31,7 +31,11 @@ class SkillImage(pulumi.ComponentResource):
         else:
             image = docker_build.Image(
                 f"{name}-image",
-                context=docker_build.BuildContextArgs(location=str(task.context)),
+                # Named contexts (the Skillship runtime) are part of the content tag as well.
+                context=docker_build.BuildContextArgs(
+                    location=str(task.context),
+                    named={name: docker_build.ContextArgs(location=str(path)) for name, path in task.named_contexts} or None,
+                ),
                 dockerfile=docker_build.DockerfileArgs(location=str(task.context / "Dockerfile")),
                 tags=[task.image_by_tag],
                 push=True,

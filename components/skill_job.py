@@ -11,7 +11,7 @@ from components.kubernetes import declare
 from skillship.manifests import task_objects
 from skillship.manifests.identity import REDACTED
 from skillship.manifests.job import CONTAINER
-from skillship.plan import TaskPlan
+from skillship.plan import TaskPlan, Workload
 from skillship.settings import StackSettings
 from skillship.status import logs_command
 
@@ -29,6 +29,7 @@ class SkillJob(pulumi.ComponentResource):
     """One task. `job_status` is the Job's status as the provider reports it, `image` what it runs;
     the Workspace turns them into the task's summary."""
 
+    job: pulumi.Resource
     job_status: pulumi.Output
     image: pulumi.Output
 
@@ -45,7 +46,7 @@ class SkillJob(pulumi.ComponentResource):
             before_job.append(declare(
                 f"{name}-secret", objects.secret,
                 pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(additional_secret_outputs=["stringData", "data"])),
-                stringData=self._secret_data(task, settings, args.secret_values),
+                stringData=secret_data(task, settings, args.secret_values),
             ))
         for suffix, obj in (("message", objects.message), ("netpol", objects.network_policy),
                             ("authz", objects.authorization), ("sidecar", objects.sidecar)):
@@ -65,13 +66,15 @@ class SkillJob(pulumi.ComponentResource):
                             f"its logs: {logs}", resource=self)
         # Summaries are made by the Workspace, all in one apply: an apply per task costs the SDK
         # time that grows faster than the number of tasks.
+        self.job = job
         self.job_status = job.status
         self.image = pulumi.Output.from_input(args.image)
         self.register_outputs({"job": task.job_name, "status": job.status})
 
-    @staticmethod
-    def _secret_data(task: TaskPlan, settings: StackSettings, values: pulumi.Output | None) -> Any:
-        if settings.renders or values is None:
-            # renderYamlToDirectory writes Secrets in plain text: a render stack never gets the values.
-            return {name: REDACTED for name in task.secure_properties}
-        return values.apply(lambda all_values: {name: str(all_values[task.skill][name]) for name in task.secure_properties})
+
+def secret_data(workload: Workload, settings: StackSettings, values: pulumi.Output | None) -> Any:
+    if settings.renders or values is None:
+        # renderYamlToDirectory writes Secrets in plain text: a render stack never gets the values.
+        return {name: REDACTED for name in workload.secure_properties}
+    return values.apply(lambda all_values: {name: str(all_values[workload.skill][name])
+                                            for name in workload.secure_properties})

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.config import StackInputs
 from components.kubernetes import declare
+from components.skill_daemon import SkillDaemon, SkillDaemonArgs
 from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
 from skillship.digest import DigestCache, default_cache_file
@@ -48,13 +49,29 @@ class Workspace(pulumi.ComponentResource):
         for obj in namespace_objects(settings):  # the namespace first, then what lives in it
             shared.append(declare(f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}", obj,
                                   pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared)))))
-        jobs: list[tuple] = []
-        for task in plan.tasks:
-            image = SkillImage(f"{name}-{task.name}", SkillImageArgs(task, settings, args.inputs.registry_password), options)
-            job = SkillJob(f"{name}-{task.name}", SkillJobArgs(
-                task=task, settings=settings, image=image.ref, secret_values=args.inputs.secret_values,
+        # Daemons first: the jobs that send them records wait until they serve.
+        receivers: dict[str, list[pulumi.Resource]] = {}
+        for daemon in plan.daemons:
+            image = SkillImage(f"{name}-{daemon.name}", SkillImageArgs(daemon, settings, args.inputs.registry_password),
+                               options)
+            component = SkillDaemon(f"{name}-{daemon.name}", SkillDaemonArgs(
+                daemon=daemon, settings=settings, image=image.ref, secret_values=args.inputs.secret_values,
                 depends_on=tuple(shared),
             ), options)
+            for sender in daemon.senders:
+                receivers.setdefault(sender, []).extend(component.ready)
+        jobs: list[tuple] = []
+        declared: dict[str, SkillJob] = {}
+        for task in plan.ordered_tasks():
+            image = SkillImage(f"{name}-{task.name}", SkillImageArgs(task, settings, args.inputs.registry_password), options)
+            # A job mapped to another job runs after that job's Job has succeeded (the provider
+            # waits for completion), never beside it.
+            before = [declared[key].job for key in task.after]
+            job = SkillJob(f"{name}-{task.name}", SkillJobArgs(
+                task=task, settings=settings, image=image.ref, secret_values=args.inputs.secret_values,
+                depends_on=(*shared, *receivers.get(task.service_account, ()), *before),
+            ), options)
+            declared[task.key] = job
             jobs.append((task, job))
         self.tasks = _summaries(plan, jobs)
         self.register_outputs({"tasks": self.tasks})

@@ -32,6 +32,11 @@ class ContextDigest:
     def tag(self) -> str:
         return f"{TAG_PREFIX}{self.sha256[:TAG_HEX]}"
 
+    def combined(self, other: "ContextDigest") -> "ContextDigest":
+        """The digest of a build that also reads `other` (a named build context)."""
+        both = hashlib.sha256(f"{self.sha256}\n{other.sha256}".encode()).hexdigest()
+        return ContextDigest(both, self.files + other.files, self.bytes + other.bytes)
+
 
 def dockerignore_spec(context: Path) -> pathspec.PathSpec:
     """`.dockerignore` as a matcher. Docker anchors every pattern at the context root (`foo`

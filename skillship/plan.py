@@ -7,9 +7,10 @@ for every task) and reports all problems at once, before any object exists.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
@@ -18,7 +19,10 @@ from skillship.digest import ContextDigest, digest_context
 from skillship.models import Action
 from skillship.names import action_name, k8s_name, short_hash, skill_name
 from skillship.settings import IstioMode, StackSettings
+from skillship.wiring import agent_wires, receiver_url
 from skillship.workspace import SkillSource, Workspace
+
+RUNTIME_CONTEXT = "skillship-runtime"  # the named build context that holds skillship_runtime
 
 # The platform limited messages to 100 kB, and Linux limits one argv element to 128 kB: larger
 # messages travel in a ConfigMap, whose own limit is 1 MiB.
@@ -35,20 +39,22 @@ class PlanError(Exception):
 
 
 @dataclass(frozen=True)
-class TaskPlan:
-    """One job action of one skill, as this stack runs it."""
+class Workload:
+    """One action of one skill, as this stack runs it: what jobs and daemons share."""
 
     key: str
     source: SkillSource
     action: Action
     name: str
-    job_name: str
     service_account: str
     digest: ContextDigest
     repository: str
     prebuilt_image: str | None
-    envelope: dict[str, Any]
     secure_properties: tuple[str, ...]
+    # output -> receiver URLs (agent wiring); the runtime reads them from SKILLSHIP_TARGETS
+    targets: tuple[tuple[str, tuple[str, ...]], ...]
+    # build contexts the Dockerfile names besides its own (`COPY --from=<name>`)
+    named_contexts: tuple[tuple[str, Path], ...]
 
     @property
     def skill(self) -> str:
@@ -62,6 +68,19 @@ class TaskPlan:
     def image_by_tag(self) -> str:
         """The image reference known before any build: prebuilt, or repository:content-tag."""
         return self.prebuilt_image or f"{self.repository}:{self.digest.tag}"
+
+    @property
+    def targets_json(self) -> str | None:
+        return canonical_json({output: list(urls) for output, urls in self.targets}) if self.targets else None
+
+
+@dataclass(frozen=True)
+class TaskPlan(Workload):
+    """A job action: one Job run with one message."""
+
+    job_name: str
+    envelope: dict[str, Any]
+    after: tuple[str, ...] = ()  # keys of the tasks it runs after (a job mapped to this job)
 
     @cached_property
     def message_json(self) -> str:
@@ -78,13 +97,39 @@ class TaskPlan:
 
 
 @dataclass(frozen=True)
+class DaemonPlan(Workload):
+    """A daemon action: a Deployment of `replicas` pods behind a Service on `port`."""
+
+    port: int
+    replicas: int
+    properties: dict[str, Any]
+    senders: tuple[str, ...] = ()  # ServiceAccounts of the skills whose records it receives
+
+
+@dataclass(frozen=True)
 class DeploymentPlan:
     settings: StackSettings
     tasks: tuple[TaskPlan, ...]
     warnings: tuple[str, ...] = ()
+    daemons: tuple[DaemonPlan, ...] = ()
 
     def task(self, key: str) -> TaskPlan | None:
         return next((t for t in self.tasks if t.key == key or t.skill == key), None)
+
+    def ordered_tasks(self) -> list[TaskPlan]:
+        """Tasks with every task after the ones it runs after (plan_deployment refused cycles)."""
+        by_key = {t.key: t for t in self.tasks}
+        done: dict[str, TaskPlan] = {}
+
+        def visit(task: TaskPlan) -> None:
+            if task.key not in done:
+                for key in task.after:
+                    visit(by_key[key])
+                done[task.key] = task
+
+        for task in self.tasks:
+            visit(task)
+        return list(done.values())
 
 
 def canonical_json(value: Any) -> str:
@@ -113,9 +158,10 @@ def plan_deployment(
     secret_properties: Mapping[str, Collection[str]] | None = None,
     digester: Callable[[Path], ContextDigest] = digest_context,
 ) -> DeploymentPlan:
-    """The tasks of a stack. Raises PlanError listing every problem."""
+    """The tasks and daemons of a stack. Raises PlanError listing every problem."""
     secret_properties = secret_properties or {}
     problems: list[str] = []
+    warnings: list[str] = []
     known = {s.skill.name for s in workspace.skills}
     for key, what in ((settings.skills or [], "skills"), (settings.messages, "messages"), (settings.properties, "properties"),
                       (secret_properties, "secrets")):
@@ -126,25 +172,145 @@ def plan_deployment(
         if name.split("/", 1)[0] not in known:
             problems.append(f"skillship:images names {name!r}, which is not a skill (or skill/action) of the workspace")
 
+    digest = _Digests(digester)
+    deployed = [s for s in workspace.skills if settings.deploys(s.skill.name)]
+    wiring = _Wiring.of(workspace, settings, deployed, warnings)
     tasks: list[TaskPlan] = []
-    for source in workspace.skills:
-        if not settings.deploys(source.skill.name):
-            continue
+    daemons: list[DaemonPlan] = []
+    for source in deployed:
         jobs = [a for a in source.skill.actions if a.type == "job"]
-        if not jobs:
+        servers = [a for a in source.skill.actions if a.type == "daemon"]
+        if not jobs and not servers:
             continue
         secrets = set(secret_properties.get(source.skill.name, ()))
-        inputs = _skill_inputs(source, settings, project_dir, secrets, problems)
-        if inputs is None:
+        properties = _skill_properties(source, settings, secrets, problems)
+        message = _message(source, settings, project_dir, problems) if jobs else {}
+        if properties is None or message is None:
             continue
+        merged = {**properties, **{k: v for k, v in (message.get("properties") or {}).items()}, **_given(source, settings)}
+        for prop in source.skill.properties:
+            if prop.secure:
+                merged.pop(prop.name, None)  # secrets travel only through the Secret
         for action in jobs:
-            task = _plan_task(source, action, len(jobs) > 1, settings, *inputs, secrets, digester, problems)
+            task = _plan_task(source, action, len(jobs) + len(servers) > 1, settings, message, merged, secrets, digest,
+                              wiring, problems)
             if task is not None:
                 tasks.append(task)
+        for action in servers:
+            daemon = _plan_daemon(source, action, len(jobs) + len(servers) > 1, settings, merged, secrets, digest, wiring)
+            if daemon is not None:
+                daemons.append(daemon)
+    tasks = [replace(t, after=tuple(sorted(k for s in wiring.after.get(t.skill, ()) for k in _keys_of(tasks, s))))
+             for t in tasks]
+    problems += _cycles(tasks)
     if problems:
         raise PlanError(settings.stack, problems)
-    warnings = [w for t in tasks if (w := proxy_stop_warning(t, settings)) is not None]
-    return DeploymentPlan(settings, tuple(sorted(tasks, key=lambda t: t.key)), tuple(warnings))
+    warnings += [w for t in tasks if (w := proxy_stop_warning(t, settings)) is not None]
+    return DeploymentPlan(settings, tuple(sorted(tasks, key=lambda t: t.key)), tuple(warnings),
+                          tuple(sorted(daemons, key=lambda d: d.key)))
+
+
+def _keys_of(tasks: list[TaskPlan], skill: str) -> list[str]:
+    return [t.key for t in tasks if t.skill == skill]
+
+
+def _cycles(tasks: list[TaskPlan]) -> list[str]:
+    """Jobs mapped to each other in a loop can never start: name the loop."""
+    after = {t.key: t.after for t in tasks}
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    found: list[str] = []
+
+    def visit(key: str, path: list[str]) -> None:
+        state[key] = 1
+        for previous in after.get(key, ()):
+            if state.get(previous) == 1:
+                loop = path[path.index(previous):] + [previous]
+                found.append("jobs mapped in a loop can never start: " + " -> ".join(reversed(loop)))
+            elif previous not in state:
+                visit(previous, path + [previous])
+        state[key] = 2
+
+    for key in sorted(after):
+        if key not in state:
+            visit(key, [key])
+    return found
+
+
+class _Digests:
+    """Content digests of build contexts, and of the named contexts their Dockerfiles use."""
+
+    def __init__(self, digester: Callable[[Path], ContextDigest]) -> None:
+        self.digester = digester
+        self._runtime: ContextDigest | None = None
+
+    def of(self, context: Path) -> tuple[ContextDigest, tuple[tuple[str, Path], ...]]:
+        digest = self.digester(context)
+        if not uses_runtime(context):
+            return digest, ()
+        if self._runtime is None:
+            self._runtime = self.digester(runtime_context())
+        # The runtime is part of what the image is built from: a new runtime is a new image.
+        return digest.combined(self._runtime), ((RUNTIME_CONTEXT, runtime_context()),)
+
+
+def uses_runtime(context: Path) -> bool:
+    try:
+        text = (context / "Dockerfile").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return f"--from={RUNTIME_CONTEXT}" in text
+
+
+def runtime_context() -> Path:
+    """The folder of the skillship_runtime package: the whole build context named skillship-runtime."""
+    spec = importlib.util.find_spec("skillship_runtime")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the skillship_runtime package is not installed beside skillship")
+    return Path(spec.origin).parent
+
+
+@dataclass
+class _Wiring:
+    """Agent mappings resolved against what the stack deploys."""
+
+    targets: dict[str, dict[str, list[str]]]  # sender skill -> output -> URLs
+    senders: dict[tuple[str, str], set[str]]  # (receiver skill, daemon action) -> sender ServiceAccounts
+    after: dict[str, set[str]]  # receiver job skill -> sender job skills
+
+    @classmethod
+    def of(cls, workspace: Workspace, settings: StackSettings, deployed: list[SkillSource], warnings: list[str]) -> "_Wiring":
+        wiring = cls({}, {}, {})
+        skills = {s.skill.name: s for s in deployed}
+        for wire in agent_wires(workspace):
+            missing = [name for name in (wire.sender, wire.receiver) if name not in skills]
+            if missing:
+                if wire.sender in skills:
+                    warnings.append(f"{wire.describe()}, but stack {settings.stack!r} does not deploy "
+                                    f"{' or '.join(missing)}: those records have nowhere to go")
+                continue
+            receiver = skills[wire.receiver]
+            action = next((a for a in receiver.skill.actions if a.name == wire.receiver_action), None)
+            if action is None:
+                continue  # an external API: nothing of ours to wire
+            if action.type == "daemon":
+                url = receiver_url(action_name(wire.receiver, action.name), settings.namespace, daemon_port(action), wire.input)
+                urls = wiring.targets.setdefault(wire.sender, {}).setdefault(wire.output, [])
+                if url not in urls:
+                    urls.append(url)
+                wiring.senders.setdefault((wire.receiver, action.name), set()).add(skill_name(wire.sender))
+            elif any(a.type == "job" for a in skills[wire.sender].skill.actions):
+                wiring.after.setdefault(wire.receiver, set()).add(wire.sender)
+        return wiring
+
+    def targets_of(self, skill: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return tuple((output, tuple(urls)) for output, urls in sorted(self.targets.get(skill, {}).items()))
+
+
+DEFAULT_DAEMON_PORT = 5000
+
+
+def daemon_port(action: Action) -> int:
+    return int(action.port or DEFAULT_DAEMON_PORT)
 
 
 _PROXY_AWARE = ("scuttle", "skillship")
@@ -165,10 +331,14 @@ def proxy_stop_warning(task: "TaskPlan", settings: StackSettings) -> str | None:
             "the proxy (scuttle, or the Skillship runtime), or its Job never completes; or use istioMode 'native'")
 
 
-def _skill_inputs(source: SkillSource, settings: StackSettings, project_dir: Path, secrets: set[str],
-                  problems: list[str]) -> tuple[dict, dict[str, Any]] | None:
-    """Checked once per skill, however many job actions it has: its property values and its
-    message. Returns (message, properties without secure ones), or None after reporting why not."""
+def _given(source: SkillSource, settings: StackSettings) -> dict[str, Any]:
+    return dict(settings.properties.get(source.skill.name, {}))
+
+
+def _skill_properties(source: SkillSource, settings: StackSettings, secrets: set[str],
+                      problems: list[str]) -> dict[str, Any]:
+    """Checks the stack's property values for a skill, once however many actions it has; returns
+    the defaults of its plain properties."""
     skill = source.skill
     declared = {p.name: p for p in skill.properties}
     given = settings.properties.get(skill.name, {})
@@ -191,31 +361,23 @@ def _skill_inputs(source: SkillSource, settings: StackSettings, project_dir: Pat
         if env in env_names:
             problems.append(f"secure properties {env_names[env]!r} and {name!r} of skill {skill.name!r} share the variable {env}")
         env_names[env] = name
-
-    message = _message(source, settings, project_dir, problems)
-    if message is None:
-        return None
-    properties = {p.name: p.default_value for p in skill.properties if not p.secure and p.default_value is not None}
-    properties.update(message.get("properties") or {})
-    properties.update(given)
-    for prop in skill.properties:
-        if prop.secure:
-            properties.pop(prop.name, None)  # secrets travel only through the Secret
-    return message, properties
+    return {p.name: p.default_value for p in skill.properties if not p.secure and p.default_value is not None}
 
 
 def _plan_task(source: SkillSource, action: Action, several: bool, settings: StackSettings, message: dict,
-               properties: dict[str, Any], secrets: set[str], digester: Callable[[Path], ContextDigest],
+               properties: dict[str, Any], secrets: set[str], digests: "_Digests", wiring: "_Wiring",
                problems: list[str]) -> TaskPlan | None:
     skill = source.skill
     context = source.build_context(action.name)
     if not context.is_dir():
         return None  # validation reports the missing build context
-    digest = digester(context)
+    digest, named = digests.of(context)
     name = action_name(skill.name, action.name)
     prebuilt = settings.images.get(f"{skill.name}/{action.name}") or settings.images.get(skill.name)
     repository = image_repository(action, skill.name, settings.registry)
-    identity = canonical_json([settings.stack, skill.name, action.name, prebuilt or digest.tag, message.get("payload"), properties])
+    targets = wiring.targets_of(skill.name)
+    identity = canonical_json([settings.stack, skill.name, action.name, prebuilt or digest.tag, message.get("payload"),
+                               properties, *([targets] if targets else [])])
     activation = f"{name[:40]}-{short_hash(identity, 12)}"
     envelope = {
         "activationId": activation,
@@ -234,19 +396,47 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
         source=source,
         action=action,
         name=name,
-        job_name=f"{k8s_name(name, max_length=_JOB_NAME_BASE)}-{short_hash(identity, 8)}",
         service_account=skill_name(skill.name),
         digest=digest,
         repository=repository,
         prebuilt_image=prebuilt,
-        envelope=envelope,
         secure_properties=tuple(sorted(secrets)),
+        targets=targets,
+        named_contexts=named,
+        job_name=f"{k8s_name(name, max_length=_JOB_NAME_BASE)}-{short_hash(identity, 8)}",
+        envelope=envelope,
     )
     size = len(task.message_json.encode("utf-8"))
     if size > MESSAGE_LIMIT:
         problems.append(f"the message of skill {skill.name!r} is {size} bytes; at most {MESSAGE_LIMIT} can be delivered")
         return None
     return task
+
+
+def _plan_daemon(source: SkillSource, action: Action, several: bool, settings: StackSettings,
+                 properties: dict[str, Any], secrets: set[str], digests: "_Digests", wiring: "_Wiring") -> DaemonPlan | None:
+    skill = source.skill
+    context = source.build_context(action.name)
+    if not context.is_dir():
+        return None
+    digest, named = digests.of(context)
+    return DaemonPlan(
+        key=f"{skill.name}/{action.name}" if several else skill.name,
+        source=source,
+        action=action,
+        name=action_name(skill.name, action.name),
+        service_account=skill_name(skill.name),
+        digest=digest,
+        repository=image_repository(action, skill.name, settings.registry),
+        prebuilt_image=settings.images.get(f"{skill.name}/{action.name}") or settings.images.get(skill.name),
+        secure_properties=tuple(sorted(secrets)),
+        targets=wiring.targets_of(skill.name),
+        named_contexts=named,
+        port=daemon_port(action),
+        replicas=max(1, action.scale_count or 1),
+        properties=properties,
+        senders=tuple(sorted(wiring.senders.get((skill.name, action.name), ()))),
+    )
 
 
 def _message(source: SkillSource, settings: StackSettings, project_dir: Path, problems: list[str]) -> dict | None:

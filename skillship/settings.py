@@ -67,6 +67,8 @@ class StackSettings(BaseModel):
     memory_limit: str = Field(default="512Mi", alias="memoryLimit")
     tmp_size: str = Field(default="256Mi", alias="tmpSize")
     istio_mode: IstioMode = Field(default=IstioMode.NONE, alias="istioMode")
+    # Istio's trust domain: AuthorizationPolicy principals read <trustDomain>/ns/<namespace>/sa/<account>.
+    trust_domain: str = Field(default="cluster.local", alias="trustDomain")
     egress_hosts: list[str] = Field(default_factory=lambda: ["./*", "istio-system/*"], alias="egressHosts")
 
     @field_validator("registry", "registry_username", "render_dir", mode="before")

@@ -36,11 +36,15 @@ def test_components_parent_their_children():
     assert run.error is None, run.error
     [workspace] = run.of_type("skillship:index:Workspace")
     assert run.by_urn(workspace["parent"])["type"] == "pulumi:pulumi:Stack"
-    for token in ("skillship:index:SkillImage", "skillship:index:SkillJob"):
+    for token in ("skillship:index:SkillImage", "skillship:index:SkillJob", "skillship:index:SkillDaemon"):
         assert {r["parent"] for r in run.of_type(token)} == {workspace["urn"]}
+    assert [r["name"] for r in run.of_type("skillship:index:SkillDaemon")] == ["skillship-consumer"]
     for resource in run.kubernetes():
         parent = run.by_urn(resource["parent"])["type"]
-        expected = "skillship:index:Workspace" if resource["type"].endswith((":Namespace", ":PeerAuthentication")) else "skillship:index:SkillJob"
+        if resource["type"].endswith((":Namespace", ":PeerAuthentication")):
+            expected = "skillship:index:Workspace"
+        else:
+            expected = "skillship:index:SkillDaemon" if resource["name"].startswith("skillship-consumer") else "skillship:index:SkillJob"
         assert parent == expected, resource["name"]
     for image in run.of_type("docker-build:index:Image"):
         assert run.by_urn(image["parent"])["type"] == "skillship:index:SkillImage"
@@ -58,7 +62,7 @@ def test_program_declares_what_render_writes(stack):
     expected = stack_objects(plan_deployment(workspace, settings, project_dir=REPO))
     declared = [run.manifest(r) for r in run.kubernetes()]
     for obj in declared:
-        if obj["kind"] == "Job":
+        if obj["kind"] in ("Job", "Deployment"):
             image = obj["spec"]["template"]["spec"]["containers"][0]["image"]
             if settings.build_images:
                 pushed, _, digest = image.partition("@")
@@ -82,7 +86,8 @@ def test_cluster_stack_builds_pushes_and_runs_the_pushed_digest():
     inputs = image["inputs"]
     context = REPO / "skills/hello/actions/hello"
     assert inputs["push"] is True
-    assert inputs["context"] == {"location": str(context)}
+    runtime = REPO / "skillship_runtime"
+    assert inputs["context"] == {"location": str(context), "named": {"skillship-runtime": {"location": str(runtime)}}}
     assert inputs["dockerfile"] == {"location": str(context / "Dockerfile")}
     [tag] = inputs["tags"]
     assert tag.startswith("registry.dev.example.com/skillship/hello:ctx-")
@@ -238,4 +243,55 @@ def test_stack_problems_are_all_reported_before_anything_is_declared():
     run = dev(config={"skills": ["hello", "ghost"], "properties": {"hello": {"nope": 1}}})
     assert run.error is not None
     assert "names skill 'ghost'" in run.error["message"] and "'nope'" in run.error["message"]
+    assert run.kubernetes() == []
+
+
+def test_jobs_that_send_records_wait_for_their_receiver_and_know_where_it_is():
+    run = run_program("staging", stack_config("staging"))
+    assert run.error is None, run.error
+    deployment = run.one("kubernetes:apps/v1:Deployment", "skillship-consumer-deployment")
+    service = run.one("kubernetes:core/v1:Service", "skillship-consumer-service")
+    producer = run.one(JOB, "skillship-producer-job")
+    assert {deployment["urn"], service["urn"]} <= set(producer["dependencies"])
+    hello = run.one(JOB, "skillship-hello-job")
+    assert deployment["urn"] not in hello["dependencies"]  # hello sends nothing to the consumer
+    env = {e["name"]: e.get("value") for e in run.manifest(producer)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert json.loads(env["SKILLSHIP_TARGETS"]) == {
+        "records": ["http://consumer.skillship-staging.svc.cluster.local:5000/records/records"]}
+    [policy] = [r for r in run.kubernetes() if r["name"] == "skillship-consumer-authz"]
+    assert run.manifest(policy)["spec"]["rules"][0]["from"] == [
+        {"source": {"principals": ["cluster.local/ns/skillship-staging/sa/producer"]}}]
+
+
+def _program_with_agent(tmp_path, mappings: list[dict]):
+    program = tmp_path / "project"
+    program.mkdir()
+    for item in ("__main__.py", "Pulumi.yaml", "components", "stacks", "skills", "agents"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, program / item)
+    agent = {"camel": "1.0.0", "name": "chain", "title": "chain",
+             "skills": [{"skillName": "hello", "refId": "h"}, {"skillName": "producer", "refId": "p"}],
+             "mappings": mappings}
+    (program / "agents/chain.yaml").write_text(json.dumps(agent))
+    return program
+
+
+def test_a_job_mapped_to_another_job_runs_after_it(tmp_path):
+    program = _program_with_agent(tmp_path, [
+        {"from": {"skill": {"refId": "h", "output": "response"}}, "to": {"skill": {"refId": "p", "input": "request"}}}])
+    run = run_program("staging", stack_config("staging"), program_dir=program)
+    assert run.error is None, run.error
+    hello, producer = run.one(JOB, "skillship-hello-job"), run.one(JOB, "skillship-producer-job")
+    assert hello["urn"] in producer["dependencies"]
+    assert producer["urn"] not in hello["dependencies"]
+
+
+def test_jobs_mapped_in_a_loop_are_refused_before_anything_is_declared(tmp_path):
+    program = _program_with_agent(tmp_path, [
+        {"from": {"skill": {"refId": "h", "output": "response"}}, "to": {"skill": {"refId": "p", "input": "request"}}},
+        {"from": {"skill": {"refId": "p", "output": "records"}}, "to": {"skill": {"refId": "h", "input": "request"}}}])
+    run = run_program("staging", stack_config("staging"), program_dir=program)
+    assert run.error is not None
+    assert "jobs mapped in a loop can never start: hello -> producer -> hello" in run.error["message"] or \
+        "jobs mapped in a loop can never start: producer -> hello -> producer" in run.error["message"]
     assert run.kubernetes() == []

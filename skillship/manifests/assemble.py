@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from skillship.manifests import istio
+from skillship.manifests import istio, network
+from skillship.manifests.daemon import build_deployment, build_service
 from skillship.manifests.identity import message_config_map, secret, service_account
 from skillship.manifests.job import build_job
 from skillship.manifests.labels import stack_labels
 from skillship.manifests.network import deny_ingress
-from skillship.plan import DeploymentPlan, TaskPlan
+from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan
 from skillship.settings import IstioMode, StackSettings
 
 
@@ -28,6 +29,22 @@ class TaskObjects:
         """Dependencies first: what the Job refers to exists before it."""
         found = (self.service_account, self.secret, self.message, self.network_policy, self.authorization,
                  self.sidecar, self.job)
+        return [o for o in found if o is not None]
+
+
+@dataclass(frozen=True)
+class DaemonObjects:
+    service_account: dict
+    secret: dict | None
+    network_policy: dict
+    authorization: dict | None
+    sidecar: dict | None
+    deployment: dict
+    service: dict
+
+    def all(self) -> list[dict]:
+        found = (self.service_account, self.secret, self.network_policy, self.authorization, self.sidecar,
+                 self.deployment, self.service)
         return [o for o in found if o is not None]
 
 
@@ -58,10 +75,27 @@ def task_objects(task: TaskPlan, settings: StackSettings, *, image: str, secret_
     )
 
 
+def daemon_objects(daemon: DaemonPlan, settings: StackSettings, *, image: str,
+                   secret_values: Mapping[str, str] | None) -> DaemonObjects:
+    return DaemonObjects(
+        service_account=service_account(daemon, settings),
+        secret=secret(daemon, settings, secret_values),
+        network_policy=network.admit_senders(daemon, settings),
+        authorization=istio.admit_senders(daemon, settings),
+        sidecar=istio.egress_sidecar(daemon, settings),
+        deployment=build_deployment(daemon, settings, image=image),
+        service=build_service(daemon, settings),
+    )
+
+
 def stack_objects(plan: DeploymentPlan, *, secret_values: Mapping[str, Mapping[str, str]] | None = None) -> list[dict]:
-    """Every object of the plan, with images referenced by content tag (what `render` shows)."""
+    """Every object of the plan, with images referenced by content tag (what `render` shows):
+    daemons first, since jobs send records to them."""
     objects = namespace_objects(plan.settings)
-    for task in plan.tasks:
+    for daemon in plan.daemons:
+        values = None if secret_values is None else secret_values.get(daemon.skill, {})
+        objects += daemon_objects(daemon, plan.settings, image=daemon.image_by_tag, secret_values=values).all()
+    for task in plan.ordered_tasks():
         values = None if secret_values is None else secret_values.get(task.skill, {})
         objects += task_objects(task, plan.settings, image=task.image_by_tag, secret_values=values).all()
     return objects

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from skillship.manifests.labels import metadata
-from skillship.plan import TaskPlan
+from skillship.plan import TaskPlan, Workload
 from skillship.settings import StackSettings
 
 MESSAGE_DIR = "/var/run/skillship/message"
@@ -13,7 +13,7 @@ MESSAGE_FILE = "message.json"
 REDACTED = "<redacted>"
 
 
-def service_account(task: TaskPlan, settings: StackSettings) -> dict:
+def service_account(task: Workload, settings: StackSettings) -> dict:
     """No API token is mounted: jobs do not talk to the Kubernetes API."""
     return {
         "apiVersion": "v1",
@@ -23,11 +23,11 @@ def service_account(task: TaskPlan, settings: StackSettings) -> dict:
     }
 
 
-def secret_name(task: TaskPlan) -> str:
+def secret_name(task: Workload) -> str:
     return f"{task.name}-secrets"
 
 
-def secret(task: TaskPlan, settings: StackSettings, values: Mapping[str, str] | None) -> dict | None:
+def secret(task: Workload, settings: StackSettings, values: Mapping[str, str] | None) -> dict | None:
     """The task's secure properties; `values=None` renders every value as <redacted>."""
     if not task.secure_properties:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from skillship.manifests.labels import metadata, selector_labels, stack_labels
-from skillship.plan import TaskPlan
+from skillship.plan import DaemonPlan, Workload
 from skillship.settings import IstioMode, StackSettings
 
 NETWORKING = "networking.istio.io/v1"
@@ -41,6 +41,11 @@ def pod_annotations(mode: IstioMode) -> dict[str, str]:
     return {}
 
 
+def daemon_pod_annotations(mode: IstioMode) -> dict[str, str]:
+    """A daemon never ends, so nothing must stop its proxy; it only waits for it in sidecar mode."""
+    return pod_annotations(mode)
+
+
 def container_env(mode: IstioMode) -> dict[str, str]:
     return dict(SIDECAR_ENV) if mode is IstioMode.SIDECAR else {}
 
@@ -65,7 +70,7 @@ def peer_authentication(settings: StackSettings) -> dict | None:
     }
 
 
-def deny_inbound(task: TaskPlan, settings: StackSettings) -> dict | None:
+def deny_inbound(task: Workload, settings: StackSettings) -> dict | None:
     """Nobody calls a job: an ALLOW policy with no rules admits no request to its pods."""
     if not settings.uses_istio:
         return None
@@ -77,7 +82,31 @@ def deny_inbound(task: TaskPlan, settings: StackSettings) -> dict | None:
     }
 
 
-def egress_sidecar(task: TaskPlan, settings: StackSettings) -> dict | None:
+def principal(settings: StackSettings, service_account: str) -> str:
+    """The SPIFFE identity Istio gives pods of a ServiceAccount, as AuthorizationPolicy names it."""
+    return f"{settings.trust_domain}/ns/{settings.namespace}/sa/{service_account}"
+
+
+def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict | None:
+    """Only the skills its agents map to this daemon may call it, and only on its port; with no
+    mapped sender the policy has no rule and admits nobody."""
+    if not settings.uses_istio:
+        return None
+    spec: dict = {"selector": {"matchLabels": selector_labels(daemon)}, "action": "ALLOW"}
+    if daemon.senders:
+        spec["rules"] = [{
+            "from": [{"source": {"principals": [principal(settings, sa) for sa in daemon.senders]}}],
+            "to": [{"operation": {"ports": [str(daemon.port)], "methods": ["POST"], "paths": ["/records/*"]}}],
+        }]
+    return {
+        "apiVersion": SECURITY,
+        "kind": "AuthorizationPolicy",
+        "metadata": metadata(f"{daemon.name}-senders", daemon, settings),
+        "spec": spec,
+    }
+
+
+def egress_sidecar(task: Workload, settings: StackSettings) -> dict | None:
     """Limit where a job's proxy may send traffic. Ambient pods have no proxy: Sidecar does not apply."""
     if settings.istio_mode not in (IstioMode.SIDECAR, IstioMode.NATIVE):
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skillship.names import k8s_name, skill_name
-from skillship.plan import TaskPlan
+from skillship.plan import Workload
 from skillship.settings import StackSettings
 
 PART_OF = "skillship"
@@ -24,12 +24,12 @@ def stack_labels(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def selector_labels(task: TaskPlan) -> dict[str, str]:
+def selector_labels(task: Workload) -> dict[str, str]:
     """The labels that pick out one task's pods (Istio selectors use them)."""
     return {LABEL_ACTION: task.name}
 
 
-def task_labels(task: TaskPlan, settings: StackSettings) -> dict[str, str]:
+def task_labels(task: Workload, settings: StackSettings) -> dict[str, str]:
     return {
         **stack_labels(settings),
         "app.kubernetes.io/name": skill_name(task.skill),
@@ -40,12 +40,12 @@ def task_labels(task: TaskPlan, settings: StackSettings) -> dict[str, str]:
     }
 
 
-def version_label(task: TaskPlan) -> dict[str, str]:
+def version_label(task: Workload) -> dict[str, str]:
     """Only the Job and its pods carry the content tag: a changed action changes nothing else."""
     return {"app.kubernetes.io/version": task.digest.tag}
 
 
-def task_annotations(task: TaskPlan) -> dict[str, str]:
+def task_annotations(task: Workload) -> dict[str, str]:
     return {ANNOTATION_SKILL: task.skill, ANNOTATION_ACTION: task.action.name}
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from skillship.manifests.labels import metadata, selector_labels
-from skillship.plan import TaskPlan
-from skillship.settings import StackSettings
+from skillship.manifests.labels import LABEL_SKILL, metadata, selector_labels
+from skillship.plan import DaemonPlan, TaskPlan
+from skillship.settings import IstioMode, StackSettings
+
+HBONE_PORT = 15008  # ambient mode: ztunnel delivers mesh traffic to the pod on this port
 
 
 def deny_ingress(task: TaskPlan, settings: StackSettings) -> dict:
@@ -14,4 +16,24 @@ def deny_ingress(task: TaskPlan, settings: StackSettings) -> dict:
         "kind": "NetworkPolicy",
         "metadata": metadata(f"{task.name}-deny-ingress", task, settings),
         "spec": {"podSelector": {"matchLabels": selector_labels(task)}, "policyTypes": ["Ingress"]},
+    }
+
+
+def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict:
+    """A daemon admits connections only from the pods of the skills mapped to it, on its port."""
+    spec: dict = {"podSelector": {"matchLabels": selector_labels(daemon)}, "policyTypes": ["Ingress"]}
+    if daemon.senders:
+        ports = [{"protocol": "TCP", "port": daemon.port}]
+        if settings.istio_mode is IstioMode.AMBIENT:
+            ports.append({"protocol": "TCP", "port": HBONE_PORT})
+        spec["ingress"] = [{
+            "from": [{"podSelector": {"matchExpressions": [
+                {"key": LABEL_SKILL, "operator": "In", "values": list(daemon.senders)}]}}],
+            "ports": ports,
+        }]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(f"{daemon.name}-ingress", daemon, settings),
+        "spec": spec,
     }

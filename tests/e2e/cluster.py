@@ -31,7 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-CONTROLLERS = ("job-controller,ttl-after-finished-controller,garbage-collector-controller,namespace-controller,"
+CONTROLLERS = ("job-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
+               "endpoints-controller,endpointslice-controller,garbage-collector-controller,namespace-controller,"
                "serviceaccount-controller")
 
 
@@ -221,7 +222,8 @@ class FakeNode:
     for its skill, and serves its container logs.
 
     Outcomes: "succeed" (default), "fail", "hold" (stays Running), "pending" (never scheduled),
-    "vanish" (bound to a node that no longer exists, then Succeeded: its logs are gone).
+    "vanish" (bound to a node that no longer exists, then Succeeded: its logs are gone). Pods of
+    a ReplicaSet (daemons) run and turn ready, whatever the outcome.
     """
 
     NAME = "fake-node"
@@ -232,6 +234,7 @@ class FakeNode:
         self.outcomes: dict[str, str] = {}  # skill label -> outcome
         self.interval = interval
         self.log_requests: list[tuple[str, str, str, bool]] = []
+        self._next_ip = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fake-node", daemon=True)
         self.errors: list[str] = []
@@ -280,30 +283,51 @@ class FakeNode:
         self.api.create_namespaced_pod_binding(pod.metadata.name, pod.metadata.namespace, body, _preload_content=False)
 
     def _step(self) -> None:
-        pods = self.api.list_pod_for_all_namespaces(label_selector="skillship.io/skill").items
-        for pod in pods:
-            if pod.status.phase in ("Succeeded", "Failed") or pod.metadata.deletion_timestamp:
-                continue
-            outcome = self.outcomes.get(pod.metadata.labels["skillship.io/skill"], "succeed")
-            if outcome == "pending":
-                continue
-            if not pod.spec.node_name:
-                self._bind(pod, self.GONE if outcome == "vanish" else self.NAME)
-            now = datetime.datetime.now(datetime.timezone.utc).isoformat()
-            container = pod.spec.containers[0]
-            if outcome == "hold":
-                if pod.status.phase != "Running":
-                    self._patch(pod, {"phase": "Running", "startTime": now, "containerStatuses": [{
-                        "name": container.name, "image": container.image, "imageID": "", "ready": True,
-                        "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}]}, now)
-                continue
-            code, phase, reason = (1, "Failed", "Error") if outcome == "fail" else (0, "Succeeded", "Completed")
-            self._patch(pod, {"phase": phase, "startTime": now, "containerStatuses": [{
-                "name": container.name, "image": container.image, "imageID": "", "ready": False,
-                "restartCount": 0, "started": False,
-                "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
-            }]}, now)
+        from kubernetes.client.exceptions import ApiException
 
-    def _patch(self, pod, status: dict, now: str) -> None:
+        for pod in self.api.list_pod_for_all_namespaces(label_selector="skillship.io/skill").items:
+            try:
+                self._play(pod)
+            except ApiException as exc:
+                if exc.status != 404:  # a pod deleted meanwhile (its Job's retention, a destroy) is fine
+                    raise
+
+    def _play(self, pod) -> None:
+        if pod.metadata.deletion_timestamp:
+            # The kubelet confirms a bound pod's deletion once its containers stopped.
+            self.api.delete_namespaced_pod(pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0)
+            return
+        if pod.status.phase in ("Succeeded", "Failed"):
+            return
+        outcome = self.outcomes.get(pod.metadata.labels["skillship.io/skill"], "succeed")
+        if outcome == "pending":
+            return
+        if not pod.spec.node_name:
+            self._bind(pod, self.GONE if outcome == "vanish" else self.NAME)
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        container = pod.spec.containers[0]
+        if any(owner.kind == "ReplicaSet" for owner in pod.metadata.owner_references or []):
+            outcome = "serve"  # a daemon's pod: it runs, ready, until deleted
+        if outcome in ("hold", "serve"):
+            if pod.status.phase != "Running":
+                self._next_ip += 1
+                self._patch(pod, {"phase": "Running", "startTime": now, "hostIP": "127.0.0.1",
+                                  "podIP": f"10.244.{self._next_ip // 250}.{self._next_ip % 250 + 1}",
+                                  "containerStatuses": [{
+                    "name": container.name, "image": container.image, "imageID": "", "ready": True,
+                    "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}]}, now,
+                    ready=True)
+            return
+        code, phase, reason = (1, "Failed", "Error") if outcome == "fail" else (0, "Succeeded", "Completed")
+        self._patch(pod, {"phase": phase, "startTime": now, "containerStatuses": [{
+            "name": container.name, "image": container.image, "imageID": "", "ready": False,
+            "restartCount": 0, "started": False,
+            "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
+        }]}, now)
+
+    def _patch(self, pod, status: dict, now: str, *, ready: bool = False) -> None:
         status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now}]
+        if ready:
+            status["conditions"] += [{"type": kind, "status": "True", "lastTransitionTime": now}
+                                     for kind in ("Initialized", "ContainersReady", "Ready")]
         self.api.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": status})

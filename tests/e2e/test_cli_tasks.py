@@ -29,12 +29,13 @@ STACK_FILE = {
         "skillship:namespace": NAMESPACE,
         "skillship:buildImages": False,
         "skillship:images": {"hello": "registry.example.com/skillship/hello:e2e",
-                             "producer": "registry.example.com/skillship/producer:e2e"},
+                             "producer": "registry.example.com/skillship/producer:e2e",
+                             "consumer": "registry.example.com/skillship/consumer:e2e"},
         "skillship:istioMode": "native",
         "skillship:wait": False,
         "skillship:backoffLimit": 1,
         "skillship:activeDeadlineSeconds": 120,
-        "skillship:runRetentionSeconds": 3,
+        "skillship:runRetentionSeconds": 15,
     }
 }
 ROW_KEYS = {"skill", "action", "job", "kind", "state", "attempts", "created", "age_seconds", "duration_seconds", "message"}
@@ -155,7 +156,7 @@ def test_run_starts_a_job_that_matches_the_deployed_template_except_name_and_mes
     assert run_job["metadata"]["name"] != deployed_job["metadata"]["name"]
     assert run_job["metadata"]["name"].startswith("hello-run-")
     assert run_job["metadata"]["labels"]["skillship.io/task"] == "run"
-    assert run_job["spec"]["ttlSecondsAfterFinished"] == 3
+    assert run_job["spec"]["ttlSecondsAfterFinished"] == 15
     assert not any(k.startswith("pulumi.com/") for k in run_job["metadata"]["annotations"])
 
     def comparable(job: dict) -> tuple[dict, dict]:
@@ -288,7 +289,8 @@ def test_bad_runs_change_nothing(deployed, kube, tmp_path):
         result = cli(*args, "--stack", "cli")
         assert result.code == 2, (args, result.stderr)
         assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
-    assert sorted(j["metadata"]["name"] for j in _jobs(kube)) == before
+    # Nothing new (earlier runs may have reached their retention meanwhile).
+    assert set(j["metadata"]["name"] for j in _jobs(kube)) <= set(before)
 
 
 def test_cluster_problems_are_one_line_and_exit_two(deployed, project, tmp_path, cluster):

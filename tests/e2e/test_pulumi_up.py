@@ -107,10 +107,10 @@ def test_up_creates_the_objects_and_reports_succeeded_tasks(lifecycle):
     jobs = _by_skill(lifecycle["first_jobs"])
     assert set(jobs) == {"hello", "producer"} and all("Complete" in j["conditions"] for j in jobs.values())
     assert jobs["hello"]["name"] == tasks["hello"]["job"]
-    assert lifecycle["accounts"] == ["hello", "producer"]
-    assert lifecycle["sidecars"] == ["hello", "producer"]
+    assert lifecycle["accounts"] == ["consumer", "hello", "producer"]
+    assert lifecycle["sidecars"] == ["consumer", "hello", "producer"]
     assert lifecycle["peer_modes"] == ["STRICT"]
-    assert lifecycle["network_policies"] == 2
+    assert lifecycle["network_policies"] == 3
 
 
 def test_a_second_up_without_changes_changes_nothing(lifecycle):
@@ -159,6 +159,6 @@ def test_local_stack_up_renders_manifests_without_a_cluster(project, engine_bin,
     written = [yaml.safe_load(p.read_text()) for p in sorted((project / "rendered/local/pulumi").rglob("*.yaml"))]
     jobs = sorted(o["metadata"]["name"] for o in written if o and o["kind"] == "Job")
     assert jobs == sorted(t["job"] for t in tasks.values())
-    assert {o["kind"] for o in written if o} == {"Namespace", "ServiceAccount", "NetworkPolicy", "Job"}
+    assert {o["kind"] for o in written if o} == {"Namespace", "ServiceAccount", "NetworkPolicy", "Job", "Deployment", "Service"}
     assert client.BatchV1Api(kube).list_job_for_all_namespaces(label_selector="skillship.io/stack=local").items == []
     local.destroy()

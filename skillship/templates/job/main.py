@@ -1,28 +1,23 @@
 """The job action of skill ${skill}.
 
 Skillship passes the message as the last command-line argument: a JSON object whose `payload` is
-the input and whose `properties` hold the skill's settings. A message too large for the command
-line arrives as `@/path/to/message.json` instead. What the job prints is its result and its log.
+the input and whose `properties` hold the skill's settings (a message too large for the command
+line arrives as a file; `read_message` reads both). What the job prints is its log. To stream
+output records to the next skill of an agent, call `send_message(record)` for each one.
 """
 
 import json
 import sys
 
-
-def read_message(argv: list[str]) -> dict:
-    raw = argv[-1] if len(argv) > 1 else "{}"
-    if raw.startswith("@"):
-        with open(raw[1:], encoding="utf-8") as handle:
-            raw = handle.read()
-    return json.loads(raw)
+from skillship_runtime import read_message, send_message  # noqa: F401  (send_message: see above)
 
 
-def main(argv: list[str]) -> int:
-    message = read_message(argv)
+def main() -> int:
+    message = read_message()
     payload = message.get("payload")
     print(f"Received: {json.dumps(payload, sort_keys=True)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

@@ -1,19 +1,13 @@
-"""The job action of skill producer: emits `count` records.
+"""The job action of skill producer: streams `count` records, one by one, to the next skill.
 
-Each record is printed as one JSON line. Its agent (agents/stream.yaml) wires the `records`
-output to the consumer daemon's input.
+Its agent (agents/stream.yaml) maps the `records` output to the consumer daemon's `records`
+input; `send_message` finds the consumer through the environment Skillship sets, batches, retries
+and keys each record so that the consumer keeps it exactly once.
 """
 
-import json
 import sys
 
-
-def read_message(argv: list[str]) -> dict:
-    raw = argv[-1] if len(argv) > 1 else "{}"
-    if raw.startswith("@"):
-        with open(raw[1:], encoding="utf-8") as handle:
-            raw = handle.read()
-    return json.loads(raw)
+from skillship_runtime import flush, read_message, send_message
 
 
 def records(count: int, prefix: str):
@@ -21,14 +15,16 @@ def records(count: int, prefix: str):
         yield {"sequence": sequence, "text": f"{prefix}-{sequence}"}
 
 
-def main(argv: list[str]) -> int:
-    message = read_message(argv)
+def main() -> int:
+    message = read_message()
     count = int((message.get("payload") or {}).get("count", 0))
     prefix = (message.get("properties") or {}).get("record.prefix", "record")
     for record in records(count, prefix):
-        print(json.dumps(record, sort_keys=True))
+        send_message(record)
+    flush()  # every record delivered, or DeliveryError: the task fails and says why
+    print(f"sent {count} record(s)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

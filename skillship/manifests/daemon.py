@@ -1,0 +1,67 @@
+"""The Deployment and Service of a daemon action: same baseline as jobs, serving on its port."""
+
+from __future__ import annotations
+
+from skillship.manifests import istio, pod
+from skillship.manifests.job import await_annotations
+from skillship.manifests.labels import metadata, selector_labels, version_label
+from skillship.plan import DaemonPlan
+from skillship.settings import StackSettings
+
+CONTAINER = "daemon"
+PORT_NAME = "http"
+DATA_DIR = "/tmp/skillship-records"  # where skillship_runtime.receiver keeps what it received
+
+
+def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: str) -> dict:
+    meta = metadata(daemon.name, daemon, settings, **version_label(daemon))
+    if not settings.wait:
+        meta["annotations"].update(await_annotations(settings))
+    pod_meta = metadata(daemon.name, daemon, settings, **version_label(daemon), **istio.pod_labels(settings.istio_mode))
+    pod_meta["annotations"].update(istio.daemon_pod_annotations(settings.istio_mode))
+    del pod_meta["name"], pod_meta["namespace"]
+    tmp, tmp_mount = pod.tmp_volume(settings)
+    probe = {"tcpSocket": {"port": PORT_NAME}, "periodSeconds": 10, "timeoutSeconds": 2}
+    container = {
+        "name": CONTAINER,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": PORT_NAME, "containerPort": daemon.port, "protocol": "TCP"}],
+        "env": pod.environment(daemon, settings, {
+            "PORT": str(daemon.port), "SKILLSHIP_DATA_DIR": DATA_DIR, **pod.properties_env(daemon.properties)}),
+        "resources": pod.resources(settings),
+        "securityContext": pod.container_security(),
+        "readinessProbe": {**probe, "failureThreshold": 3},
+        "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},
+        "volumeMounts": [tmp_mount],
+    }
+    if daemon.action.command:
+        container["command"] = list(daemon.action.command)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": daemon.replicas,
+            "selector": {"matchLabels": selector_labels(daemon)},
+            "template": {"metadata": pod_meta, "spec": pod.pod_spec(daemon, settings, container, [tmp])},
+        },
+    }
+
+
+def build_service(daemon: DaemonPlan, settings: StackSettings) -> dict:
+    """Named `http` with appProtocol, so Istio treats the traffic as HTTP without guessing."""
+    meta = metadata(daemon.name, daemon, settings)
+    if not settings.wait:
+        meta["annotations"].update(await_annotations(settings))
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector_labels(daemon),
+            "ports": [{"name": PORT_NAME, "port": daemon.port, "targetPort": PORT_NAME, "protocol": "TCP",
+                       "appProtocol": "http"}],
+        },
+    }

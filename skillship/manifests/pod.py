@@ -1,0 +1,86 @@
+"""What every Skillship pod shares, job or daemon: the restricted Pod Security profile, resources,
+the writable /tmp, and the environment a skill's code reads."""
+
+from __future__ import annotations
+
+from skillship.manifests import istio
+from skillship.manifests.identity import secret_name
+from skillship.plan import Workload, canonical_json, secret_env_name
+from skillship.settings import StackSettings
+
+RUN_AS = 65532  # the conventional "nonroot" user of distroless and the scaffolded Dockerfile
+TARGETS_ENV = "SKILLSHIP_TARGETS"  # read by skillship_runtime.send_message
+
+
+def container_security() -> dict:
+    return {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def pod_security() -> dict:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUN_AS,
+        "runAsGroup": RUN_AS,
+        "fsGroup": RUN_AS,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def resources(settings: StackSettings) -> dict:
+    return {
+        "requests": {"cpu": settings.cpu_request, "memory": settings.memory_request},
+        "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit},
+    }
+
+
+def tmp_volume(settings: StackSettings) -> tuple[dict, dict]:
+    """The only writable place: the root filesystem is read-only."""
+    return {"name": "tmp", "emptyDir": {"sizeLimit": settings.tmp_size}}, {"name": "tmp", "mountPath": "/tmp"}
+
+
+def environment(workload: Workload, settings: StackSettings, extra: dict[str, str]) -> list[dict]:
+    plain = {
+        **workload.action.environment_variables,
+        **extra,
+        "SKILLSHIP_STACK": settings.stack,
+        "SKILLSHIP_SKILL": workload.skill,
+        "SKILLSHIP_ACTION": workload.action.name,
+    }
+    if workload.targets_json:
+        plain[TARGETS_ENV] = workload.targets_json
+    env = [{"name": name, "value": value} for name, value in sorted(plain.items())]
+    env += [
+        {"name": secret_env_name(prop), "valueFrom": {"secretKeyRef": {"name": secret_name(workload), "key": prop}}}
+        for prop in workload.secure_properties
+    ]
+    return env
+
+
+def pod_spec(workload: Workload, settings: StackSettings, container: dict, volumes: list[dict], **extra) -> dict:
+    return {
+        "serviceAccountName": workload.service_account,
+        # Skills do not talk to the Kubernetes API: no token in their pods.
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": pod_security(),
+        **extra,
+        "containers": [container],
+        "volumes": volumes,
+    }
+
+
+def properties_env(properties: dict) -> dict[str, str]:
+    return {"SKILLSHIP_PROPERTIES": canonical_json(properties)}
+
+
+def istio_env(settings: StackSettings) -> dict[str, str]:
+    return istio.container_env(settings.istio_mode)

@@ -1,0 +1,215 @@
+"""skillship_runtime's pieces: the receiver's protocol and store, the sender, the proxy wrapper."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from skillship_runtime.message import read_message
+from skillship_runtime.receiver import RecordStore, make_handler
+from skillship_runtime.sender import DeliveryError, Sender
+from tests.support.records import free_port
+
+
+@pytest.fixture()
+def receiver(tmp_path):
+    store = RecordStore(tmp_path / "data")
+    seen: list[tuple[str, dict]] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(store, {"records"}, lambda i, r: seen.append((i, r))))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.store, server.seen = store, seen
+    yield server
+    server.shutdown()
+    store.close()
+
+
+def _post(port: int, path: str, body: bytes, headers: dict | None = None) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("POST", path, body, {"Content-Type": "application/json", **(headers or {})})
+    answer = connection.getresponse()
+    data = json.loads(answer.read())
+    connection.close()
+    return answer.status, data
+
+
+def _batch(*keys: str) -> bytes:
+    return json.dumps({"activationId": "a", "records": [{"key": k, "sequence": i, "payload": {"n": i}}
+                                                        for i, k in enumerate(keys)]}).encode()
+
+
+def test_receiver_keeps_each_key_once_and_says_so(receiver):
+    port = receiver.server_address[1]
+    assert _post(port, "/records/records", _batch("a/1", "a/2", "a/2")) == (200, {"accepted": 2, "duplicates": 1})
+    assert _post(port, "/records/records", _batch("a/2", "a/3")) == (200, {"accepted": 1, "duplicates": 1})
+    assert [r["key"] for _, r in receiver.seen] == ["a/1", "a/2", "a/3"]
+    assert len(receiver.store.path.read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize("path, body, status, words", [
+    ("/records/other", _batch("k"), 404, "no input at /records/other"),
+    ("/elsewhere", _batch("k"), 404, "no input"),
+    ("/records/records", b"{nope", 400, "not JSON"),
+    ("/records/records", b'{"records": {}}', 400, "'records' list"),
+    ("/records/records", b'{"records": [{"payload": 1}]}', 400, "records[0] has no 'key'"),
+])
+def test_receiver_answers_bad_batches_clearly_and_stores_nothing(receiver, path, body, status, words):
+    code, answer = _post(receiver.server_address[1], path, body)
+    assert code == status and words in answer["error"]
+    assert receiver.store.keys == set() and receiver.seen == []
+
+
+def test_receiver_refuses_oversized_batches_before_reading_them(receiver):
+    connection = http.client.HTTPConnection("127.0.0.1", receiver.server_address[1], timeout=5)
+    connection.putrequest("POST", "/records/records")
+    connection.putheader("Content-Length", str(64 * 1024 * 1024))
+    connection.endheaders()
+    answer = connection.getresponse()
+    assert answer.status == 413 and "at most" in json.loads(answer.read())["error"]
+
+
+def test_a_store_cut_short_by_a_crash_drops_the_unacknowledged_tail(tmp_path):
+    store = RecordStore(tmp_path)
+    store.add("records", json.loads(_batch("k/1", "k/2")))
+    store.close()
+    with open(tmp_path / "records.jsonl", "ab") as handle:
+        handle.write(b'{"key": "k/3", "payl')  # killed in the middle of a write
+    again = RecordStore(tmp_path)
+    assert again.keys == {"k/1", "k/2"}
+    fresh, duplicates = again.add("records", json.loads(_batch("k/2", "k/3")))
+    assert [r["key"] for r in fresh] == ["k/3"] and duplicates == 1
+    again.close()
+    assert [json.loads(line)["key"] for line in (tmp_path / "records.jsonl").read_text().splitlines()] == ["k/1", "k/2", "k/3"]
+
+
+def test_sender_batches_keys_and_bounds_its_buffer(receiver):
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/records/records"
+    sender = Sender({"records": [url]}, activation_id="act", batch_size=50, buffer_size=10)
+    assert sender._queue.maxsize == 10
+    for n in range(500):
+        sender.send({"n": n})
+    sender.close()
+    assert sender.delivered == 500
+    assert [r["key"] for _, r in receiver.seen] == [f"act/records/{n}" for n in range(500)]
+    assert [r["payload"] for _, r in receiver.seen] == [{"n": n} for n in range(500)]
+    assert len(receiver.store.keys) == 500
+
+
+def test_sender_refuses_unwired_outputs_and_values_that_are_not_json():
+    sender = Sender({"records": ["http://127.0.0.1:9/records/x"]}, activation_id="a")
+    with pytest.raises(ValueError, match="output 'other' is not wired to any skill"):
+        sender.send(1, output="other")
+    with pytest.raises(TypeError):
+        sender.send({"not": {1, 2}})
+    with pytest.raises(ValueError, match="name the output"):
+        Sender({"a": ["http://x/records/a"], "b": ["http://x/records/b"]}, activation_id="a").send(1)
+
+
+def test_sender_fails_with_the_target_and_the_count_when_the_receiver_stays_down():
+    url = f"http://127.0.0.1:{free_port()}/records/records"
+    sender = Sender({"records": [url]}, activation_id="a", retry_seconds=0.5, backoff=(0.05, 0.1))
+    for n in range(30):
+        try:
+            sender.send(n)
+        except DeliveryError:
+            break
+    with pytest.raises(DeliveryError, match=rf"30 record\(s\) of output 'records' were not delivered to {url}"):
+        sender.close()
+
+
+def test_read_message_reads_argv_and_files(tmp_path):
+    assert read_message(["main.py", '{"payload": 1}']) == {"payload": 1}
+    path = tmp_path / "message.json"
+    path.write_text('{"payload": "big"}')
+    assert read_message(["main.py", f"@{path}"]) == {"payload": "big"}
+    with pytest.raises(ValueError, match="not a JSON object"):
+        read_message(["main.py", "[1]"])
+
+
+class _Envoy(BaseHTTPRequestHandler):
+    """Istio's proxy as the runtime sees it: LIVE after a few polls, and told to quit at the end."""
+
+    polls = 0
+    quits = 0
+    live_after = 3
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).polls += 1
+        state = "LIVE" if type(self).polls > self.live_after else "PRE_INITIALIZING"
+        self._answer(json.dumps({"state": state}).encode())
+
+    def do_POST(self) -> None:  # noqa: N802
+        assert self.path == "/quitquitquit"
+        type(self).quits += 1
+        self._answer(b"OK")
+
+    def _answer(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def envoy():
+    handler = type("Envoy", (_Envoy,), {"polls": 0, "quits": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield handler, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _wrapped(script: Path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skillship_runtime", str(script), '{"payload": 1}'],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+
+
+def test_the_wrapper_waits_for_the_proxy_runs_the_script_and_stops_the_proxy(envoy, tmp_path):
+    handler, url = envoy
+    script = tmp_path / "main.py"
+    script.write_text("import sys\nprint('ran with', sys.argv[-1])\nsys.exit(3)\n")
+    done = _wrapped(script, {"ENVOY_ADMIN_API": url, "ISTIO_QUIT_API": url})
+    assert done.returncode == 3  # the script's own code
+    assert 'ran with {"payload": 1}' in done.stdout
+    assert handler.polls > handler.live_after and handler.quits == 1
+
+
+def test_the_wrapper_fails_when_the_proxy_never_comes(tmp_path):
+    script = tmp_path / "main.py"
+    script.write_text("print('must not run')\n")
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = _wrapped(script, {"ENVOY_ADMIN_API": dead, "ISTIO_QUIT_API": dead, "SKILLSHIP_PROXY_WAIT_SECONDS": "0.5"})
+    assert done.returncode == 1
+    assert f"the Istio proxy at {dead} was not LIVE within 0.5 s" in done.stderr
+    assert "must not run" not in done.stdout
+
+
+def test_without_a_proxy_the_wrapper_only_runs_the_script(tmp_path):
+    script = tmp_path / "main.py"
+    script.write_text("print('plain')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("ENVOY_ADMIN_API", "ISTIO_QUIT_API")}
+    done = subprocess.run([sys.executable, "-m", "skillship_runtime", str(script)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "plain\n"
+
+
+def test_a_script_that_ends_without_flush_still_delivers_or_fails(tmp_path):
+    script = tmp_path / "main.py"
+    script.write_text("from skillship_runtime import send_message\nfor n in range(7):\n    send_message(n)\n")
+    target = f"http://127.0.0.1:{free_port()}/records/records"
+    env = {**os.environ, "SKILLSHIP_TARGETS": json.dumps({"records": [target]}), "SKILLSHIP_SEND_RETRY_SECONDS": "0.5",
+           "SKILLSHIP_ACTIVATION_ID": "a"}
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"7 record(s) of output 'records' were not delivered to {target}" in done.stderr

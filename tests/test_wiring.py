@@ -1,0 +1,126 @@
+"""Daemons and agent wiring, as `skillship render` and the components build them."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from skillship.manifests import stack_objects
+from skillship.plan import plan_deployment
+from skillship.settings import StackSettings
+from skillship.validation import load_workspace
+from tests.conftest import REPO
+from tests.support.schemas import schema_errors
+
+PRODUCER_URL = "http://consumer.wired.svc.cluster.local:5000/records/records"
+
+
+def objects(root=REPO, **values) -> tuple[list[dict], tuple[str, ...]]:
+    workspace, diagnostics = load_workspace(root)
+    assert diagnostics.ok, diagnostics.errors
+    settings = StackSettings.from_config("wired", {"target": "render", "buildImages": False, "namespace": "wired",
+                                                   "istioMode": "native", **values})
+    plan = plan_deployment(workspace, settings, project_dir=root)
+    return stack_objects(plan), plan.warnings
+
+
+def find(found: list[dict], kind: str, name: str) -> dict:
+    [obj] = [o for o in found if o["kind"] == kind and o["metadata"]["name"] == name]
+    return obj
+
+
+def env_of(obj: dict) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in obj["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_a_daemon_is_a_deployment_and_a_service_with_the_job_baseline():
+    found, warnings = objects()
+    assert warnings == ()
+    deployment, service = find(found, "Deployment", "consumer"), find(found, "Service", "consumer")
+    job = find(found, "Job", next(o["metadata"]["name"] for o in found if o["kind"] == "Job"
+                                  and o["metadata"]["labels"]["skillship.io/skill"] == "hello"))
+    pod, job_pod = deployment["spec"]["template"]["spec"], job["spec"]["template"]["spec"]
+    [container], [job_container] = pod["containers"], job_pod["containers"]
+    assert deployment["spec"]["replicas"] == 1
+    assert container["ports"] == [{"name": "http", "containerPort": 5000, "protocol": "TCP"}]
+    assert container["readinessProbe"]["tcpSocket"] == {"port": "http"} and container["livenessProbe"]
+    assert container["securityContext"] == job_container["securityContext"]
+    assert pod["securityContext"] == job_pod["securityContext"]
+    assert (pod["serviceAccountName"], pod["automountServiceAccountToken"]) == ("consumer", False)
+    assert deployment["spec"]["selector"]["matchLabels"] == service["spec"]["selector"] == {"skillship.io/action": "consumer"}
+    assert service["spec"]["ports"] == [{"name": "http", "port": 5000, "targetPort": "http", "protocol": "TCP",
+                                         "appProtocol": "http"}]
+    assert env_of(deployment)["PORT"] == "5000"
+    assert find(found, "ServiceAccount", "consumer")["automountServiceAccountToken"] is False
+
+
+def test_senders_learn_where_to_send_and_only_they_may_call_the_receiver():
+    found, _ = objects()
+    producer = next(o for o in found if o["kind"] == "Job" and o["metadata"]["labels"]["skillship.io/skill"] == "producer")
+    assert json.loads(env_of(producer)["SKILLSHIP_TARGETS"]) == {"records": [PRODUCER_URL]}
+    hello = next(o for o in found if o["kind"] == "Job" and o["metadata"]["labels"]["skillship.io/skill"] == "hello")
+    assert "SKILLSHIP_TARGETS" not in env_of(hello)
+    policy = find(found, "AuthorizationPolicy", "consumer-senders")
+    assert policy["spec"]["action"] == "ALLOW"
+    assert policy["spec"]["selector"] == {"matchLabels": {"skillship.io/action": "consumer"}}
+    [rule] = policy["spec"]["rules"]
+    assert rule["from"] == [{"source": {"principals": ["cluster.local/ns/wired/sa/producer"]}}]
+    assert rule["to"] == [{"operation": {"ports": ["5000"], "methods": ["POST"], "paths": ["/records/*"]}}]
+    ingress = find(found, "NetworkPolicy", "consumer-ingress")["spec"]["ingress"]
+    assert ingress == [{"from": [{"podSelector": {"matchExpressions": [
+        {"key": "skillship.io/skill", "operator": "In", "values": ["producer"]}]}}],
+        "ports": [{"protocol": "TCP", "port": 5000}]}]
+    assert [e for o in found for e in schema_errors(o)] == []
+
+
+def test_every_mapped_sender_and_no_other_is_admitted(example_copy):
+    agent = {"camel": "1.0.0", "name": "more", "title": "more",
+             "skills": [{"skillName": "hello", "refId": "h"}, {"skillName": "consumer", "refId": "c"}],
+             "mappings": [{"from": {"skill": {"refId": "h", "output": "response"}},
+                           "to": {"skill": {"refId": "c", "input": "records"}}}]}
+    (example_copy / "agents/more.yaml").write_text(yaml.safe_dump(agent))
+    found, _ = objects(example_copy, trustDomain="mesh.example.com")
+    [rule] = find(found, "AuthorizationPolicy", "consumer-senders")["spec"]["rules"]
+    assert rule["from"][0]["source"]["principals"] == ["mesh.example.com/ns/wired/sa/hello",
+                                                       "mesh.example.com/ns/wired/sa/producer"]
+
+
+def test_a_receiver_without_deployed_senders_admits_nobody_and_a_lost_output_is_a_warning():
+    found, warnings = objects(skills=["consumer", "hello"])
+    policy = find(found, "AuthorizationPolicy", "consumer-senders")
+    assert "rules" not in policy["spec"]
+    assert "ingress" not in find(found, "NetworkPolicy", "consumer-ingress")["spec"]
+    _, warnings = objects(skills=["producer"])
+    assert warnings == ("agent 'stream' maps producer.records to consumer.records, but stack 'wired' does not deploy "
+                        "consumer: those records have nowhere to go",)
+
+
+def test_ambient_mode_lets_ztunnel_deliver_and_no_istio_means_no_istio_objects():
+    found, _ = objects(istioMode="ambient")
+    ports = find(found, "NetworkPolicy", "consumer-ingress")["spec"]["ingress"][0]["ports"]
+    assert {"protocol": "TCP", "port": 15008} in ports
+    plain, _ = objects(istioMode="none")
+    assert not [o for o in plain if "istio.io" in o["apiVersion"]]
+    assert find(plain, "NetworkPolicy", "consumer-ingress")["spec"]["ingress"]  # still only the senders
+
+
+def test_images_that_use_the_runtime_are_tagged_by_it_too(example_copy, monkeypatch):
+    workspace, _ = load_workspace(example_copy)
+    settings = StackSettings.from_config("t", {"target": "render", "buildImages": False})
+    first = plan_deployment(workspace, settings, project_dir=example_copy)
+    runtime = first.task("producer").named_contexts
+    assert runtime == (("skillship-runtime", REPO / "skillship_runtime"),)
+    calls: list = []
+    from skillship import digest as digest_module
+
+    def fake_digest(path):
+        calls.append(path)
+        real = digest_module.digest_context(path)
+        if path == REPO / "skillship_runtime":
+            return digest_module.ContextDigest("0" * 64, real.files, real.bytes)
+        return real
+
+    second = plan_deployment(workspace, settings, project_dir=example_copy, digester=fake_digest)
+    assert second.task("producer").digest.tag != first.task("producer").digest.tag
+    assert calls.count(REPO / "skillship_runtime") == 1  # once per plan, however many images use it
