@@ -200,7 +200,10 @@ def plan_deployment(
             daemon = _plan_daemon(source, action, len(jobs) + len(servers) > 1, settings, merged, secrets, digest, wiring)
             if daemon is not None:
                 daemons.append(daemon)
-    tasks = [replace(t, after=tuple(sorted(k for s in wiring.after.get(t.skill, ()) for k in _keys_of(tasks, s))))
+    keys_by_skill: dict[str, list[str]] = {}
+    for task in tasks:
+        keys_by_skill.setdefault(task.skill, []).append(task.key)
+    tasks = [replace(t, after=tuple(sorted(k for s in wiring.after.get(t.skill, ()) for k in keys_by_skill.get(s, ()))))
              for t in tasks]
     problems += _cycles(tasks)
     if problems:
@@ -210,29 +213,32 @@ def plan_deployment(
                           tuple(sorted(daemons, key=lambda d: d.key)))
 
 
-def _keys_of(tasks: list[TaskPlan], skill: str) -> list[str]:
-    return [t.key for t in tasks if t.skill == skill]
-
-
 def _cycles(tasks: list[TaskPlan]) -> list[str]:
-    """Jobs mapped to each other in a loop can never start: name the loop."""
-    after = {t.key: t.after for t in tasks}
-    state: dict[str, int] = {}  # 1: on the path, 2: done
-    found: list[str] = []
+    """Jobs mapped to each other in a loop can never start: name each loop found.
 
-    def visit(key: str, path: list[str]) -> None:
-        state[key] = 1
-        for previous in after.get(key, ()):
-            if state.get(previous) == 1:
+    A depth-first search with its own stack: an agent may chain thousands of jobs, deeper than
+    Python's recursion limit."""
+    after = {t.key: t.after for t in tasks}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    found: list[str] = []
+    for root in sorted(after):
+        if root in state:
+            continue
+        state[root] = 1
+        path = [root]
+        pending = [iter(after[root])]
+        while pending:
+            previous = next(pending[-1], None)
+            if previous is None:
+                state[path.pop()] = 2
+                pending.pop()
+            elif state.get(previous) == 1:
                 loop = path[path.index(previous):] + [previous]
                 found.append("jobs mapped in a loop can never start: " + " -> ".join(reversed(loop)))
             elif previous not in state:
-                visit(previous, path + [previous])
-        state[key] = 2
-
-    for key in sorted(after):
-        if key not in state:
-            visit(key, [key])
+                state[previous] = 1
+                path.append(previous)
+                pending.append(iter(after.get(previous, ())))
     return found
 
 

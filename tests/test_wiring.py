@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from skillship.manifests import stack_objects
-from skillship.plan import plan_deployment
+from skillship.plan import PlanError, plan_deployment
 from skillship.settings import StackSettings
 from skillship.validation import load_workspace
 from tests.conftest import REPO
@@ -124,3 +125,40 @@ def test_images_that_use_the_runtime_are_tagged_by_it_too(example_copy, monkeypa
     second = plan_deployment(workspace, settings, project_dir=example_copy, digester=fake_digest)
     assert second.task("producer").digest.tag != first.task("producer").digest.tag
     assert calls.count(REPO / "skillship_runtime") == 1  # once per plan, however many images use it
+
+
+def _write_chain(root, names: list[str], *, closed: bool) -> None:
+    """One agent mapping each job skill's output to the next one's input (and the last to the
+    first when closed)."""
+    links = list(zip(names, names[1:] + ([names[0]] if closed else [])))
+    agent = {"camel": "1.0.0", "name": "chain", "title": "chain",
+             "skills": [{"skillName": n, "refId": n} for n in names],
+             "mappings": [{"from": {"skill": {"refId": a, "output": "response"}},
+                           "to": {"skill": {"refId": b, "input": "request"}}} for a, b in links]}
+    (root / "agents").mkdir(exist_ok=True)
+    (root / "agents/chain.yaml").write_text(yaml.safe_dump(agent))
+
+
+def _plan_of(root):
+    workspace, diagnostics = load_workspace(root)
+    assert diagnostics.ok, diagnostics.errors[:3]
+    return plan_deployment(workspace, StackSettings.from_config("chain", {"target": "render", "buildImages": False}),
+                           project_dir=root)
+
+
+def test_a_chain_of_jobs_longer_than_the_recursion_limit_runs_in_order_and_its_loop_is_named(tmp_path):
+    from skillship.scaffold import create_skill
+
+    names = [f"step-{n:04d}" for n in range(1500)]
+    for name in names:
+        create_skill(skills_dir=tmp_path / "skills", name=name, kind="job")
+    _write_chain(tmp_path, names, closed=False)
+    after = {t.key: t.after for t in _plan_of(tmp_path).tasks}
+    assert after[names[0]] == ()
+    assert all(after[b] == (a,) for a, b in zip(names, names[1:]))
+
+    _write_chain(tmp_path, names, closed=True)
+    with pytest.raises(PlanError) as refused:
+        _plan_of(tmp_path)
+    [loop] = [p for p in refused.value.problems if "loop" in p]
+    assert loop.count(" -> ") == 1500 and names[0] in loop and names[-1] in loop
