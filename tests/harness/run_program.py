@@ -12,6 +12,7 @@ import json
 import runpy
 import sys
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,17 @@ def _jsonable(value: Any, path: str = "", secrets: list[str] | None = None) -> A
     return json.loads(json.dumps(value, default=str))
 
 
-def main(spec: dict) -> dict:
+@dataclass
+class Run:
+    """What one run of the program left behind, before it is turned into plain JSON."""
+    monitor: RecordingMonitor
+    mocks: Mocks
+    exports: dict[str, Any]
+    error: dict | None
+
+
+def run(spec: dict) -> Run:
+    """Run __main__.py under the mocks until every export is resolved."""
     program_dir = Path(spec.get("program_dir", REPO))
     sys.path.insert(0, str(program_dir))
     mocks = Mocks(spec.get("outcomes", {}))
@@ -114,13 +125,22 @@ def main(spec: dict) -> dict:
         error = {"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()}
     finally:
         pulumi.export = original_export
+    return Run(monitor, mocks, resolved, error)
+
+
+def collect(result: Run) -> dict:
+    """Every registered resource with its inputs, the exports and the error, as plain JSON."""
     resources = []
-    for registration in monitor.registrations:
-        inputs = mocks.inputs.get((registration["type"], registration["name"]), {})
+    for registration in result.monitor.registrations:
+        inputs = result.mocks.inputs.get((registration["type"], registration["name"]), {})
         secret_paths: list[str] = []
         plain = _jsonable(inputs, "", secret_paths)
         resources.append({**registration, "inputs": plain, "secretInputs": secret_paths})
-    return {"resources": resources, "exports": _jsonable(resolved), "error": error}
+    return {"resources": resources, "exports": _jsonable(result.exports), "error": result.error}
+
+
+def main(spec: dict) -> dict:
+    return collect(run(spec))
 
 
 if __name__ == "__main__":
