@@ -68,8 +68,13 @@ class Consumer:
         return get_json(self.port, "/stats")
 
     def stored(self) -> list[dict]:
+        """The records on disk. Read while the consumer writes, the last line may be half
+        written: only lines that end in a newline count."""
         path = self.data_dir / "records.jsonl"
-        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        if not path.exists():
+            return []
+        complete = path.read_text().split("\n")[:-1]
+        return [json.loads(line) for line in complete]
 
 
 class FlakyProxy:
