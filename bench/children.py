@@ -76,13 +76,12 @@ def digest(workspace: Path, cache_file: str) -> dict:
 def _import_sdk() -> None:
     """Import the SDK modules both programs use before either clock starts: their import time is
     the SDK's, the same for any program, not Skillship's."""
-    import pulumi_docker_build  # noqa: F401
+    import pulumi_docker_build
     import pulumi_kubernetes as k8s
 
-    classes = (k8s.core.v1.Namespace, k8s.core.v1.ServiceAccount, k8s.core.v1.Secret, k8s.core.v1.ConfigMap,
-               k8s.batch.v1.Job, k8s.apps.v1.Deployment, k8s.core.v1.Service, k8s.networking.v1.NetworkPolicy, k8s.apiextensions.CustomResource, k8s.Provider,
-               pulumi_docker_build.Image)
-    assert all(classes)  # attribute access is what loads these lazily imported modules
+    from components.kubernetes import TYPED_RESOURCES  # naming the typed classes loads their modules
+
+    assert TYPED_RESOURCES and k8s.apiextensions.CustomResource and k8s.Provider and pulumi_docker_build.Image
 
 
 def stat_floor(workspace: Path) -> dict:
@@ -123,11 +122,6 @@ def program(project: Path, record: Path) -> dict:
     return {"seconds": seconds, "resources": len(result["resources"])}
 
 
-# The typed classes' keyword names for the top-level fields our objects use.
-_KWARGS = {"metadata": "metadata", "spec": "spec", "data": "data", "type": "type", "immutable": "immutable",
-           "stringData": "string_data", "automountServiceAccountToken": "automount_service_account_token"}
-
-
 def program_floor(record: Path) -> dict:
     """The bare SDK floor: the very resources the program declared (same types, names, inputs,
     parents and dependencies), declared directly through the same SDK classes, under the same
@@ -139,20 +133,14 @@ def program_floor(record: Path) -> dict:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
+    from components.kubernetes import KEYWORD_NAMES, TYPED_RESOURCES
     from tests.harness.run_program import Mocks, RecordingMonitor
 
     _import_sdk()
     declared = json.loads(record.read_text())
-    typed = {
-        "kubernetes:core/v1:Namespace": k8s.core.v1.Namespace,
-        "kubernetes:core/v1:ServiceAccount": k8s.core.v1.ServiceAccount,
-        "kubernetes:core/v1:Secret": k8s.core.v1.Secret,
-        "kubernetes:core/v1:ConfigMap": k8s.core.v1.ConfigMap,
-        "kubernetes:batch/v1:Job": k8s.batch.v1.Job,
-        "kubernetes:apps/v1:Deployment": k8s.apps.v1.Deployment,
-        "kubernetes:core/v1:Service": k8s.core.v1.Service,
-        "kubernetes:networking.k8s.io/v1:NetworkPolicy": k8s.networking.v1.NetworkPolicy,
-    }
+    # The resource type token of each typed class: the core group is spelled "core" in tokens.
+    typed = {f"kubernetes:{api if '/' in api else 'core/' + api}:{kind}": resource_class
+             for (api, kind), resource_class in TYPED_RESOURCES.items()}
 
     class Component(pulumi.ComponentResource):
         def __init__(self, token: str, name: str, opts: pulumi.ResourceOptions) -> None:
@@ -166,7 +154,8 @@ def program_floor(record: Path) -> dict:
             opts = pulumi.ResourceOptions(parent=made.get(resource["parent"]),
                                           depends_on=[made[u] for u in resource["dependencies"] if u in made])
             if token in typed:
-                created = typed[token](name, opts=opts, **{_KWARGS[k]: v for k, v in inputs.items() if k in _KWARGS})
+                created = typed[token](name, opts=opts, **{KEYWORD_NAMES.get(k, k): v for k, v in inputs.items()
+                                                            if k not in ("apiVersion", "kind")})
             elif token == "docker-build:index:Image":
                 created = docker_build.Image(name, opts=opts, **{k: v for k, v in inputs.items()
                                                                  if k in ("context", "dockerfile", "tags", "push")})

@@ -7,7 +7,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-_TYPED = {
+# Shared with bench/children.py, whose SDK floor declares the same classes.
+TYPED_RESOURCES = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
     ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
@@ -17,7 +18,7 @@ _TYPED = {
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
 }
-_SNAKE = {
+KEYWORD_NAMES = {
     "automountServiceAccountToken": "automount_service_account_token",
     "stringData": "string_data",
 }
@@ -28,7 +29,7 @@ def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **over
     top-level fields with Outputs (a Job's spec that waits for an image digest, a secret's data)."""
     fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
     fields.update(overrides)
-    resource = _TYPED.get((obj["apiVersion"], obj["kind"]))
+    resource = TYPED_RESOURCES.get((obj["apiVersion"], obj["kind"]))
     if resource is None:
         return k8s.apiextensions.CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields)
-    return resource(name, opts=opts, **{_SNAKE.get(k, k): v for k, v in fields.items()})
+    return resource(name, opts=opts, **{KEYWORD_NAMES.get(k, k): v for k, v in fields.items()})
