@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import marshal
 import os
 import stat
 from dataclasses import dataclass
@@ -45,8 +46,10 @@ def dockerignore_spec(context: Path) -> pathspec.PathSpec:
 
 
 def _spec_text(context: Path) -> str:
+    # A raw unbuffered read: this runs once per context on every run, cache hit or not.
     try:
-        return (context / ".dockerignore").read_text(encoding="utf-8")
+        with open(os.path.join(context, ".dockerignore"), "rb", buffering=0) as handle:
+            return handle.read().decode("utf-8")
     except FileNotFoundError:
         return ""
 
@@ -140,15 +143,16 @@ def _digest_files(context: Path, files: list[_File]) -> ContextDigest:
     return ContextDigest(total.hexdigest(), len(files), size)
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def _signature(spec_text: str, files: list[_File]) -> str:
     """What must stay the same for a digest to stay valid: `.dockerignore` and, for every file
     of the context (ignored ones too), its path, size, mtime, ctime, inode and mode. Editing a
     file changes its mtime and ctime (ctime cannot be set back by user tools), replacing it
-    changes its inode: equal signatures mean unchanged contents."""
-    return hashlib.sha256(repr((spec_text, files)).encode()).hexdigest()
+    changes its inode: equal signatures mean unchanged contents. marshal's version 2 has no
+    back-references, so equal values always give equal bytes; it is a quarter of `repr`'s cost."""
+    return hashlib.sha256(marshal.dumps((spec_text, files), 2)).hexdigest()
 
 
 class DigestCache:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from skillship.digest import DigestCache, context_files, default_cache_file, digest_context
+from skillship.digest import CACHE_VERSION, DigestCache, context_files, default_cache_file, digest_context
 
 
 @pytest.fixture
@@ -30,8 +32,10 @@ def context(tmp_path: Path) -> Path:
         ("data\n!data/keep.csv\n", ["data/x.csv", "data/keep.csv"], ["data/keep.csv"]),
         ("# comment\n\n/secret.txt\n", ["secret.txt"], []),
         ("Dockerfile\n.dockerignore\n", [], []),  # always sent, so always counted
+        ("*.pyc\r\ndata/\r\n", ["a.pyc", "data/x.csv", "b.py"], ["b.py"]),  # written on Windows
     ],
-    ids=["root-anchored", "double-star", "directory", "negation", "comments-and-slash", "never-the-dockerfile"],
+    ids=["root-anchored", "double-star", "directory", "negation", "comments-and-slash", "never-the-dockerfile",
+         "crlf-line-ends"],
 )
 def test_dockerignore_rules(context, ignore, files, expected):
     (context / ".dockerignore").write_text(ignore)
@@ -99,7 +103,32 @@ def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
     cache = DigestCache(cache_file)
     assert cache.digest(context) == digest_context(context)
     cache.save()
-    assert json.loads(cache_file.read_text())["version"] == 1
+    assert json.loads(cache_file.read_text())["version"] == CACHE_VERSION
+
+
+_DIGEST_IN_A_NEW_PROCESS = """
+import sys
+from pathlib import Path
+from skillship.digest import DigestCache
+cache = DigestCache(Path(sys.argv[2]))
+cache.digest(Path(sys.argv[1]))
+cache.save()
+print(cache.hits, cache.misses)
+"""
+
+
+def test_cache_hits_in_a_later_process(context, tmp_path):
+    """The signature must not depend on anything but the files: not on the process, its
+    hash seed or which objects it happens to share (the cache is for the next run)."""
+    cache_file = tmp_path / "digests.json"
+
+    def run(seed: str) -> str:
+        command = [sys.executable, "-c", _DIGEST_IN_A_NEW_PROCESS, str(context), str(cache_file)]
+        return subprocess.run(command, check=True, capture_output=True, text=True, cwd=Path(__file__).parent.parent,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.split()
+
+    assert run("1") == ["0", "1"]
+    assert run("2") == ["1", "0"]
 
 
 def test_cache_location_follows_the_environment(monkeypatch, tmp_path):
