@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench.generate import generate_workspace
+from bench.steadiness import describe, probe, summarise
 
 REPO = Path(__file__).resolve().parent.parent
 PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "components")
@@ -92,16 +93,17 @@ def measure_render(base: Path, sizes: list[int], runs: int) -> dict:
     return {"rows": rows, "exponent": exponent(fit) if len(fit) >= 2 else None}
 
 
-def measure_program(base: Path, sizes: list[int], runs: int) -> list[dict]:
-    """Program and floor run in alternating pairs: the floor alone varies by about ±10% from run
-    to run on this machine, so a ratio of two separate best-ofs can move more than the gap it
-    measures. Each pair meets the same moment of the machine; the median pair ratio is reported."""
+def measure_program(base: Path, sizes: list[int], pairs_per_size: int) -> dict:
+    """Program and floor run in alternating pairs, and the median pair ratio is reported. This
+    machine's speed flips between states up to 2x apart within a second (see bench/steadiness.py),
+    so any one run, even by CPU time, is off by up to that much: only many pairs settle a ratio."""
+    steadiness_before = probe()
     rows = []
     for size in sizes:
         root = workspace(base, size)
         record = base / f"declared-{size}.json"
         pairs = []
-        for _ in range(runs):
+        for _ in range(pairs_per_size):
             ours = child_with_memory("program", str(root), str(record))
             floor = child_with_memory("program-floor", str(record))
             assert floor["resources"] == ours["resources"], (floor["resources"], ours["resources"])
@@ -113,7 +115,7 @@ def measure_program(base: Path, sizes: list[int], runs: int) -> list[dict]:
                      "ratio": statistics.median(ratios), "pair_ratios": ratios,
                      "peak_mib": max(ours["peak_mib"] for ours, _ in pairs),
                      "floor_peak_mib": max(floor["peak_mib"] for _, floor in pairs)})
-    return rows
+    return {"rows": rows, "steadiness": {"before the program": steadiness_before, "after the program": probe()}}
 
 
 def measure_digest(base: Path, size: int, runs: int) -> dict:
@@ -192,9 +194,9 @@ def report(results: dict) -> str:
     lines += ["", "## the program under mocks", "",
               "| skills | resources | best s | best floor s | × floor (median pair) | pair ratios | peak MiB |",
               "|---|---|---|---|---|---|---|"]
-    for r in results["program"]:
+    for r in results["program"]["rows"]:
         lines.append(f"| {r['skills']} | {r['resources']} | {r['seconds']:.2f} | {r['floor_seconds']:.2f} | "
-                     f"{r['ratio']:.3f} | {' '.join(f'{x:.2f}' for x in r['pair_ratios'])} | {r['peak_mib']:.0f} |")
+                     f"{r['ratio']:.3f} | {' '.join(f'{x:.2f}' for x in sorted(r['pair_ratios']))} | {r['peak_mib']:.0f} |")
     d = results["digest"]
     lines += ["", "## build-context digests", "",
               f"{d['skills']} skills, {d['files']} files, {d['bytes'] / 2**20:.1f} MiB: sha256sum {d['sha256sum_seconds']:.3f} s, "
@@ -207,6 +209,11 @@ def report(results: dict) -> str:
               f"{c['skills']} skills, changed {c['changed_file']}: image tags changed {len(c['changed_image_tags'])} "
               f"({', '.join(c['changed_image_tags'])}), Jobs changed {len(c['changed_jobs'])}, "
               f"other objects changed {len(c['other_objects_changed'])}"]
+    probes = {"at the start": results["steadiness_start"], **results["program"]["steadiness"],
+              "at the end": results["steadiness_end"]}
+    fastest = min(p["fastest"] for p in probes.values())
+    lines += ["", "## how steady the machine was (bench/steadiness.py)", ""]
+    lines += [f"- {when}: {describe(summarise(p['times'], fastest))}" for when, p in probes.items()]
     return "\n".join(lines)
 
 
@@ -215,7 +222,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000,5000")
     parser.add_argument("--program-sizes", default="10,100,1000")
     parser.add_argument("--digest-size", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each render and digest measurement")
+    parser.add_argument("--pairs", type=int, default=7, help="program/floor pairs per program size")
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
     arguments = parser.parse_args()
@@ -223,10 +231,12 @@ def main() -> None:
     base.mkdir(parents=True, exist_ok=True)
     sizes = [int(s) for s in arguments.sizes.split(",")]
     results = {
+        "steadiness_start": probe(),
         "render": measure_render(base, sizes, arguments.runs),
-        "program": measure_program(base, [int(s) for s in arguments.program_sizes.split(",")], arguments.runs),
+        "program": measure_program(base, [int(s) for s in arguments.program_sizes.split(",")], arguments.pairs),
         "digest": measure_digest(base, arguments.digest_size, arguments.runs),
         "one_change": measure_one_change(base, arguments.digest_size),
+        "steadiness_end": probe(),
     }
     if arguments.json:
         arguments.json.write_text(json.dumps(results, indent=2))
