@@ -1,19 +1,44 @@
 """The measured work, one kind per child process: `python -m bench.children KIND ARGS...`.
 
 Each prints one JSON line with `seconds`, the time of the work itself (imports excluded). The
-parent reads the child's peak memory from the kernel (`wait4`).
+parent reads the child's peak memory from the kernel (`wait4`). `--calls` before KIND adds, for
+the program and its floor, `calls`: the Python calls made in the timed span (main thread only),
+a figure that does not move with the machine's speed, unlike the seconds.
 """
 
 from __future__ import annotations
 
+import cProfile
 import hashlib
 import json
 import os
+import pstats
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 BENCH_SETTINGS = {"target": "render", "registry": "registry.example.com/bench", "istioMode": "native"}
+COUNT_CALLS = False  # set by --calls
+
+
+@contextmanager
+def _timed(result: dict) -> Iterator[None]:
+    """Put the span's wall time in `result["seconds"]`, and with --calls its call count in
+    `result["calls"]` (cProfile slows the span, so its seconds then mean little)."""
+    profiler = None
+    if COUNT_CALLS:
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        result["seconds"] = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
+            result["calls"] = sum(entry[1] for entry in pstats.Stats(profiler).stats.values())
 
 
 def _fresh(out: Path) -> Path:
@@ -111,15 +136,15 @@ def program(project: Path, record: Path) -> dict:
     _import_sdk()
     spec = {"stack": "bench", "program_dir": str(project),
             "config": {**BENCH_SETTINGS, "target": "cluster", "wait": True}}
-    start = time.perf_counter()
-    finished = run_program.run(spec)
-    seconds = time.perf_counter() - start
+    measured: dict = {}
+    with _timed(measured):
+        finished = run_program.run(spec)
     result = run_program.collect(finished)  # the test harness's bookkeeping: not the program's time
     assert result["error"] is None, result["error"]["message"][:2000]
     declared = [{k: r[k] for k in ("type", "name", "inputs", "custom", "urn", "parent", "dependencies")}
                 for r in result["resources"] if r["type"] != "pulumi:pulumi:Stack"]
     record.write_text(json.dumps(declared))
-    return {"seconds": seconds, "resources": len(result["resources"])}
+    return {**measured, "resources": len(result["resources"])}
 
 
 def program_floor(record: Path) -> dict:
@@ -174,13 +199,18 @@ def program_floor(record: Path) -> dict:
 
     mocks = Mocks({})  # the same mocks and recording monitor as the program's run
     pulumi_mocks.set_mocks(mocks, project="skillship", stack="floor", preview=False, monitor=RecordingMonitor(mocks))
-    start = time.perf_counter()
-    _sync_await(run_pulumi_func(declare))
-    return {"seconds": time.perf_counter() - start, "resources": len(declared) + 1}
+    measured: dict = {}
+    with _timed(measured):
+        _sync_await(run_pulumi_func(declare))
+    return {**measured, "resources": len(declared) + 1}
 
 
 if __name__ == "__main__":
-    kind, *args = sys.argv[1:]
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--calls"]:
+        COUNT_CALLS = True
+        arguments = arguments[1:]
+    kind, *args = arguments
     work = {"render": lambda: render(Path(args[0]), Path(args[1])),
             "render-floor": lambda: render_floor(Path(args[0]), Path(args[1]), int(args[2])),
             "digest": lambda: digest(Path(args[0]), args[1]),

@@ -95,7 +95,7 @@ def measure_render(base: Path, sizes: list[int], runs: int) -> dict:
 
 def measure_program(base: Path, sizes: list[int], pairs_per_size: int) -> dict:
     """Program and floor run in alternating pairs, and the median pair ratio is reported. This
-    machine's speed flips between states up to 2x apart within a second (see bench/steadiness.py),
+    machine's speed flips between states up to 2x apart every second or two (bench/steadiness.py),
     so any one run, even by CPU time, is off by up to that much: only many pairs settle a ratio."""
     steadiness_before = probe()
     rows = []

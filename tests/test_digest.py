@@ -118,8 +118,8 @@ print(cache.hits, cache.misses)
 
 
 def test_cache_hits_in_a_later_process(context, tmp_path):
-    """The signature must not depend on anything but the files: not on the process, its
-    hash seed or which objects it happens to share (the cache is for the next run)."""
+    """The signature depends on the files alone, not on the process or its hash seed: the
+    cache is for the next run."""
     cache_file = tmp_path / "digests.json"
 
     def run(seed: str) -> str:
