@@ -87,6 +87,7 @@ def measure_render(base: Path, sizes: list[int], runs: int) -> dict:
         for folder in base.glob(f"*-{size}-*"):
             shutil.rmtree(folder)
         rows.append({"skills": size, "objects": ours["objects"], "seconds": ours["seconds"], "wall": ours["wall"],
+                     "gc_seconds": ours["gc_seconds"], "collections": ours["collections"],
                      "peak_mib": ours["peak_mib"], "floor_seconds": floor["seconds"],
                      "ratio": ours["seconds"] / floor["seconds"]})
     fit = [(r["skills"], r["seconds"]) for r in rows if r["skills"] >= 100]
@@ -113,6 +114,9 @@ def measure_program(base: Path, sizes: list[int], pairs_per_size: int) -> dict:
                      "seconds": min(ours["seconds"] for ours, _ in pairs),
                      "floor_seconds": min(floor["seconds"] for _, floor in pairs),
                      "ratio": statistics.median(ratios), "pair_ratios": ratios,
+                     # the collector's share of each side, over all pairs
+                     "gc_share": sum(o["gc_seconds"] for o, _ in pairs) / sum(o["seconds"] for o, _ in pairs),
+                     "floor_gc_share": sum(f["gc_seconds"] for _, f in pairs) / sum(f["seconds"] for _, f in pairs),
                      "peak_mib": max(ours["peak_mib"] for ours, _ in pairs),
                      "floor_peak_mib": max(floor["peak_mib"] for _, floor in pairs)})
     return {"rows": rows, "steadiness": {"before the program": steadiness_before, "after the program": probe()}}
@@ -185,18 +189,21 @@ def measure_one_change(base: Path, size: int) -> dict:
 
 def report(results: dict) -> str:
     lines = ["## validate + render", "",
-             "| skills | objects | work s | wall s | peak MiB | I/O floor s | × floor |", "|---|---|---|---|---|---|---|"]
+             "| skills | objects | work s | of which GC s (passes) | wall s | peak MiB | I/O floor s | × floor |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results["render"]["rows"]:
-        lines.append(f"| {r['skills']} | {r['objects']} | {r['seconds']:.3f} | {r['wall']:.3f} | {r['peak_mib']:.0f} | "
+        lines.append(f"| {r['skills']} | {r['objects']} | {r['seconds']:.3f} | {r['gc_seconds']:.3f} ({r['collections']}) | "
+                     f"{r['wall']:.3f} | {r['peak_mib']:.0f} | "
                      f"{r['floor_seconds']:.3f} | {r['ratio']:.2f} |")
     if results["render"]["exponent"] is not None:
         lines += ["", f"growth exponent (N ≥ 100): {results['render']['exponent']:.3f}"]
     lines += ["", "## the program under mocks", "",
-              "| skills | resources | best s | best floor s | × floor (median pair) | pair ratios | peak MiB |",
-              "|---|---|---|---|---|---|---|"]
+              "| skills | resources | best s | best floor s | × floor (median pair) | pair ratios | GC share (floor's) | peak MiB |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in results["program"]["rows"]:
         lines.append(f"| {r['skills']} | {r['resources']} | {r['seconds']:.2f} | {r['floor_seconds']:.2f} | "
-                     f"{r['ratio']:.3f} | {' '.join(f'{x:.2f}' for x in sorted(r['pair_ratios']))} | {r['peak_mib']:.0f} |")
+                     f"{r['ratio']:.3f} | {' '.join(f'{x:.2f}' for x in sorted(r['pair_ratios']))} | "
+                     f"{100 * r['gc_share']:.0f}% ({100 * r['floor_gc_share']:.0f}%) | {r['peak_mib']:.0f} |")
     d = results["digest"]
     lines += ["", "## build-context digests", "",
               f"{d['skills']} skills, {d['files']} files, {d['bytes'] / 2**20:.1f} MiB: sha256sum {d['sha256sum_seconds']:.3f} s, "

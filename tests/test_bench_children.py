@@ -1,6 +1,9 @@
-"""The measured span of a benchmark child: seconds always, Python calls with --calls."""
+"""The measured span of a benchmark child: seconds and collector passes always, Python calls with
+--calls."""
 
 from __future__ import annotations
+
+import gc
 
 import bench.children as children
 
@@ -26,4 +29,19 @@ def test_calls_are_counted_only_when_asked(monkeypatch):
     measured = {}
     with children._timed(measured):
         _leaf()
-    assert set(measured) == {"seconds"}
+    assert set(measured) == {"seconds", "collections", "gc_seconds"}
+
+
+def test_timed_span_counts_the_collector_passes_inside_it():
+    measured = {}
+    gc.disable()  # only the passes asked for below, none triggered by allocations
+    try:
+        with children._timed(measured):
+            gc.collect()
+            gc.collect()
+        gc.collect()  # after the span: not counted
+    finally:
+        gc.enable()
+    assert measured["collections"] == 2
+    assert 0 < measured["gc_seconds"] <= measured["seconds"]
+    assert children._CollectorClock not in {type(c) for c in gc.callbacks}

@@ -10,6 +10,7 @@ from skillship.cli.render import render
 from skillship.cli.run import run
 from skillship.cli.status import status
 from skillship.cli.validate import validate
+from skillship.gcpolicy import tune_for_batch_run
 
 app = typer.Typer(
     name="skillship",
@@ -27,4 +28,5 @@ app.command()(run)
 
 
 def main() -> None:
+    tune_for_batch_run()  # `validate` and `render` build every skill's objects at once
     app()

@@ -7,6 +7,7 @@ program failed. Each run gets a fresh process because the SDK keeps global state
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import runpy
@@ -136,7 +137,8 @@ def collect(result: Run) -> dict:
         secret_paths: list[str] = []
         plain = _jsonable(inputs, "", secret_paths)
         resources.append({**registration, "inputs": plain, "secretInputs": secret_paths})
-    return {"resources": resources, "exports": _jsonable(result.exports), "error": result.error}
+    return {"resources": resources, "exports": _jsonable(result.exports), "error": result.error,
+            "gc_threshold": list(gc.get_threshold())}  # the collector schedule the program left
 
 
 def main(spec: dict) -> dict:

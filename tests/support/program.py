@@ -29,6 +29,7 @@ class ProgramRun:
     resources: list[dict]
     exports: dict
     error: dict | None
+    gc_threshold: tuple[int, int, int]  # gc.get_threshold() when the program had run
 
     def of_type(self, token: str) -> list[dict]:
         return [r for r in self.resources if r["type"] == token]
@@ -57,7 +58,7 @@ def _run(spec_json: str) -> ProgramRun:
     if done.returncode != 0:
         raise AssertionError(f"the harness itself failed:\n{done.stderr}")
     data = json.loads(done.stdout)
-    return ProgramRun(data["resources"], data["exports"], data["error"])
+    return ProgramRun(data["resources"], data["exports"], data["error"], tuple(data["gc_threshold"]))
 
 
 def run_program(stack: str, config: dict, *, secret_keys: tuple[str, ...] = (), outcomes: dict | None = None,
