@@ -3,7 +3,9 @@
 Each prints one JSON line with `seconds`, the time of the work itself (imports excluded). The
 parent reads the child's peak memory from the kernel (`wait4`). `--calls` before KIND adds, for
 the program and its floor, `calls`: the Python calls made in the timed span (main thread only),
-a figure that does not move with the machine's speed, unlike the seconds.
+a figure that does not move with the machine's speed, unlike the seconds. Every child reports the
+collector's passes and seconds in its span; `--default-gc` runs it on CPython's default collector
+schedule instead of Skillship's (skillship/gcpolicy.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from skillship.gcpolicy import tune_for_batch_run
+from skillship import gcpolicy
 
 BENCH_SETTINGS = {"target": "render", "registry": "registry.example.com/bench", "istioMode": "native"}
 COUNT_CALLS = False  # set by --calls
@@ -230,15 +232,25 @@ def program_floor(record: Path) -> dict:
     return {**measured, "resources": len(declared) + 1}
 
 
+def use_collector_schedule(default: bool) -> None:
+    """Every child, floors included, runs on one schedule: Skillship's (what the CLI and
+    __main__.py set), so that ratios compare Skillship's work and not two schedules; or with
+    --default-gc CPython's own, where the program's call to set Skillship's does nothing. That is
+    how the program ran before skillship/gcpolicy.py."""
+    if default:
+        gcpolicy.tune_for_batch_run = lambda: None
+    else:
+        gcpolicy.tune_for_batch_run()
+
+
 if __name__ == "__main__":
     arguments = sys.argv[1:]
-    if arguments[:1] == ["--calls"]:
-        COUNT_CALLS = True
-        arguments = arguments[1:]
+    flags = {"--calls", "--default-gc"}
+    chosen = {a for a in arguments if a in flags}
+    arguments = [a for a in arguments if a not in flags]
+    COUNT_CALLS = "--calls" in chosen
+    use_collector_schedule(default="--default-gc" in chosen)
     kind, *args = arguments
-    # Every child, floors included, collects on the schedule Skillship's entry points set (the CLI
-    # and __main__.py), so the ratios compare Skillship's work and not two collector schedules.
-    tune_for_batch_run()
     work = {"render": lambda: render(Path(args[0]), Path(args[1])),
             "render-floor": lambda: render_floor(Path(args[0]), Path(args[1]), int(args[2])),
             "digest": lambda: digest(Path(args[0]), args[1]),

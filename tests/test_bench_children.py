@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 
 import bench.children as children
+from skillship import gcpolicy
 
 
 def _leaf() -> None:
@@ -45,3 +46,19 @@ def test_timed_span_counts_the_collector_passes_inside_it():
     assert measured["collections"] == 2
     assert 0 < measured["gc_seconds"] <= measured["seconds"]
     assert children._CollectorClock not in {type(c) for c in gc.callbacks}
+
+
+def test_children_run_on_skillships_collector_schedule_unless_told(monkeypatch):
+    saved = gc.get_threshold()
+    monkeypatch.setattr(gcpolicy, "tune_for_batch_run", gcpolicy.tune_for_batch_run)  # restored afterwards
+    try:
+        gc.set_threshold(700, 10, 10)
+        children.use_collector_schedule(default=False)
+        assert gc.get_threshold() == (gcpolicy.YOUNG_THRESHOLD, 10, gcpolicy.FULL_THRESHOLD)
+
+        gc.set_threshold(700, 10, 10)
+        children.use_collector_schedule(default=True)
+        gcpolicy.tune_for_batch_run()  # what the program's __main__.py calls
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
