@@ -27,7 +27,25 @@ def _escape(match: re.Match) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+_STRINGS: dict[str, str] = {}  # how each string is written: objects repeat their keys and values
+_STRINGS_MAX = 100_000
+
+
+def _string(value: str) -> str:
+    written = _STRINGS.get(value)
+    if written is None:
+        if _PLAIN.match(value) and value.lower() not in _WORDS:
+            written = value
+        else:
+            written = _UNSAFE.sub(_escape, json.dumps(value, ensure_ascii=False))
+        if len(_STRINGS) < _STRINGS_MAX:
+            _STRINGS[value] = written
+    return written
+
+
 def scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
     if value is None:
         return "null"
     if value is True:
@@ -36,35 +54,7 @@ def scalar(value: Any) -> str:
         return "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, str):
-        if _PLAIN.match(value) and value.lower() not in _WORDS:
-            return value
-        return _UNSAFE.sub(_escape, json.dumps(value, ensure_ascii=False))
     raise TypeError(f"cannot write {type(value).__name__} values")
-
-
-def _lines(value: Any, indent: str, out: list[str]) -> None:
-    if isinstance(value, dict):
-        for key in sorted(value):
-            item = value[key]
-            head = f"{indent}{scalar(key)}:"
-            if isinstance(item, dict) and item:
-                out.append(head)
-                _lines(item, indent + "  ", out)
-            elif isinstance(item, list) and item:
-                out.append(head)
-                _lines(item, indent, out)
-            else:
-                out.append(f"{head} {_inline(item)}")
-    else:
-        for item in value:
-            if isinstance(item, (dict, list)) and item:
-                nested: list[str] = []
-                _lines(item, indent + "  ", nested)
-                out.append(f"{indent}- {nested[0][len(indent) + 2:]}")
-                out.extend(nested[1:])
-            else:
-                out.append(f"{indent}- {_inline(item)}")
 
 
 def _inline(value: Any) -> str:
@@ -75,10 +65,39 @@ def _inline(value: Any) -> str:
     return scalar(value)
 
 
+def _mapping(value: dict, indent: str, lead: str, out: list[str]) -> None:
+    """`lead` starts the first line in place of `indent`: `- ` when the mapping is a list item."""
+    deeper = indent + "  "
+    for key in sorted(value):
+        item = value[key]
+        head = f"{lead}{_string(key) if isinstance(key, str) else scalar(key)}:"
+        lead = indent
+        if item and isinstance(item, dict):
+            out.append(head)
+            _mapping(item, deeper, deeper, out)
+        elif item and isinstance(item, list):
+            out.append(head)
+            _sequence(item, indent, indent, out)
+        else:
+            out.append(f"{head} {_inline(item)}")
+
+
+def _sequence(value: list, indent: str, lead: str, out: list[str]) -> None:
+    deeper = indent + "  "
+    for item in value:
+        if item and isinstance(item, dict):
+            _mapping(item, deeper, lead + "- ", out)
+        elif item and isinstance(item, list):
+            _sequence(item, deeper, lead + "- ", out)
+        else:
+            out.append(f"{lead}- {_inline(item)}")
+        lead = indent
+
+
 def to_yaml(obj: dict) -> str:
     """One YAML document, keys sorted, two-space block indentation."""
     if not obj:
         return "{}\n"
     out: list[str] = []
-    _lines(obj, "", out)
+    _mapping(obj, "", "", out)
     return "\n".join(out) + "\n"

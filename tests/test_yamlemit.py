@@ -41,3 +41,35 @@ def test_plain_where_it_is_safe_and_sorted_keys():
 def test_unsupported_values_are_refused():
     with pytest.raises(TypeError):
         scalar(1.5)
+
+
+def test_remembered_strings_are_bounded_and_written_the_same(monkeypatch):
+    from skillship import yamlemit
+
+    monkeypatch.setattr(yamlemit, "_STRINGS", {})
+    monkeypatch.setattr(yamlemit, "_STRINGS_MAX", 5)
+    first = [to_yaml({"k": f"value {index}", "yes": "no"}) for index in range(50)]
+    again = [to_yaml({"k": f"value {index}", "yes": "no"}) for index in range(50)]
+    assert first == again
+    assert len(yamlemit._STRINGS) == 5
+    assert yaml.safe_load(first[42]) == {"k": "value 42", "yes": "no"}
+
+
+def test_lists_of_mappings_and_lists_nest_as_block_yaml():
+    obj = {"containers": [{"name": "a", "ports": [{"containerPort": 1}, {"containerPort": 2}]}, {"name": "b"}],
+           "matrix": [[1, 2], [], [[3]]], "empty": [{}]}
+    text = to_yaml(obj)
+    assert text == ("containers:\n"
+                    "- name: a\n"
+                    "  ports:\n"
+                    "  - containerPort: 1\n"
+                    "  - containerPort: 2\n"
+                    "- name: b\n"
+                    "empty:\n"
+                    "- {}\n"
+                    "matrix:\n"
+                    "- - 1\n"
+                    "  - 2\n"
+                    "- []\n"
+                    "- - - 3\n")
+    assert yaml.safe_load(text) == obj
