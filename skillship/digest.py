@@ -39,10 +39,42 @@ class ContextDigest:
         return ContextDigest(both, self.files + other.files, self.bytes + other.bytes)
 
 
-def dockerignore_spec(context: Path) -> pathspec.PathSpec:
-    """`.dockerignore` as a matcher. Docker anchors every pattern at the context root (`foo`
-    excludes `./foo`, not `a/foo`, unlike .gitignore), so patterns are anchored before matching."""
-    return _compiled_spec(_spec_text(context))
+class Ignore:
+    """A `.dockerignore` as a matcher. Docker anchors every pattern at the context root (`foo`
+    excludes `./foo`, not `a/foo`, unlike .gitignore), so patterns are anchored before matching.
+    Answers are remembered: build contexts share one `.dockerignore` and most file names."""
+
+    _MAX_ANSWERS = 50_000
+
+    def __init__(self, text: str) -> None:
+        anchored = []
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            negate = line.startswith("!")
+            pattern = line[1:].strip() if negate else line
+            pattern = os.path.normpath(pattern.lstrip("/")).replace(os.sep, "/")
+            if not pattern.startswith("**"):
+                pattern = "/" + pattern
+            anchored.append(("!" if negate else "") + pattern)
+        self._spec = pathspec.PathSpec.from_lines("gitignore", anchored)
+        # A `!` pattern can bring back a file inside an excluded folder, which then must be entered.
+        self.has_negations = any(pattern.include is False for pattern in self._spec.patterns)
+        self._answers: dict[str, bool] = {}
+
+    def excludes(self, relative: str) -> bool:
+        """True when docker would not send `relative` (a folder ends in '/')."""
+        answer = self._answers.get(relative)
+        if answer is None:
+            answer = self._spec.match_file(relative)
+            if len(self._answers) < self._MAX_ANSWERS:
+                self._answers[relative] = answer
+        return answer
+
+
+def dockerignore(context: Path) -> Ignore:
+    return _compiled(_spec_text(context))
 
 
 def _spec_text(context: Path) -> str:
@@ -55,31 +87,19 @@ def _spec_text(context: Path) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled_spec(text: str) -> pathspec.PathSpec:
+def _compiled(text: str) -> Ignore:
     """Compiling patterns costs more than using them, and contexts often share one .dockerignore."""
-    anchored = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        pattern = line[1:].strip() if negate else line
-        pattern = os.path.normpath(pattern.lstrip("/")).replace(os.sep, "/")
-        if not pattern.startswith("**"):
-            pattern = "/" + pattern
-        anchored.append(("!" if negate else "") + pattern)
-    return pathspec.PathSpec.from_lines("gitignore", anchored)
+    return Ignore(text)
 
 
 # (relative path, size, mtime_ns, ctime_ns, inode, mode): tuples, as there are many of them.
 _File = tuple[str, int, int, int, int, int]
 
 
-def _walk(context: Path, spec: pathspec.PathSpec) -> list[_File]:
+def _walk(context: Path, ignore: Ignore) -> list[_File]:
     """Every file below `context` with its `lstat`, in path order: one pass of `scandir`. A folder
     that `.dockerignore` excludes is not entered, unless a `!` pattern could bring something
     inside it back. Files are not matched here: a cache hit needs no matching at all."""
-    negations = any(pattern.include is False for pattern in spec.patterns)
     found: list[_File] = []
     folders = [("", str(context))]
     while folders:
@@ -88,7 +108,7 @@ def _walk(context: Path, spec: pathspec.PathSpec) -> list[_File]:
             for entry in entries:
                 relative = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    if negations or not spec.match_file(relative + "/"):
+                    if ignore.has_negations or not ignore.excludes(relative + "/"):
                         folders.append((relative + "/", entry.path))
                     continue
                 info = entry.stat(follow_symlinks=False)
@@ -97,14 +117,14 @@ def _walk(context: Path, spec: pathspec.PathSpec) -> list[_File]:
     return found
 
 
-def _sent(files: list[_File], spec: pathspec.PathSpec) -> list[_File]:
+def _sent(files: list[_File], ignore: Ignore) -> list[_File]:
     """The files docker sends: those `.dockerignore` keeps, and always the Dockerfile and itself."""
-    return [f for f in files if f[0] in _ALWAYS_SENT or not spec.match_file(f[0])]
+    return [f for f in files if f[0] in _ALWAYS_SENT or not ignore.excludes(f[0])]
 
 
 def _scan(context: Path) -> list[_File]:
-    spec = dockerignore_spec(context)
-    return _sent(_walk(context, spec), spec)
+    ignore = dockerignore(context)
+    return _sent(_walk(context, ignore), ignore)
 
 
 def context_files(context: Path) -> list[str]:
@@ -179,8 +199,8 @@ class DigestCache:
     def digest(self, context: Path) -> ContextDigest:
         key = os.path.abspath(context)
         spec_text = _spec_text(context)
-        spec = _compiled_spec(spec_text)
-        everything = _walk(context, spec)
+        ignore = _compiled(spec_text)
+        everything = _walk(context, ignore)
         signature = _signature(spec_text, everything)
         entry = self._entries.get(key)
         if isinstance(entry, dict) and entry.get("signature") == signature:
@@ -192,7 +212,7 @@ class DigestCache:
                 self.hits += 1
                 return cached
         self.misses += 1
-        digest = _digest_files(context, _sent(everything, spec))
+        digest = _digest_files(context, _sent(everything, ignore))
         self._entries[key] = {"signature": signature, "sha256": digest.sha256, "files": digest.files, "bytes": digest.bytes}
         self._dirty = True
         return digest

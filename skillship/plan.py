@@ -11,7 +11,7 @@ import importlib.util
 import json
 import re
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
@@ -267,6 +267,7 @@ def uses_runtime(context: Path) -> bool:
     return f"--from={RUNTIME_CONTEXT}" in text
 
 
+@cache  # the import system's search is slow, and an installed package does not move mid-run
 def runtime_context() -> Path:
     """The folder of the skillship_runtime package: the whole build context named skillship-runtime."""
     spec = importlib.util.find_spec("skillship_runtime")

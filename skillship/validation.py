@@ -6,6 +6,7 @@ Each check adds located Diagnostics and never raises, so one run reports every p
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -129,12 +130,20 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics) -> None:
         if action.type == "daemon" and action.port is None:
             diagnostics.warning(source.display, source.line((*path, "type")), (*path, "port"), "daemon-port",
                                 f"daemon action {action.name!r} has no port; it cannot receive requests")
-    actions_dir = source.directory / "actions"
-    if actions_dir.is_dir():
-        for folder in sorted(p for p in actions_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            if folder.name not in declared:
-                diagnostics.warning(display_path(folder), None, None, "unused-build-context",
-                                    f"no action of skill {source.skill.name!r} is named {folder.name!r}; this folder is never built")
+    for folder in _folders(source.directory / "actions"):
+        if folder.name not in declared:
+            diagnostics.warning(display_path(folder), None, None, "unused-build-context",
+                                f"no action of skill {source.skill.name!r} is named {folder.name!r}; this folder is never built")
+
+
+def _folders(parent: Path) -> list[Path]:
+    """The folders in `parent` that are not hidden, sorted; none when it cannot be listed (a
+    missing or unreadable folder is reported by the Dockerfile check)."""
+    try:
+        with os.scandir(parent) as entries:
+            return sorted(Path(e.path) for e in entries if not e.name.startswith(".") and e.is_dir())
+    except OSError:
+        return []
 
 
 def _has_tag(image: str) -> bool:
@@ -176,7 +185,7 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
 def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics) -> None:
     """Example messages under invoke/ must be JSON objects; job skills should have one to run with."""
     invoke = source.directory / "invoke"
-    files = sorted(invoke.rglob("*.json")) if invoke.is_dir() else []
+    files = _json_files(invoke)
     for file in files:
         display = display_path(file)
         text = read_text(file, display, diagnostics)
@@ -192,9 +201,18 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics) -> None
         if not isinstance(message, dict):
             diagnostics.error(display, 1, None, "invoke-json", "a message must be a JSON object with a 'payload'")
     has_jobs = any(a.type == "job" for a in source.skill.actions)
-    if has_jobs and not (invoke / "request" / "message.json").is_file():
+    if has_jobs and invoke / "request" / "message.json" not in files:
         diagnostics.warning(source.display, source.line(("name",)), None, "no-message",
                             "no invoke/request/message.json: each stack must give this skill's message")
+
+
+def _json_files(folder: Path) -> list[Path]:
+    """Every `*.json` file below `folder`, sorted; none when it does not exist. One listing per
+    folder (pathlib's rglob lists each twice, and this runs for every skill)."""
+    found = []
+    for current, _, files in os.walk(folder):
+        found.extend(Path(current, name) for name in files if name.endswith(".json"))
+    return sorted(found)
 
 
 def check_unique_skills(workspace: Workspace, diagnostics: Diagnostics) -> None:

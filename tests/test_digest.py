@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from skillship.digest import CACHE_VERSION, DigestCache, context_files, default_cache_file, digest_context
+from skillship.digest import CACHE_VERSION, DigestCache, Ignore, context_files, default_cache_file, digest_context
 
 
 @pytest.fixture
@@ -150,3 +150,28 @@ def test_a_damaged_cache_entry_is_a_miss_not_a_crash(context, tmp_path):
     again = DigestCache(cache_file)
     assert again.digest(context) == digest
     assert (again.hits, again.misses) == (0, 1)
+
+
+def test_remembered_answers_belong_to_their_own_dockerignore(tmp_path):
+    """Matches are remembered per .dockerignore text: a path ignored in one context is still sent
+    from a context whose .dockerignore says otherwise, in whichever order they are read."""
+    contexts = {}
+    for name, ignore in (("strict", "data/\n"), ("loose", "*.tmp\n"), ("strict-again", "data/\n")):
+        root = tmp_path / name
+        (root / "data").mkdir(parents=True)
+        (root / "Dockerfile").write_text("FROM scratch\n")
+        (root / ".dockerignore").write_text(ignore)
+        (root / "data" / "x.csv").write_text("1\n")
+        contexts[name] = root
+    sent = {name: context_files(root) for name, root in contexts.items()}
+    assert "data/x.csv" not in sent["strict"] and "data/x.csv" not in sent["strict-again"]
+    assert "data/x.csv" in sent["loose"]
+
+
+def test_remembered_answers_are_bounded(monkeypatch):
+    monkeypatch.setattr(Ignore, "_MAX_ANSWERS", 10)
+    ignore = Ignore("*.tmp\n")
+    answers = [ignore.excludes(f"f{index}.tmp") for index in range(100)]
+    assert all(answers)
+    assert not ignore.excludes("f1.py")
+    assert len(ignore._answers) == 10

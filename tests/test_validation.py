@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -148,3 +149,38 @@ def test_invoke_message_must_be_an_object(example_copy):
 def test_an_empty_directory_is_not_a_workspace(tmp_path):
     _, diagnostics = load_workspace(tmp_path)
     assert [d.code for d in diagnostics.errors] == ["no-skills"]
+
+
+def test_every_invoke_message_is_checked_however_deep_and_folders_are_not_files(example_copy):
+    invoke = example_copy / "skills/hello/invoke"
+    (invoke / "request/older/broken.json").parent.mkdir(parents=True)
+    (invoke / "request/older/broken.json").write_text("{")
+    (invoke / "request/notes.txt").write_text("not a message")
+    (invoke / "folder.json").mkdir()  # a folder whose name ends in .json is not a message
+    _, diagnostics = load_workspace(example_copy)
+    assert [(d.code, Path(d.file).name) for d in diagnostics.errors] == [("invoke-json", "broken.json")]
+
+
+def test_a_job_skill_without_its_message_file_is_warned(example_copy):
+    (example_copy / "skills/hello/invoke/request/message.json").unlink()
+    (example_copy / "skills/hello/invoke/request/message.json").mkdir()
+    _, diagnostics = load_workspace(example_copy)
+    assert diagnostics.ok
+    assert [d.code for d in diagnostics.warnings] == ["no-message"]
+
+
+def test_action_folders_that_no_action_names_are_warned_once_hidden_ones_never(example_copy):
+    actions = example_copy / "skills/hello/actions"
+    (actions / "leftover").mkdir()
+    (actions / ".cache").mkdir()
+    (actions / "README.md").write_text("a file, not a build context")
+    _, diagnostics = load_workspace(example_copy)
+    assert [(d.code, Path(d.file).name) for d in diagnostics.warnings] == [("unused-build-context", "leftover")]
+
+
+def test_an_actions_entry_that_is_a_file_is_reported_not_raised(example_copy):
+    actions = example_copy / "skills/hello/actions"
+    shutil.rmtree(actions)
+    actions.write_text("not a folder")
+    _, diagnostics = load_workspace(example_copy)
+    assert [d.code for d in diagnostics.errors] == ["missing-dockerfile"]
