@@ -243,14 +243,21 @@ def use_collector_schedule(default: bool) -> None:
         gcpolicy.tune_for_batch_run()
 
 
-if __name__ == "__main__":
-    arguments = sys.argv[1:]
+USAGE = {"render": "WORKSPACE OUT", "render-floor": "WORKSPACE OUT OBJECTS", "digest": "WORKSPACE CACHE_FILE|-",
+         "stat-floor": "WORKSPACE", "program": "WORKSPACE RECORD", "program-floor": "RECORD"}
+
+
+def main(argv: list[str]) -> int:
+    global COUNT_CALLS
     flags = {"--calls", "--default-gc"}
-    chosen = {a for a in arguments if a in flags}
-    arguments = [a for a in arguments if a not in flags]
+    chosen = {a for a in argv if a in flags}
+    kind, *args = [a for a in argv if a not in flags] or [""]
+    if kind not in USAGE or len(args) != len(USAGE[kind].split()):
+        print("usage: python -m bench.children [--calls] [--default-gc] KIND ARGS, where KIND ARGS is one of:\n"
+              + "\n".join(f"  {name} {wanted}" for name, wanted in USAGE.items()), file=sys.stderr)
+        return 2
     COUNT_CALLS = "--calls" in chosen
     use_collector_schedule(default="--default-gc" in chosen)
-    kind, *args = arguments
     work = {"render": lambda: render(Path(args[0]), Path(args[1])),
             "render-floor": lambda: render_floor(Path(args[0]), Path(args[1]), int(args[2])),
             "digest": lambda: digest(Path(args[0]), args[1]),
@@ -258,3 +265,8 @@ if __name__ == "__main__":
             "program": lambda: program(Path(args[0]), Path(args[1])),
             "program-floor": lambda: program_floor(Path(args[0]))}[kind]
     sys.stdout.write(json.dumps(work()) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 import bench.children as children
 from skillship import gcpolicy
 
@@ -62,3 +64,11 @@ def test_children_run_on_skillships_collector_schedule_unless_told(monkeypatch):
         assert gc.get_threshold() == (700, 10, 10)
     finally:
         gc.set_threshold(*saved)
+
+
+@pytest.mark.parametrize("argv", [[], ["--calls"], ["render", "only-one-argument"], ["no-such-kind", "x"]])
+def test_a_wrong_command_line_prints_the_usage_and_exits_2(argv, capsys):
+    assert children.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m bench.children")
+    assert "program-floor RECORD" in err
