@@ -73,6 +73,19 @@ def _fresh(out: Path) -> Path:
     return out.parent / f"{out.name}-{os.getpid()}"
 
 
+class _Laps:
+    """Seconds of each phase of a span, in order: `lap(name)` closes the phase that just ended."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = now - self._last
+        self._last = now
+
+
 def render(workspace: Path, out: Path) -> dict:
     """What `skillship validate` + `skillship render` do, through the same functions."""
     from skillship.digest import DigestCache
@@ -85,13 +98,19 @@ def render(workspace: Path, out: Path) -> dict:
     out = _fresh(out)  # every run writes into a new folder, as in a fresh CI clone
     measured: dict = {}
     with _timed(measured):
+        laps = _Laps()
         loaded, diagnostics = load_workspace(workspace)
         assert diagnostics.ok, [d.render() for d in diagnostics.errors][:5]
+        laps.lap("read and validate")
         settings = StackSettings.from_config("bench", BENCH_SETTINGS)
         cache = DigestCache(None)
         plan = plan_deployment(loaded, settings, project_dir=workspace, digester=cache.digest)
-        files = write_objects(stack_objects(plan), out)
-    return {**measured, "objects": len(files), "tasks": len(plan.tasks)}
+        laps.lap("plan, digests included")
+        objects = stack_objects(plan)
+        laps.lap("build objects")
+        files = write_objects(objects, out)
+        laps.lap("write files")
+    return {**measured, "phases": laps.seconds, "objects": len(files), "tasks": len(plan.tasks)}
 
 
 def render_floor(workspace: Path, out: Path, objects: int) -> dict:
@@ -100,17 +119,21 @@ def render_floor(workspace: Path, out: Path, objects: int) -> dict:
     import yaml
 
     start = time.perf_counter()
+    laps = _Laps()
     for path in sorted(workspace.glob("skills/*/skill.yaml")) + sorted(workspace.glob("agents/*.yaml")):
         yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
+    laps.lap("parse YAML")
     for path in sorted(workspace.glob("skills/*/actions/*/**/*")):
         if path.is_file():
             with path.open("rb") as handle:
                 hashlib.file_digest(handle, "sha256")
+    laps.lap("hash files")
     out = _fresh(out)
     out.mkdir(parents=True)
     for index in range(objects):
         (out / f"{index:05d}.yaml").write_text(yaml.dump({"kind": "Job", "index": index}, Dumper=yaml.CSafeDumper))
-    return {"seconds": time.perf_counter() - start}
+    laps.lap("write files")
+    return {"seconds": time.perf_counter() - start, "phases": laps.seconds}
 
 
 def digest(workspace: Path, cache_file: str) -> dict:

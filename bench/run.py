@@ -89,7 +89,8 @@ def measure_render(base: Path, sizes: list[int], runs: int) -> dict:
         rows.append({"skills": size, "objects": ours["objects"], "seconds": ours["seconds"], "wall": ours["wall"],
                      "gc_seconds": ours["gc_seconds"], "collections": ours["collections"],
                      "peak_mib": ours["peak_mib"], "floor_seconds": floor["seconds"],
-                     "ratio": ours["seconds"] / floor["seconds"]})
+                     "ratio": ours["seconds"] / floor["seconds"],
+                     "phases": ours["phases"], "floor_phases": floor["phases"]})
     fit = [(r["skills"], r["seconds"]) for r in rows if r["skills"] >= 100]
     return {"rows": rows, "exponent": exponent(fit) if len(fit) >= 2 else None}
 
@@ -187,6 +188,17 @@ def measure_one_change(base: Path, size: int) -> dict:
             "changed_jobs": changed_jobs, "other_objects_changed": other_changed}
 
 
+def phase_table(rows: list[dict]) -> str:
+    """Render's phases beside its floor's, per size, from the fastest run of each."""
+    ours, floors = list(rows[0]["phases"]), list(rows[0]["floor_phases"])
+    lines = ["| skills | " + " | ".join(ours) + " | floor: " + " | floor: ".join(floors) + " |",
+             "|---" * (1 + len(ours) + len(floors)) + "|"]
+    for r in rows:
+        lines.append(f"| {r['skills']} | " + " | ".join(f"{r['phases'][p]:.3f}" for p in ours) + " | "
+                     + " | ".join(f"{r['floor_phases'][p]:.3f}" for p in floors) + " |")
+    return "\n".join(lines)
+
+
 def report(results: dict) -> str:
     lines = ["## validate + render", "",
              "| skills | objects | work s | of which GC s (passes) | wall s | peak MiB | I/O floor s | × floor |",
@@ -197,6 +209,7 @@ def report(results: dict) -> str:
                      f"{r['floor_seconds']:.3f} | {r['ratio']:.2f} |")
     if results["render"]["exponent"] is not None:
         lines += ["", f"growth exponent (N ≥ 100): {results['render']['exponent']:.3f}"]
+    lines += ["", "where the time went, in the same runs (seconds):", "", phase_table(results["render"]["rows"])]
     lines += ["", "## the program under mocks", "",
               "| skills | resources | best s | best floor s | × floor (median pair) | pair ratios | GC share (floor's) | peak MiB |",
               "|---|---|---|---|---|---|---|---|"]

@@ -72,3 +72,18 @@ def test_a_wrong_command_line_prints_the_usage_and_exits_2(argv, capsys):
     err = capsys.readouterr().err
     assert err.startswith("usage: python -m bench.children")
     assert "program-floor RECORD" in err
+
+
+def test_render_and_its_floor_report_phases_that_add_up_to_the_span(tmp_path):
+    from bench.generate import generate_workspace
+
+    workspace = tmp_path / "ws"
+    generate_workspace(workspace, 3)
+    ours = children.render(workspace, tmp_path / "out")
+    floor = children.render_floor(workspace, tmp_path / "floor", ours["objects"])
+    assert list(ours["phases"]) == ["read and validate", "plan, digests included", "build objects", "write files"]
+    assert list(floor["phases"]) == ["parse YAML", "hash files", "write files"]
+    for result in (ours, floor):
+        assert all(seconds >= 0 for seconds in result["phases"].values())
+        assert sum(result["phases"].values()) <= result["seconds"]
+        assert sum(result["phases"].values()) >= result["seconds"] - 0.05  # the laps cover the span
