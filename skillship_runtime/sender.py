@@ -115,11 +115,13 @@ class Sender:
                              f"see the agent's mappings)")
         if self._closed:
             raise RuntimeError("this sender is closed")
+        # Not JSON: fail here, in the caller's line, not in the sender thread, and before the
+        # record takes a sequence number (a refused record must not leave a gap the receiver sees).
+        json.dumps(record)
         with self._lock:
             sequence = self._sequence.get(output, 0)
             self._sequence[output] = sequence + 1
         item = (output, {"key": f"{self.activation_id}/{output}/{sequence}", "sequence": sequence, "payload": record})
-        json.dumps(item[1])  # not JSON: fail here, in the caller's line, not in the sender thread
         if not self._started:
             self._started = True
             self._thread.start()

@@ -113,6 +113,17 @@ def test_sender_refuses_unwired_outputs_and_values_that_are_not_json():
         Sender({"a": ["http://x/records/a"], "b": ["http://x/records/b"]}, activation_id="a").send(1)
 
 
+def test_a_refused_record_leaves_no_gap_in_the_sequence(receiver):
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/records/records"
+    sender = Sender({"records": [url]}, activation_id="act")
+    sender.send({"n": 0})
+    with pytest.raises(TypeError):
+        sender.send({"not": {1, 2}})
+    sender.send({"n": 1})
+    sender.close()
+    assert [(r["sequence"], r["key"]) for _, r in receiver.seen] == [(0, "act/records/0"), (1, "act/records/1")]
+
+
 def test_sender_fails_with_the_target_and_the_count_when_the_receiver_stays_down():
     url = f"http://127.0.0.1:{free_port()}/records/records"
     sender = Sender({"records": [url]}, activation_id="a", retry_seconds=0.5, backoff=(0.05, 0.1))
