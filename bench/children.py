@@ -11,8 +11,10 @@ schedule instead of Skillship's (skillship/gcpolicy.py).
 from __future__ import annotations
 
 import cProfile
+import functools
 import gc
 import hashlib
+import importlib
 import json
 import os
 import pstats
@@ -197,22 +199,15 @@ def program(project: Path, record: Path) -> dict:
     return {**measured, "resources": len(result["resources"])}
 
 
-def program_floor(record: Path) -> dict:
-    """The bare SDK floor: the very resources the program declared (same types, names, inputs,
-    parents and dependencies), declared directly through the same SDK classes, under the same
-    mocks, with none of Skillship's work (no workspace, plan, builders or status outputs)."""
+def declare_recorded(declared: list[dict]) -> None:
+    """Declare the recorded resources (same types, names, inputs, parents and dependencies)
+    directly through the SDK classes the components use: the bare SDK floor's whole program."""
     import pulumi
     import pulumi_docker_build as docker_build
     import pulumi_kubernetes as k8s
-    from pulumi.runtime import mocks as pulumi_mocks
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
 
     from components.kubernetes import KEYWORD_NAMES, TYPED_RESOURCES
-    from tests.harness.run_program import Mocks, RecordingMonitor
 
-    _import_sdk()
-    declared = json.loads(record.read_text())
     # The resource type token of each typed class: the core group is spelled "core" in tokens.
     typed = {f"kubernetes:{api if '/' in api else 'core/' + api}:{kind}": resource_class
              for (api, kind), resource_class in TYPED_RESOURCES.items()}
@@ -221,38 +216,81 @@ def program_floor(record: Path) -> dict:
         def __init__(self, token: str, name: str, opts: pulumi.ResourceOptions) -> None:
             super().__init__(token, name, None, opts)
 
-    def declare() -> None:
-        made: dict[str, pulumi.Resource] = {}
-        components = []
-        for resource in declared:
-            token, name, inputs = resource["type"], resource["name"], resource["inputs"]
-            opts = pulumi.ResourceOptions(parent=made.get(resource["parent"]),
-                                          depends_on=[made[u] for u in resource["dependencies"] if u in made])
-            if token in typed:
-                created = typed[token](name, opts=opts, **{KEYWORD_NAMES.get(k, k): v for k, v in inputs.items()
-                                                            if k not in ("apiVersion", "kind")})
-            elif token == "docker-build:index:Image":
-                created = docker_build.Image(name, opts=opts, **{k: v for k, v in inputs.items()
-                                                                 if k in ("context", "dockerfile", "tags", "push")})
-            elif token.startswith("pulumi:providers:kubernetes"):
-                created = k8s.Provider(name, opts=opts, render_yaml_to_directory=inputs.get("renderYamlToDirectory"))
-            elif token.startswith("kubernetes:"):
-                created = k8s.apiextensions.CustomResource(name, opts=opts, api_version=inputs["apiVersion"],
-                                                           kind=inputs["kind"], metadata=inputs["metadata"],
-                                                           spec=inputs.get("spec"))
-            else:
-                created = Component(token, name, opts)
-                components.append(created)
-            made[resource["urn"]] = created
-        for component in components:
-            component.register_outputs({})
+    made: dict[str, pulumi.Resource] = {}
+    components = []
+    for resource in declared:
+        token, name, inputs = resource["type"], resource["name"], resource["inputs"]
+        opts = pulumi.ResourceOptions(parent=made.get(resource["parent"]),
+                                      depends_on=[made[u] for u in resource["dependencies"] if u in made])
+        if token in typed:
+            created = typed[token](name, opts=opts, **{KEYWORD_NAMES.get(k, k): v for k, v in inputs.items()
+                                                        if k not in ("apiVersion", "kind")})
+        elif token == "docker-build:index:Image":
+            created = docker_build.Image(name, opts=opts, **{k: v for k, v in inputs.items()
+                                                             if k in ("context", "dockerfile", "tags", "push")})
+        elif token.startswith("pulumi:providers:kubernetes"):
+            created = k8s.Provider(name, opts=opts, render_yaml_to_directory=inputs.get("renderYamlToDirectory"))
+        elif token.startswith("kubernetes:"):
+            created = k8s.apiextensions.CustomResource(name, opts=opts, api_version=inputs["apiVersion"],
+                                                       kind=inputs["kind"], metadata=inputs["metadata"],
+                                                       spec=inputs.get("spec"))
+        else:
+            created = Component(token, name, opts)
+            components.append(created)
+        made[resource["urn"]] = created
+    for component in components:
+        component.register_outputs({})
 
-    mocks = Mocks({})  # the same mocks and recording monitor as the program's run
+
+def program_floor(record: Path) -> dict:
+    """The bare SDK floor: the very resources the program declared, declared directly
+    (`declare_recorded`) under the same mocks and recording monitor, with none of Skillship's work
+    (no workspace, plan, builders or status outputs)."""
+    from pulumi.runtime import mocks as pulumi_mocks
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from tests.harness.run_program import Mocks, RecordingMonitor
+
+    _import_sdk()
+    declared = json.loads(record.read_text())
+    mocks = Mocks({})
     pulumi_mocks.set_mocks(mocks, project="skillship", stack="floor", preview=False, monitor=RecordingMonitor(mocks))
     measured: dict = {}
     with _timed(measured):
-        _sync_await(run_pulumi_func(declare))
+        _sync_await(run_pulumi_func(functools.partial(declare_recorded, declared)))
     return {**measured, "resources": len(declared) + 1}
+
+
+RECORDED: list[dict] = []  # what the floor run as a program declares, read before its clock starts
+_MINIMAL_PROGRAM = """\
+# A minimal Pulumi program, written by bench/children.py: the recorded resources, declared directly.
+import bench.children
+
+bench.children.declare_recorded(bench.children.RECORDED)
+"""
+
+
+def program_floor_as_program(record: Path) -> dict:
+    """The same floor as a program of its own: a minimal `__main__.py` that the test harness runs
+    exactly as it runs Skillship's (through `runpy`, as Pulumi's language host does), so that the
+    SDK also records the program runner's stack frames for each resource. A reference for how much
+    of the program's ratio is the runner's; the target is measured against `program_floor`."""
+    import tempfile
+
+    from tests.harness import run_program
+
+    _import_sdk()
+    # The minimal program imports bench.children by name; when this file runs as `python -m`, that
+    # is a second copy of this module, not this one: fill the copy the program will read.
+    importlib.import_module("bench.children").RECORDED[:] = json.loads(record.read_text())
+    with tempfile.TemporaryDirectory(prefix="skillship-minimal-") as folder:
+        (Path(folder) / "__main__.py").write_text(_MINIMAL_PROGRAM)
+        measured: dict = {}
+        with _timed(measured):
+            finished = run_program.run({"stack": "floor", "program_dir": folder, "config": {}})
+        assert finished.error is None, finished.error["message"][:2000]
+        return {**measured, "resources": len(finished.monitor.registrations)}
 
 
 def use_collector_schedule(default: bool) -> None:
@@ -267,7 +305,8 @@ def use_collector_schedule(default: bool) -> None:
 
 
 USAGE = {"render": "WORKSPACE OUT", "render-floor": "WORKSPACE OUT OBJECTS", "digest": "WORKSPACE CACHE_FILE|-",
-         "stat-floor": "WORKSPACE", "program": "WORKSPACE RECORD", "program-floor": "RECORD"}
+         "stat-floor": "WORKSPACE", "program": "WORKSPACE RECORD", "program-floor": "RECORD",
+         "program-floor-as-program": "RECORD"}
 
 
 def main(argv: list[str]) -> int:
@@ -286,7 +325,8 @@ def main(argv: list[str]) -> int:
             "digest": lambda: digest(Path(args[0]), args[1]),
             "stat-floor": lambda: stat_floor(Path(args[0])),
             "program": lambda: program(Path(args[0]), Path(args[1])),
-            "program-floor": lambda: program_floor(Path(args[0]))}[kind]
+            "program-floor": lambda: program_floor(Path(args[0])),
+            "program-floor-as-program": lambda: program_floor_as_program(Path(args[0]))}[kind]
     sys.stdout.write(json.dumps(work()) + "\n")
     return 0
 

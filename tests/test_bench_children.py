@@ -87,3 +87,28 @@ def test_render_and_its_floor_report_phases_that_add_up_to_the_span(tmp_path):
         assert all(seconds >= 0 for seconds in result["phases"].values())
         assert sum(result["phases"].values()) <= result["seconds"]
         assert sum(result["phases"].values()) >= result["seconds"] - 0.05  # the laps cover the span
+
+
+def test_both_floors_declare_exactly_the_resources_the_program_declared(tmp_path):
+    """The program, its floor and the floor run as a program of its own, each in a child process
+    as bench.run runs them: the same number of registered resources, the stack included."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from bench.run import REPO, workspace
+
+    root = workspace(tmp_path, 2)
+    record = tmp_path / "declared.json"
+
+    def child(*args: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "bench.children", *args], cwd=REPO, capture_output=True, text=True,
+                              env={**os.environ, "SKILLSHIP_CACHE_DIR": "off"}, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout)
+
+    program = child("program", str(root), str(record))
+    assert program["resources"] > 10
+    assert child("program-floor", str(record))["resources"] == program["resources"]
+    assert child("program-floor-as-program", str(record))["resources"] == program["resources"]
