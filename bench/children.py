@@ -1,7 +1,7 @@
 """The measured work, one kind per child process: `python -m bench.children KIND ARGS...`.
 
 Each prints one JSON line with `seconds`, the time of the work itself (imports excluded). The
-parent reads the child's peak memory from the kernel (`wait4`). `--calls` before KIND adds, for
+parent reads the child's peak memory from the kernel (`wait4`). `--calls` (anywhere) adds, for
 the program and its floor, `calls`: the Python calls made in the timed span (main thread only),
 a figure that does not move with the machine's speed, unlike the seconds. Every child reports the
 collector's passes and seconds in its span; `--default-gc` runs it on CPython's default collector
@@ -22,7 +22,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from skillship import gcpolicy
 
@@ -304,9 +304,16 @@ def use_collector_schedule(default: bool) -> None:
         gcpolicy.tune_for_batch_run()
 
 
-USAGE = {"render": "WORKSPACE OUT", "render-floor": "WORKSPACE OUT OBJECTS", "digest": "WORKSPACE CACHE_FILE|-",
-         "stat-floor": "WORKSPACE", "program": "WORKSPACE RECORD", "program-floor": "RECORD",
-         "program-floor-as-program": "RECORD"}
+# Each kind: the arguments it takes (for the usage text and their count), and how it runs.
+KINDS: dict[str, tuple[str, Callable[[list[str]], dict]]] = {
+    "render": ("WORKSPACE OUT", lambda a: render(Path(a[0]), Path(a[1]))),
+    "render-floor": ("WORKSPACE OUT OBJECTS", lambda a: render_floor(Path(a[0]), Path(a[1]), int(a[2]))),
+    "digest": ("WORKSPACE CACHE_FILE|-", lambda a: digest(Path(a[0]), a[1])),
+    "stat-floor": ("WORKSPACE", lambda a: stat_floor(Path(a[0]))),
+    "program": ("WORKSPACE RECORD", lambda a: program(Path(a[0]), Path(a[1]))),
+    "program-floor": ("RECORD", lambda a: program_floor(Path(a[0]))),
+    "program-floor-as-program": ("RECORD", lambda a: program_floor_as_program(Path(a[0]))),
+}
 
 
 def main(argv: list[str]) -> int:
@@ -314,20 +321,13 @@ def main(argv: list[str]) -> int:
     flags = {"--calls", "--default-gc"}
     chosen = {a for a in argv if a in flags}
     kind, *args = [a for a in argv if a not in flags] or [""]
-    if kind not in USAGE or len(args) != len(USAGE[kind].split()):
+    if kind not in KINDS or len(args) != len(KINDS[kind][0].split()):
         print("usage: python -m bench.children [--calls] [--default-gc] KIND ARGS, where KIND ARGS is one of:\n"
-              + "\n".join(f"  {name} {wanted}" for name, wanted in USAGE.items()), file=sys.stderr)
+              + "\n".join(f"  {name} {wanted}" for name, (wanted, _) in KINDS.items()), file=sys.stderr)
         return 2
     COUNT_CALLS = "--calls" in chosen
     use_collector_schedule(default="--default-gc" in chosen)
-    work = {"render": lambda: render(Path(args[0]), Path(args[1])),
-            "render-floor": lambda: render_floor(Path(args[0]), Path(args[1]), int(args[2])),
-            "digest": lambda: digest(Path(args[0]), args[1]),
-            "stat-floor": lambda: stat_floor(Path(args[0])),
-            "program": lambda: program(Path(args[0]), Path(args[1])),
-            "program-floor": lambda: program_floor(Path(args[0])),
-            "program-floor-as-program": lambda: program_floor_as_program(Path(args[0]))}[kind]
-    sys.stdout.write(json.dumps(work()) + "\n")
+    sys.stdout.write(json.dumps(KINDS[kind][1](args)) + "\n")
     return 0
 
 

@@ -70,7 +70,7 @@ def _mapping(value: dict, indent: str, lead: str, out: list[str]) -> None:
     deeper = indent + "  "
     for key in sorted(value):
         item = value[key]
-        head = f"{lead}{_string(key) if isinstance(key, str) else scalar(key)}:"
+        head = f"{lead}{scalar(key)}:"
         lead = indent
         if item and isinstance(item, dict):
             out.append(head)
