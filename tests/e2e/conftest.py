@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.e2e.cluster import Cluster, FakeNode
+from tests.e2e.engine import EngineMissing, engine_bin_folder
 from tests.support.schemas import ISTIO_API_VERSIONS, istio_crd_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,15 +20,21 @@ PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "stacks", "skills",
 
 
 @pytest.fixture(scope="session")
-def engine_bin() -> Path:
-    """The binaries from tools/engine/build.sh (built once, then cached outside the repo)."""
+def engine_bin(tmp_path_factory) -> Path:
+    """The binaries from tools/engine/build.sh (built once, then cached outside the repo), or
+    those in the folder SKILLSHIP_ENGINE_BIN names."""
     preset = os.environ.get("SKILLSHIP_ENGINE_BIN")
     if preset:
-        return Path(preset)
-    done = subprocess.run(["bash", str(BUILD)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.fail(f"tools/engine/build.sh failed:\n{done.stderr[-4000:]}")
-    return Path(done.stdout.strip().splitlines()[-1])
+        given = Path(preset)
+    else:
+        done = subprocess.run(["bash", str(BUILD)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.fail(f"tools/engine/build.sh failed:\n{done.stderr[-4000:]}")
+        given = Path(done.stdout.strip().splitlines()[-1])
+    try:
+        return engine_bin_folder(given, tmp_path_factory.mktemp("engine"))
+    except EngineMissing as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
