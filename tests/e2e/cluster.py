@@ -10,6 +10,7 @@ emit are accepted (and checked against Istio's schemas) by the API server.
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import ipaddress
 import os
@@ -150,9 +151,7 @@ class Cluster:
 
     def _spawn(self, binary: str, args: list[str]) -> None:
         log = open(self.directory / f"{binary}.log", "wb")
-        process = subprocess.Popen([str(self.bin_dir / binary), *args], stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        self.processes.append(process)
+        self.processes.append(spawn_tied([str(self.bin_dir / binary), *args], log))
 
     def _wait_ready(self, timeout: float) -> None:
         import ssl
@@ -189,6 +188,26 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def spawn_tied(argv: list[str], log) -> subprocess.Popen:
+    """Start a control-plane process in a session of its own (stop() signals its whole group) that
+    the kernel kills when this process dies. `stop()` covers a test run that ends; this covers one
+    that is killed (a CI timeout, SIGKILL), which otherwise leaves etcd and the API server running,
+    holding ports and CPU. Call it from the thread that lives as long as the process should: the
+    signal follows the thread that started the child."""
+    parent = os.getpid()
+
+    def die_with_parent() -> None:  # runs in the child, between fork and exec
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the signal was set
+            os._exit(1)
+
+    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=die_with_parent)
 
 
 class _KubeletLogs(BaseHTTPRequestHandler):
