@@ -13,7 +13,7 @@ from tests.e2e.cluster import spawn_tied
 
 REPO = Path(__file__).resolve().parents[1]
 PARENT = """
-import subprocess, sys, time
+import subprocess, time
 from tests.e2e.cluster import spawn_tied
 child = spawn_tied(["sleep", "120"], subprocess.DEVNULL)
 print(child.pid, flush=True)
@@ -45,7 +45,7 @@ def test_a_killed_test_process_takes_its_control_plane_with_it():
             os.kill(child, signal.SIGKILL)
 
 
-def test_a_living_test_process_keeps_its_child_running(tmp_path):
+def test_a_living_test_process_keeps_its_child_running():
     child = spawn_tied(["sleep", "30"], subprocess.DEVNULL)
     try:
         time.sleep(0.2)
