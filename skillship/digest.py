@@ -13,8 +13,10 @@ import json
 import marshal
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pathspec
 
@@ -163,7 +165,7 @@ def _digest_files(context: Path, files: list[_File]) -> ContextDigest:
     return ContextDigest(total.hexdigest(), len(files), size)
 
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: entries written before racily-clean contexts were left out may be stale
 
 
 def _signature(spec_text: str, files: list[_File]) -> str:
@@ -175,16 +177,33 @@ def _signature(spec_text: str, files: list[_File]) -> str:
     return hashlib.sha256(marshal.dumps((spec_text, files), 2)).hexdigest()
 
 
+# Timestamps are kept in granules: 2 s on FAT, 1 s on ext3 and HFS+, a clock tick (up to 10 ms) on
+# ext4 and XFS with most kernels. Until a file's granule has ended, an edit of the same size leaves
+# its size, mtime, ctime and inode as they were, so a signature taken then may match contents it
+# does not describe (git calls such entries "racily clean"). SETTLE_NS covers the coarsest granule.
+SETTLE_NS = 2_000_000_000
+
+
+def _settled(files: list[_File], walk_started_ns: int) -> bool:
+    """True when every file's last change is older than SETTLE_NS at the start of the walk. Either
+    timestamp counts: on POSIX an edit moves both, on Windows `st_ctime` is the creation time."""
+    horizon = walk_started_ns - SETTLE_NS
+    return all(mtime < horizon and ctime < horizon for _, _, mtime, ctime, _, _ in files)
+
+
 class DigestCache:
     """Build-context digests remembered between runs, in one JSON file.
 
     A context is hashed again only when the signature of its files (see `_signature`) changed;
-    an unchanged context costs a directory walk and one `lstat` per file. A missing, unreadable
-    or foreign cache file is simply a cold cache.
+    an unchanged context costs a directory walk and one `lstat` per file. A context with a file
+    changed within SETTLE_NS of the walk is hashed but not remembered (see `_settled`). A missing,
+    unreadable or foreign cache file is simply a cold cache. `clock` (nanoseconds, the clock file
+    timestamps follow) is for tests.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, clock: Callable[[], int] = time.time_ns) -> None:
         self.path = path
+        self._clock = clock
         self.hits = self.misses = 0
         self._entries: dict[str, dict] = {}
         self._dirty = False
@@ -200,6 +219,7 @@ class DigestCache:
         key = os.path.abspath(context)
         spec_text = _spec_text(context)
         ignore = _compiled(spec_text)
+        walk_started = self._clock()
         everything = _walk(context, ignore)
         signature = _signature(spec_text, everything)
         entry = self._entries.get(key)
@@ -213,7 +233,11 @@ class DigestCache:
                 return cached
         self.misses += 1
         digest = _digest_files(context, _sent(everything, ignore))
-        self._entries[key] = {"signature": signature, "sha256": digest.sha256, "files": digest.files, "bytes": digest.bytes}
+        if _settled(everything, walk_started):
+            self._entries[key] = {"signature": signature, "sha256": digest.sha256, "files": digest.files,
+                                  "bytes": digest.bytes}
+        else:
+            self._entries.pop(key, None)  # an edit may still hide in a file's granule: hash it next time
         self._dirty = True
         return digest
 

@@ -6,10 +6,12 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from skillship import digest as digest_module
 from skillship.digest import CACHE_VERSION, DigestCache, Ignore, context_files, default_cache_file, digest_context
 
 
@@ -21,6 +23,11 @@ def context(tmp_path: Path) -> Path:
     (root / "main.py").write_text("print(1)\n")
     (root / "pkg" / "lib.py").write_text("X = 1\n")
     return root
+
+
+def later() -> int:
+    """A clock past every test file's timestamp granule: the files read as settled (see _settled)."""
+    return time.time_ns() + digest_module.SETTLE_NS + 10**9
 
 
 @pytest.mark.parametrize(
@@ -77,10 +84,10 @@ def test_tag_is_a_valid_docker_tag(context):
 
 def test_cache_reuses_an_unchanged_context(context, tmp_path):
     cache_file = tmp_path / "cache" / "digests.json"
-    first = DigestCache(cache_file)
+    first = DigestCache(cache_file, clock=later)
     digest = first.digest(context)
     first.save()
-    again = DigestCache(cache_file)
+    again = DigestCache(cache_file, clock=later)
     assert again.digest(context) == digest
     assert (again.hits, again.misses) == (1, 0)
 
@@ -97,6 +104,64 @@ def test_cache_sees_an_edit_even_with_the_old_size_and_mtime(context, tmp_path):
     assert cache.misses == 2
 
 
+def _coarse_filesystem(monkeypatch, frozen_ns: int) -> None:
+    """Every file's mtime and ctime read as `frozen_ns`: a filesystem whose timestamp granule (2 s
+    on FAT, 1 s on ext3 and HFS+, a clock tick on ext4) has not ended since the files were written."""
+    real_walk = digest_module._walk
+
+    def walk(context, ignore):
+        return [(path, size, frozen_ns, frozen_ns, inode, mode)
+                for path, size, _, _, inode, mode in real_walk(context, ignore)]
+
+    monkeypatch.setattr(digest_module, "_walk", walk)
+
+
+def test_an_edit_in_the_same_timestamp_granule_is_never_a_stale_hit(context, tmp_path, monkeypatch):
+    """Git's "racy clean" case: an edit of the same size within one timestamp granule leaves size,
+    mtime, ctime and inode as they were. A digest taken while a file's granule may still be open is
+    not remembered, so the next run hashes the context again."""
+    now = time.time_ns()
+    _coarse_filesystem(monkeypatch, frozen_ns=now)
+    cache_file = tmp_path / "digests.json"
+    first = DigestCache(cache_file, clock=lambda: now + 500_000_000)
+    before = first.digest(context)
+    first.save()
+    (context / "main.py").write_text("print(7)\n")  # same size, same (frozen) timestamps and inode
+    again = DigestCache(cache_file, clock=lambda: now + 600_000_000)
+    after = again.digest(context)
+    assert after.sha256 != before.sha256 and after == digest_context(context)
+    assert (again.hits, again.misses) == (0, 1)
+
+
+def test_a_settled_context_is_remembered(context, tmp_path, monkeypatch):
+    """Once every file's granule has surely ended (SETTLE_NS after its last change), the digest is
+    remembered and the next run only walks the context."""
+    now = time.time_ns()
+    _coarse_filesystem(monkeypatch, frozen_ns=now)
+    cache_file = tmp_path / "digests.json"
+    settled = lambda: now + digest_module.SETTLE_NS + 1  # noqa: E731
+    first = DigestCache(cache_file, clock=settled)
+    digest = first.digest(context)
+    first.save()
+    again = DigestCache(cache_file, clock=settled)
+    assert again.digest(context) == digest
+    assert (again.hits, again.misses) == (1, 0)
+
+
+def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_path):
+    """`touch -d tomorrow` or an archive from a machine whose clock runs ahead: the context is hashed
+    on every run until its timestamps are in the past, never trusted early."""
+    tomorrow = time.time_ns() + 86_400 * 10**9
+    os.utime(context / "main.py", ns=(tomorrow, tomorrow))
+    cache_file = tmp_path / "digests.json"
+    first = DigestCache(cache_file)
+    digest = first.digest(context)
+    first.save()
+    again = DigestCache(cache_file)
+    assert again.digest(context) == digest
+    assert (again.hits, again.misses) == (0, 1)
+
+
 def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
     cache_file = tmp_path / "digests.json"
     cache_file.write_text("{not json")
@@ -107,10 +172,10 @@ def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
 
 
 _DIGEST_IN_A_NEW_PROCESS = """
-import sys
+import sys, time
 from pathlib import Path
-from skillship.digest import DigestCache
-cache = DigestCache(Path(sys.argv[2]))
+from skillship.digest import SETTLE_NS, DigestCache
+cache = DigestCache(Path(sys.argv[2]), clock=lambda: time.time_ns() + SETTLE_NS + 10**9)  # files settled
 cache.digest(Path(sys.argv[1]))
 cache.save()
 print(cache.hits, cache.misses)
@@ -140,14 +205,14 @@ def test_cache_location_follows_the_environment(monkeypatch, tmp_path):
 
 def test_a_damaged_cache_entry_is_a_miss_not_a_crash(context, tmp_path):
     cache_file = tmp_path / "digests.json"
-    first = DigestCache(cache_file)
+    first = DigestCache(cache_file, clock=later)
     digest = first.digest(context)
     first.save()
     data = json.loads(cache_file.read_text())
     [entry] = data["contexts"].values()
     del entry["sha256"]
     cache_file.write_text(json.dumps(data))
-    again = DigestCache(cache_file)
+    again = DigestCache(cache_file, clock=later)
     assert again.digest(context) == digest
     assert (again.hits, again.misses) == (0, 1)
 
