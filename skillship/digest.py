@@ -14,15 +14,33 @@ import marshal
 import os
 import stat
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pathspec
 
 TAG_PREFIX = "ctx-"
 TAG_HEX = 20
 _ALWAYS_SENT = ("Dockerfile", ".dockerignore")
+
+
+class UnreadableContext(Exception):
+    """A file or folder of a build context could not be read, so docker could not send it either."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+@contextmanager
+def _reading(context: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise UnreadableContext(str(exc.filename or context), exc.strerror or str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -137,9 +155,16 @@ def context_files(context: Path) -> list[str]:
 _SMALL_FILE = 1024 * 1024
 
 
+_NOTHING = hashlib.sha256(b"").hexdigest()
+
+
 def _content_hash(path: str, size: int, mode: int) -> tuple[str, str]:
     if stat.S_ISLNK(mode):
         return "l", hashlib.sha256(os.readlink(path).encode()).hexdigest()
+    if not stat.S_ISREG(mode):
+        # A named pipe, socket or device: docker sends what it is, never what it holds, and opening
+        # a named pipe would wait for a writer forever. Its type ('p', 's', 'c', 'b') is its content.
+        return stat.filemode(mode)[0], _NOTHING
     with open(path, "rb", buffering=0) as handle:
         if size <= _SMALL_FILE:
             content = hashlib.sha256(handle.read()).hexdigest()
@@ -149,8 +174,9 @@ def _content_hash(path: str, size: int, mode: int) -> tuple[str, str]:
 
 
 def digest_context(context: Path) -> ContextDigest:
-    """The digest of one build context."""
-    return _digest_files(context, _scan(context))
+    """The digest of one build context. Raises UnreadableContext."""
+    with _reading(context):
+        return _digest_files(context, _scan(context))
 
 
 def _digest_files(context: Path, files: list[_File]) -> ContextDigest:
@@ -216,6 +242,12 @@ class DigestCache:
                 pass
 
     def digest(self, context: Path) -> ContextDigest:
+        """The digest of one build context, from the cache when its files are unchanged. Raises
+        UnreadableContext."""
+        with _reading(context):
+            return self._digest(context)
+
+    def _digest(self, context: Path) -> ContextDigest:
         key = os.path.abspath(context)
         spec_text = _spec_text(context)
         ignore = _compiled(spec_text)

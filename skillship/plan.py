@@ -15,12 +15,12 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
-from skillship.digest import ContextDigest, digest_context
+from skillship.digest import ContextDigest, UnreadableContext, digest_context
 from skillship.models import Action
 from skillship.names import action_name, k8s_name, short_hash, skill_name
 from skillship.settings import IstioMode, StackSettings
 from skillship.wiring import agent_wires, receiver_url
-from skillship.workspace import SkillSource, Workspace
+from skillship.workspace import SkillSource, Workspace, display_path
 
 RUNTIME_CONTEXT = "skillship-runtime"  # the named build context that holds skillship_runtime
 
@@ -172,7 +172,7 @@ def plan_deployment(
         if name.split("/", 1)[0] not in known:
             problems.append(f"skillship:images names {name!r}, which is not a skill (or skill/action) of the workspace")
 
-    digest = _Digests(digester)
+    digest = _Digests(digester, problems)
     deployed = [s for s in workspace.skills if settings.deploys(s.skill.name)]
     wiring = _Wiring.of(workspace, settings, deployed, warnings)
     tasks: list[TaskPlan] = []
@@ -245,11 +245,21 @@ def _cycles(tasks: list[TaskPlan]) -> list[str]:
 class _Digests:
     """Content digests of build contexts, and of the named contexts their Dockerfiles use."""
 
-    def __init__(self, digester: Callable[[Path], ContextDigest]) -> None:
+    def __init__(self, digester: Callable[[Path], ContextDigest], problems: list[str]) -> None:
         self.digester = digester
+        self.problems = problems
         self._runtime: ContextDigest | None = None
 
-    def of(self, context: Path) -> tuple[ContextDigest, tuple[tuple[str, Path], ...]]:
+    def of(self, context: Path) -> tuple[ContextDigest, tuple[tuple[str, Path], ...]] | None:
+        """None, after naming the file in `problems`, when the context cannot be read."""
+        try:
+            return self._of(context)
+        except UnreadableContext as exc:
+            self.problems.append(f"cannot read {display_path(Path(exc.path))} of the build context "
+                                 f"{display_path(context)}: {exc.reason}")
+            return None
+
+    def _of(self, context: Path) -> tuple[ContextDigest, tuple[tuple[str, Path], ...]]:
         digest = self.digester(context)
         if not uses_runtime(context):
             return digest, ()
@@ -378,7 +388,10 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
     context = source.build_context(action.name)
     if not context.is_dir():
         return None  # validation reports the missing build context
-    digest, named = digests.of(context)
+    digested = digests.of(context)
+    if digested is None:
+        return None  # digests.of named the unreadable file in the problems
+    digest, named = digested
     name = action_name(skill.name, action.name)
     prebuilt = settings.images.get(f"{skill.name}/{action.name}") or settings.images.get(skill.name)
     repository = image_repository(action, skill.name, settings.registry)
@@ -426,7 +439,10 @@ def _plan_daemon(source: SkillSource, action: Action, several: bool, settings: S
     context = source.build_context(action.name)
     if not context.is_dir():
         return None
-    digest, named = digests.of(context)
+    digested = digests.of(context)
+    if digested is None:
+        return None  # digests.of named the unreadable file in the problems
+    digest, named = digested
     return DaemonPlan(
         key=f"{skill.name}/{action.name}" if several else skill.name,
         source=source,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from skillship import digest as digest_module
-from skillship.digest import CACHE_VERSION, DigestCache, Ignore, context_files, default_cache_file, digest_context
+from skillship.digest import (CACHE_VERSION, DigestCache, Ignore, UnreadableContext, context_files, default_cache_file,
+                              digest_context)
 
 
 @pytest.fixture
@@ -160,6 +163,53 @@ def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_pa
     again = DigestCache(cache_file)
     assert again.digest(context) == digest
     assert (again.hits, again.misses) == (0, 1)
+
+
+@pytest.fixture
+def deadline():
+    """Fail, instead of hanging the suite, when a digest waits on something that never comes."""
+    def expire(signum, frame):
+        raise TimeoutError("the digest did not return within 10 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(10)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_named_pipes_and_sockets_count_by_type_and_are_never_opened(context, tmp_path, deadline):
+    """Docker sends a named pipe or socket as what it is, never what it holds; opening a named pipe
+    would wait for a writer forever, and a socket cannot be opened at all."""
+    plain = digest_context(context)
+    os.mkfifo(context / "events.pipe")
+    with_pipe = digest_context(context)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(context / "dev.sock"))
+    try:
+        with_socket = digest_context(context)
+        assert {"events.pipe", "dev.sock"} <= set(context_files(context))
+        assert len({plain.sha256, with_pipe.sha256, with_socket.sha256}) == 3
+        assert DigestCache(tmp_path / "digests.json").digest(context) == with_socket
+    finally:
+        listener.close()
+    (context / "dev.sock").unlink()
+    (context / "events.pipe").unlink()
+    (context / "events.pipe").write_text("")  # a regular empty file by the same name is not a pipe
+    assert digest_context(context).sha256 not in (plain.sha256, with_pipe.sha256)
+
+
+def test_a_file_that_cannot_be_read_is_named(context, tmp_path, monkeypatch):
+    """A file removed between the walk and its read (an editor's swap file), or one the user may not
+    read: the error names it, for the plan to report, instead of a traceback."""
+    real_walk = digest_module._walk
+    monkeypatch.setattr(digest_module, "_walk",
+                        lambda c, i: real_walk(c, i) + [("gone.swp", 5, 0, 0, 1, 0o100644)])
+    for digest in (digest_context, DigestCache(tmp_path / "digests.json").digest):
+        with pytest.raises(UnreadableContext) as caught:
+            digest(context)
+        assert caught.value.path == str(context / "gone.swp")
+        assert caught.value.reason == "No such file or directory"
 
 
 def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):

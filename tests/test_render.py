@@ -136,6 +136,26 @@ def test_invalid_workspace_renders_nothing(project, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_an_unreadable_build_context_fails_render_naming_the_file(project, tmp_path, monkeypatch):
+    """root reads every file, so the refusal to read is simulated at the one place files are opened."""
+    from skillship import digest
+
+    real = digest._content_hash
+
+    def refuse_secret(path, size, mode):
+        if path.endswith("/hello/main.py"):
+            raise PermissionError(13, "Permission denied", path)
+        return real(path, size, mode)
+
+    monkeypatch.setattr(digest, "_content_hash", refuse_secret)
+    monkeypatch.setenv("SKILLSHIP_CACHE_DIR", "off")
+    result = render(project, "local", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert "cannot read" in result.output and "hello/main.py" in result.output and "Permission denied" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_render_refuses_a_folder_it_did_not_write(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
