@@ -1,8 +1,9 @@
 """Content digests of build contexts: the image tag, so an unchanged action keeps its tag.
 
-The digest covers exactly what `docker build` would send: every file of the context that
-`.dockerignore` does not exclude, plus the Dockerfile and `.dockerignore` themselves. It hashes
-relative paths, the executable bit and contents; timestamps and owners do not count.
+The digest covers exactly what `docker build` would send: every file of the context that its
+ignore file (`Dockerfile.dockerignore`, else `.dockerignore`) does not exclude, plus the Dockerfile
+and the ignore files themselves. It hashes relative paths, the executable bit and contents (special
+files by their type); timestamps and owners do not count.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ import pathspec
 
 TAG_PREFIX = "ctx-"
 TAG_HEX = 20
-_ALWAYS_SENT = ("Dockerfile", ".dockerignore")
+# BuildKit (and pulumi-docker-build's own context hash) read the Dockerfile's own ignore file when
+# there is one, else the context's `.dockerignore`.
+_IGNORE_FILES = ("Dockerfile.dockerignore", ".dockerignore")
+_ALWAYS_SENT = ("Dockerfile", *_IGNORE_FILES)  # counted even when a pattern names them
 
 
 class UnreadableContext(Exception):
@@ -60,17 +64,19 @@ class ContextDigest:
 
 
 class Ignore:
-    """A `.dockerignore` as a matcher. Docker anchors every pattern at the context root (`foo`
-    excludes `./foo`, not `a/foo`, unlike .gitignore), so patterns are anchored before matching.
-    Answers are remembered: build contexts share one `.dockerignore` and most file names."""
+    """An ignore file as a matcher, read as docker reads it. Docker anchors every pattern at the
+    context root (`foo` excludes `./foo`, not `a/foo`, unlike .gitignore), so patterns are anchored
+    before matching. Answers are remembered: contexts share one ignore file and most file names."""
 
     _MAX_ANSWERS = 50_000
 
     def __init__(self, text: str) -> None:
         anchored = []
-        for raw in text.splitlines():
+        for raw in text.removeprefix("\ufeff").split("\n"):  # docker's reader: a BOM is dropped
+            if raw.startswith("#"):  # a comment only from the first column, as docker reads it
+                continue
             line = raw.strip()
-            if not line or line.startswith("#"):
+            if not line:
                 continue
             negate = line.startswith("!")
             pattern = line[1:].strip() if negate else line
@@ -98,17 +104,21 @@ def dockerignore(context: Path) -> Ignore:
 
 
 def _spec_text(context: Path) -> str:
-    # A raw unbuffered read: this runs once per context on every run, cache hit or not.
-    try:
-        with open(os.path.join(context, ".dockerignore"), "rb", buffering=0) as handle:
-            return handle.read().decode("utf-8")
-    except FileNotFoundError:
-        return ""
+    """The text of the ignore file docker uses for `context` ('' when there is none). Bytes that are
+    not UTF-8 are kept apart, not refused: docker reads the file as bytes."""
+    for name in _IGNORE_FILES:
+        # A raw unbuffered read: this runs once per context on every run, cache hit or not.
+        try:
+            with open(os.path.join(context, name), "rb", buffering=0) as handle:
+                return handle.read().decode("utf-8", errors="surrogateescape")
+        except FileNotFoundError:
+            continue
+    return ""
 
 
 @functools.lru_cache(maxsize=256)
 def _compiled(text: str) -> Ignore:
-    """Compiling patterns costs more than using them, and contexts often share one .dockerignore."""
+    """Compiling patterns costs more than using them, and contexts often share one ignore file."""
     return Ignore(text)
 
 
@@ -118,7 +128,7 @@ _File = tuple[str, int, int, int, int, int]
 
 def _walk(context: Path, ignore: Ignore) -> list[_File]:
     """Every file below `context` with its `lstat`, in path order: one pass of `scandir`. A folder
-    that `.dockerignore` excludes is not entered, unless a `!` pattern could bring something
+    that the ignore file excludes is not entered, unless a `!` pattern could bring something
     inside it back. Files are not matched here: a cache hit needs no matching at all."""
     found: list[_File] = []
     folders = [("", str(context))]
@@ -138,7 +148,8 @@ def _walk(context: Path, ignore: Ignore) -> list[_File]:
 
 
 def _sent(files: list[_File], ignore: Ignore) -> list[_File]:
-    """The files docker sends: those `.dockerignore` keeps, and always the Dockerfile and itself."""
+    """The files docker sends: those the ignore file keeps, and always the Dockerfile and the ignore
+    files themselves."""
     return [f for f in files if f[0] in _ALWAYS_SENT or not ignore.excludes(f[0])]
 
 
@@ -191,11 +202,11 @@ def _digest_files(context: Path, files: list[_File]) -> ContextDigest:
     return ContextDigest(total.hexdigest(), len(files), size)
 
 
-CACHE_VERSION = 3  # 3: entries written before racily-clean contexts were left out may be stale
+CACHE_VERSION = 3  # 3: older entries may be racily clean, or follow older ignore-file rules
 
 
 def _signature(spec_text: str, files: list[_File]) -> str:
-    """What must stay the same for a digest to stay valid: `.dockerignore` and, for every file
+    """What must stay the same for a digest to stay valid: the ignore file and, for every file
     of the context (ignored ones too), its path, size, mtime, ctime, inode and mode. Editing a
     file changes its mtime and ctime (ctime cannot be set back by user tools), replacing it
     changes its inode: equal signatures mean unchanged contents. marshal's version 2 has no

@@ -43,9 +43,11 @@ def later() -> int:
         ("# comment\n\n/secret.txt\n", ["secret.txt"], []),
         ("Dockerfile\n.dockerignore\n", [], []),  # always sent, so always counted
         ("*.pyc\r\ndata/\r\n", ["a.pyc", "data/x.csv", "b.py"], ["b.py"]),  # written on Windows
+        ("\ufeffsecret.txt\n", ["secret.txt"], []),  # a byte-order mark before the first pattern
+        ("  #draft.txt\n#keep.txt\n", ["#draft.txt", "#keep.txt"], ["#keep.txt"]),  # a comment from column 1 only
     ],
     ids=["root-anchored", "double-star", "directory", "negation", "comments-and-slash", "never-the-dockerfile",
-         "crlf-line-ends"],
+         "crlf-line-ends", "byte-order-mark", "comment-column"],
 )
 def test_dockerignore_rules(context, ignore, files, expected):
     (context / ".dockerignore").write_text(ignore)
@@ -65,6 +67,28 @@ def test_digest_ignores_timestamps_but_not_content_or_mode(context):
     assert executable.sha256 != first.sha256
     (context / "main.py").write_text("print(2)\n")
     assert digest_context(context).sha256 not in (first.sha256, executable.sha256)
+
+
+def test_the_dockerfiles_own_ignore_file_wins(context):
+    """BuildKit and pulumi-docker-build read `Dockerfile.dockerignore` before `.dockerignore`: a file
+    only `.dockerignore` excludes is sent, so editing it must change the tag."""
+    (context / ".dockerignore").write_text("data/\n")
+    (context / "data").mkdir()
+    (context / "data" / "table.csv").write_text("1\n")
+    (context / "notes.tmp").write_text("draft")
+    assert "data/table.csv" not in context_files(context)
+    (context / "Dockerfile.dockerignore").write_text("*.tmp\n")
+    assert set(context_files(context)) == {".dockerignore", "Dockerfile", "Dockerfile.dockerignore", "main.py",
+                                           "pkg/lib.py", "data/table.csv"}
+    before = digest_context(context)
+    (context / "data" / "table.csv").write_text("2\n")
+    assert digest_context(context).sha256 != before.sha256
+
+
+def test_an_ignore_file_that_is_not_utf8_is_read_as_docker_reads_bytes(context):
+    (context / ".dockerignore").write_bytes(b"caf\xe9.txt\nnotes.tmp\n")
+    (context / "notes.tmp").write_text("draft")
+    assert "notes.tmp" not in context_files(context)
 
 
 def test_ignored_files_do_not_change_the_tag(context):
