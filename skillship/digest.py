@@ -8,7 +8,6 @@ files by their type); timestamps and owners do not count.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import marshal
@@ -20,18 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-import pathspec
+from skillship.dockerignore import IGNORE_FILES, Ignore, IgnoreFileError, compiled, read_ignore_file
 
 TAG_PREFIX = "ctx-"
 TAG_HEX = 20
-# BuildKit (and pulumi-docker-build's own context hash) read the Dockerfile's own ignore file when
-# there is one, else the context's `.dockerignore`.
-_IGNORE_FILES = ("Dockerfile.dockerignore", ".dockerignore")
-_ALWAYS_SENT = ("Dockerfile", *_IGNORE_FILES)  # counted even when a pattern names them
+_ALWAYS_SENT = ("Dockerfile", *IGNORE_FILES)  # counted even when a pattern names them
 
 
-class UnreadableContext(Exception):
-    """A file or folder of a build context could not be read, so docker could not send it either."""
+class ContextError(Exception):
+    """A build context docker could not send as it is: a file or folder that cannot be read, or an
+    ignore file docker refuses. `path` is that file or folder."""
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
@@ -44,7 +41,7 @@ def _reading(context: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise UnreadableContext(str(exc.filename or context), exc.strerror or str(exc)) from None
+        raise ContextError(str(exc.filename or context), exc.strerror or str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -63,63 +60,16 @@ class ContextDigest:
         return ContextDigest(both, self.files + other.files, self.bytes + other.bytes)
 
 
-class Ignore:
-    """An ignore file as a matcher, read as docker reads it. Docker anchors every pattern at the
-    context root (`foo` excludes `./foo`, not `a/foo`, unlike .gitignore), so patterns are anchored
-    before matching. Answers are remembered: contexts share one ignore file and most file names."""
-
-    _MAX_ANSWERS = 50_000
-
-    def __init__(self, text: str) -> None:
-        anchored = []
-        for raw in text.removeprefix("\ufeff").split("\n"):  # docker's reader: a BOM is dropped
-            if raw.startswith("#"):  # a comment only from the first column, as docker reads it
-                continue
-            line = raw.strip()
-            if not line:
-                continue
-            negate = line.startswith("!")
-            pattern = line[1:].strip() if negate else line
-            pattern = os.path.normpath(pattern.lstrip("/")).replace(os.sep, "/")
-            if not pattern.startswith("**"):
-                pattern = "/" + pattern
-            anchored.append(("!" if negate else "") + pattern)
-        self._spec = pathspec.PathSpec.from_lines("gitignore", anchored)
-        # A `!` pattern can bring back a file inside an excluded folder, which then must be entered.
-        self.has_negations = any(pattern.include is False for pattern in self._spec.patterns)
-        self._answers: dict[str, bool] = {}
-
-    def excludes(self, relative: str) -> bool:
-        """True when docker would not send `relative` (a folder ends in '/')."""
-        answer = self._answers.get(relative)
-        if answer is None:
-            answer = self._spec.match_file(relative)
-            if len(self._answers) < self._MAX_ANSWERS:
-                self._answers[relative] = answer
-        return answer
-
-
 def dockerignore(context: Path) -> Ignore:
-    return _compiled(_spec_text(context))
+    """The matcher of the ignore file docker uses for `context`. Raises ContextError."""
+    return _matcher(context, *read_ignore_file(context))
 
 
-def _spec_text(context: Path) -> str:
-    """The text of the ignore file docker uses for `context` ('' when there is none). Bytes that are
-    not UTF-8 are kept apart, not refused: docker reads the file as bytes."""
-    for name in _IGNORE_FILES:
-        # A raw unbuffered read: this runs once per context on every run, cache hit or not.
-        try:
-            with open(os.path.join(context, name), "rb", buffering=0) as handle:
-                return handle.read().decode("utf-8", errors="surrogateescape")
-        except FileNotFoundError:
-            continue
-    return ""
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled(text: str) -> Ignore:
-    """Compiling patterns costs more than using them, and contexts often share one ignore file."""
-    return Ignore(text)
+def _matcher(context: Path, name: str | None, text: str) -> Ignore:
+    try:
+        return compiled(text)
+    except IgnoreFileError as exc:
+        raise ContextError(os.path.join(context, name or IGNORE_FILES[-1]), f"docker refuses this ignore file, {exc}") from None
 
 
 # (relative path, size, mtime_ns, ctime_ns, inode, mode): tuples, as there are many of them.
@@ -138,7 +88,7 @@ def _walk(context: Path, ignore: Ignore) -> list[_File]:
             for entry in entries:
                 relative = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    if ignore.has_negations or not ignore.excludes(relative + "/"):
+                    if ignore.has_negations or not ignore.excludes(relative):
                         folders.append((relative + "/", entry.path))
                     continue
                 info = entry.stat(follow_symlinks=False)
@@ -185,7 +135,7 @@ def _content_hash(path: str, size: int, mode: int) -> tuple[str, str]:
 
 
 def digest_context(context: Path) -> ContextDigest:
-    """The digest of one build context. Raises UnreadableContext."""
+    """The digest of one build context. Raises ContextError."""
     with _reading(context):
         return _digest_files(context, _scan(context))
 
@@ -254,14 +204,14 @@ class DigestCache:
 
     def digest(self, context: Path) -> ContextDigest:
         """The digest of one build context, from the cache when its files are unchanged. Raises
-        UnreadableContext."""
+        ContextError."""
         with _reading(context):
             return self._digest(context)
 
     def _digest(self, context: Path) -> ContextDigest:
         key = os.path.abspath(context)
-        spec_text = _spec_text(context)
-        ignore = _compiled(spec_text)
+        name, spec_text = read_ignore_file(context)
+        ignore = _matcher(context, name, spec_text)
         walk_started = self._clock()
         everything = _walk(context, ignore)
         signature = _signature(spec_text, everything)

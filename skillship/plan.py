@@ -15,7 +15,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
-from skillship.digest import ContextDigest, UnreadableContext, digest_context
+from skillship.digest import ContextDigest, ContextError, digest_context
 from skillship.models import Action
 from skillship.names import action_name, k8s_name, short_hash, skill_name
 from skillship.settings import IstioMode, StackSettings
@@ -251,12 +251,11 @@ class _Digests:
         self._runtime: ContextDigest | None = None
 
     def of(self, context: Path) -> tuple[ContextDigest, tuple[tuple[str, Path], ...]] | None:
-        """None, after naming the file in `problems`, when the context cannot be read."""
+        """None, after naming the file in `problems`, when docker could not send the context."""
         try:
             return self._of(context)
-        except UnreadableContext as exc:
-            self.problems.append(f"cannot read {display_path(Path(exc.path))} of the build context "
-                                 f"{display_path(context)}: {exc.reason}")
+        except ContextError as exc:
+            self.problems.append(f"build context {display_path(context)}: {display_path(Path(exc.path))}: {exc.reason}")
             return None
 
     def _of(self, context: Path) -> tuple[ContextDigest, tuple[tuple[str, Path], ...]]:

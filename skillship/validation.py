@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from skillship.diagnostics import Diagnostics
+from skillship.dockerignore import IgnoreFileError, compiled, read_ignore_file
 from skillship.models import KNOWN_RUNTIMES, RUNTIME_DAEMONS, RUNTIME_EXTERNAL_API, RUNTIME_JOBS, Agent
 from skillship.names import action_name, skill_name
 from skillship.workspace import (
@@ -124,6 +125,8 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics) -> None:
             diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "missing-dockerfile",
                               f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; "
                               "the 'actions/<name>' folder and the action's name must match")
+        else:
+            _check_ignore_file(context, diagnostics)
         if action.image and _has_tag(action.image):
             diagnostics.warning(source.display, source.line((*path, "image")), (*path, "image"), "image-tag",
                                 f"image {action.image!r} has a tag; Skillship tags images by the content of their build context")
@@ -134,6 +137,22 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics) -> None:
         if folder.name not in declared:
             diagnostics.warning(display_path(folder), None, None, "unused-build-context",
                                 f"no action of skill {source.skill.name!r} is named {folder.name!r}; this folder is never built")
+
+
+def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
+    """Docker refuses some ignore files outright (a lone '!', a malformed '[...]'): say so before
+    any build, at the line."""
+    try:
+        name, text = read_ignore_file(context)
+    except OSError as exc:
+        diagnostics.error(display_path(Path(exc.filename or context)), None, None, "file-unreadable", exc.strerror or str(exc))
+        return
+    if name is None:
+        return
+    try:
+        compiled(text)
+    except IgnoreFileError as exc:
+        diagnostics.error(display_path(context / name), exc.line, None, "dockerignore", f"docker refuses this ignore file: {exc.message}")
 
 
 def _folders(parent: Path) -> list[Path]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from skillship import digest as digest_module
-from skillship.digest import (CACHE_VERSION, DigestCache, Ignore, UnreadableContext, context_files, default_cache_file,
-                              digest_context)
+from skillship.digest import CACHE_VERSION, ContextError, DigestCache, context_files, default_cache_file, digest_context
+from skillship.dockerignore import Ignore
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ def test_a_file_that_cannot_be_read_is_named(context, tmp_path, monkeypatch):
     monkeypatch.setattr(digest_module, "_walk",
                         lambda c, i: real_walk(c, i) + [("gone.swp", 5, 0, 0, 1, 0o100644)])
     for digest in (digest_context, DigestCache(tmp_path / "digests.json").digest):
-        with pytest.raises(UnreadableContext) as caught:
+        with pytest.raises(ContextError) as caught:
             digest(context)
         assert caught.value.path == str(context / "gone.swp")
         assert caught.value.reason == "No such file or directory"

@@ -141,14 +141,14 @@ def test_a_skill_with_two_jobs_is_checked_once(example_copy):
 
 def test_an_unreadable_build_context_is_a_plan_problem_naming_the_file():
     """Nothing is planned from a context that cannot be read: the problem names the file and why."""
-    from skillship.digest import UnreadableContext
+    from skillship.digest import ContextError
 
     def digester(context: Path):
-        raise UnreadableContext(str(context / "main.py"), "Permission denied")
+        raise ContextError(str(context / "main.py"), "Permission denied")
 
     loaded, _ = load_workspace(REPO)
     settings = StackSettings.from_config("test", {"target": "render", "buildImages": False})
     with pytest.raises(PlanError) as caught:
         plan_deployment(loaded, settings, project_dir=REPO, digester=digester)
-    assert any("cannot read" in p and "actions/hello/main.py of the build context" in p and p.endswith("Permission denied")
-               for p in caught.value.problems), caught.value.problems
+    assert "build context skills/hello/actions/hello: skills/hello/actions/hello/main.py: Permission denied" \
+        in caught.value.problems

@@ -151,7 +151,7 @@ def test_an_unreadable_build_context_fails_render_naming_the_file(project, tmp_p
     monkeypatch.setenv("SKILLSHIP_CACHE_DIR", "off")
     result = render(project, "local", tmp_path / "out")
     assert result.exit_code == 1, result.output
-    assert "cannot read" in result.output and "hello/main.py" in result.output and "Permission denied" in result.output
+    assert "build context" in result.output and "hello/main.py: Permission denied" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
 

@@ -184,3 +184,20 @@ def test_an_actions_entry_that_is_a_file_is_reported_not_raised(example_copy):
     actions.write_text("not a folder")
     _, diagnostics = load_workspace(example_copy)
     assert [d.code for d in diagnostics.errors] == ["missing-dockerfile"]
+
+
+def test_an_ignore_file_docker_refuses_is_an_error_at_its_line(example_copy):
+    """Docker refuses the whole build for a malformed pattern; validation says so first, naming the
+    file docker reads (the Dockerfile's own ignore file wins over .dockerignore)."""
+    context = example_copy / "skills/hello/actions/hello"
+    (context / ".dockerignore").write_text("__pycache__\n[a-\n")
+    _, diagnostics = load_workspace(example_copy)
+    [error] = diagnostics.errors
+    assert (error.code, error.file, error.line) == ("dockerignore", str(context / ".dockerignore"), 2)
+    assert "docker refuses this ignore file" in error.message and "never closed" in error.message
+    (context / "Dockerfile.dockerignore").write_text("*.tmp\n!\n")
+    [error] = load_workspace(example_copy)[1].errors
+    assert (error.file, error.line) == (str(context / "Dockerfile.dockerignore"), 2)
+    assert "lone '!'" in error.message
+    (context / "Dockerfile.dockerignore").write_text("*.tmp\n")
+    assert load_workspace(example_copy)[1].errors == []
