@@ -88,7 +88,8 @@ def _disagreements(case: dict, docker: dict) -> list[str]:
 
 
 def test_every_path_is_excluded_exactly_when_docker_excludes_it(oracle):
-    """About 1,600 ignore files and 90,000 paths; docker refuses about one file in four, on purpose."""
+    """1,594 ignore files, 77 paths each; docker refuses about one file in four (on purpose: refusals
+    must agree too), and judges the paths of the rest: some 88,000 answers."""
     cases = _cases(count=1500, seed=20261130)
     answers = _docker_answers(oracle, cases)
     disagreements = [line for case, docker in zip(cases, answers) for line in _disagreements(case, docker)]
