@@ -156,6 +156,18 @@ def test_an_unreadable_build_context_fails_render_naming_the_file(project, tmp_p
     assert not (tmp_path / "out").exists()
 
 
+def test_render_json_of_an_invalid_workspace_is_validates_report(project, tmp_path):
+    """With --json, stdout stays JSON even when nothing is rendered: the report `validate --json` prints."""
+    skill = project / "skills/hello/skill.yaml"
+    skill.write_text(skill.read_text().replace("camel: 1.0.0", "camel: 9"))
+    result = render(project, "local", tmp_path / "out", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["valid"] is False and report["version"] == 1
+    assert [(d["code"], d["file"], d["line"]) for d in report["diagnostics"]] == [("camel-version", "skills/hello/skill.yaml", 1)]
+    assert not (tmp_path / "out").exists()
+
+
 def test_render_refuses_a_folder_it_did_not_write(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

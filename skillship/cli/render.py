@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from skillship.cli._common import Exit, fail, print_json, print_table, stderr
-from skillship.cli.validate import print_human
+from skillship.cli.validate import print_human, report
 from skillship.digest import DigestCache, default_cache_file
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment
@@ -35,7 +35,10 @@ def render(
         fail(str(exc), Exit.USAGE)
     loaded, diagnostics = load_workspace(workspace or config.project_dir)
     if not diagnostics.ok:
-        print_human(len(loaded.skills), len(loaded.agents), diagnostics)
+        if json_output:  # stdout stays JSON for whoever parses it: validate's own report
+            print_json(report(loaded.skills, loaded.agents, diagnostics))
+        else:
+            print_human(len(loaded.skills), len(loaded.agents), diagnostics)
         raise typer.Exit(int(Exit.FAILED))
     digests = DigestCache(default_cache_file(config.project_dir))
     try:
