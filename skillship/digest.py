@@ -69,7 +69,8 @@ def _matcher(context: Path, name: str | None, text: str) -> Ignore:
     try:
         return compiled(text)
     except IgnoreFileError as exc:
-        raise ContextError(os.path.join(context, name or IGNORE_FILES[-1]), f"docker refuses this ignore file, {exc}") from None
+        refused = os.path.join(context, name or IGNORE_FILES[-1])
+        raise ContextError(refused, f"docker refuses this ignore file, {exc}") from None
 
 
 # (relative path, size, mtime_ns, ctime_ns, inode, mode): tuples, as there are many of them.

@@ -236,6 +236,16 @@ def test_a_file_that_cannot_be_read_is_named(context, tmp_path, monkeypatch):
         assert caught.value.reason == "No such file or directory"
 
 
+def test_an_ignore_file_docker_refuses_is_named_not_guessed(context, tmp_path):
+    """Docker would fail the build; the digest says why instead of inventing a tag."""
+    (context / ".dockerignore").write_text("*.tmp\n[a-\n")
+    for digest in (digest_context, DigestCache(tmp_path / "digests.json").digest):
+        with pytest.raises(ContextError) as caught:
+            digest(context)
+        assert caught.value.path == str(context / ".dockerignore")
+        assert caught.value.reason.startswith("docker refuses this ignore file, line 2: pattern '[a-'")
+
+
 def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
     cache_file = tmp_path / "digests.json"
     cache_file.write_text("{not json")
