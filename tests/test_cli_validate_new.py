@@ -67,6 +67,22 @@ def test_new_skill_validates(example_copy, kind):
     assert "fresh-skill" in json.loads(check.stdout)["skills"]
 
 
+def test_new_skill_leaves_python_caches_out_of_its_image_at_any_depth(example_copy):
+    """Docker anchors ignore patterns at the context root: without `**/`, running the code locally
+    would put nested caches into the image and move its tag for nothing."""
+    from skillship.digest import context_files, digest_context
+
+    runner.invoke(app, ["new", "cached", "-w", str(example_copy)])
+    context = example_copy / "skills/cached/actions/cached"
+    before = digest_context(context)
+    for cache in (context / "__pycache__", context / "pkg" / "__pycache__"):
+        cache.mkdir(parents=True)
+        (cache / "main.cpython-312.pyc").write_bytes(b"\x00" * 64)
+    (context / "pkg" / "util.pyc").write_bytes(b"\x00" * 8)
+    assert not any("pyc" in name or "__pycache__" in name for name in context_files(context))
+    assert digest_context(context) == before
+
+
 def test_new_job_runs_locally_with_its_message(example_copy):
     runner.invoke(app, ["new", "runme", "-w", str(example_copy)])
     skill = example_copy / "skills/runme"
