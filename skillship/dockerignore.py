@@ -47,6 +47,10 @@ def read_ignore_file(context: str | os.PathLike[str]) -> tuple[str | None, str]:
     return None, ""
 
 
+# What Go's strings.TrimSpace removes (unicode.IsSpace); Python's str.strip() also removes \x1c-\x1f.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
 def read_patterns(text: str) -> list[tuple[int, str]]:
     """(line, pattern) of each pattern, as docker's reader takes them from the file: a byte-order
     mark is dropped, a line starting with '#' is a comment (only from the first column), space
@@ -55,11 +59,11 @@ def read_patterns(text: str) -> list[tuple[int, str]]:
     for number, raw in enumerate(text.removeprefix("\ufeff").split("\n"), start=1):
         if raw.startswith("#"):
             continue
-        line = raw.strip()
+        line = raw.strip(_GO_SPACE)
         if not line:
             continue
         negated = line.startswith("!")
-        body = line[1:].strip() if negated else line
+        body = line[1:].strip(_GO_SPACE) if negated else line
         if body:
             body = _clean(body)
             if len(body) > 1 and body.startswith("/"):
