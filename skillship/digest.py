@@ -42,6 +42,9 @@ def _reading(context: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise ContextError(str(exc.filename or context), exc.strerror or str(exc)) from None
+    except IgnoreFileError as exc:  # a pattern docker cannot compile, reached while matching
+        name = next((n for n in IGNORE_FILES if os.path.exists(os.path.join(context, n))), IGNORE_FILES[-1])
+        raise ContextError(os.path.join(context, name), f"docker refuses this ignore file, {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@
 BuildKit, and pulumi-docker-build's own context hash, use moby's patternmatcher. Its rules are
 not .gitignore's, which is why this is not pathspec: a pattern is anchored at the context root; a
 path is excluded when the last pattern that matches it, or matches one of its folders, is not a
-`!` pattern; `*` and `?` stay within one path segment; `**` spans segments; `[...]` is a regular
-expression class (so `[!a]` is the set of '!' and 'a'); `\\` escapes the next character. Some
-patterns make docker refuse the whole file: a lone `!`, and anything Go's `filepath.Match` calls
-malformed. `tests/test_dockerignore_conformance.py` holds this module to moby's own code
+`!` pattern; `*` and `?` stay within one path segment; `**` spans segments; the rest becomes a
+regular expression as written (`[!a]` is the set of '!' and 'a', `|` is alternation, `{2}`
+repetition). Docker refuses the whole file for a lone `!` or a pattern Go's `filepath.Match` calls
+malformed (skillship.gomatch), and fails the build when it reaches a pattern whose expression does
+not compile. `tests/test_dockerignore_conformance.py` holds this module to moby's own code
 (tools/dockerignore-oracle) on thousands of ignore files.
 """
 
@@ -18,6 +19,8 @@ import posixpath
 import re
 import warnings
 from dataclasses import dataclass
+
+from skillship.gomatch import is_malformed
 
 # BuildKit, and pulumi-docker-build's own context hash, read the Dockerfile's own ignore file when
 # there is one, else the context's `.dockerignore`.
@@ -80,10 +83,12 @@ def _clean(path: str) -> str:
 
 @dataclass(frozen=True)
 class _Pattern:
+    line: int
     text: str
     exclusion: bool  # a `!` pattern: it brings paths back
     kind: str  # "exact", "prefix", "suffix" or "regex": how moby's matcher compares
     regex: re.Pattern[str] | None
+    broken: str | None  # why docker cannot compile it: it fails the build once it reaches it
 
     def matches(self, path: str) -> bool:
         if self.kind == "exact":
@@ -93,19 +98,29 @@ class _Pattern:
         if self.kind == "suffix":  # `**/abc` or `**abc`: everything ending so, and `abc` itself
             suffix = self.text[2:]
             return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
+        if self.broken is not None:
+            raise IgnoreFileError(self.line, self.broken)
         assert self.regex is not None
-        return self.regex.fullmatch(path) is not None
+        return self.regex.search(path) is not None  # as Go's MatchString: only `^` and `$` anchor
 
 
-# Escapes that mean the same to Go's regexp (RE2) and Python's re; any other escaped letter or digit
-# is refused here rather than guessed.
+# Escapes that mean the same to Go's regexp (RE2) and Python's re. Another escaped letter or digit
+# means something else, or nothing, to one of them: such a pattern is not guessed at.
 _SHARED_ESCAPES = {**{c: "\\" + c for c in "dDsSwWbBAntrfva"}, "z": r"\Z"}
+# moby escapes `.+()|{}$` through a bit table that overflows past '?': only `.+()$` are escaped,
+# so `|` is alternation and `{n}` repetition in its regular expressions.
+_ESCAPED = ".+()$"
+_RE2_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
 
 
-def _compile(number: int, text: str, exclusion: bool) -> _Pattern:
-    _check_glob_syntax(number, text)
+def _compile(line: int, text: str, exclusion: bool) -> _Pattern:
+    """The pattern as moby's matcher compiles it: exact, prefix and suffix forms where it uses
+    them (they differ from the regular expression at the edges: `**tmp` matches `xtmp`), else the
+    same regular expression, in Python's syntax."""
     kind = "exact"
-    regex: list[str] = []
+    regex = ["^"]
+    broken = None
+    end_anchor = r"\Z"
     index = 0
     while index < len(text):
         char = text[index]
@@ -133,73 +148,72 @@ def _compile(number: int, text: str, exclusion: bool) -> _Pattern:
         elif char == "?":
             regex.append("[^/]")
             kind = "regex"
-        elif char in ".+()|{}$":
+        elif char in _ESCAPED:
             regex.append("\\" + char)
         elif char == "\\":
             if index == len(text):
-                regex.append(r"\\")
+                end_anchor = r"\$"  # moby appends its '$' after this lone backslash: a literal '$'
                 continue
             escaped = text[index]
             index += 1
-            if escaped.isalnum() and escaped.isascii():
-                if escaped not in _SHARED_ESCAPES:
-                    raise IgnoreFileError(number, f"pattern {text!r}: the escape \\{escaped} is not supported")
-                regex.append(_SHARED_ESCAPES[escaped])
+            kind = "regex"
+            if escaped in "01234567":
+                index, char_or_problem = _octal(text, index, escaped)
+                if len(char_or_problem) == 1:
+                    regex.append(re.escape(char_or_problem))
+                else:
+                    broken = char_or_problem
+            elif escaped.isascii() and escaped.isalnum():
+                if escaped in _SHARED_ESCAPES:
+                    regex.append(_SHARED_ESCAPES[escaped])
+                else:
+                    broken = f"pattern {text!r}: skillship does not read the escape \\{escaped} as docker would"
             else:
                 regex.append(re.escape(escaped))
-            kind = "regex"
         elif char in "[]":
-            regex.append(char)  # a class, as docker's matcher hands it to its regular expressions
+            regex.append(char)  # a class, handed to the regular expression as it is written
             kind = "regex"
+        elif char == "{":
+            repeat = _RE2_REPEAT.match(text, index - 1)
+            if repeat is None:
+                regex.append(r"\{")  # not a repetition to Go: a plain '{' (Python would read `{,2}`)
+            elif any(int(n) > 1000 for n in repeat.groups() if n):
+                broken = f"pattern {text!r} repeats more than 1000 times"
+            elif regex[-1] == "^":
+                # RE2 repeats the anchor, which Python refuses: `^{2}` is `^`, `^{0}` is nothing.
+                index = repeat.end()
+                if int(repeat.group(1)) == 0:
+                    regex.pop()
+            else:
+                regex.append(char)
         else:
-            regex.append(char)  # as docker's matcher does: inside a class, '-' and '^' keep their meaning
+            regex.append(char)
     compiled = None
-    if kind == "regex":
-        try:
-            with warnings.catch_warnings():  # "possible nested set": `[[` is a literal '[' in both engines
-                warnings.simplefilter("ignore", FutureWarning)
-                compiled = re.compile("".join(regex))
-        except re.error as exc:
-            raise IgnoreFileError(number, f"pattern {text!r}: {exc.msg}") from None
-    return _Pattern(text, exclusion, kind, compiled)
+    if kind == "regex" and broken is None:
+        source = "".join(regex) + end_anchor
+        if re.search(r"(?<!\\)\[:", source):  # RE2 reads `[[:alpha:]]` as a POSIX class, Python does not
+            broken = f"pattern {text!r}: skillship does not read '[:' classes as docker would"
+        else:
+            try:
+                with warnings.catch_warnings():  # "possible nested set": `[[` is a literal '[' in both
+                    warnings.simplefilter("ignore", FutureWarning)
+                    compiled = re.compile(source)
+            except re.error as exc:
+                broken = f"pattern {text!r} is not a valid expression: {exc.msg}"
+    return _Pattern(line, text, exclusion, kind, compiled, broken)
 
 
-def _check_glob_syntax(number: int, text: str) -> None:
-    """Refuse what Go's filepath.Match calls malformed, as docker does before matching anything:
-    an unclosed or empty `[...]`, a class item that starts with '-' or ']', a trailing `\\`."""
-    index = 0
-    while index < len(text):
-        char = text[index]
+def _octal(text: str, index: int, first: str) -> tuple[int, str]:
+    """RE2's octal escape that starts with `first` at `index`: `\\0` and up to two more octal
+    digits, or a non-zero digit followed by at least one (a lone `\\1` would be a back-reference,
+    which RE2 refuses). (where the escape ends, the character) or (index, why it is refused)."""
+    if first != "0" and not (index < len(text) and text[index] in "01234567"):
+        return index, f"pattern {text!r}: \\{first} is a back-reference, which docker's expressions refuse"
+    digits = first
+    while len(digits) < 3 and index < len(text) and text[index] in "01234567":
+        digits += text[index]
         index += 1
-        if char == "\\":
-            if index == len(text):
-                raise IgnoreFileError(number, f"pattern {text!r} ends in an unfinished escape")
-            index += 1
-        elif char == "[":
-            if index < len(text) and text[index] == "^":
-                index += 1
-            items = 0
-            while True:
-                if index < len(text) and text[index] == "]" and items:
-                    index += 1
-                    break
-                index = _class_char(number, text, index)
-                if index < len(text) and text[index] == "-":
-                    index = _class_char(number, text, index + 1)
-                items += 1
-
-
-def _class_char(number: int, text: str, index: int) -> int:
-    """Where the class item at `index` ends; refuses what Go's filepath.Match refuses."""
-    if index >= len(text):
-        raise IgnoreFileError(number, f"pattern {text!r} has a '[' that is never closed")
-    if text[index] in "-]":
-        raise IgnoreFileError(number, f"pattern {text!r} has a malformed '[...]' class")
-    if text[index] == "\\":
-        if index + 1 >= len(text):
-            raise IgnoreFileError(number, f"pattern {text!r} ends in an unfinished escape")
-        return index + 2
-    return index + 1
+    return index, chr(int(digits, 8))
 
 
 class Ignore:
@@ -211,14 +225,25 @@ class Ignore:
     def __init__(self, text: str) -> None:
         self._patterns: list[_Pattern] = []
         for number, pattern in read_patterns(text):
-            pattern = _clean(pattern)  # docker cleans again, `!` and all: `!/` becomes a lone `!`
+            # docker trims and cleans again, `!` and all: `!/` becomes a lone `!`, `/ x` becomes `x`
+            pattern = pattern.strip(_GO_SPACE)
+            if not pattern:
+                continue
+            pattern = _clean(pattern)
             exclusion = pattern.startswith("!")
             if exclusion and len(pattern) == 1:
                 raise IgnoreFileError(number, "a lone '!' names nothing to bring back")
-            self._patterns.append(_compile(number, pattern[1:] if exclusion else pattern, exclusion))
+            body = pattern[1:] if exclusion else pattern
+            if is_malformed(body):
+                raise IgnoreFileError(number, f"pattern {body!r} is malformed (Go's filepath.Match: syntax error in pattern)")
+            self._patterns.append(_compile(number, body, exclusion))
         # A `!` pattern can bring back a file inside an excluded folder, which then must be entered.
         self.has_negations = any(p.exclusion for p in self._patterns)
         self._answers: dict[str, bool] = {}
+
+    def problems(self) -> list[IgnoreFileError]:
+        """Patterns docker cannot compile: it fails the build as soon as a path reaches one."""
+        return [IgnoreFileError(p.line, p.broken) for p in self._patterns if p.broken is not None and p.kind == "regex"]
 
     def excludes(self, relative: str) -> bool:
         """True when docker would not send `relative` (a '/'-separated path from the context root):

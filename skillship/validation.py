@@ -150,9 +150,12 @@ def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
     if name is None:
         return
     try:
-        compiled(text)
+        problems = compiled(text).problems()
     except IgnoreFileError as exc:
-        diagnostics.error(display_path(context / name), exc.line, None, "dockerignore", f"docker refuses this ignore file: {exc.message}")
+        problems = [exc]
+    for problem in problems:
+        diagnostics.error(display_path(context / name), problem.line, None, "dockerignore",
+                          f"docker refuses this ignore file: {problem.message}")
 
 
 def _folders(parent: Path) -> list[Path]:

@@ -245,6 +245,12 @@ def test_an_ignore_file_docker_refuses_is_named_not_guessed(context, tmp_path):
         assert caught.value.path == str(context / ".dockerignore")
         assert caught.value.reason.startswith("docker refuses this ignore file, line 2: pattern '[a-'")
 
+    (context / "Dockerfile.dockerignore").write_text("x*[\n")  # a glob Go reads; an expression that fails once reached
+    with pytest.raises(ContextError) as caught:
+        digest_context(context)
+    assert caught.value.path == str(context / "Dockerfile.dockerignore")
+    assert caught.value.reason.startswith("docker refuses this ignore file, line 1: pattern 'x*[' is not a valid expression")
+
 
 def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
     cache_file = tmp_path / "digests.json"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from skillship import gomatch
 from skillship.dockerignore import Ignore, IgnoreFileError
 from tests.conftest import REPO
 
@@ -62,6 +63,21 @@ def _cases(count: int, seed: int) -> list[dict]:
     return cases
 
 
+# Characters that mean something to globs, to docker's reader or to regular expressions (moby hands
+# `|`, `{` and `}` to its expressions unescaped), for patterns nobody would write but docker reads.
+_ODD = list("ab/*?[]!^-\\.{}$()|+ 0123789,") + ["**", "**/", "a/", "/"]
+_ODD_PATHS = ["a", "b", "ab", "a/b", "b/a", "a/b/a", "aa/bb", "a.b", "a-b", "a^b", "!a", "[a]", "a*", "a?",
+              "\\a", "{a}", "(a)", "a|b", "a+", "$a", "a b", "-", "^", ".", "a/.b", "a/b/c/d", "aa", "a1",
+              "a{1}", "a$", "ab$", "a\n"]
+
+
+def _odd_cases(count: int, seed: int) -> list[dict]:
+    chosen = random.Random(seed)
+    return [{"ignore": "\n".join("".join(chosen.choice(_ODD) for _ in range(chosen.randint(1, 6)))
+                                  for _ in range(chosen.randint(1, 3))) + "\n", "paths": _ODD_PATHS}
+            for _ in range(count)]
+
+
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory) -> Path:
     binary = tmp_path_factory.mktemp("oracle") / "dockerignore-oracle"
@@ -71,37 +87,68 @@ def oracle(tmp_path_factory) -> Path:
     return binary
 
 
-def _docker_answers(oracle: Path, cases: list[dict]) -> list[dict]:
-    done = subprocess.run([str(oracle)], input=json.dumps({"cases": cases}), capture_output=True, text=True)
+def _docker(oracle: Path, cases: list[dict] = (), globs: list[tuple[str, str]] = ()) -> dict:
+    done = subprocess.run([str(oracle)], input=json.dumps({"cases": list(cases), "globs": list(globs)}),
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def _disagreements(case: dict, docker: dict) -> list[str]:
+def _ours(case: dict) -> list[bool] | IgnoreFileError:
+    """Our answer for every path, or why we refuse the file (as docker, possibly only once a path
+    reaches the pattern it cannot compile)."""
     try:
-        ours = Ignore(case["ignore"])
+        ignore = Ignore(case["ignore"])
+        return [ignore.excludes(path) for path in case["paths"]]
     except IgnoreFileError as exc:
-        return [] if "refused" in docker else [f"{case['ignore']!r}: we refuse it ({exc}), docker reads it"]
-    if "refused" in docker:
-        return [f"{case['ignore']!r}: docker refuses it ({docker['refused']}), we read it"]
-    return [f"{case['ignore']!r} {path!r}: docker {'excludes' if excluded else 'sends'} it"
-            for path, excluded in zip(case["paths"], docker["excluded"]) if ours.excludes(path) != excluded]
+        return exc
+
+
+def _disagreements(cases: list[dict], answers: list[dict]) -> list[str]:
+    found = []
+    for case, docker in zip(cases, answers):
+        ours = _ours(case)
+        if isinstance(ours, IgnoreFileError) or "refused" in docker:
+            if isinstance(ours, IgnoreFileError) != ("refused" in docker):
+                found.append(f"{case['ignore']!r}: docker {docker.get('refused', 'reads it')}; we {ours if isinstance(ours, IgnoreFileError) else 'read it'}")
+            continue
+        found += [f"{case['ignore']!r} {path!r}: docker {'excludes' if excluded else 'sends'} it"
+                  for path, mine, excluded in zip(case["paths"], ours, docker["excluded"]) if mine != excluded]
+    return found
 
 
 def test_every_path_is_excluded_exactly_when_docker_excludes_it(oracle):
-    """1,596 ignore files, 80 paths each; docker refuses about one file in four (on purpose: refusals
-    must agree too), and judges the paths of the rest: some 93,000 answers."""
-    cases = _cases(count=1500, seed=20261130)
-    answers = _docker_answers(oracle, cases)
-    disagreements = [line for case, docker in zip(cases, answers) for line in _disagreements(case, docker)]
+    """Ignore files made of real patterns and of odd characters (1,600 and 6,000 files, 80 and 32
+    paths each); docker refuses about one in four, on purpose: refusals must agree too."""
+    cases = _cases(count=1500, seed=20261130) + _odd_cases(count=6000, seed=20261130)
+    disagreements = _disagreements(cases, _docker(oracle, cases)["cases"])
     assert not disagreements, f"{len(disagreements)} disagreements, first ones:\n" + "\n".join(disagreements[:25])
 
 
+def test_malformed_patterns_are_the_ones_gos_filepath_match_refuses(oracle):
+    """Docker's syntax check is Go's filepath.Match against ".", which reads a pattern only as far
+    as it matches; skillship.gomatch walks it the same way (matches compared too)."""
+    chosen = random.Random(7)
+    alphabet = list("ab/*?[]^-\\.")
+    names = [".", "a", "ab", "a/b", "", "b", "-", "]", "[", "a.b"]
+    globs = [("".join(chosen.choice(alphabet) for _ in range(chosen.randint(1, 8))), chosen.choice(names))
+             for _ in range(20000)]
+    differing = []
+    for (pattern, name), (matched, malformed) in zip(globs, _docker(oracle, globs=globs)["globs"]):
+        try:
+            ours = (gomatch._match(pattern, name), False)
+        except gomatch.BadPattern:
+            ours = (False, True)
+        if ours != (matched, malformed):
+            differing.append(f"{pattern!r} on {name!r}: Go {matched, malformed}, ours {ours}")
+    assert not differing, "\n".join(differing[:25])
+
+
 def test_the_oracle_tells_sent_from_excluded_and_refuses(oracle):
-    """The comparison above means something only if docker's answers vary with the patterns."""
-    sent_and_excluded, refused = _docker_answers(oracle, [
+    """The comparisons above mean something only if docker's answers vary."""
+    answers = _docker(oracle, [
         {"ignore": "*.md\n!README.md\n[!a]*.txt\n", "paths": ["README.md", "a.md", "docs/a.md", "x.txt", "ab.txt"]},
         {"ignore": "*.md\n!/\n", "paths": ["a.md"]},
-    ])
-    assert sent_and_excluded == {"excluded": [False, True, False, False, True]}
-    assert refused == {"refused": 'illegal exclusion pattern: "!"'}
+    ], globs=[("a\\", "."), ("a*\\", ".")])
+    assert answers["cases"] == [{"excluded": [False, True, False, False, True]}, {"refused": 'illegal exclusion pattern: "!"'}]
+    assert answers["globs"] == [[False, True], [False, False]]

@@ -194,10 +194,13 @@ def test_an_ignore_file_docker_refuses_is_an_error_at_its_line(example_copy):
     _, diagnostics = load_workspace(example_copy)
     [error] = diagnostics.errors
     assert (error.code, error.file, error.line) == ("dockerignore", str(context / ".dockerignore"), 2)
-    assert "docker refuses this ignore file" in error.message and "never closed" in error.message
+    assert error.message == "docker refuses this ignore file: pattern '[a-' is malformed (Go's filepath.Match: syntax error in pattern)"
     (context / "Dockerfile.dockerignore").write_text("*.tmp\n!\n")
     [error] = load_workspace(example_copy)[1].errors
     assert (error.file, error.line) == (str(context / "Dockerfile.dockerignore"), 2)
     assert "lone '!'" in error.message
+    (context / "Dockerfile.dockerignore").write_text("*.tmp\nx*[\n")  # Go's glob reads it; its expression fails
+    [error] = load_workspace(example_copy)[1].errors
+    assert error.line == 2 and "not a valid expression" in error.message
     (context / "Dockerfile.dockerignore").write_text("*.tmp\n")
     assert load_workspace(example_copy)[1].errors == []

@@ -1,13 +1,15 @@
-// Reads {"cases": [{"ignore": TEXT, "paths": [PATH, ...]}, ...]} on stdin and writes, for each
-// case, whether docker excludes each path (a file path relative to the context root, '/'-separated)
-// given that ignore file's text, or why docker refuses the ignore file:
-// [{"excluded": [true, false, ...]}, {"refused": "..."}, ...].
+// Reads {"cases": [{"ignore": TEXT, "paths": [PATH, ...]}, ...], "globs": [[PATTERN, NAME], ...]}
+// on stdin. Writes {"cases": [...], "globs": [...]}: for each case, whether docker excludes each
+// path (a file path relative to the context root, '/'-separated) given that ignore file's text, or
+// why docker refuses the file ({"excluded": [true, false, ...]} or {"refused": "..."}); for each
+// glob, what Go's filepath.Match answers ([matched, malformed]).
 package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/moby/patternmatcher"
@@ -27,16 +29,24 @@ type oracleCase struct {
 func main() {
 	var input struct {
 		Cases []oracleCase `json:"cases"`
+		Globs [][2]string  `json:"globs"`
 	}
 	if err := json.NewDecoder(os.Stdin).Decode(&input); err != nil {
 		fmt.Fprintln(os.Stderr, "reading cases:", err)
 		os.Exit(2)
 	}
-	answers := make([]answer, len(input.Cases))
+	output := struct {
+		Cases []answer  `json:"cases"`
+		Globs [][2]bool `json:"globs"`
+	}{make([]answer, len(input.Cases)), make([][2]bool, len(input.Globs))}
 	for i, c := range input.Cases {
-		answers[i] = judge(c)
+		output.Cases[i] = judge(c)
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(answers); err != nil {
+	for i, glob := range input.Globs {
+		matched, err := filepath.Match(glob[0], glob[1])
+		output.Globs[i] = [2]bool{matched, err != nil}
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(output); err != nil {
 		fmt.Fprintln(os.Stderr, "writing answers:", err)
 		os.Exit(2)
 	}
