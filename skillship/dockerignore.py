@@ -104,13 +104,15 @@ class _Pattern:
         return self.regex.search(path) is not None  # as Go's MatchString: only `^` and `$` anchor
 
 
-# Escapes that mean the same to Go's regexp (RE2) and Python's re. Another escaped letter or digit
-# means something else, or nothing, to one of them: such a pattern is not guessed at.
+# Escapes that mean the same to Go's regexp (RE2) and Python's re, compiled with re.ASCII as RE2's
+# classes are ASCII (one difference left: Python's \s also takes \v). Another escaped letter or
+# digit means something else, or nothing, to one of them: such a pattern is not guessed at.
 _SHARED_ESCAPES = {**{c: "\\" + c for c in "dDsSwWbBAntrfva"}, "z": r"\Z"}
 # moby escapes `.+()|{}$` through a bit table that overflows past '?': only `.+()$` are escaped,
 # so `|` is alternation and `{n}` repetition in its regular expressions.
 _ESCAPED = ".+()$"
-_RE2_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+_RE2_REPEAT = re.compile(r"\{(0|[1-9]\d*)(?:,(0|[1-9]\d*)?)?\}")  # RE2 reads `{00}` as text
+_ASSERTIONS = ("^", r"\b", r"\B", r"\A", r"\Z")  # as emitted: they match no character
 
 
 def _compile(line: int, text: str, exclusion: bool) -> _Pattern:
@@ -163,7 +165,9 @@ def _compile(line: int, text: str, exclusion: bool) -> _Pattern:
                     regex.append(re.escape(char_or_problem))
                 else:
                     broken = char_or_problem
-            elif escaped.isascii() and escaped.isalnum():
+            elif not escaped.isascii():
+                broken = f"pattern {text!r} is not a valid expression: RE2 escapes only ASCII punctuation"
+            elif escaped.isalnum():
                 if escaped in _SHARED_ESCAPES:
                     regex.append(_SHARED_ESCAPES[escaped])
                 else:
@@ -179,8 +183,8 @@ def _compile(line: int, text: str, exclusion: bool) -> _Pattern:
                 regex.append(r"\{")  # not a repetition to Go: a plain '{' (Python would read `{,2}`)
             elif any(int(n) > 1000 for n in repeat.groups() if n):
                 broken = f"pattern {text!r} repeats more than 1000 times"
-            elif regex[-1] == "^":
-                # RE2 repeats the anchor, which Python refuses: `^{2}` is `^`, `^{0}` is nothing.
+            elif regex[-1] in _ASSERTIONS:
+                # RE2 repeats an assertion, which Python refuses: `^{2}` is `^`, `^{0}` is nothing.
                 index = repeat.end()
                 if int(repeat.group(1)) == 0:
                     regex.pop()
@@ -193,14 +197,40 @@ def _compile(line: int, text: str, exclusion: bool) -> _Pattern:
         source = "".join(regex) + end_anchor
         if re.search(r"(?<!\\)\[:", source):  # RE2 reads `[[:alpha:]]` as a POSIX class, Python does not
             broken = f"pattern {text!r}: skillship does not read '[:' classes as docker would"
+        elif _assertion_in_class(source):
+            broken = f"pattern {text!r} is not a valid expression: RE2 takes no \\b, \\B, \\A or \\z in a class"
         else:
             try:
                 with warnings.catch_warnings():  # "possible nested set": `[[` is a literal '[' in both
                     warnings.simplefilter("ignore", FutureWarning)
-                    compiled = re.compile(source)
+                    compiled = re.compile(source, re.ASCII)
             except re.error as exc:
                 broken = f"pattern {text!r} is not a valid expression: {exc.msg}"
     return _Pattern(line, text, exclusion, kind, compiled, broken)
+
+
+def _assertion_in_class(source: str) -> bool:
+    """Whether an assertion escape sits inside a `[...]` class of `source` (RE2 refuses it; to Python
+    `[\\b]` is a backspace). A `]` right after `[` or `[^` is a literal, as in both engines."""
+    in_class = False
+    index = 0
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            if in_class and source[index + 1:index + 2] in ("b", "B", "A", "Z"):
+                return True
+            index += 2
+            continue
+        if not in_class and char == "[":
+            in_class = True
+            index += 2 if source.startswith("[^", index) else 1
+            if source.startswith("]", index):
+                index += 1
+            continue
+        if in_class and char == "]":
+            in_class = False
+        index += 1
+    return False
 
 
 def _octal(text: str, index: int, first: str) -> tuple[int, str]:
