@@ -63,9 +63,10 @@ class ContextDigest:
         return ContextDigest(both, self.files + other.files, self.bytes + other.bytes)
 
 
-def dockerignore(context: Path) -> Ignore:
+def dockerignore(context: Path, top: list[os.DirEntry[str]] | None = None) -> Ignore:
     """The matcher of the ignore file docker uses for `context`. Raises ContextError."""
-    return _matcher(context, *read_ignore_file(context))
+    present = None if top is None else {entry.name for entry in top}
+    return _matcher(context, *read_ignore_file(context, present))
 
 
 def _matcher(context: Path, name: str | None, text: str) -> Ignore:
@@ -80,23 +81,32 @@ def _matcher(context: Path, name: str | None, text: str) -> Ignore:
 _File = tuple[str, int, int, int, int, int]
 
 
-def _walk(context: Path, ignore: Ignore) -> list[_File]:
-    """Every file below `context` with its `lstat`, in path order: one pass of `scandir`. A folder
-    that the ignore file excludes is not entered, unless a `!` pattern could bring something
-    inside it back. Files are not matched here: a cache hit needs no matching at all."""
+def _listing(folder: str) -> list[os.DirEntry[str]]:
+    with os.scandir(folder) as entries:
+        return list(entries)
+
+
+def _walk(context: Path, ignore: Ignore, top: list[os.DirEntry[str]]) -> list[_File]:
+    """Every file below `context` (whose own entries, `top`, the caller has listed) with its
+    `lstat`, in path order. A folder that the ignore file excludes is not entered, unless a `!`
+    pattern could bring something inside it back. Files are not matched here: a cache hit needs no
+    matching at all."""
     found: list[_File] = []
-    folders = [("", str(context))]
-    while folders:
+    folders: list[tuple[str, str]] = []
+    entries, prefix = top, ""
+    while True:
+        for entry in entries:
+            relative = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if ignore.has_negations or not ignore.excludes(relative):
+                    folders.append((relative + "/", entry.path))
+                continue
+            info = entry.stat(follow_symlinks=False)
+            found.append((relative, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode))
+        if not folders:
+            break
         prefix, folder = folders.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                relative = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if ignore.has_negations or not ignore.excludes(relative):
-                        folders.append((relative + "/", entry.path))
-                    continue
-                info = entry.stat(follow_symlinks=False)
-                found.append((relative, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_mode))
+        entries = _listing(folder)
     found.sort()
     return found
 
@@ -108,8 +118,9 @@ def _sent(files: list[_File], ignore: Ignore) -> list[_File]:
 
 
 def _scan(context: Path) -> list[_File]:
-    ignore = dockerignore(context)
-    return _sent(_walk(context, ignore), ignore)
+    top = _listing(str(context))
+    ignore = dockerignore(context, top)
+    return _sent(_walk(context, ignore, top), ignore)
 
 
 def context_files(context: Path) -> list[str]:
@@ -214,10 +225,11 @@ class DigestCache:
 
     def _digest(self, context: Path) -> ContextDigest:
         key = os.path.abspath(context)
-        name, spec_text = read_ignore_file(context)
-        ignore = _matcher(context, name, spec_text)
         walk_started = self._clock()
-        everything = _walk(context, ignore)
+        top = _listing(key)
+        name, spec_text = read_ignore_file(key, {entry.name for entry in top})
+        ignore = _matcher(context, name, spec_text)
+        everything = _walk(context, ignore, top)
         signature = _signature(spec_text, everything)
         entry = self._entries.get(key)
         if isinstance(entry, dict) and entry.get("signature") == signature:

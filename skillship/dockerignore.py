@@ -19,6 +19,7 @@ import posixpath
 import re
 import warnings
 from dataclasses import dataclass
+from typing import Collection
 
 from skillship.gomatch import is_malformed
 
@@ -36,11 +37,12 @@ class IgnoreFileError(ValueError):
         self.message = message
 
 
-def read_ignore_file(context: str | os.PathLike[str]) -> tuple[str | None, str]:
+def read_ignore_file(context: str | os.PathLike[str], present: Collection[str] | None = None) -> tuple[str | None, str]:
     """(name, text) of the ignore file docker uses for `context`, or (None, "") when there is none.
-    Bytes that are not UTF-8 are kept apart, not refused: docker reads the file as bytes. Raises
-    OSError when the file exists but cannot be read."""
-    for name in IGNORE_FILES:
+    `present`, the names in the context's folder when the caller has listed it, spares looking for
+    files that are not there. Bytes that are not UTF-8 are kept apart, not refused: docker reads the
+    file as bytes. Raises OSError when the file exists but cannot be read."""
+    for name in IGNORE_FILES if present is None else [n for n in IGNORE_FILES if n in present]:
         # A raw unbuffered read: the digest cache does this once per context on every run.
         try:
             with open(os.path.join(context, name), "rb", buffering=0) as handle:

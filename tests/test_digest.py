@@ -136,9 +136,9 @@ def _coarse_filesystem(monkeypatch, frozen_ns: int) -> None:
     on FAT, 1 s on ext3 and HFS+, a clock tick on ext4) has not ended since the files were written."""
     real_walk = digest_module._walk
 
-    def walk(context, ignore):
+    def walk(context, ignore, top):
         return [(path, size, frozen_ns, frozen_ns, inode, mode)
-                for path, size, _, _, inode, mode in real_walk(context, ignore)]
+                for path, size, _, _, inode, mode in real_walk(context, ignore, top)]
 
     monkeypatch.setattr(digest_module, "_walk", walk)
 
@@ -228,7 +228,7 @@ def test_a_file_that_cannot_be_read_is_named(context, tmp_path, monkeypatch):
     read: the error names it, for the plan to report, instead of a traceback."""
     real_walk = digest_module._walk
     monkeypatch.setattr(digest_module, "_walk",
-                        lambda c, i: real_walk(c, i) + [("gone.swp", 5, 0, 0, 1, 0o100644)])
+                        lambda c, i, top: real_walk(c, i, top) + [("gone.swp", 5, 0, 0, 1, 0o100644)])
     for digest in (digest_context, DigestCache(tmp_path / "digests.json").digest):
         with pytest.raises(ContextError) as caught:
             digest(context)
