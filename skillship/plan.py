@@ -389,7 +389,7 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
         return None  # validation reports the missing build context
     digested = digests.of(context)
     if digested is None:
-        return None  # digests.of named the unreadable file in the problems
+        return None  # digests.of named the file docker could not send in the problems
     digest, named = digested
     name = action_name(skill.name, action.name)
     prebuilt = settings.images.get(f"{skill.name}/{action.name}") or settings.images.get(skill.name)
@@ -440,7 +440,7 @@ def _plan_daemon(source: SkillSource, action: Action, several: bool, settings: S
         return None
     digested = digests.of(context)
     if digested is None:
-        return None  # digests.of named the unreadable file in the problems
+        return None  # digests.of named the file docker could not send in the problems
     digest, named = digested
     return DaemonPlan(
         key=f"{skill.name}/{action.name}" if several else skill.name,

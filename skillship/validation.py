@@ -140,8 +140,8 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics) -> None:
 
 
 def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
-    """Docker refuses some ignore files outright (a lone '!', a malformed '[...]'): say so before
-    any build, at the line."""
+    """Docker refuses some ignore files outright (a lone '!', a malformed '[...]') and fails the
+    build at a pattern whose expression does not compile: say so before any build, at the line."""
     try:
         name, text = read_ignore_file(context)
     except OSError as exc:
