@@ -268,12 +268,18 @@ class _Digests:
         return digest.combined(self._runtime), ((RUNTIME_CONTEXT, runtime_context()),)
 
 
+# The name as a whole word: `COPY --from=skillship-runtime`, `RUN --mount=from=skillship-runtime,...`
+# and `FROM skillship-runtime` all read the named context. A mention in a comment counts too: an
+# unused context costs the build nothing, a missing one fails it.
+_RUNTIME_NAME = re.compile(rf"(?<![\w.-]){re.escape(RUNTIME_CONTEXT)}(?![\w.-])")
+
+
 def uses_runtime(context: Path) -> bool:
     try:
         text = (context / "Dockerfile").read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return f"--from={RUNTIME_CONTEXT}" in text
+    return _RUNTIME_NAME.search(text) is not None
 
 
 @cache  # the import system's search is slow, and an installed package does not move mid-run

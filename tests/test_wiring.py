@@ -127,6 +127,25 @@ def test_images_that_use_the_runtime_are_tagged_by_it_too(example_copy, monkeypa
     assert calls.count(REPO / "skillship_runtime") == 1  # once per plan, however many images use it
 
 
+@pytest.mark.parametrize("line", [
+    "RUN --mount=type=bind,from=skillship-runtime,target=/rt cp /rt/*.py /opt/skillship/skillship_runtime/",
+    "FROM skillship-runtime AS runtime",
+    'COPY --from=skillship-runtime ["message.py", "/opt/"]',
+])
+def test_every_way_a_dockerfile_reads_the_runtime_gets_it_and_its_tag(example_copy, line):
+    """Without the named context the build fails; without its digest a new runtime keeps the tag."""
+    dockerfile = example_copy / "skills/hello/actions/hello/Dockerfile"
+    dockerfile.write_text("\n".join(l for l in dockerfile.read_text().splitlines() if "skillship-runtime" not in l)
+                          + "\n" + line + "\n")
+    workspace, _ = load_workspace(example_copy)
+    settings = StackSettings.from_config("t", {"target": "render", "buildImages": False})
+    task = plan_deployment(workspace, settings, project_dir=example_copy).task("hello")
+    assert task.named_contexts == (("skillship-runtime", REPO / "skillship_runtime"),)
+    dockerfile.write_text(dockerfile.read_text().replace(line, "COPY --from=skillship-runtime-old x /x"))
+    workspace, _ = load_workspace(example_copy)
+    assert plan_deployment(workspace, settings, project_dir=example_copy).task("hello").named_contexts == ()
+
+
 def _write_chain(root, names: list[str], *, closed: bool) -> None:
     """One agent mapping each job skill's output to the next one's input (and the last to the
     first when closed)."""
