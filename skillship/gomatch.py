@@ -17,13 +17,14 @@ class BadPattern(Exception):
 
 def is_malformed(pattern: str, name: str = ".") -> bool:
     try:
-        _match(pattern, name)
+        match(pattern, name)
     except BadPattern:
         return True
     return False
 
 
-def _match(pattern: str, name: str) -> bool:
+def match(pattern: str, name: str) -> bool:
+    """What Go's filepath.Match(pattern, name) answers; raises BadPattern where it returns ErrBadPattern."""
     while pattern:
         star, chunk, pattern = _scan_chunk(pattern)
         if star and not chunk:

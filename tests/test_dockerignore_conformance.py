@@ -138,7 +138,7 @@ def test_malformed_patterns_are_the_ones_gos_filepath_match_refuses(oracle):
     differing = []
     for (pattern, name), (matched, malformed) in zip(globs, _docker(oracle, globs=globs)["globs"]):
         try:
-            ours = (gomatch._match(pattern, name), False)
+            ours = (gomatch.match(pattern, name), False)
         except gomatch.BadPattern:
             ours = (False, True)
         if ours != (matched, malformed):
