@@ -42,7 +42,7 @@ def _reading(context: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise ContextError(str(exc.filename or context), exc.strerror or str(exc)) from None
-    except IgnoreFileError as exc:  # a pattern docker cannot compile, reached while matching
+    except IgnoreFileError as exc:  # docker refuses the file, or a pattern it reaches while matching
         name = next((n for n in IGNORE_FILES if os.path.exists(os.path.join(context, n))), IGNORE_FILES[-1])
         raise ContextError(os.path.join(context, name), f"docker refuses this ignore file, {exc}") from None
 
@@ -64,17 +64,10 @@ class ContextDigest:
 
 
 def dockerignore(context: Path, top: list[os.DirEntry[str]] | None = None) -> Ignore:
-    """The matcher of the ignore file docker uses for `context`. Raises ContextError."""
+    """The matcher of the ignore file docker uses for `context`. Raises IgnoreFileError (`_reading`
+    names the file)."""
     present = None if top is None else {entry.name for entry in top}
-    return _matcher(context, *read_ignore_file(context, present))
-
-
-def _matcher(context: Path, name: str | None, text: str) -> Ignore:
-    try:
-        return compiled(text)
-    except IgnoreFileError as exc:
-        refused = os.path.join(context, name or IGNORE_FILES[-1])
-        raise ContextError(refused, f"docker refuses this ignore file, {exc}") from None
+    return compiled(read_ignore_file(context, present)[1])
 
 
 # (relative path, size, mtime_ns, ctime_ns, inode, mode): tuples, as there are many of them.
@@ -227,8 +220,8 @@ class DigestCache:
         key = os.path.abspath(context)
         walk_started = self._clock()
         top = _listing(key)
-        name, spec_text = read_ignore_file(key, {entry.name for entry in top})
-        ignore = _matcher(context, name, spec_text)
+        _, spec_text = read_ignore_file(key, {entry.name for entry in top})
+        ignore = compiled(spec_text)
         everything = _walk(context, ignore, top)
         signature = _signature(spec_text, everything)
         entry = self._entries.get(key)

@@ -208,7 +208,8 @@ def _compile(line: int, text: str, exclusion: bool) -> _Pattern:
                     compiled = re.compile(source, re.ASCII)
             except re.error as exc:
                 broken = f"pattern {text!r} is not a valid expression: {exc.msg}"
-    return _Pattern(line, text, exclusion, kind, compiled, broken)
+    # Only an expression can fail: exact, prefix and suffix forms never compile one.
+    return _Pattern(line, text, exclusion, kind, compiled, broken if kind == "regex" else None)
 
 
 def _assertion_in_class(source: str) -> bool:
@@ -275,7 +276,7 @@ class Ignore:
 
     def problems(self) -> list[IgnoreFileError]:
         """Patterns docker cannot compile: it fails the build as soon as a path reaches one."""
-        return [IgnoreFileError(p.line, p.broken) for p in self._patterns if p.broken is not None and p.kind == "regex"]
+        return [IgnoreFileError(p.line, p.broken) for p in self._patterns if p.broken is not None]
 
     def excludes(self, relative: str) -> bool:
         """True when docker would not send `relative` (a '/'-separated path from the context root):

@@ -109,14 +109,21 @@ def test_tag_is_a_valid_docker_tag(context):
     assert tag.startswith("ctx-") and len(tag) == 24 and tag[4:].isalnum()
 
 
-def test_cache_reuses_an_unchanged_context(context, tmp_path):
-    cache_file = tmp_path / "cache" / "digests.json"
-    first = DigestCache(cache_file, clock=later)
+def _second_run(context: Path, cache_file: Path, clock=time.time_ns, between=lambda: None) -> tuple:
+    """Digest `context` into a new cache file and save it, do `between`, then digest it again from
+    that file: (the first digest, the second run's digest, its (hits, misses))."""
+    first = DigestCache(cache_file, clock=clock)
     digest = first.digest(context)
     first.save()
-    again = DigestCache(cache_file, clock=later)
-    assert again.digest(context) == digest
-    assert (again.hits, again.misses) == (1, 0)
+    between()
+    again = DigestCache(cache_file, clock=clock)
+    return digest, again.digest(context), (again.hits, again.misses)
+
+
+def test_cache_reuses_an_unchanged_context(context, tmp_path):
+    digest, again, counts = _second_run(context, tmp_path / "cache" / "digests.json", clock=later)
+    assert again == digest
+    assert counts == (1, 0)
 
 
 def test_cache_sees_an_edit_even_with_the_old_size_and_mtime(context, tmp_path):
@@ -149,15 +156,11 @@ def test_an_edit_in_the_same_timestamp_granule_is_never_a_stale_hit(context, tmp
     not remembered, so the next run hashes the context again."""
     now = time.time_ns()
     _coarse_filesystem(monkeypatch, frozen_ns=now)
-    cache_file = tmp_path / "digests.json"
-    first = DigestCache(cache_file, clock=lambda: now + 500_000_000)
-    before = first.digest(context)
-    first.save()
-    (context / "main.py").write_text("print(7)\n")  # same size, same (frozen) timestamps and inode
-    again = DigestCache(cache_file, clock=lambda: now + 600_000_000)
-    after = again.digest(context)
+    same_size_edit = lambda: (context / "main.py").write_text("print(7)\n")  # noqa: E731 - same (frozen) timestamps and inode
+    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + 500_000_000,
+                                        between=same_size_edit)
     assert after.sha256 != before.sha256 and after == digest_context(context)
-    assert (again.hits, again.misses) == (0, 1)
+    assert counts == (0, 1)
 
 
 def test_a_settled_context_is_remembered(context, tmp_path, monkeypatch):
@@ -165,14 +168,9 @@ def test_a_settled_context_is_remembered(context, tmp_path, monkeypatch):
     remembered and the next run only walks the context."""
     now = time.time_ns()
     _coarse_filesystem(monkeypatch, frozen_ns=now)
-    cache_file = tmp_path / "digests.json"
-    settled = lambda: now + digest_module.SETTLE_NS + 1  # noqa: E731
-    first = DigestCache(cache_file, clock=settled)
-    digest = first.digest(context)
-    first.save()
-    again = DigestCache(cache_file, clock=settled)
-    assert again.digest(context) == digest
-    assert (again.hits, again.misses) == (1, 0)
+    digest, again, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + digest_module.SETTLE_NS + 1)
+    assert again == digest
+    assert counts == (1, 0)
 
 
 def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_path):
@@ -180,13 +178,9 @@ def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_pa
     on every run until its timestamps are in the past, never trusted early."""
     tomorrow = time.time_ns() + 86_400 * 10**9
     os.utime(context / "main.py", ns=(tomorrow, tomorrow))
-    cache_file = tmp_path / "digests.json"
-    first = DigestCache(cache_file)
-    digest = first.digest(context)
-    first.save()
-    again = DigestCache(cache_file)
-    assert again.digest(context) == digest
-    assert (again.hits, again.misses) == (0, 1)
+    digest, again, counts = _second_run(context, tmp_path / "digests.json")
+    assert again == digest
+    assert counts == (0, 1)
 
 
 @pytest.fixture
@@ -295,16 +289,16 @@ def test_cache_location_follows_the_environment(monkeypatch, tmp_path):
 
 def test_a_damaged_cache_entry_is_a_miss_not_a_crash(context, tmp_path):
     cache_file = tmp_path / "digests.json"
-    first = DigestCache(cache_file, clock=later)
-    digest = first.digest(context)
-    first.save()
-    data = json.loads(cache_file.read_text())
-    [entry] = data["contexts"].values()
-    del entry["sha256"]
-    cache_file.write_text(json.dumps(data))
-    again = DigestCache(cache_file, clock=later)
-    assert again.digest(context) == digest
-    assert (again.hits, again.misses) == (0, 1)
+
+    def damage() -> None:
+        data = json.loads(cache_file.read_text())
+        [entry] = data["contexts"].values()
+        del entry["sha256"]
+        cache_file.write_text(json.dumps(data))
+
+    digest, again, counts = _second_run(context, cache_file, clock=later, between=damage)
+    assert again == digest
+    assert counts == (0, 1)
 
 
 def test_remembered_answers_belong_to_their_own_dockerignore(tmp_path):
