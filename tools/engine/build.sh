@@ -7,9 +7,12 @@
 #   etcd                        go.etcd.io/etcd/server/v3
 # Each comes from a wrapper module beside this script (README there). Binaries are cached in
 # $SKILLSHIP_ENGINE_CACHE (default ~/.cache/skillship-engine), keyed by the wrapper's go.mod and
-# go.sum and this script, so a warm run only checks that they are there. Prints the bin folder on its last line.
+# go.sum and the build's flags (tools/cached-go-build.sh), so a warm run only checks that they are
+# there; any number of callers may run it at once. Prints the bin folder on its last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../cached-go-build.sh
+source "$here/../cached-go-build.sh"
 cache="${SKILLSHIP_ENGINE_CACHE:-$HOME/.cache/skillship-engine}"
 # No inlining outside the standard library: a cold build takes about a sixth less time (README.md
 # has the figures), which matters on a new CI machine, where this build is most of the run. The
@@ -19,27 +22,7 @@ export GOFLAGS="-mod=mod -trimpath -gcflags=all=-l -gcflags=std="
 export CGO_ENABLED=0
 
 build() {  # build WRAPPER OUTPUT PACKAGE [LDFLAGS] [PREPARE]
-  local wrapper="$1" output="$2" package="$3" ldflags="${4:-}" prepare="${5:-}"
-  local key
-  key="$(cat "$here/$wrapper/go.mod" "$here/$wrapper/go.sum" "$here/build.sh" | sha256sum | cut -c1-16)"
-  local dir="$cache/$wrapper-$key"
-  if [ -x "$dir/$output" ]; then
-    echo "  $output: cached ($dir)" >&2
-  else
-    local start=$SECONDS
-    echo "  $output: building $package ..." >&2
-    mkdir -p "$dir"
-    local work
-    work="$(mktemp -d)"
-    cp -R "$here/$wrapper/." "$work/"
-    if [ -n "$prepare" ]; then (cd "$work" && "$prepare"); fi
-    (cd "$work" && go build -ldflags "-s -w $ldflags" -o "$dir/$output.partial" "$package")
-    rm -rf "$work"
-    mv "$dir/$output.partial" "$dir/$output"
-    echo "  $output: built in $((SECONDS - start)) s" >&2
-  fi
-  mkdir -p "$cache/bin"
-  ln -sf "$dir/$output" "$cache/bin/$output"
+  cached_go_build "$cache" "$here/$1" "${@:2}"
 }
 
 provider_version="4.0.0-20260115033456-f47bc2d6f199"
