@@ -78,6 +78,13 @@ class YamlDocument:
         return self.lines.get((), None)
 
 
+# Bounds that keep a hostile or broken file from costing unbounded time, memory or stack: aliases
+# may repeat a value (anchors in real files do), never multiply it a billionfold, and no real
+# skill or agent nests anywhere near this deep.
+MAX_DEPTH = 100
+MAX_ALIAS_EXPANSION = 100_000  # values produced again through aliases, in one document
+
+
 def parse_yaml(text: str) -> YamlDocument:
     """Parse one YAML document, keeping line numbers. Raises YamlSyntaxError."""
     try:
@@ -89,10 +96,12 @@ def parse_yaml(text: str) -> YamlDocument:
         raise YamlSyntaxError(problem, line) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(str(exc).splitlines()[0] if str(exc) else "not valid YAML", None) from None
+    except RecursionError:  # the pure-Python parser, where libyaml is missing, recurses per level
+        raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep", None) from None
     document = YamlDocument(data=None)
     if node is None:
         return document
-    document.data = _convert(node, (), document)
+    document.data = _Converter(document).convert(node, ())
     return document
 
 
@@ -101,52 +110,99 @@ def load_yaml(path: Path) -> YamlDocument:
     return parse_yaml(path.read_text(encoding="utf-8"))
 
 
-def _convert(node: yaml.Node, path: FieldPath, document: YamlDocument) -> Any:
-    document.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        return _convert_mapping(node, path, document)
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, index), document) for index, item in enumerate(node.value)]
-    if node.tag == _STR:
-        return node.value  # most scalars: no need for the generic constructor
-    try:
-        return _SCALARS.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:  # e.g. a timestamp that does not exist
-        raise YamlSyntaxError(f"bad scalar value: {exc}", node.start_mark.line + 1) from None
+class _Converter:
+    """Nodes to plain data, within the bounds above. The composer shares one node object between
+    an anchor and each of its aliases, so a node met again was reached through an alias."""
 
+    def __init__(self, document: YamlDocument) -> None:
+        self.document = document
+        self.met: set[int] = set()
+        self.open: set[int] = set()  # nodes on the path from the root: an alias to one is a loop
+        self.repeated = 0
+        self.within_alias = 0  # > 0 while converting a value reached through an alias
+        self.alias_line: int | None = None  # where the outermost such value is used
+        self.merged: dict[int, list[tuple[yaml.Node, yaml.Node]]] = {}
 
-def _convert_mapping(node: yaml.MappingNode, path: FieldPath, document: YamlDocument) -> dict:
-    result: dict[Any, Any] = {}
-    for key_node, value_node in _merged_pairs(node):
-        if not isinstance(key_node, yaml.ScalarNode):
-            raise YamlSyntaxError(
-                "a mapping key must be a plain value (is a '{{ placeholder }}' left unrendered?)",
-                key_node.start_mark.line + 1,
-            )
-        key = key_node.value if key_node.tag == _STR else _SCALARS.construct_object(key_node)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            key = str(key)
-        child = (*path, key)
-        key_line = key_node.start_mark.line + 1
-        if key in result:
-            document.duplicate_keys.append(DuplicateKey(child, key_line, document.lines.get(child, key_line)))
-        document.lines[child] = key_line
-        result[key] = _convert(value_node, child, document)
-        document.lines[child] = key_line  # the key's line, which is where a reader looks
-    return result
-
-
-def _merged_pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
-    """Resolve YAML merge keys (`<<: *anchor`) so anchors in real files load as written."""
-    pairs: list[tuple[yaml.Node, yaml.Node]] = []
-    merged: list[tuple[yaml.Node, yaml.Node]] = []
-    for key_node, value_node in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            for source in sources:
-                if isinstance(source, yaml.MappingNode):
-                    merged.extend(_merged_pairs(source))
+    def convert(self, node: yaml.Node, path: FieldPath) -> Any:
+        line = node.start_mark.line + 1
+        self.document.lines.setdefault(path, line)
+        if len(path) > MAX_DEPTH:
+            raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep", line)
+        identity = id(node)
+        if identity in self.open:
+            raise YamlSyntaxError(f"an alias at line {self.document.line(path)} refers to a value that contains it "
+                                  f"(anchored at line {line}); the value would never end", self.document.line(path))
+        repeat = identity in self.met
+        if repeat:
+            self.repeated += 1
+            if not self.within_alias:
+                self.alias_line = self.document.line(path[:-1]) if path else line
+            if self.repeated > MAX_ALIAS_EXPANSION:
+                raise YamlSyntaxError(f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values (the alias used at line "
+                                      f"{self.alias_line} repeats the anchor of line {line}, through aliases of "
+                                      "aliases); write the values out instead", self.alias_line)
         else:
-            pairs.append((key_node, value_node))
-    explicit = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
-    return [(k, v) for k, v in merged if not (isinstance(k, yaml.ScalarNode) and k.value in explicit)] + pairs
+            self.met.add(identity)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.open.add(identity)
+            self.within_alias += repeat
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.convert(item, (*path, index)) for index, item in enumerate(node.value)]
+            finally:
+                self.open.discard(identity)
+                self.within_alias -= repeat
+        if node.tag == _STR:
+            return node.value  # most scalars: no need for the generic constructor
+        try:
+            return _SCALARS.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:  # e.g. a timestamp that does not exist
+            raise YamlSyntaxError(f"bad scalar value: {exc}", line) from None
+
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict:
+        document = self.document
+        result: dict[Any, Any] = {}
+        for key_node, value_node in self.merged_pairs(node, frozenset()):
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlSyntaxError(
+                    "a mapping key must be a plain value (is a '{{ placeholder }}' left unrendered?)",
+                    key_node.start_mark.line + 1,
+                )
+            key = key_node.value if key_node.tag == _STR else _SCALARS.construct_object(key_node)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                key = str(key)
+            child = (*path, key)
+            key_line = key_node.start_mark.line + 1
+            if key in result:
+                document.duplicate_keys.append(DuplicateKey(child, key_line, document.lines.get(child, key_line)))
+            document.lines[child] = key_line
+            result[key] = self.convert(value_node, child)
+            document.lines[child] = key_line  # the key's line, which is where a reader looks
+        return result
+
+    def merged_pairs(self, node: yaml.MappingNode, merging: frozenset[int]) -> list[tuple[yaml.Node, yaml.Node]]:
+        """Resolve YAML merge keys (`<<: *anchor`) so anchors in real files load as written.
+        `merging` holds the mappings being merged into this one: a mapping that merges itself is a loop."""
+        if id(node) in self.merged:  # a mapping merged many times is resolved once
+            return self.merged[id(node)]
+        if id(node) in merging or len(merging) > MAX_DEPTH:
+            raise YamlSyntaxError("merge keys ('<<') merge a mapping into itself, or nest too deep", node.start_mark.line + 1)
+        merging = merging | {id(node)}
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if isinstance(source, yaml.MappingNode):
+                        merged.extend(self.merged_pairs(source, merging))
+                        if len(merged) > MAX_ALIAS_EXPANSION:
+                            raise YamlSyntaxError(f"merge keys ('<<') expand to more than {MAX_ALIAS_EXPANSION:,} keys",
+                                                  key_node.start_mark.line + 1)
+            else:
+                pairs.append((key_node, value_node))
+        explicit = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}
+        resolved = [(k, v) for k, v in merged if not (isinstance(k, yaml.ScalarNode) and k.value in explicit)] + pairs
+        self.merged[id(node)] = resolved
+        return resolved
