@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 RUNTIME_JOBS = "cortex/jobs"
 RUNTIME_DAEMONS = "cortex/daemons"
@@ -236,6 +236,42 @@ class Skill(_Model):
 
     def output(self, name: str) -> Output | None:
         return next((o for o in self.outputs if o.name == name), None)
+
+
+class MessageEnvelope(BaseModel):
+    """What an example message or a stack's message may hold (FORMAT.md: the message). Only the
+    types are checked, so a `properties` list is refused here, not by the builders; unknown keys
+    stay as they are."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    payload: Any = None
+    properties: dict[str, Any] | None = None
+    headers: dict[str, Any] | None = None
+    activation_id: str | None = Field(default=None, alias="activationId")
+    agent_name: str | None = Field(default=None, alias="agentName")
+    channel_id: str | None = Field(default=None, alias="channelId")
+    output_name: str | None = Field(default=None, alias="outputName")
+    project_id: str | None = Field(default=None, alias="projectId")
+    session_id: str | None = Field(default=None, alias="sessionId")
+    skill_name: str | None = Field(default=None, alias="skillName")
+
+
+def envelope_problems(message: Any) -> list[tuple[str, str]]:
+    """(field, problem) for each envelope field of the wrong type; [] for a well-typed object."""
+    if not isinstance(message, dict):
+        return [("", "a message must be a JSON object with a 'payload'")]
+    try:
+        MessageEnvelope.model_validate(message)
+    except ValidationError as exc:
+        return [(".".join(str(part) for part in error["loc"][:1]), _expected(error)) for error in exc.errors(include_url=False)]
+    return []
+
+
+def _expected(error: Any) -> str:
+    field = error["loc"][0] if error["loc"] else "message"
+    kind = {"dict_type": "an object", "string_type": "a string"}.get(error["type"], error["msg"])
+    return f"'{field}' must be {kind}, not {type(error['input']).__name__}"
 
 
 # --- agents -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ for every task) and reports all problems at once, before any object exists.
 
 from __future__ import annotations
 
+import graphlib
 import importlib.util
 import json
 import re
@@ -16,11 +17,11 @@ from pathlib import Path
 from typing import Any, Callable, Collection, Mapping
 
 from skillship.digest import ContextDigest, ContextError, digest_context
-from skillship.models import Action
+from skillship.models import Action, envelope_problems
 from skillship.names import action_name, k8s_name, short_hash, skill_name
 from skillship.settings import IstioMode, StackSettings
 from skillship.wiring import agent_wires, receiver_url
-from skillship.workspace import SkillSource, Workspace, display_path
+from skillship.workspace import SkillSource, Workspace, display_path, escapes
 
 RUNTIME_CONTEXT = "skillship-runtime"  # the named build context that holds skillship_runtime
 
@@ -117,19 +118,18 @@ class DeploymentPlan:
         return next((t for t in self.tasks if t.key == key or t.skill == key), None)
 
     def ordered_tasks(self) -> list[TaskPlan]:
-        """Tasks with every task after the ones it runs after (plan_deployment refused cycles)."""
+        """Tasks with every task after the ones it runs after (plan_deployment refused cycles);
+        among tasks free to go, name order. graphlib orders without recursion: an agent may chain
+        more jobs than Python's recursion limit."""
         by_key = {t.key: t for t in self.tasks}
-        done: dict[str, TaskPlan] = {}
-
-        def visit(task: TaskPlan) -> None:
-            if task.key not in done:
-                for key in task.after:
-                    visit(by_key[key])
-                done[task.key] = task
-
-        for task in self.tasks:
-            visit(task)
-        return list(done.values())
+        sorter = graphlib.TopologicalSorter({t.key: t.after for t in self.tasks})
+        sorter.prepare()
+        ordered: list[TaskPlan] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready())
+            ordered.extend(by_key[key] for key in ready)
+            sorter.done(*ready)
+        return ordered
 
 
 def canonical_json(value: Any) -> str:
@@ -472,9 +472,13 @@ def _message(source: SkillSource, settings: StackSettings, project_dir: Path, pr
     skill = source.skill.name
     configured = settings.messages.get(skill)
     if isinstance(configured, dict):
-        return configured if "payload" in configured else {"payload": configured}
+        message = configured if "payload" in configured else {"payload": configured}
+        return message if _well_typed(message, skill, f"skillship:messages.{skill}", problems) else None
     path = project_dir / configured if isinstance(configured, str) else source.directory / "invoke" / "request" / "message.json"
     where = f"skillship:messages.{skill} ({configured})" if isinstance(configured, str) else str(path)
+    if isinstance(configured, str) and escapes(path, project_dir):
+        problems.append(f"{where} is outside the project folder; messages are read only from inside it")
+        return None
     try:
         if path.stat().st_size > MESSAGE_LIMIT:
             problems.append(f"the message of skill {skill!r} in {where} is larger than {MESSAGE_LIMIT} bytes")
@@ -489,10 +493,16 @@ def _message(source: SkillSource, settings: StackSettings, project_dir: Path, pr
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         problems.append(f"the message of skill {skill!r} in {where} cannot be read: {exc}")
         return None
-    if not isinstance(message, dict):
-        problems.append(f"the message of skill {skill!r} in {where} is not a JSON object")
+    except RecursionError:
+        problems.append(f"the message of skill {skill!r} in {where} is nested too deeply to read")
         return None
-    return message
+    return message if _well_typed(message, skill, where, problems) else None
+
+
+def _well_typed(message: Any, skill: str, where: str, problems: list[str]) -> bool:
+    found = envelope_problems(message)
+    problems.extend(f"the message of skill {skill!r} in {where}: {problem}" for _, problem in found)
+    return not found
 
 
 def _output_name(source: SkillSource, action: Action) -> str:

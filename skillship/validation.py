@@ -5,6 +5,7 @@ Each check adds located Diagnostics and never raises, so one run reports every p
 
 from __future__ import annotations
 
+import graphlib
 import json
 import os
 import re
@@ -13,13 +14,15 @@ from pathlib import Path
 
 from skillship.diagnostics import Diagnostics
 from skillship.dockerignore import IgnoreFileError, compiled, read_ignore_file
-from skillship.models import KNOWN_RUNTIMES, RUNTIME_DAEMONS, RUNTIME_EXTERNAL_API, RUNTIME_JOBS, Agent
+from skillship.models import KNOWN_RUNTIMES, RUNTIME_DAEMONS, RUNTIME_EXTERNAL_API, RUNTIME_JOBS, Agent, envelope_problems
 from skillship.names import action_name, skill_name
+from skillship.wiring import agent_wires
 from skillship.workspace import (
     AgentSource,
     SkillSource,
     Workspace,
     display_path,
+    escapes,
     read_text,
     read_workspace,
     report_placeholders,
@@ -29,6 +32,11 @@ SUPPORTED_CAMEL = "1.0.0"
 _NEW_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]$")
 _LOOSE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
 NEW_NAME_MAX = 20
+# Kubernetes refuses these outright: an environment variable name must be printable ASCII without
+# '=' (1.34 and later), and before 1.34 a C-like identifier; a Secret key is letters, digits, '-._'.
+_ENV_NAME_ANY = re.compile(r"^[\x21-\x3c\x3e-\x7e]+$")
+_ENV_NAME_CLASSIC = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
 def load_workspace(path: Path | str) -> tuple[Workspace, Diagnostics]:
@@ -41,14 +49,15 @@ def load_workspace(path: Path | str) -> tuple[Workspace, Diagnostics]:
 
 def validate_workspace(workspace: Workspace, diagnostics: Diagnostics) -> None:
     for source in workspace.skills:
-        check_skill(source, diagnostics)
-        check_invoke_messages(source, diagnostics)
+        check_skill(source, diagnostics, workspace.boundary)
+        check_invoke_messages(source, diagnostics, workspace.boundary)
     check_unique_skills(workspace, diagnostics)
     for agent in workspace.agents:
         check_agent(agent, workspace, diagnostics)
+    check_job_loops(workspace, diagnostics)
 
 
-def check_skill(source: SkillSource, diagnostics: Diagnostics) -> None:
+def check_skill(source: SkillSource, diagnostics: Diagnostics, boundary: Path | None = None) -> None:
     skill, file = source.skill, source.display
     if skill.camel != SUPPORTED_CAMEL:
         diagnostics.error(file, source.line(("camel",)), "camel", "camel-version",
@@ -59,7 +68,7 @@ def check_skill(source: SkillSource, diagnostics: Diagnostics) -> None:
     _check_unique(source, "inputs", [i.name for i in skill.inputs], "input", diagnostics)
     _check_unique(source, "outputs", [o.name for o in skill.outputs], "output", diagnostics)
     _check_properties(source, diagnostics)
-    _check_actions(source, diagnostics)
+    _check_actions(source, diagnostics, boundary or source.directory)
     _check_routing(source, diagnostics)
 
 
@@ -97,6 +106,10 @@ def _check_properties(source: SkillSource, diagnostics: Diagnostics) -> None:
         if prop.valid_values and prop.default_value is not None and prop.default_value not in prop.valid_values:
             diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "invalid-default",
                                 f"default {prop.default_value!r} is not one of validValues {prop.valid_values!r}")
+        if prop.secure and not _SECRET_KEY.match(prop.name):
+            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "secret-key",
+                              f"secure property {prop.name!r} names a key of the skill's Secret, which may hold only "
+                              "letters, digits, '-', '_' and '.'")
         if prop.kind == "number" and prop.default_value is not None and not _is_number(prop.default_value):
             diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "invalid-default",
                                 f"Number property {prop.name!r} has a default that is not a number: {prop.default_value!r}")
@@ -114,29 +127,69 @@ def _is_number(value: object) -> bool:
     return True
 
 
-def _check_actions(source: SkillSource, diagnostics: Diagnostics) -> None:
+def path_like(name: str) -> bool:
+    """An action name is a folder name under actions/: never a path that leads elsewhere."""
+    return name in ("", ".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 for c in name)
+
+
+def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Path) -> None:
     declared = set()
     for index, action in enumerate(source.skill.actions):
         path = ("actions", index)
         declared.add(action.name)
+        _check_action_fields(source, index, diagnostics)
+        if path_like(action.name):
+            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "action-name",
+                              f"action name {action.name!r} is a path; it must name one folder under "
+                              f"{display_path(source.directory / 'actions')}")
+            continue
         context = source.build_context(action.name)
+        if escapes(context, boundary):
+            diagnostics.error(display_path(context), None, None, "outside-workspace",
+                              f"the build context of action {action.name!r} is a link to "
+                              f"{os.path.realpath(context)}, outside the workspace; nothing there is read")
+            continue
         if not (context / "Dockerfile").is_file():
             where = "folder" if not context.is_dir() else "Dockerfile"
             diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "missing-dockerfile",
                               f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; "
                               "the 'actions/<name>' folder and the action's name must match")
+        elif escapes(context / "Dockerfile", boundary):
+            diagnostics.error(display_path(context / "Dockerfile"), None, None, "outside-workspace",
+                              f"the Dockerfile of action {action.name!r} is a link to a file outside the workspace")
         else:
             _check_ignore_file(context, diagnostics)
-        if action.image and _has_tag(action.image):
-            diagnostics.warning(source.display, source.line((*path, "image")), (*path, "image"), "image-tag",
-                                f"image {action.image!r} has a tag; Skillship tags images by the content of their build context")
-        if action.type == "daemon" and action.port is None:
-            diagnostics.warning(source.display, source.line((*path, "type")), (*path, "port"), "daemon-port",
-                                f"daemon action {action.name!r} has no port; it cannot receive requests")
     for folder in _folders(source.directory / "actions"):
         if folder.name not in declared:
             diagnostics.warning(display_path(folder), None, None, "unused-build-context",
                                 f"no action of skill {source.skill.name!r} is named {folder.name!r}; this folder is never built")
+
+
+def _check_action_fields(source: SkillSource, index: int, diagnostics: Diagnostics) -> None:
+    """What the API server would refuse, or the registry would mis-tag, said before any build."""
+    action, path = source.skill.actions[index], ("actions", index)
+    if action.image and _has_tag(action.image):
+        diagnostics.error(source.display, source.line((*path, "image")), (*path, "image"), "image-tag",
+                          f"image {action.image!r} has a tag or digest; name the repository only: Skillship tags each "
+                          "image by the content of its build context (a prebuilt image goes in skillship:images)")
+    if action.type == "daemon":
+        if action.port is None:
+            diagnostics.warning(source.display, source.line((*path, "type")), (*path, "port"), "daemon-port",
+                                f"daemon action {action.name!r} has no port; it cannot receive requests")
+        service = action_name(source.skill.name, action.name)
+        if not service[:1].isalpha():
+            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "service-name",
+                              f"daemon {action.name!r} of skill {source.skill.name!r} would be served by the Service "
+                              f"{service!r}, and a Service name must start with a letter; rename the skill or action")
+    for name in action.environment_variables:
+        where = (*path, "environmentVariables")
+        if not _ENV_NAME_ANY.match(name):
+            diagnostics.error(source.display, source.line(where), where, "env-name",
+                              f"environment variable name {name!r} must be printable ASCII without spaces or '='")
+        elif not _ENV_NAME_CLASSIC.match(name):
+            diagnostics.warning(source.display, source.line(where), where, "env-name",
+                                f"environment variable name {name!r} is refused by Kubernetes before 1.34 "
+                                "(letters, digits, '-', '_', '.', not starting with a digit)")
 
 
 def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
@@ -204,12 +257,16 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
                                   f"{action.type} action {action.name!r} is routed to the {runtime} runtime")
 
 
-def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics) -> None:
-    """Example messages under invoke/ must be JSON objects; job skills should have one to run with."""
+def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundary: Path | None = None) -> None:
+    """Example messages under invoke/ must be JSON objects whose envelope fields have their types;
+    job skills should have one to run with."""
     invoke = source.directory / "invoke"
     files = _json_files(invoke)
     for file in files:
         display = display_path(file)
+        if escapes(file, boundary or source.directory):
+            diagnostics.error(display, None, None, "outside-workspace", "a link to a file outside the workspace; it is not read")
+            continue
         text = read_text(file, display, diagnostics)
         if text is None:
             continue
@@ -220,12 +277,24 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics) -> None
         except json.JSONDecodeError as exc:
             diagnostics.error(display, exc.lineno, None, "invoke-json", f"not valid JSON: {exc.msg} (column {exc.colno})")
             continue
-        if not isinstance(message, dict):
-            diagnostics.error(display, 1, None, "invoke-json", "a message must be a JSON object with a 'payload'")
+        except RecursionError:
+            diagnostics.error(display, None, None, "invoke-json", "nested too deeply to read")
+            continue
+        for field, problem in envelope_problems(message):
+            diagnostics.error(display, _json_key_line(text, field), field or None, "invoke-json", problem)
     has_jobs = any(a.type == "job" for a in source.skill.actions)
     if has_jobs and invoke / "request" / "message.json" not in files:
         diagnostics.warning(source.display, source.line(("name",)), None, "no-message",
                             "no invoke/request/message.json: each stack must give this skill's message")
+
+
+def _json_key_line(text: str, key: str) -> int:
+    """The line of a top-level key in JSON text (the first line that names it), else 1."""
+    needle = json.dumps(key) + ":" if key else None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle and needle in line.replace('" :', '":'):
+            return number
+    return 1
 
 
 def _json_files(folder: Path) -> list[Path]:
@@ -337,3 +406,41 @@ def _check_mapping_end(source: AgentSource, workspace: Workspace, path: tuple, s
     elif (skill.input(name) if side == "to" else skill.output(name)) is None:
         diagnostics.error(source.display, source.line(p), p, f"agent-unknown-{wanted}",
                           f"skill {skill.name!r} (refId {port.ref_id!r}) has no {wanted} {name!r}")
+
+
+def check_job_loops(workspace: Workspace, diagnostics: Diagnostics) -> None:
+    """Jobs mapped to each other in a loop would each wait for the other: none could ever start.
+    Reported at the mapping that closes the loop (graphlib orders without recursion, so a chain of
+    thousands of jobs is fine)."""
+    jobs = {s.skill.name for s in workspace.skills if any(a.type == "job" for a in s.skill.actions)}
+    after: dict[str, set[str]] = defaultdict(set)
+    for wire in agent_wires(workspace):
+        receiver = workspace.skill(wire.receiver)
+        action = receiver.skill.action(wire.receiver_action) if receiver and wire.receiver_action else None
+        if wire.sender in jobs and action is not None and action.type == "job":
+            after[wire.receiver].add(wire.sender)
+    while True:
+        try:
+            graphlib.TopologicalSorter(after).prepare()
+            return
+        except graphlib.CycleError as exc:
+            loop = exc.args[1]  # [a, b, ..., a]: each runs after the next
+            sender, receiver = loop[1], loop[0]
+            file, line, field = _mapping_place(workspace, sender, receiver)
+            diagnostics.error(file, line, field, "agent-loop",
+                              "jobs mapped in a loop can never start: " + " -> ".join(reversed(loop)))
+            after[receiver].discard(sender)  # report each loop once, then look for the next
+
+
+def _mapping_place(workspace: Workspace, sender: str, receiver: str) -> tuple[str, int | None, tuple | None]:
+    for source in workspace.agents:
+        agent = source.agent
+        for index, mapping in enumerate(agent.mappings):
+            start, end = mapping.source.skill, mapping.target.skill
+            if start is None or end is None:
+                continue
+            a, b = agent.skill_ref(start.ref_id), agent.skill_ref(end.ref_id)
+            if a is not None and b is not None and (a.skill_name, b.skill_name) == (sender, receiver):
+                path = ("mappings", index)
+                return source.display, source.line(path), path
+    return "agents", None, None

@@ -68,6 +68,14 @@ class Workspace:
     skills: tuple[SkillSource, ...]
     agents: tuple[AgentSource, ...]
 
+    @property
+    def boundary(self) -> Path:
+        """The folder nothing outside of which is ever read: the root, or the folder holding both
+        `skills/` and `agents/` when the skills folder itself was given."""
+        if self.agents_dir is not None and escapes(self.agents_dir, self.root):
+            return Path(os.path.commonpath([os.path.abspath(self.skills_dir), os.path.abspath(self.agents_dir)]))
+        return self.root
+
     def skill(self, name: str) -> SkillSource | None:
         return self._by_name.get(name)
 
@@ -101,12 +109,26 @@ def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:
     return path, path, agents if agents.is_dir() else None
 
 
-def find_skill_files(skills_dir: Path) -> list[Path]:
-    """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, in a stable order."""
+def escapes(path: Path, boundary: Path) -> bool:
+    """True when `path`, links followed, lies outside `boundary`: a skill may not read, hash or
+    build anything that is not in the workspace."""
+    real, limit = os.path.realpath(path), os.path.realpath(boundary)
+    return real != limit and not real.startswith(limit.rstrip(os.sep) + os.sep)
+
+
+def find_skill_files(skills_dir: Path, diagnostics: Diagnostics | None = None, boundary: Path | None = None) -> list[Path]:
+    """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, in a stable order.
+    Links are never followed into folders; one that leads outside `boundary` is reported."""
     found: list[Path] = []
     for current, dirs, files in os.walk(skills_dir):
         skipped = _SKIPPED_DIRS | (_SKILL_PARTS if "skill.yaml" in files else set())
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skipped)
+        if diagnostics is not None and boundary is not None:
+            for name in dirs:
+                folder = Path(current) / name
+                if folder.is_symlink() and escapes(folder, boundary):
+                    diagnostics.error(display_path(folder), None, None, "outside-workspace",
+                                      f"a link to {os.path.realpath(folder)}, outside the workspace; skills there are not read")
         if "skill.yaml" in files:
             found.append(Path(current) / "skill.yaml")
     return sorted(found)
@@ -205,9 +227,14 @@ def data_path(data: Any, loc: tuple) -> FieldPath:
     return tuple(path)
 
 
-def _read_sources(files: list[Path], model: type[M], diagnostics: Diagnostics) -> Iterator[tuple[M, Path, str, YamlDocument]]:
+def _read_sources(files: list[Path], model: type[M], diagnostics: Diagnostics,
+                  boundary: Path) -> Iterator[tuple[M, Path, str, YamlDocument]]:
     for file in files:
         display = display_path(file)
+        if escapes(file, boundary):
+            diagnostics.error(display, None, None, "outside-workspace",
+                              f"a link to {os.path.realpath(file)}, outside the workspace; it is not read")
+            continue
         text = read_text(file, display, diagnostics)
         if text is None:
             continue
@@ -225,10 +252,12 @@ def read_workspace(path: Path, diagnostics: Diagnostics) -> Workspace:
     if not skills_dir.is_dir():
         diagnostics.error(display_path(skills_dir), None, None, "no-workspace", "no such directory")
         return Workspace(root, skills_dir, None, (), ())
-    skill_files = find_skill_files(skills_dir)
+    boundary = Workspace(root, skills_dir, agents_dir, (), ()).boundary
+    skill_files = find_skill_files(skills_dir, diagnostics, boundary)
     if not skill_files:
         diagnostics.error(display_path(skills_dir), None, None, "no-skills", "no skill.yaml found below this directory")
-    skills = tuple(SkillSource(m, f, d, doc) for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics))
-    agents = tuple(AgentSource(m, f, d, doc) for m, f, d, doc in _read_sources(find_agent_files(agents_dir), Agent, diagnostics))
+    skills = tuple(SkillSource(m, f, d, doc) for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics, boundary))
+    agents = tuple(AgentSource(m, f, d, doc)
+                   for m, f, d, doc in _read_sources(find_agent_files(agents_dir), Agent, diagnostics, boundary))
     return Workspace(root, skills_dir, agents_dir, skills, agents)
 

@@ -34,12 +34,33 @@ def test_message_comes_from_invoke_by_default_and_properties_merge():
     assert set(envelope) >= {"activationId", "channelId", "sessionId", "projectId", "agentName", "headers"}
 
 
-def test_stack_message_as_object_or_file(tmp_path):
+def test_stack_message_as_object_or_file(example_copy):
     assert plan(messages={"hello": {"payload": {"name": "stack"}}}).task("hello").envelope["payload"] == {"name": "stack"}
     assert plan(messages={"hello": {"name": "bare"}}).task("hello").envelope["payload"] == {"name": "bare"}
-    message = tmp_path / "m.json"
+    message = example_copy / "messages" / "m.json"
+    message.parent.mkdir()
     message.write_text(json.dumps({"payload": {"name": "file"}}))
-    assert plan(messages={"hello": str(message)}).task("hello").envelope["payload"] == {"name": "file"}
+    assert plan(example_copy, messages={"hello": "messages/m.json"}).task("hello").envelope["payload"] == {"name": "file"}
+    assert plan(example_copy, messages={"hello": str(message)}).task("hello").envelope["payload"] == {"name": "file"}
+
+
+def test_a_stack_message_outside_the_project_is_never_read(example_copy, tmp_path):
+    outside = tmp_path / "elsewhere.json"
+    outside.write_text(json.dumps({"payload": {"name": "stolen"}}))
+    for given in (str(outside), "../elsewhere.json"):
+        with pytest.raises(PlanError, match="outside the project folder"):
+            plan(example_copy, messages={"hello": given})
+
+
+@pytest.mark.parametrize("message, problem", [
+    ({"payload": 1, "properties": ["a"]}, "'properties' must be an object, not list"),
+    ({"payload": 1, "headers": "x"}, "'headers' must be an object, not str"),
+    ({"payload": 1, "agentName": 7}, "'agentName' must be a string, not int"),
+])
+def test_a_stack_message_of_the_wrong_shape_is_a_plan_problem_not_a_crash(message, problem):
+    with pytest.raises(PlanError) as caught:
+        plan(messages={"hello": message})
+    assert any(problem in p for p in caught.value.problems), caught.value.problems
 
 
 def test_a_new_message_is_a_new_task_with_a_new_name():
