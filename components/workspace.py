@@ -114,7 +114,7 @@ def _plain(value: Any) -> Any:
 
 
 def _plan(args: WorkspaceArgs) -> DeploymentPlan:
-    workspace, diagnostics = load_workspace(args.root)
+    workspace, diagnostics = load_workspace(args.root / args.inputs.settings.workspace_dir)
     if not diagnostics.ok:
         details = "\n".join(d.render() for d in diagnostics.errors)
         raise pulumi.RunError(f"the workspace is invalid; nothing was deployed:\n{details}")

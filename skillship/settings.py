@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from pathlib import PurePosixPath
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 CONFIG_NAMESPACE = "skillship"
 # Keys whose values are secrets: never part of StackSettings, passed on as opaque values.
@@ -46,6 +47,9 @@ class StackSettings(BaseModel):
     stack: str
     target: Literal["render", "cluster"] = "cluster"
     render_dir: str | None = Field(default=None, alias="renderDir")
+    # The workspace this stack deploys, relative to the project (default: the project itself);
+    # `pulumi up` and `skillship render` both read it.
+    workspace: str | None = None
     namespace: str = "skillship"
     create_namespace: bool = Field(default=True, alias="createNamespace")
     registry: str | None = None
@@ -71,10 +75,22 @@ class StackSettings(BaseModel):
     trust_domain: str = Field(default="cluster.local", alias="trustDomain")
     egress_hosts: list[str] = Field(default_factory=lambda: ["./*", "istio-system/*"], alias="egressHosts")
 
-    @field_validator("registry", "registry_username", "render_dir", mode="before")
+    @field_validator("registry", "registry_username", "render_dir", "workspace", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value  # Pulumi.yaml declares these with default ""
+
+    @field_validator("render_dir", "workspace")
+    @classmethod
+    def _inside_project(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Folders a stack names are inside the project: render replaces its renderDir whole, so
+        `/` or `..` there would delete what Skillship never made."""
+        if value is None:
+            return None
+        path = PurePosixPath(value.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or (info.field_name == "render_dir" and path.parts in ((), (".",))):
+            raise ValueError(f"{value!r} must be a folder inside the project, given relative to it (no '..', not absolute)")
+        return value
 
     @field_validator("namespace")
     @classmethod
@@ -111,6 +127,10 @@ class StackSettings(BaseModel):
     @property
     def output_dir(self) -> str:
         return self.render_dir or f"rendered/{self.stack}"
+
+    @property
+    def workspace_dir(self) -> str:
+        return self.workspace or "."
 
     @property
     def uses_istio(self) -> bool:

@@ -30,9 +30,33 @@ def print_table(table) -> None:
     console.print(table)
 
 
+# `-w` is --workspace across the CLI. `status` and `run` once read it as --wait: scripts that
+# say `-w` there keep working for now, and are told what to write instead.
+WAIT_SHORT_OPTION = typer.Option(False, "-w", hidden=True, help="Deprecated spelling of --wait.")
+
+
+def old_wait_flag(wait: bool, wait_short: bool) -> bool:
+    if wait_short:
+        stderr.print("[yellow]warning:[/] -w for --wait is deprecated and will mean --workspace, as it does in "
+                      "every other command; write --wait")
+    return wait or wait_short
+
+
+class _Mode:
+    json = False  # set by a command given --json: then every failure is a JSON document on stdout
+
+
+def json_mode(enabled: bool) -> None:
+    """Commands with --json call this first, so whoever parses stdout gets a JSON document
+    whatever goes wrong, not an empty stream."""
+    _Mode.json = enabled
+
+
 def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
-    """An expected failure: one clear line, no traceback."""
+    """An expected failure: one clear line, no traceback (and, under --json, its JSON document)."""
     stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    if _Mode.json:
+        print_json({"error": message, "exitCode": int(code)})
     raise typer.Exit(int(code))
 
 

@@ -10,30 +10,45 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from skillship.cli._common import Exit, fail, print_json, print_table, stderr
+from skillship.cli._common import Exit, fail, json_mode, print_json, print_table, stderr
 from skillship.cli.validate import print_human, report
 from skillship.digest import DigestCache, default_cache_file
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment
-from skillship.render import RenderError, write_objects
+from skillship.render import RenderError, UnsafeTarget, check_target, write_objects
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 from skillship.validation import load_workspace
 from skillship.workspace import display_path
 
 
 def render(
-    stack: str = typer.Option("local", "--stack", "-s", help="The stack whose objects to render."),
+    stack: str = typer.Option("local", "--stack", "-s", envvar="SKILLSHIP_STACK",
+                              help="The stack whose objects to render (or set SKILLSHIP_STACK)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder to write (default: <renderDir>/manifests)."),
-    workspace: Path | None = typer.Option(None, "--workspace", "-w", help="Workspace root (default: the project folder)."),
+    workspace: Path | None = typer.Option(None, "--workspace", "-w",
+                                          help="Workspace root (default: the stack's skillship:workspace)."),
     show_secrets: bool = typer.Option(False, "--show-secrets", help="Write secret values (decrypted by the pulumi CLI)."),
     json_output: bool = typer.Option(False, "--json", help="Print the written files as JSON on stdout."),
 ) -> None:
     """Write every object of a stack's deployment, one YAML file each; Secret values are redacted."""
+    json_mode(json_output)
     try:
         config = load_stack(find_project(Path.cwd()), stack)
     except StackFileError as exc:
         fail(str(exc), Exit.USAGE)
-    loaded, diagnostics = load_workspace(workspace or config.project_dir)
+    stack_workspace = config.project_dir / config.settings.workspace_dir
+    if workspace is not None and not workspace.is_dir():
+        fail(f"{workspace}: no such directory", Exit.USAGE)
+    if workspace is not None and workspace.resolve() != stack_workspace.resolve():
+        stderr.print(f"[yellow]warning:[/] `pulumi up --stack {stack}` deploys {display_path(stack_workspace)}, not "
+                     f"{display_path(workspace)}; set skillship:workspace to deploy what this renders")
+    root = workspace or stack_workspace
+    target = out or config.project_dir / config.settings.output_dir / "manifests"
+    try:  # before any work: a folder render must never replace is a usage error, whatever else is wrong
+        check_target(target, [Path.cwd(), config.project_dir, root])
+    except UnsafeTarget as exc:
+        fail(str(exc), Exit.USAGE)
+    loaded, diagnostics = load_workspace(root)
     if not diagnostics.ok:
         if json_output:  # stdout stays JSON for whoever parses it: validate's own report
             print_json(report(loaded.skills, loaded.agents, diagnostics))
@@ -50,9 +65,8 @@ def render(
     for warning in plan.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}")
     secrets = _decrypted_secrets(config) if show_secrets else None
-    target = out or config.project_dir / config.settings.output_dir / "manifests"
     try:
-        files = write_objects(stack_objects(plan, secret_values=secrets), target)
+        files = write_objects(stack_objects(plan, secret_values=secrets), target, private=show_secrets)
     except RenderError as exc:
         fail(str(exc), Exit.FAILED)
     if json_output:

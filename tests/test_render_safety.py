@@ -1,0 +1,137 @@
+"""Careless `render` commands: nothing outside what Skillship made is touched, secrets stay the
+owner's, and --json always answers with a JSON document."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from skillship.render import MARKER
+from tests.test_render import project, render  # noqa: F401 - the fixture is used by name
+
+SECRET_STACK = "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_out_at_a_regular_file_is_a_usage_error_and_the_file_is_kept(project, tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    result = render(project, "local", target)
+    assert result.exit_code == 2 and "is a file, not a folder" in result.stderr
+    assert target.read_text() == "mine" and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("where", [".", ".."])
+def test_out_at_the_current_folder_the_project_or_the_workspace_is_refused_and_nothing_is_deleted(project, where):
+    before = _snapshot(project)
+    result = render(project, "local", Path(where))
+    assert result.exit_code == 2, result.output
+    assert "render replaces the whole folder" in result.stderr
+    assert _snapshot(project) == before
+
+
+def test_a_sibling_folder_named_like_the_staging_folder_is_never_deleted(project, tmp_path):
+    theirs = tmp_path / ".out.rendering"
+    theirs.mkdir()
+    (theirs / "keep.txt").write_text("not skillship's")
+    assert render(project, "local", tmp_path / "out").exit_code == 0
+    assert render(project, "local", tmp_path / "out").exit_code == 0
+    assert (theirs / "keep.txt").read_text() == "not skillship's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.rendering", "out", "project"]
+
+
+@pytest.mark.parametrize("render_dir", ["/", "../elsewhere", "."])
+def test_a_render_dir_outside_the_project_is_a_settings_error(project, tmp_path, render_dir):
+    stack = project / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text() + f"  skillship:renderDir: {json.dumps(render_dir)}\n")
+    before = _snapshot(project)
+    result = render(project, "local", tmp_path / "out")
+    assert result.exit_code == 2 and "skillship:render_dir" in result.stderr.replace("renderDir", "render_dir")
+    assert "must be a folder inside the project" in result.stderr
+    assert _snapshot(project) == before and not (tmp_path / "out").exists()
+
+
+def _fake_pulumi(folder: Path) -> None:
+    """Stands in for `pulumi config --show-secrets --json`, the one call --show-secrets makes."""
+    folder.mkdir()
+    script = folder / "pulumi"
+    values = json.dumps({"skillship:secrets": {"value": json.dumps({"hello": {"api.token": "s3cret"}}), "secret": True}})
+    script.write_text(f"#!/bin/sh\ncat <<'EOF'\n{values}\nEOF\n")
+    script.chmod(0o755)
+
+
+def test_show_secrets_writes_files_only_their_owner_can_read(project, tmp_path, monkeypatch):
+    _fake_pulumi(tmp_path / "bin")
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    stack = project / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text() + SECRET_STACK)
+    out = tmp_path / "out"
+    result = render(project, "local", out, "--show-secrets")
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out.iterdir()}
+    assert set(modes.values()) == {0o600}, modes
+    assert any("s3cret" in p.read_text() for p in out.iterdir())
+    # Without --show-secrets the same folder becomes ordinary again, as readable as the umask allows.
+    assert render(project, "local", out).exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) & 0o055 == 0o055 & ~_umask()
+    assert not any("s3cret" in p.read_text() for p in out.iterdir())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_render_reads_the_stack_from_skillship_stack(project, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKILLSHIP_STACK", "dev")
+    from tests.test_render import runner
+    from skillship.cli import app
+
+    cwd = os.getcwd()
+    os.chdir(project)
+    try:
+        result = runner.invoke(app, ["render", "--out", str(tmp_path / "out")])
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.output
+    assert all("skillship-dev" in p.read_text() for p in (tmp_path / "out").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case, code, needle", [
+    ("unknown-stack", 2, "unknown stack 'qa'"),
+    ("plan-error", 1, "which is not in the workspace"),
+    ("missing-folder", 2, "no such directory"),
+    ("unsafe-out", 2, "is a file, not a folder"),
+])
+def test_render_json_always_prints_a_json_document(project, tmp_path, case, code, needle):
+    out, args, stack = tmp_path / "out", ["--json"], "local"
+    if case == "unknown-stack":
+        stack = "qa"
+    elif case == "plan-error":
+        file = project / "stacks/Pulumi.local.yaml"
+        file.write_text(file.read_text() + "  skillship:skills: [nosuch]\n")
+    elif case == "missing-folder":
+        args += ["--workspace", str(tmp_path / "nowhere")]
+    else:
+        out.write_text("a file")
+    result = render(project, stack, out, *args)
+    assert result.exit_code == code, result.output
+    document = json.loads(result.stdout)
+    assert document["exitCode"] == code and needle in document["error"]
+
+
+def test_render_still_replaces_its_own_output_and_only_that(project, tmp_path):
+    out = tmp_path / "out"
+    assert render(project, "dev", out).exit_code == 0
+    assert render(project, "local", out).exit_code == 0
+    assert (out / MARKER).exists() and all("skillship-local" in p.read_text() for p in out.glob("*.yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "project"]  # no staging or old folder left
