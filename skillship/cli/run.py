@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from skillship.cli._common import Exit, fail, print_json, stderr, stdout
+from skillship.cli._common import WAIT_SHORT_OPTION, Exit, fail, json_mode, old_wait_flag, print_json, stderr, stdout
 from skillship.cli._stack import STACK_OPTION, deployed_stack, open_cluster
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError
@@ -37,12 +37,15 @@ def run(
     message: Path | None = typer.Option(None, "--message", "-m", help="A message file (JSON object with 'payload')."),
     payload: str | None = typer.Option(None, "--payload", help="The payload, as JSON text."),
     stack: str = STACK_OPTION,
-    wait: bool = typer.Option(False, "--wait", "-w", help="Follow the task and exit with its result."),
+    wait: bool = typer.Option(False, "--wait", help="Follow the task and exit with its result."),
     timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: stop waiting after S seconds."),
     interval: float = typer.Option(2.0, "--interval", min=0.1, help="With --wait: seconds between polls."),
+    wait_short: bool = WAIT_SHORT_OPTION,
     json_output: bool = typer.Option(False, "--json", help="Print the new task as JSON on stdout."),
 ) -> None:
     """Start a new task from the deployed skill's Job; without a message it runs the deployed one again."""
+    json_mode(json_output)
+    wait = old_wait_flag(wait, wait_short)
     if message is not None and payload is not None:
         fail("give --message or --payload, not both", Exit.USAGE)
     try:

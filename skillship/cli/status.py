@@ -8,7 +8,7 @@ from typing import Sequence
 import typer
 from rich.table import Table
 
-from skillship.cli._common import Exit, fail, print_json, print_table, stderr
+from skillship.cli._common import WAIT_SHORT_OPTION, Exit, fail, json_mode, old_wait_flag, print_json, print_table, stderr
 from skillship.cli._stack import STACK_OPTION, deployed_stack
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError, connect
@@ -23,12 +23,15 @@ JOB_NAME_LABEL = "job-name"  # set by the Job controller on every pod it makes
 def status(
     stack: str = STACK_OPTION,
     skills: list[str] = typer.Option([], "--skill", help="Only this skill's tasks (repeatable)."),
-    wait: bool = typer.Option(False, "--wait", "-w", help="Follow the tasks until none is running."),
+    wait: bool = typer.Option(False, "--wait", help="Follow the tasks until none is running."),
     timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: stop waiting after S seconds."),
     interval: float = typer.Option(2.0, "--interval", min=0.1, help="With --wait: seconds between polls."),
+    wait_short: bool = WAIT_SHORT_OPTION,
     json_output: bool = typer.Option(False, "--json", help="Print the tasks as JSON on stdout."),
 ) -> None:
     """One row per task. Exit 0: all succeeded; 1: one failed; 3: one still runs; 2: usage or cluster error."""
+    json_mode(json_output)
+    wait = old_wait_flag(wait, wait_short)
     config = deployed_stack(stack)
     try:
         cluster = connect(config)

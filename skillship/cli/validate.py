@@ -7,26 +7,59 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from skillship.cli._common import Exit, fail, print_json, stderr, stdout
+from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout
 from skillship.diagnostics import Diagnostics, Severity
+from skillship.digest import DigestCache, default_cache_file
+from skillship.plan import PlanError, plan_deployment
+from skillship.stackfiles import StackFileError, find_project, load_stack, stack_files
 from skillship.validation import load_workspace
+from skillship.workspace import Workspace, display_path
 
 JSON_SCHEMA_VERSION = 1
 
 
 def validate(
-    workspace: Path = typer.Argument(Path("."), help="The workspace root, or its skills/ directory."),
+    workspace_argument: Path | None = typer.Argument(None, metavar="[WORKSPACE]",
+                                                     help="The workspace root, or its skills/ directory (default: .)."),
+    workspace_option: Path | None = typer.Option(None, "--workspace", "-w", help="The same, as an option."),
+    stack: str | None = typer.Option(None, "--stack", "-s",
+                                     help="Also check what this stack would deploy: its settings, messages, properties."),
     json_output: bool = typer.Option(False, "--json", help="Print a JSON report on stdout."),
 ) -> None:
     """Check every skill and agent; exit 0 if valid, 1 if not."""
+    json_mode(json_output)
+    if workspace_argument is not None and workspace_option is not None and workspace_argument != workspace_option:
+        fail("give the workspace once: as an argument or with --workspace", Exit.USAGE)
+    workspace = workspace_argument or workspace_option or Path(".")
     if not workspace.is_dir():
         fail(f"{workspace}: no such directory")
     loaded, diagnostics = load_workspace(workspace)
+    if stack is not None and diagnostics.ok:
+        check_stack(loaded, stack, diagnostics)
     if json_output:
         print_json(report(loaded.skills, loaded.agents, diagnostics))
     else:
         print_human(len(loaded.skills), len(loaded.agents), diagnostics)
     raise typer.Exit(int(Exit.OK if diagnostics.ok else Exit.FAILED))
+
+
+def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None:
+    """What `render` and `pulumi up` of this stack would refuse, as diagnostics of the stack file."""
+    try:
+        config = load_stack(find_project(Path.cwd()), stack)
+    except StackFileError as exc:
+        fail(str(exc), Exit.USAGE)
+    file = display_path(stack_files(config.project_dir)[stack])
+    try:
+        plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
+                               secret_properties=config.secret_properties,
+                               digester=DigestCache(default_cache_file(config.project_dir)).digest)
+    except PlanError as exc:
+        for problem in exc.problems:
+            diagnostics.error(file, None, None, "stack", problem)
+        return
+    for warning in plan.warnings:
+        diagnostics.warning(file, None, None, "stack", warning)
 
 
 def report(skills, agents, diagnostics: Diagnostics) -> dict:
