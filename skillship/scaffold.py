@@ -1,9 +1,11 @@
-"""`skillship new`: a skill directory that validates and runs as it is."""
+"""`skillship new` and `skillship init`: a skill, or a whole project, that validates and runs as it is."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+from importlib import metadata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -79,3 +81,78 @@ def create_skill(*, skills_dir: Path, name: str, kind: SkillType) -> Path:
         raise ScaffoldError(f"could not write {target}: {exc.strerror or exc}") from None
     return target
 
+
+
+# --- a project (`skillship init`) --------------------------------------------------------------
+
+EXAMPLE_SKILL = "hello"
+
+
+def _project_name(folder: Path) -> str:
+    """A Pulumi project name from the folder's name: letters, digits, '-', '_' and '.'."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", folder.resolve().name).strip("-.") or "skills"
+    return name[:100]
+
+
+def _requirement() -> str:
+    """What Pulumi installs into the project's .venv: this very Skillship. An install from a local
+    folder (a checkout, as in development) is named by its path; otherwise by its version."""
+    try:
+        distribution = metadata.distribution("skillship")
+        direct = json.loads(distribution.read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        return "skillship[deploy]\n"
+    url = direct.get("url", "")
+    if url.startswith("file://") and direct.get("dir_info") is not None:
+        editable = "-e " if direct["dir_info"].get("editable") else ""
+        return f"{editable}{url.removeprefix('file://')}[deploy]\n"
+    return f"skillship[deploy]=={distribution.version}\n"
+
+
+def render_project(folder: Path) -> dict[str, str]:
+    """The files of a new project in `folder`, by relative path (pure; writes nothing): the Pulumi
+    project and program, a render-only `local` stack and a `dev` cluster stack, one example job."""
+    templates = resources.files("skillship.templates").joinpath("project")
+    name = _project_name(folder)
+    namespace = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:40] or "skills"
+
+    def fill(template: str) -> str:
+        text = templates.joinpath(template).read_text(encoding="utf-8")
+        return Template(text).safe_substitute(project=name, namespace=namespace)
+
+    files = {
+        "Pulumi.yaml": fill("Pulumi.yaml"),
+        "__main__.py": fill("__main__.py"),
+        "requirements.txt": "# Pulumi installs this into .venv before running the program (Pulumi.yaml).\n" + _requirement(),
+        "stacks/Pulumi.local.yaml": fill("local.yaml"),
+        "stacks/Pulumi.dev.yaml": fill("dev.yaml"),
+        "agents/.keep": "",
+        ".gitignore": fill("gitignore"),
+    }
+    files.update({f"skills/{EXAMPLE_SKILL}/{path}": text for path, text in render_skill(EXAMPLE_SKILL, "job").items()})
+    return files
+
+
+def create_project(folder: Path) -> list[str]:
+    """Write a new project into `folder` (which may be an existing repository). Refuses, writing
+    nothing, when any file or folder it would make is already there; returns the paths written."""
+    files = render_project(folder)
+    if (folder / ".gitignore").exists():
+        del files[".gitignore"]  # a repository's own: leave it as it is
+    taken = sorted({path.split("/", 1)[0] for path in files if (folder / path.split("/", 1)[0]).exists()})
+    if taken:
+        raise ScaffoldError(f"{folder} already has {', '.join(taken)}; `skillship init` only starts new projects "
+                            "(add skills to an existing one with `skillship new`)")
+    written: list[Path] = []
+    try:
+        for relative, text in files.items():
+            path = folder / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "x", encoding="utf-8") as handle:  # never over a file that appeared meanwhile
+                handle.write(text)
+            written.append(path)
+    except OSError as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise ScaffoldError(f"could not write {folder}: {exc.strerror or exc}") from None
+    return list(files)

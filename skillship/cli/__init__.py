@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from skillship.cli.init import init
 from skillship.cli.logs import logs
 from skillship.cli.new import new
 from skillship.cli.render import render
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command()(init)
 app.command()(validate)
 app.command()(new)
 app.command()(render)

@@ -24,6 +24,10 @@ def new(
     _, skills_dir, _ = resolve_layout(workspace)
     if not skills_dir.is_dir():
         fail(f"{skills_dir}: no such directory", Exit.USAGE)
+    if skills_dir.resolve().name != "skills":
+        # Outside a workspace, `new x` once wrote ./x: a skill nothing would ever find.
+        fail(f"{display_path(workspace)} is not a workspace (it has no skills/ folder): run it in one, give "
+             "--workspace, or start a project with `skillship init`", Exit.USAGE)
     try:
         target = create_skill(skills_dir=skills_dir, name=name, kind=kind)
     except ScaffoldError as exc:
