@@ -25,6 +25,10 @@ from typing import Any, Callable
 
 MAX_BODY = 8 * 1024 * 1024
 RECORDS_FILE = "records.jsonl"
+# A connection that sends nothing for this long is closed, and its thread ends: each kept-alive
+# connection holds a thread, and idle ones would otherwise pile up for ever. Senders reconnect
+# and resend (their batches carry idempotency keys), so closing an idle one loses nothing.
+IDLE_SECONDS = 60.0
 
 Handler = Callable[[str, dict[str, Any]], None]  # (input, stored record) -> None
 
@@ -97,9 +101,11 @@ def _valid_batch(body: Any) -> str | None:
     return None
 
 
-def make_handler(store: RecordStore, inputs: set[str] | None, on_record: Handler | None):
+def make_handler(store: RecordStore, inputs: set[str] | None, on_record: Handler | None,
+                 idle_seconds: float = IDLE_SECONDS):
     class RecordHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: senders reuse their connection
+        timeout = idle_seconds  # socketserver sets it on the connection; a read that waits longer ends it
 
         def setup(self) -> None:
             super().setup()
@@ -171,14 +177,20 @@ def make_handler(store: RecordStore, inputs: set[str] | None, on_record: Handler
     return RecordHandler
 
 
+class RecordServer(ThreadingHTTPServer):
+    """A thread per connection, ending with its connection (IDLE_SECONDS bounds idle ones)."""
+
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 makes a burst of new senders wait on connect
+
+
 def serve(*, port: int | None = None, data_dir: str | Path | None = None, inputs: set[str] | None = None,
           on_record: Handler | None = None, host: str = "0.0.0.0") -> None:
     """Serve until killed. PORT and SKILLSHIP_DATA_DIR from the environment by default."""
     port = int(os.environ.get("PORT", "5000")) if port is None else port
     directory = Path(data_dir or os.environ.get("SKILLSHIP_DATA_DIR") or "/tmp/skillship-records")
     store = RecordStore(directory)
-    server = ThreadingHTTPServer((host, port), make_handler(store, inputs, on_record))
-    server.daemon_threads = True
+    server = RecordServer((host, port), make_handler(store, inputs, on_record))
     print(f"receiving records on port {server.server_address[1]}, {len(store.keys)} kept in {store.path}", flush=True)
     try:
         server.serve_forever()

@@ -8,13 +8,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from skillship_runtime.message import read_message
-from skillship_runtime.receiver import RecordStore, make_handler
+from skillship_runtime.receiver import RecordServer, RecordStore, make_handler
 from skillship_runtime.sender import DeliveryError, Sender
 from tests.support.records import free_port
 
@@ -224,3 +225,32 @@ def test_a_script_that_ends_without_flush_still_delivers_or_fails(tmp_path):
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"7 record(s) of output 'records' were not delivered to {target}" in done.stderr
+
+
+def test_idle_keep_alive_connections_are_closed_and_never_stop_a_real_post(tmp_path):
+    """Each connection holds a thread: idle ones must end (a handler timeout), and while they are
+    open a sender's POST is still served at once."""
+    import socket
+
+    store = RecordStore(tmp_path / "data")
+    server = RecordServer(("127.0.0.1", 0), make_handler(store, {"records"}, None, idle_seconds=2.0))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    before = threading.active_count()
+    idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(100)]
+    try:
+        started = time.monotonic()
+        assert _post(port, "/records/records", _batch("k/1")) == (200, {"accepted": 1, "duplicates": 0})
+        assert time.monotonic() - started < 1
+        assert threading.active_count() >= before + 100  # a thread per open connection, as expected
+        for connection in idle:  # the server closes each after a second of silence: recv sees the end
+            assert connection.recv(1) == b""
+        deadline = time.monotonic() + 10
+        while threading.active_count() > before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert threading.active_count() <= before
+    finally:
+        for connection in idle:
+            connection.close()
+        server.shutdown()
+        store.close()
