@@ -1,17 +1,15 @@
-"""SkillJob: the ServiceAccount, Secret, message, Istio policies and Job of one task."""
+"""SkillJob: the message, policies and Job of one task (its skill's ServiceAccount and Secret are
+declared once per skill, by the Workspace)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 import pulumi
 
 from components.kubernetes import declare
 from skillship.manifests import task_objects
-from skillship.manifests.identity import REDACTED
 from skillship.manifests.job import CONTAINER
-from skillship.plan import TaskPlan, Workload
+from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
 from skillship.status import logs_command
 
@@ -21,33 +19,28 @@ class SkillJobArgs:
     task: TaskPlan
     settings: StackSettings
     image: pulumi.Input[str]
-    secret_values: pulumi.Output | None = None  # Output[dict[property, value]], secret
-    depends_on: tuple[pulumi.Resource, ...] = ()
+    depends_on: tuple[pulumi.Resource, ...] = ()  # the skill's identity, the daemons it sends to, jobs before it
 
 
 class SkillJob(pulumi.ComponentResource):
     """One task. `job_status` is the Job's status as the provider reports it, `image` what it runs;
     the Workspace turns them into the task's summary."""
 
+    TYPE = "skillship:index:SkillJob"
+
     job: pulumi.Resource
     job_status: pulumi.Output
     image: pulumi.Output
 
     def __init__(self, name: str, args: SkillJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("skillship:index:SkillJob", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         task, settings = args.task, args.settings
         # The objects come from the core's builders, as `render` writes them, so `render` and
         # `pulumi up` cannot drift apart; only the image reference and secret values differ.
-        objects = task_objects(task, settings, image=task.image_by_tag, secret_values=None)
+        objects = task_objects(task, settings, image=task.image_by_tag)
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
 
-        before_job: list[pulumi.Resource] = [declare(f"{name}-sa", objects.service_account, child)]
-        if objects.secret is not None:
-            before_job.append(declare(
-                f"{name}-secret", objects.secret,
-                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(additional_secret_outputs=["stringData", "data"])),
-                stringData=secret_data(task, settings, args.secret_values),
-            ))
+        before_job: list[pulumi.Resource] = []
         for suffix, obj in (("message", objects.message), ("netpol", objects.network_policy),
                             ("authz", objects.authorization), ("sidecar", objects.sidecar)):
             if obj is not None:
@@ -58,7 +51,8 @@ class SkillJob(pulumi.ComponentResource):
         spec = objects.job["spec"]
         spec["template"]["spec"]["containers"][0]["image"] = args.image
         job = declare(f"{name}-job", objects.job,
-                      pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=before_job)), spec=spec)
+                      pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*args.depends_on, *before_job])),
+                      spec=spec)
         if settings.wait and not settings.renders:
             # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
             logs = logs_command(namespace=settings.namespace, job=task.job_name, container=CONTAINER)
@@ -71,10 +65,3 @@ class SkillJob(pulumi.ComponentResource):
         self.image = pulumi.Output.from_input(args.image)
         self.register_outputs({"job": task.job_name, "status": job.status})
 
-
-def secret_data(workload: Workload, settings: StackSettings, values: pulumi.Output | None) -> Any:
-    if settings.renders or values is None:
-        # renderYamlToDirectory writes Secrets in plain text: a render stack never gets the values.
-        return {name: REDACTED for name in workload.secure_properties}
-    return values.apply(lambda all_values: {name: str(all_values[workload.skill][name])
-                                            for name in workload.secure_properties})

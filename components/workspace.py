@@ -12,13 +12,15 @@ import pulumi_kubernetes as k8s
 from components.config import StackInputs
 from components.kubernetes import declare
 from components.skill_daemon import SkillDaemon, SkillDaemonArgs
+from components.skill_identity import declare_identity
 from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
 from skillship.digest import DigestCache, default_cache_file
 from skillship.manifests import namespace_objects
 from skillship.manifests.job import CONTAINER
 from skillship.status import TaskFailed, check_tasks, task_summary
-from skillship.plan import DeploymentPlan, PlanError, plan_deployment
+from skillship.plan import DeploymentPlan, PlanError, Workload, plan_deployment
+from skillship.stackfiles import shared_namespace_problem
 from skillship.validation import load_workspace
 
 
@@ -49,14 +51,25 @@ class Workspace(pulumi.ComponentResource):
         for obj in namespace_objects(settings):  # the namespace first, then what lives in it
             shared.append(declare(f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}", obj,
                                   pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared)))))
+        identities: dict[str, list[pulumi.Resource]] = {}
+
+        def identity(workload: Workload, former_owner: str) -> list[pulumi.Resource]:
+            """The skill's ServiceAccount and Secret, once, before the first of its actions."""
+            if workload.skill not in identities:
+                identities[workload.skill] = declare_identity(
+                    name, workload, settings, args.inputs.secret_values,
+                    pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared))),
+                    former_owner=former_owner)
+            return identities[workload.skill]
+
         # Daemons first: the jobs that send them records wait until they serve.
         receivers: dict[str, list[pulumi.Resource]] = {}
         for daemon in plan.daemons:
             image = SkillImage(f"{name}-{daemon.name}", SkillImageArgs(daemon, settings, args.inputs.registry_password),
                                options)
             component = SkillDaemon(f"{name}-{daemon.name}", SkillDaemonArgs(
-                daemon=daemon, settings=settings, image=image.ref, secret_values=args.inputs.secret_values,
-                depends_on=tuple(shared),
+                daemon=daemon, settings=settings, image=image.ref,
+                depends_on=(*shared, *identity(daemon, SkillDaemon.TYPE)),
             ), options)
             for sender in daemon.senders:
                 receivers.setdefault(sender, []).extend(component.ready)
@@ -68,8 +81,8 @@ class Workspace(pulumi.ComponentResource):
             # waits for completion), never beside it.
             before = [declared[key].job for key in task.after]
             job = SkillJob(f"{name}-{task.name}", SkillJobArgs(
-                task=task, settings=settings, image=image.ref, secret_values=args.inputs.secret_values,
-                depends_on=(*shared, *receivers.get(task.service_account, ()), *before),
+                task=task, settings=settings, image=image.ref,
+                depends_on=(*shared, *identity(task, SkillJob.TYPE), *receivers.get(task.service_account, ()), *before),
             ), options)
             declared[task.key] = job
             jobs.append((task, job))
@@ -120,8 +133,11 @@ def _plan(args: WorkspaceArgs) -> DeploymentPlan:
         raise pulumi.RunError(f"the workspace is invalid; nothing was deployed:\n{details}")
     digests = DigestCache(default_cache_file(args.root))
     try:
-        plan = plan_deployment(workspace, args.inputs.settings, project_dir=args.root,
-                               secret_properties=args.inputs.secret_properties, digester=digests.digest)
+        settings = args.inputs.settings
+        shared = shared_namespace_problem(args.root, settings.stack, settings.namespace)
+        plan = plan_deployment(workspace, settings, project_dir=args.root,
+                               secret_properties=args.inputs.secret_properties, digester=digests.digest,
+                               stack_problems=[shared] if shared else [])
     except PlanError as exc:
         raise pulumi.RunError(f"{exc}\nNothing was deployed.") from None
     digests.save()

@@ -157,10 +157,12 @@ def plan_deployment(
     project_dir: Path,
     secret_properties: Mapping[str, Collection[str]] | None = None,
     digester: Callable[[Path], ContextDigest] = digest_context,
+    stack_problems: Collection[str] = (),
 ) -> DeploymentPlan:
-    """The tasks and daemons of a stack. Raises PlanError listing every problem."""
+    """The tasks and daemons of a stack. Raises PlanError listing every problem, with
+    `stack_problems` (what the caller found wrong with the stack among its project's stacks)."""
     secret_properties = secret_properties or {}
-    problems: list[str] = []
+    problems: list[str] = list(stack_problems)
     warnings: list[str] = []
     known = {s.skill.name for s in workspace.skills}
     for key, what in ((settings.skills or [], "skills"), (settings.messages, "messages"), (settings.properties, "properties"),

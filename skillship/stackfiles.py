@@ -108,3 +108,36 @@ def _read_yaml(path: Path) -> dict:
     if not isinstance(data, dict):
         raise StackFileError(f"{path}: expected a mapping")
     return data
+
+
+def stacks_sharing_namespace(project_dir: Path, stack: str, namespace: str) -> list[str]:
+    """The project's other stacks that deploy to `namespace`. Two stacks in one namespace declare
+    objects of the same names (each skill's ServiceAccount, Service, ...): one `pulumi up` would
+    take over, and its `destroy` delete, the other's. A stack file that cannot be read counts as
+    no stack here: its own commands report it."""
+    sharing = []
+    for other in stack_files(project_dir):
+        if other == stack:
+            continue
+        try:
+            if load_stack(project_dir, other).settings.namespace == namespace:
+                sharing.append(other)
+        except StackFileError:
+            continue
+    return sharing
+
+
+def project_problems(config: StackConfig) -> list[str]:
+    """What is wrong with a stack among its project's stacks (for plan_deployment's stack_problems)."""
+    problem = shared_namespace_problem(config.project_dir, config.settings.stack, config.settings.namespace)
+    return [problem] if problem else []
+
+
+def shared_namespace_problem(project_dir: Path, stack: str, namespace: str) -> str | None:
+    sharing = stacks_sharing_namespace(project_dir, stack, namespace)
+    if not sharing:
+        return None
+    others = ", ".join(repr(s) for s in sharing)
+    return (f"stack {stack!r} deploys to namespace {namespace!r}, as stack(s) {others} of this project do: their "
+            "objects share names, so one would replace (and its destroy delete) the other's; give each stack its "
+            "own skillship:namespace")

@@ -25,6 +25,14 @@ def example_copy(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's stacks and example workspace (no program), to change freely."""
+    from tests.support.project import WORKSPACE_FILES, copy_project
+
+    return copy_project(tmp_path / "project", WORKSPACE_FILES)
+
+
 def line_of(path: Path, needle: str, occurrence: int = 0) -> int:
     """1-based line of the `occurrence`-th line of `path` containing `needle` (-1: the last)."""
     found = [n for n, text in enumerate(path.read_text().splitlines(), start=1) if needle in text]

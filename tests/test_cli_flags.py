@@ -4,26 +4,16 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 
 import typer
 from typer.testing import CliRunner
 
 from skillship.cli import app
 from tests.conftest import REPO
+from tests.support.project import cli_in, copy_project
 
 runner = CliRunner()
 
-
-def _in(folder: Path, *args: str):
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        return runner.invoke(app, list(args))
-    finally:
-        os.chdir(cwd)
 
 
 def test_every_short_flag_means_one_long_option_in_every_command():
@@ -51,27 +41,23 @@ def test_validate_takes_the_workspace_as_an_argument_or_with_w(example_copy):
 
 def test_the_old_w_for_wait_still_works_and_says_what_to_write(tmp_path):
     for command in (["status"], ["run", "hello"]):
-        result = _in(REPO, *command, "--stack", "local", "-w")
+        result = cli_in(REPO, *command, "--stack", "local", "-w")
         assert "-w for --wait is deprecated" in result.stderr, result.output
         assert result.exit_code == 2 and "renders manifests and deploys nothing" in result.stderr
 
 
 def test_validate_with_a_stack_reports_what_render_would_refuse(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for item in ("Pulumi.yaml", "stacks", "skills", "agents"):
-        source = REPO / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / item)
+    project = copy_project(tmp_path / "project", ("Pulumi.yaml", "stacks", "skills", "agents"))
     (project / "skills/hello/invoke/request/message.json").unlink()
-    plain = _in(project, "validate", "--json")
+    plain = cli_in(project, "validate", "--json")
     assert plain.exit_code == 0  # the workspace alone is valid: a stack may give the message
     assert [d["code"] for d in json.loads(plain.stdout)["diagnostics"]] == ["no-message"]
-    with_stack = _in(project, "validate", "--json", "--stack", "local")
+    with_stack = cli_in(project, "validate", "--json", "--stack", "local")
     assert with_stack.exit_code == 1
     [error] = [d for d in json.loads(with_stack.stdout)["diagnostics"] if d["severity"] == "error"]
     assert (error["code"], error["file"]) == ("stack", "stacks/Pulumi.local.yaml")
     assert "skill 'hello' has no message" in error["message"]
-    rendered = _in(project, "render", "--stack", "local", "--out", str(tmp_path / "out"))
+    rendered = cli_in(project, "render", "--stack", "local", "--out", str(tmp_path / "out"))
     assert rendered.exit_code == 1 and "skill 'hello' has no message" in rendered.stderr
     # dev gives hello its message: valid for that stack
-    assert _in(project, "validate", "--stack", "dev").exit_code == 0
+    assert cli_in(project, "validate", "--stack", "dev").exit_code == 0

@@ -3,26 +3,17 @@ setting names the workspace that `render` and `pulumi up` both read."""
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from skillship.cli import app
 from tests.conftest import REPO
+from tests.support.project import cli_in, copy_project
 from tests.support.program import run_program
 
 runner = CliRunner()
 
-
-def _in(folder: Path, *args: str):
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        return runner.invoke(app, list(args))
-    finally:
-        os.chdir(cwd)
 
 
 def test_init_starts_a_project_that_validates_renders_and_deploys_under_mocks(tmp_path):
@@ -31,8 +22,8 @@ def test_init_starts_a_project_that_validates_renders_and_deploys_under_mocks(tm
     assert result.exit_code == 0, result.output
     assert {"Pulumi.yaml", "__main__.py", "requirements.txt", "stacks", "skills", "agents"} <= {p.name for p in project.iterdir()}
     assert "name: team-skills" in (project / "Pulumi.yaml").read_text()
-    assert _in(project, "validate").exit_code == 0
-    rendered = _in(project, "render", "--stack", "local", "--json")
+    assert cli_in(project, "validate").exit_code == 0
+    rendered = cli_in(project, "render", "--stack", "local", "--json")
     assert rendered.exit_code == 0, rendered.output
     assert (project / "rendered/local/manifests").is_dir()
     run = run_program("local", {"target": "render", "namespace": "team-skills-local", "buildImages": False},
@@ -60,17 +51,13 @@ def test_init_in_an_existing_repository_keeps_its_files_and_refuses_a_project(tm
 
 
 def test_new_outside_a_workspace_writes_nothing_and_points_to_init(tmp_path):
-    result = _in(tmp_path, "new", "fresh")
+    result = cli_in(tmp_path, "new", "fresh")
     assert result.exit_code == 2 and "skillship init" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
 def test_render_and_the_program_deploy_the_workspace_the_stack_names(tmp_path):
-    project = tmp_path / "project"
-    project.mkdir()
-    for item in ("__main__.py", "Pulumi.yaml", "components", "stacks"):
-        source = REPO / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, project / item)
+    project = copy_project(tmp_path / "project", ("__main__.py", "Pulumi.yaml", "components", "stacks"))
     for item in ("skills", "agents"):
         shutil.copytree(REPO / item, project / "fabric" / item)
     shutil.rmtree(project / "fabric/skills/producer")
@@ -78,7 +65,7 @@ def test_render_and_the_program_deploy_the_workspace_the_stack_names(tmp_path):
     (project / "fabric/agents/stream.yaml").unlink()
     stack = project / "stacks/Pulumi.local.yaml"
     stack.write_text(stack.read_text() + "  skillship:workspace: fabric\n")
-    rendered = _in(project, "render", "--stack", "local", "--json", "--out", str(tmp_path / "out"))
+    rendered = cli_in(project, "render", "--stack", "local", "--json", "--out", str(tmp_path / "out"))
     assert rendered.exit_code == 0, rendered.output
     jobs = sorted(p.name for p in (tmp_path / "out").glob("*-job-*.yaml"))
     assert len(jobs) == 1 and "-job-hello-" in jobs[0]
@@ -87,5 +74,5 @@ def test_render_and_the_program_deploy_the_workspace_the_stack_names(tmp_path):
     assert run.error is None, run.error
     assert [r["name"] for r in run.kubernetes() if r["type"] == "kubernetes:batch/v1:Job"] == ["skillship-hello-job"]
     # -w elsewhere still renders, and says that `pulumi up` deploys the stack's setting
-    other = _in(project, "render", "--stack", "local", "-w", str(REPO), "--out", str(tmp_path / "other"))
+    other = cli_in(project, "render", "--stack", "local", "-w", str(REPO), "--out", str(tmp_path / "other"))
     assert other.exit_code == 0 and "deploys fabric" in other.stderr

@@ -41,8 +41,8 @@ def test_components_parent_their_children():
     assert [r["name"] for r in run.of_type("skillship:index:SkillDaemon")] == ["skillship-consumer"]
     for resource in run.kubernetes():
         parent = run.by_urn(resource["parent"])["type"]
-        if resource["type"].endswith((":Namespace", ":PeerAuthentication")):
-            expected = "skillship:index:Workspace"
+        if resource["type"].endswith((":Namespace", ":PeerAuthentication", ":ServiceAccount", ":Secret")):
+            expected = "skillship:index:Workspace"  # the stack's, and each skill's shared identity
         else:
             expected = "skillship:index:SkillDaemon" if resource["name"].startswith("skillship-consumer") else "skillship:index:SkillJob"
         assert parent == expected, resource["name"]
@@ -136,7 +136,7 @@ def test_sidecar_egress_is_limited_to_the_stack_hosts():
     sidecar = run.manifest(run.one("kubernetes:networking.istio.io/v1:Sidecar", "skillship-hello-sidecar"))
     assert sidecar["spec"]["egress"] == [{"hosts": ["./*", "istio-system/*", "data/api.internal"]}]
     assert sidecar["spec"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
-    assert sidecar["spec"]["workloadSelector"] == {"labels": {"skillship.io/action": "hello"}}
+    assert sidecar["spec"]["workloadSelector"] == {"labels": {"skillship.io/stack": "dev", "skillship.io/action": "hello"}}
 
 
 def test_succeeded_tasks_are_stack_outputs():

@@ -34,17 +34,6 @@ def files(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in sorted(folder.glob("*.yaml"))}
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project with its example workspace, to change freely."""
-    root = tmp_path / "project"
-    root.mkdir()
-    for item in ("Pulumi.yaml", "stacks", "skills", "agents"):
-        source = REPO / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
-    return root
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_rendered_manifest_passes_strict_schemas(tmp_path, stack):
     result = render(REPO, stack, tmp_path / stack)

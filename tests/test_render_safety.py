@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from skillship.render import MARKER
-from tests.test_render import project, render  # noqa: F401 - the fixture is used by name
+from tests.test_render import render
 
 SECRET_STACK = "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n"
 

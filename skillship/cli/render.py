@@ -16,7 +16,7 @@ from skillship.digest import DigestCache, default_cache_file
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment
 from skillship.render import RenderError, UnsafeTarget, check_target, write_objects
-from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
+from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack, project_problems
 from skillship.validation import load_workspace
 from skillship.workspace import display_path
 
@@ -58,7 +58,8 @@ def render(
     digests = DigestCache(default_cache_file(config.project_dir))
     try:
         plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
-                               secret_properties=config.secret_properties, digester=digests.digest)
+                               secret_properties=config.secret_properties, digester=digests.digest,
+                               stack_problems=project_problems(config))
     except PlanError as exc:
         fail(str(exc), Exit.FAILED)
     digests.save()

@@ -11,7 +11,7 @@ from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, std
 from skillship.diagnostics import Diagnostics, Severity
 from skillship.digest import DigestCache, default_cache_file
 from skillship.plan import PlanError, plan_deployment
-from skillship.stackfiles import StackFileError, find_project, load_stack, stack_files
+from skillship.stackfiles import StackFileError, find_project, load_stack, project_problems, stack_files
 from skillship.validation import load_workspace
 from skillship.workspace import Workspace, display_path
 
@@ -53,7 +53,8 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
     try:
         plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
                                secret_properties=config.secret_properties,
-                               digester=DigestCache(default_cache_file(config.project_dir)).digest)
+                               digester=DigestCache(default_cache_file(config.project_dir)).digest,
+                               stack_problems=project_problems(config))
     except PlanError as exc:
         for problem in exc.problems:
             diagnostics.error(file, None, None, "stack", problem)

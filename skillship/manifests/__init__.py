@@ -2,11 +2,14 @@
 
 from skillship.manifests.assemble import (
     DaemonObjects,
+    SkillIdentity,
     TaskObjects,
     daemon_objects,
     namespace_objects,
+    skill_identity,
     stack_objects,
     task_objects,
 )
 
-__all__ = ["DaemonObjects", "TaskObjects", "daemon_objects", "namespace_objects", "stack_objects", "task_objects"]
+__all__ = ["DaemonObjects", "SkillIdentity", "TaskObjects", "daemon_objects", "namespace_objects", "skill_identity",
+           "stack_objects", "task_objects"]

@@ -11,14 +11,24 @@ from skillship.manifests.identity import message_config_map, secret, service_acc
 from skillship.manifests.job import build_job
 from skillship.manifests.labels import stack_labels
 from skillship.manifests.network import deny_ingress
-from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan
+from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan, Workload
 from skillship.settings import IstioMode, StackSettings
 
 
 @dataclass(frozen=True)
-class TaskObjects:
+class SkillIdentity:
+    """What every action of a skill shares: declared once per skill, never once per action, so no
+    two declarations own one Kubernetes object (deleting either would delete it for both)."""
+
     service_account: dict
     secret: dict | None
+
+    def all(self) -> list[dict]:
+        return [o for o in (self.service_account, self.secret) if o is not None]
+
+
+@dataclass(frozen=True)
+class TaskObjects:
     message: dict | None
     network_policy: dict
     authorization: dict | None
@@ -27,15 +37,12 @@ class TaskObjects:
 
     def all(self) -> list[dict]:
         """Dependencies first: what the Job refers to exists before it."""
-        found = (self.service_account, self.secret, self.message, self.network_policy, self.authorization,
-                 self.sidecar, self.job)
+        found = (self.message, self.network_policy, self.authorization, self.sidecar, self.job)
         return [o for o in found if o is not None]
 
 
 @dataclass(frozen=True)
 class DaemonObjects:
-    service_account: dict
-    secret: dict | None
     network_policy: dict
     authorization: dict | None
     sidecar: dict | None
@@ -43,8 +50,7 @@ class DaemonObjects:
     service: dict
 
     def all(self) -> list[dict]:
-        found = (self.service_account, self.secret, self.network_policy, self.authorization, self.sidecar,
-                 self.deployment, self.service)
+        found = (self.network_policy, self.authorization, self.sidecar, self.deployment, self.service)
         return [o for o in found if o is not None]
 
 
@@ -63,10 +69,13 @@ def namespace_objects(settings: StackSettings) -> list[dict]:
     return [o for o in (namespace(settings), istio.peer_authentication(settings)) if o is not None]
 
 
-def task_objects(task: TaskPlan, settings: StackSettings, *, image: str, secret_values: Mapping[str, str] | None) -> TaskObjects:
+def skill_identity(workload: Workload, settings: StackSettings, *, secret_values: Mapping[str, str] | None) -> SkillIdentity:
+    return SkillIdentity(service_account=service_account(workload, settings),
+                         secret=secret(workload, settings, secret_values))
+
+
+def task_objects(task: TaskPlan, settings: StackSettings, *, image: str) -> TaskObjects:
     return TaskObjects(
-        service_account=service_account(task, settings),
-        secret=secret(task, settings, secret_values),
         message=message_config_map(task, settings),
         network_policy=deny_ingress(task, settings),
         authorization=istio.deny_inbound(task, settings),
@@ -75,11 +84,8 @@ def task_objects(task: TaskPlan, settings: StackSettings, *, image: str, secret_
     )
 
 
-def daemon_objects(daemon: DaemonPlan, settings: StackSettings, *, image: str,
-                   secret_values: Mapping[str, str] | None) -> DaemonObjects:
+def daemon_objects(daemon: DaemonPlan, settings: StackSettings, *, image: str) -> DaemonObjects:
     return DaemonObjects(
-        service_account=service_account(daemon, settings),
-        secret=secret(daemon, settings, secret_values),
         network_policy=network.admit_senders(daemon, settings),
         authorization=istio.admit_senders(daemon, settings),
         sidecar=istio.egress_sidecar(daemon, settings),
@@ -92,10 +98,18 @@ def stack_objects(plan: DeploymentPlan, *, secret_values: Mapping[str, Mapping[s
     """Every object of the plan, with images referenced by content tag (what `render` shows):
     daemons first, since jobs send records to them."""
     objects = namespace_objects(plan.settings)
+    identified: set[str] = set()
+
+    def identity(workload: Workload) -> list[dict]:
+        """A skill's shared objects, before the first of its actions that runs as them."""
+        if workload.skill in identified:
+            return []
+        identified.add(workload.skill)
+        values = None if secret_values is None else secret_values.get(workload.skill, {})
+        return skill_identity(workload, plan.settings, secret_values=values).all()
+
     for daemon in plan.daemons:
-        values = None if secret_values is None else secret_values.get(daemon.skill, {})
-        objects += daemon_objects(daemon, plan.settings, image=daemon.image_by_tag, secret_values=values).all()
+        objects += identity(daemon) + daemon_objects(daemon, plan.settings, image=daemon.image_by_tag).all()
     for task in plan.ordered_tasks():
-        values = None if secret_values is None else secret_values.get(task.skill, {})
-        objects += task_objects(task, plan.settings, image=task.image_by_tag, secret_values=values).all()
+        objects += identity(task) + task_objects(task, plan.settings, image=task.image_by_tag).all()
     return objects

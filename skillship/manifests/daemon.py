@@ -43,7 +43,7 @@ def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: str)
         "metadata": meta,
         "spec": {
             "replicas": daemon.replicas,
-            "selector": {"matchLabels": selector_labels(daemon)},
+            "selector": {"matchLabels": selector_labels(daemon, settings)},
             "template": {"metadata": pod_meta, "spec": pod.pod_spec(daemon, settings, container, [tmp])},
         },
     }
@@ -60,7 +60,7 @@ def build_service(daemon: DaemonPlan, settings: StackSettings) -> dict:
         "metadata": meta,
         "spec": {
             "type": "ClusterIP",
-            "selector": selector_labels(daemon),
+            "selector": selector_labels(daemon, settings),
             "ports": [{"name": PORT_NAME, "port": daemon.port, "targetPort": PORT_NAME, "protocol": "TCP",
                        "appProtocol": "http"}],
         },

@@ -1,10 +1,11 @@
-"""The ServiceAccount a task runs as, the Secret of its secure properties, its large message."""
+"""The ServiceAccount a skill's actions run as, the Secret of its secure properties (one of each
+per skill, however many actions it has), and a task's large message."""
 
 from __future__ import annotations
 
 from typing import Mapping
 
-from skillship.manifests.labels import metadata
+from skillship.manifests.labels import metadata, skill_metadata
 from skillship.plan import TaskPlan, Workload
 from skillship.settings import StackSettings
 
@@ -18,13 +19,13 @@ def service_account(task: Workload, settings: StackSettings) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": metadata(task.service_account, task, settings),
+        "metadata": skill_metadata(task.service_account, task, settings),
         "automountServiceAccountToken": False,
     }
 
 
 def secret_name(task: Workload) -> str:
-    return f"{task.name}-secrets"
+    return f"{task.service_account}-secrets"
 
 
 def secret(task: Workload, settings: StackSettings, values: Mapping[str, str] | None) -> dict | None:
@@ -35,7 +36,7 @@ def secret(task: Workload, settings: StackSettings, values: Mapping[str, str] | 
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": metadata(secret_name(task), task, settings),
+        "metadata": skill_metadata(secret_name(task), task, settings),
         "type": "Opaque",
         "stringData": data,
     }

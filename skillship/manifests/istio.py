@@ -78,7 +78,7 @@ def deny_inbound(task: Workload, settings: StackSettings) -> dict | None:
         "apiVersion": SECURITY,
         "kind": "AuthorizationPolicy",
         "metadata": metadata(f"{task.name}-deny-inbound", task, settings),
-        "spec": {"selector": {"matchLabels": selector_labels(task)}, "action": "ALLOW"},
+        "spec": {"selector": {"matchLabels": selector_labels(task, settings)}, "action": "ALLOW"},
     }
 
 
@@ -92,7 +92,7 @@ def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict | None:
     mapped sender the policy has no rule and admits nobody."""
     if not settings.uses_istio:
         return None
-    spec: dict = {"selector": {"matchLabels": selector_labels(daemon)}, "action": "ALLOW"}
+    spec: dict = {"selector": {"matchLabels": selector_labels(daemon, settings)}, "action": "ALLOW"}
     if daemon.senders:
         spec["rules"] = [{
             "from": [{"source": {"principals": [principal(settings, sa) for sa in daemon.senders]}}],
@@ -115,7 +115,7 @@ def egress_sidecar(task: Workload, settings: StackSettings) -> dict | None:
         "kind": "Sidecar",
         "metadata": metadata(task.name, task, settings),
         "spec": {
-            "workloadSelector": {"labels": selector_labels(task)},
+            "workloadSelector": {"labels": selector_labels(task, settings)},
             "egress": [{"hosts": list(settings.egress_hosts)}],
             "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
         },

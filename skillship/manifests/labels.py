@@ -24,9 +24,11 @@ def stack_labels(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def selector_labels(task: Workload) -> dict[str, str]:
-    """The labels that pick out one task's pods (Istio selectors use them)."""
-    return {LABEL_ACTION: task.name}
+def selector_labels(task: Workload, settings: StackSettings) -> dict[str, str]:
+    """The labels that pick out one task's pods: its action's name and the stack, so that two
+    stacks sharing a namespace never select each other's pods (a Deployment's selector can never
+    change later, so the stack is in it from the start)."""
+    return {LABEL_STACK: k8s_name(settings.stack), LABEL_ACTION: task.name}
 
 
 def task_labels(task: Workload, settings: StackSettings) -> dict[str, str]:
@@ -36,8 +38,14 @@ def task_labels(task: Workload, settings: StackSettings) -> dict[str, str]:
         "app.kubernetes.io/component": k8s_name(task.action.name),
         "app.kubernetes.io/instance": task.name,
         LABEL_SKILL: skill_name(task.skill),
-        **selector_labels(task),
+        **selector_labels(task, settings),
     }
+
+
+def skill_labels(workload: Workload, settings: StackSettings) -> dict[str, str]:
+    """Labels of what a skill's actions share (its ServiceAccount and Secret)."""
+    return {**stack_labels(settings), "app.kubernetes.io/name": skill_name(workload.skill),
+            LABEL_SKILL: skill_name(workload.skill)}
 
 
 def version_label(task: Workload) -> dict[str, str]:
@@ -49,7 +57,16 @@ def task_annotations(task: Workload) -> dict[str, str]:
     return {ANNOTATION_SKILL: task.skill, ANNOTATION_ACTION: task.action.name}
 
 
-def metadata(name: str, task: TaskPlan, settings: StackSettings, **extra_labels: str) -> dict:
+def skill_metadata(name: str, workload: Workload, settings: StackSettings) -> dict:
+    return {
+        "name": name,
+        "namespace": settings.namespace,
+        "labels": skill_labels(workload, settings),
+        "annotations": {ANNOTATION_SKILL: workload.skill},
+    }
+
+
+def metadata(name: str, task: Workload, settings: StackSettings, **extra_labels: str) -> dict:
     return {
         "name": name,
         "namespace": settings.namespace,

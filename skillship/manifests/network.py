@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from skillship.manifests.labels import LABEL_SKILL, metadata, selector_labels
+from skillship.manifests.labels import LABEL_SKILL, LABEL_STACK, metadata, selector_labels
+from skillship.names import k8s_name
 from skillship.plan import DaemonPlan, TaskPlan
 from skillship.settings import IstioMode, StackSettings
 
@@ -15,20 +16,21 @@ def deny_ingress(task: TaskPlan, settings: StackSettings) -> dict:
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": metadata(f"{task.name}-deny-ingress", task, settings),
-        "spec": {"podSelector": {"matchLabels": selector_labels(task)}, "policyTypes": ["Ingress"]},
+        "spec": {"podSelector": {"matchLabels": selector_labels(task, settings)}, "policyTypes": ["Ingress"]},
     }
 
 
 def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict:
     """A daemon admits connections only from the pods of the skills mapped to it, on its port."""
-    spec: dict = {"podSelector": {"matchLabels": selector_labels(daemon)}, "policyTypes": ["Ingress"]}
+    spec: dict = {"podSelector": {"matchLabels": selector_labels(daemon, settings)}, "policyTypes": ["Ingress"]}
     if daemon.senders:
         ports = [{"protocol": "TCP", "port": daemon.port}]
         if settings.istio_mode is IstioMode.AMBIENT:
             ports.append({"protocol": "TCP", "port": HBONE_PORT})
         spec["ingress"] = [{
-            "from": [{"podSelector": {"matchExpressions": [
-                {"key": LABEL_SKILL, "operator": "In", "values": list(daemon.senders)}]}}],
+            "from": [{"podSelector": {
+                "matchLabels": {LABEL_STACK: k8s_name(settings.stack)},
+                "matchExpressions": [{"key": LABEL_SKILL, "operator": "In", "values": list(daemon.senders)}]}}],
             "ports": ports,
         }]
     return {
