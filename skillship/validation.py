@@ -228,6 +228,7 @@ def _has_tag(image: str) -> bool:
 
 def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
     skill = source.skill
+    _check_unrouted(source, diagnostics)
     for index, item in enumerate(skill.inputs):
         if item.routing is None:
             continue
@@ -255,6 +256,24 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
             elif (runtime == RUNTIME_JOBS and action.type == "daemon") or (runtime == RUNTIME_DAEMONS and action.type == "job"):
                 diagnostics.error(source.display, source.line((*path, "runtime")), (*path, "runtime"), "routing-runtime",
                                   f"{action.type} action {action.name!r} is routed to the {runtime} runtime")
+
+
+def _check_unrouted(source: SkillSource, diagnostics: Diagnostics) -> None:
+    """Where a skill routes its inputs to actions, an action no input routes to is still deployed
+    (README: Validation): a job runs once per deployment with the skill's message and an empty
+    outputName, a daemon serves. Say so, as Cortex would never have started it."""
+    routed = {target.action for item in source.skill.inputs if item.routing is not None
+              for _, target in item.routing.targets() if target.action}
+    if not routed:
+        return  # no routing at all (older files): every action is the skill's
+    for index, action in enumerate(source.skill.actions):
+        if action.name not in routed:
+            path = ("actions", index, "name")
+            runs = "runs once per deployment with the skill's message and an empty outputName" if action.type == "job" \
+                else "is deployed and serves"
+            diagnostics.warning(source.display, source.line(path), path, "unrouted-action",
+                                f"no input routes to action {action.name!r}; it still {runs}: route an input to it, "
+                                "or remove it")
 
 
 def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundary: Path | None = None) -> None:
@@ -413,34 +432,34 @@ def check_job_loops(workspace: Workspace, diagnostics: Diagnostics) -> None:
     Reported at the mapping that closes the loop (graphlib orders without recursion, so a chain of
     thousands of jobs is fine)."""
     jobs = {s.skill.name for s in workspace.skills if any(a.type == "job" for a in s.skill.actions)}
-    after: dict[str, set[str]] = defaultdict(set)
+    after: dict[str, set[str]] = defaultdict(set)  # receiver -> the senders it runs after
     for wire in agent_wires(workspace):
         receiver = workspace.skill(wire.receiver)
         action = receiver.skill.action(wire.receiver_action) if receiver and wire.receiver_action else None
         if wire.sender in jobs and action is not None and action.type == "job":
             after[wire.receiver].add(wire.sender)
+    places = _mapping_places(workspace)
     while True:
         try:
             graphlib.TopologicalSorter(after).prepare()
             return
         except graphlib.CycleError as exc:
-            loop = exc.args[1]  # [a, b, ..., a]: each runs after the next
-            sender, receiver = loop[1], loop[0]
-            file, line, field = _mapping_place(workspace, sender, receiver)
-            diagnostics.error(file, line, field, "agent-loop",
-                              "jobs mapped in a loop can never start: " + " -> ".join(reversed(loop)))
+            loop = exc.args[1]  # [a, b, ..., a]: each runs before the next
+            sender, receiver = loop[0], loop[1]
+            file, line, field = places.get((sender, receiver), ("agents", None, None))
+            diagnostics.error(file, line, field, "agent-loop", "jobs mapped in a loop can never start: " + " -> ".join(loop))
             after[receiver].discard(sender)  # report each loop once, then look for the next
 
 
-def _mapping_place(workspace: Workspace, sender: str, receiver: str) -> tuple[str, int | None, tuple | None]:
+def _mapping_places(workspace: Workspace) -> dict[tuple[str, str], tuple[str, int | None, tuple]]:
+    """(sender skill, receiver skill) -> the file, line and field of the first mapping between them."""
+    places: dict[tuple[str, str], tuple[str, int | None, tuple]] = {}
     for source in workspace.agents:
         agent = source.agent
+        refs = {ref.ref_id: ref.skill_name for ref in agent.skills}
         for index, mapping in enumerate(agent.mappings):
             start, end = mapping.source.skill, mapping.target.skill
-            if start is None or end is None:
-                continue
-            a, b = agent.skill_ref(start.ref_id), agent.skill_ref(end.ref_id)
-            if a is not None and b is not None and (a.skill_name, b.skill_name) == (sender, receiver):
+            if start is not None and end is not None and start.ref_id in refs and end.ref_id in refs:
                 path = ("mappings", index)
-                return source.display, source.line(path), path
-    return "agents", None, None
+                places.setdefault((refs[start.ref_id], refs[end.ref_id]), (source.display, source.line(path), path))
+    return places
