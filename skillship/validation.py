@@ -33,7 +33,8 @@ _NEW_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]$")
 _LOOSE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
 NEW_NAME_MAX = 20
 # Kubernetes refuses these outright: an environment variable name must be printable ASCII without
-# '=' (1.34 and later), and before 1.34 a C-like identifier; a Secret key is letters, digits, '-._'.
+# '=' (KEP-4369: on by default from 1.32, stable in 1.34), and before that a C-like identifier; a
+# Secret key is letters, digits, '-._'.
 _ENV_NAME_ANY = re.compile(r"^[\x21-\x3c\x3e-\x7e]+$")
 _ENV_NAME_CLASSIC = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -188,7 +189,7 @@ def _check_action_fields(source: SkillSource, index: int, diagnostics: Diagnosti
                               f"environment variable name {name!r} must be printable ASCII without spaces or '='")
         elif not _ENV_NAME_CLASSIC.match(name):
             diagnostics.warning(source.display, source.line(where), where, "env-name",
-                                f"environment variable name {name!r} is refused by Kubernetes before 1.34 "
+                                f"environment variable name {name!r} is refused by Kubernetes before 1.32 "
                                 "(letters, digits, '-', '_', '.', not starting with a digit)")
 
 
