@@ -68,6 +68,7 @@ def write_objects(objects: list[dict], out_dir: Path, *, private: bool = False) 
     and nothing `render` did not make is ever deleted."""
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise RenderError(f"{out_dir} holds files that skillship did not write; choose another --out")
+    out_dir = Path(os.path.abspath(out_dir))  # `.` or `sub/..` have no name to put a sibling beside
     file_mode = 0o600 if private else 0o644
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
