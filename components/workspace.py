@@ -20,7 +20,7 @@ from skillship.manifests import namespace_objects
 from skillship.manifests.job import CONTAINER
 from skillship.status import TaskFailed, check_tasks, task_summary
 from skillship.plan import DeploymentPlan, PlanError, Workload, plan_deployment
-from skillship.stackfiles import shared_namespace_problem
+from skillship.stackfiles import project_problems
 from skillship.validation import load_workspace
 
 
@@ -134,10 +134,9 @@ def _plan(args: WorkspaceArgs) -> DeploymentPlan:
     digests = DigestCache(default_cache_file(args.root))
     try:
         settings = args.inputs.settings
-        shared = shared_namespace_problem(args.root, settings.stack, settings.namespace)
         plan = plan_deployment(workspace, settings, project_dir=args.root,
                                secret_properties=args.inputs.secret_properties, digester=digests.digest,
-                               stack_problems=[shared] if shared else [])
+                               stack_problems=project_problems(args.root, settings.stack, settings.namespace))
     except PlanError as exc:
         raise pulumi.RunError(f"{exc}\nNothing was deployed.") from None
     digests.save()

@@ -264,14 +264,14 @@ def envelope_problems(message: Any) -> list[tuple[str, str]]:
     try:
         MessageEnvelope.model_validate(message)
     except ValidationError as exc:
-        return [(".".join(str(part) for part in error["loc"][:1]), _expected(error)) for error in exc.errors(include_url=False)]
+        return [_problem(error) for error in exc.errors(include_url=False)]
     return []
 
 
-def _expected(error: Any) -> str:
-    field = error["loc"][0] if error["loc"] else "message"
+def _problem(error: Any) -> tuple[str, str]:
+    field = str(error["loc"][0])  # every field checked is a top-level key
     kind = {"dict_type": "an object", "string_type": "a string"}.get(error["type"], error["msg"])
-    return f"'{field}' must be {kind}, not {type(error['input']).__name__}"
+    return field, f"'{field}' must be {kind}, not {type(error['input']).__name__}"
 
 
 # --- agents -----------------------------------------------------------------------------------

@@ -133,26 +133,28 @@ def render_project(folder: Path) -> dict[str, str]:
     return files
 
 
-def create_project(folder: Path) -> list[str]:
+def create_project(folder: Path) -> None:
     """Write a new project into `folder` (which may be an existing repository). Refuses, writing
-    nothing, when any file or folder it would make is already there; returns the paths written."""
+    nothing, when any file or folder it would make is already there."""
     files = render_project(folder)
     if (folder / ".gitignore").exists():
         del files[".gitignore"]  # a repository's own: leave it as it is
-    taken = sorted({path.split("/", 1)[0] for path in files if (folder / path.split("/", 1)[0]).exists()})
+    tops = sorted({path.split("/", 1)[0] for path in files})
+    taken = [top for top in tops if (folder / top).exists()]
     if taken:
         raise ScaffoldError(f"{folder} already has {', '.join(taken)}; `skillship init` only starts new projects "
                             "(add skills to an existing one with `skillship new`)")
-    written: list[Path] = []
     try:
         for relative, text in files.items():
             path = folder / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "x", encoding="utf-8") as handle:  # never over a file that appeared meanwhile
                 handle.write(text)
-            written.append(path)
     except OSError as exc:
-        for path in written:
-            path.unlink(missing_ok=True)
+        for top in tops:  # none of them was there before: remove all of each, folders too
+            target = folder / top
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
         raise ScaffoldError(f"could not write {folder}: {exc.strerror or exc}") from None
-    return list(files)

@@ -51,9 +51,13 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
     if stack not in files:
         known = ", ".join(files) or "none"
         raise StackFileError(f"unknown stack {stack!r} (stacks: {known})")
-    config = _read_yaml(files[stack]).get("config") or {}
+    return _load_file(project_dir, stack, files[stack])
+
+
+def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
+    config = _read_yaml(path).get("config") or {}
     if not isinstance(config, dict):
-        raise StackFileError(f"{files[stack]}: 'config' must be a mapping")
+        raise StackFileError(f"{path}: 'config' must be a mapping")
     values: dict[str, Any] = {}
     secrets: dict[str, list[str]] = {}
     context = config.get(KUBE_CONTEXT_KEY)
@@ -62,15 +66,15 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
         if namespace != CONFIG_NAMESPACE or not name:
             continue  # other packages' keys (kubernetes:context, ...)
         if name in SECRET_KEYS:
-            secrets.update(_secret_names(files[stack], name, value))
+            secrets.update(_secret_names(path, name, value))
         else:
             values[name] = value
     try:
         settings = StackSettings.from_config(stack, values)
     except SettingsError as exc:
-        raise StackFileError(f"{files[stack]}: {exc}") from None
+        raise StackFileError(f"{path}: {exc}") from None
     if context is not None and (not isinstance(context, str) or not context):
-        raise StackFileError(f"{files[stack]}: {KUBE_CONTEXT_KEY} must be the name of a kubeconfig context")
+        raise StackFileError(f"{path}: {KUBE_CONTEXT_KEY} must be the name of a kubeconfig context")
     return StackConfig(settings, project_dir, secrets, context)
 
 
@@ -110,34 +114,24 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def stacks_sharing_namespace(project_dir: Path, stack: str, namespace: str) -> list[str]:
-    """The project's other stacks that deploy to `namespace`. Two stacks in one namespace declare
-    objects of the same names (each skill's ServiceAccount, Service, ...): one `pulumi up` would
-    take over, and its `destroy` delete, the other's. A stack file that cannot be read counts as
-    no stack here: its own commands report it."""
+def project_problems(project_dir: Path, stack: str, namespace: str) -> list[str]:
+    """What is wrong with a stack among its project's stacks (plan_deployment's stack_problems):
+    another stack of the project deploying to the same namespace. Their objects share names (each
+    skill's ServiceAccount, Service, ...), so one `pulumi up` would take over, and its `destroy`
+    delete, the other's. A stack file that cannot be read counts as no stack here: its own
+    commands report it."""
     sharing = []
-    for other in stack_files(project_dir):
+    for other, path in stack_files(project_dir).items():
         if other == stack:
             continue
         try:
-            if load_stack(project_dir, other).settings.namespace == namespace:
+            if _load_file(project_dir, other, path).settings.namespace == namespace:
                 sharing.append(other)
         except StackFileError:
             continue
-    return sharing
-
-
-def project_problems(config: StackConfig) -> list[str]:
-    """What is wrong with a stack among its project's stacks (for plan_deployment's stack_problems)."""
-    problem = shared_namespace_problem(config.project_dir, config.settings.stack, config.settings.namespace)
-    return [problem] if problem else []
-
-
-def shared_namespace_problem(project_dir: Path, stack: str, namespace: str) -> str | None:
-    sharing = stacks_sharing_namespace(project_dir, stack, namespace)
     if not sharing:
-        return None
+        return []
     others = ", ".join(repr(s) for s in sharing)
-    return (f"stack {stack!r} deploys to namespace {namespace!r}, as stack(s) {others} of this project do: their "
+    return [f"stack {stack!r} deploys to namespace {namespace!r}, as stack(s) {others} of this project do: their "
             "objects share names, so one would replace (and its destroy delete) the other's; give each stack its "
-            "own skillship:namespace")
+            "own skillship:namespace"]

@@ -22,7 +22,7 @@ from skillship.workspace import (
     SkillSource,
     Workspace,
     display_path,
-    escapes,
+    Boundary,
     read_text,
     read_workspace,
     report_placeholders,
@@ -58,7 +58,7 @@ def validate_workspace(workspace: Workspace, diagnostics: Diagnostics) -> None:
     check_job_loops(workspace, diagnostics)
 
 
-def check_skill(source: SkillSource, diagnostics: Diagnostics, boundary: Path | None = None) -> None:
+def check_skill(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> None:
     skill, file = source.skill, source.display
     if skill.camel != SUPPORTED_CAMEL:
         diagnostics.error(file, source.line(("camel",)), "camel", "camel-version",
@@ -69,7 +69,7 @@ def check_skill(source: SkillSource, diagnostics: Diagnostics, boundary: Path | 
     _check_unique(source, "inputs", [i.name for i in skill.inputs], "input", diagnostics)
     _check_unique(source, "outputs", [o.name for o in skill.outputs], "output", diagnostics)
     _check_properties(source, diagnostics)
-    _check_actions(source, diagnostics, boundary or source.directory)
+    _check_actions(source, diagnostics, boundary)
     _check_routing(source, diagnostics)
 
 
@@ -133,7 +133,7 @@ def path_like(name: str) -> bool:
     return name in ("", ".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 for c in name)
 
 
-def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Path) -> None:
+def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> None:
     declared = set()
     for index, action in enumerate(source.skill.actions):
         path = ("actions", index)
@@ -145,7 +145,7 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Path
                               f"{display_path(source.directory / 'actions')}")
             continue
         context = source.build_context(action.name)
-        if escapes(context, boundary):
+        if boundary.escapes(context):
             diagnostics.error(display_path(context), None, None, "outside-workspace",
                               f"the build context of action {action.name!r} is a link to "
                               f"{os.path.realpath(context)}, outside the workspace; nothing there is read")
@@ -155,7 +155,7 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Path
             diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "missing-dockerfile",
                               f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; "
                               "the 'actions/<name>' folder and the action's name must match")
-        elif escapes(context / "Dockerfile", boundary):
+        elif boundary.escapes(context / "Dockerfile"):
             diagnostics.error(display_path(context / "Dockerfile"), None, None, "outside-workspace",
                               f"the Dockerfile of action {action.name!r} is a link to a file outside the workspace")
         else:
@@ -277,14 +277,14 @@ def _check_unrouted(source: SkillSource, diagnostics: Diagnostics) -> None:
                                 "or remove it")
 
 
-def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundary: Path | None = None) -> None:
+def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> None:
     """Example messages under invoke/ must be JSON objects whose envelope fields have their types;
     job skills should have one to run with."""
     invoke = source.directory / "invoke"
     files = _json_files(invoke)
     for file in files:
         display = display_path(file)
-        if escapes(file, boundary or source.directory):
+        if boundary.escapes(file):
             diagnostics.error(display, None, None, "outside-workspace", "a link to a file outside the workspace; it is not read")
             continue
         text = read_text(file, display, diagnostics)
@@ -310,10 +310,11 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
 
 def _json_key_line(text: str, key: str) -> int:
     """The line of a top-level key in JSON text (the first line that names it), else 1."""
-    needle = json.dumps(key) + ":" if key else None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle and needle in line.replace('" :', '":'):
-            return number
+    if key:
+        needle = json.dumps(key) + ":"
+        for number, line in enumerate(text.splitlines(), start=1):
+            if needle in line.replace('" :', '":'):
+                return number
     return 1
 
 

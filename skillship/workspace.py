@@ -68,13 +68,14 @@ class Workspace:
     skills: tuple[SkillSource, ...]
     agents: tuple[AgentSource, ...]
 
-    @property
-    def boundary(self) -> Path:
+    @cached_property
+    def boundary(self) -> "Boundary":
         """The folder nothing outside of which is ever read: the root, or the folder holding both
         `skills/` and `agents/` when the skills folder itself was given."""
-        if self.agents_dir is not None and escapes(self.agents_dir, self.root):
-            return Path(os.path.commonpath([os.path.abspath(self.skills_dir), os.path.abspath(self.agents_dir)]))
-        return self.root
+        root = Boundary(self.root)
+        if self.agents_dir is not None and root.escapes(self.agents_dir):
+            return Boundary(Path(os.path.commonpath([os.path.abspath(self.skills_dir), os.path.abspath(self.agents_dir)])))
+        return root
 
     def skill(self, name: str) -> SkillSource | None:
         return self._by_name.get(name)
@@ -109,26 +110,53 @@ def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:
     return path, path, agents if agents.is_dir() else None
 
 
-def escapes(path: Path, boundary: Path) -> bool:
-    """True when `path`, links followed, lies outside `boundary`: a skill may not read, hash or
-    build anything that is not in the workspace."""
-    real, limit = os.path.realpath(path), os.path.realpath(boundary)
-    return real != limit and not real.startswith(limit.rstrip(os.sep) + os.sep)
+class Boundary:
+    """A folder, and whether a path, links followed, leads out of it: a skill may not read, hash
+    or build anything outside the workspace. Each folder's real path is found once (one lstat,
+    and a realpath only for a link), not by a realpath of every path from the root: validation
+    asks this of several paths of every skill."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.real = os.path.realpath(folder)
+        self._prefix = self.real.rstrip(os.sep) + os.sep
+        self._resolved: dict[str, str] = {}
+
+    def escapes(self, path: Path) -> bool:
+        real = self._real(os.path.abspath(path))
+        return real != self.real and not real.startswith(self._prefix)
+
+    def _real(self, path: str) -> str:
+        known = self._resolved.get(path)
+        if known is None:
+            parent, name = os.path.split(path)
+            if not name:
+                known = path  # the filesystem's root
+            elif os.path.islink(path):
+                known = os.path.realpath(path)
+            else:
+                known = os.path.join(self._real(parent), name)
+            self._resolved[path] = known
+        return known
 
 
-def find_skill_files(skills_dir: Path, diagnostics: Diagnostics | None = None, boundary: Path | None = None) -> list[Path]:
+def escapes(path: Path, folder: Path) -> bool:
+    """True when `path`, links followed, lies outside `folder` (for a single question)."""
+    return Boundary(folder).escapes(path)
+
+
+def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Boundary) -> list[Path]:
     """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, in a stable order.
     Links are never followed into folders; one that leads outside `boundary` is reported."""
     found: list[Path] = []
     for current, dirs, files in os.walk(skills_dir):
         skipped = _SKIPPED_DIRS | (_SKILL_PARTS if "skill.yaml" in files else set())
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skipped)
-        if diagnostics is not None and boundary is not None:
-            for name in dirs:
-                folder = Path(current) / name
-                if folder.is_symlink() and escapes(folder, boundary):
-                    diagnostics.error(display_path(folder), None, None, "outside-workspace",
-                                      f"a link to {os.path.realpath(folder)}, outside the workspace; skills there are not read")
+        for name in dirs:
+            folder = Path(current) / name
+            if folder.is_symlink() and boundary.escapes(folder):
+                diagnostics.error(display_path(folder), None, None, "outside-workspace",
+                                  f"a link to {os.path.realpath(folder)}, outside the workspace; skills there are not read")
         if "skill.yaml" in files:
             found.append(Path(current) / "skill.yaml")
     return sorted(found)
@@ -228,10 +256,10 @@ def data_path(data: Any, loc: tuple) -> FieldPath:
 
 
 def _read_sources(files: list[Path], model: type[M], diagnostics: Diagnostics,
-                  boundary: Path) -> Iterator[tuple[M, Path, str, YamlDocument]]:
+                  boundary: Boundary) -> Iterator[tuple[M, Path, str, YamlDocument]]:
     for file in files:
         display = display_path(file)
-        if escapes(file, boundary):
+        if boundary.escapes(file):
             diagnostics.error(display, None, None, "outside-workspace",
                               f"a link to {os.path.realpath(file)}, outside the workspace; it is not read")
             continue

@@ -42,6 +42,7 @@ FieldPath = tuple[str | int, ...]
 
 _SCALARS = SafeConstructor()
 _STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class YamlSyntaxError(Exception):
@@ -184,6 +185,8 @@ class _Converter:
     def merged_pairs(self, node: yaml.MappingNode, merging: frozenset[int]) -> list[tuple[yaml.Node, yaml.Node]]:
         """Resolve YAML merge keys (`<<: *anchor`) so anchors in real files load as written.
         `merging` holds the mappings being merged into this one: a mapping that merges itself is a loop."""
+        if not any(key.tag == _MERGE for key, _ in node.value):
+            return node.value  # nearly every mapping: nothing to resolve or remember
         if id(node) in self.merged:  # a mapping merged many times is resolved once
             return self.merged[id(node)]
         if id(node) in merging or len(merging) > MAX_DEPTH:
@@ -192,7 +195,7 @@ class _Converter:
         pairs: list[tuple[yaml.Node, yaml.Node]] = []
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
                     if isinstance(source, yaml.MappingNode):

@@ -76,3 +76,23 @@ def test_render_and_the_program_deploy_the_workspace_the_stack_names(tmp_path):
     # -w elsewhere still renders, and says that `pulumi up` deploys the stack's setting
     other = cli_in(project, "render", "--stack", "local", "-w", str(REPO), "--out", str(tmp_path / "other"))
     assert other.exit_code == 0 and "deploys fabric" in other.stderr
+
+
+def test_init_that_fails_halfway_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    from skillship import scaffold
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README.md").write_text("theirs")
+    written = []
+
+    def fail_on_the_fifth(path, *args, **kwargs):
+        written.append(path)
+        if len(written) == 5:
+            raise OSError(28, "No space left on device")
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(scaffold, "open", fail_on_the_fifth, raising=False)
+    result = runner.invoke(app, ["init", str(repo)])
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert [p.name for p in repo.iterdir()] == ["README.md"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from skillship.cli._common import json_mode
 from skillship.cli.init import init
 from skillship.cli.logs import logs
 from skillship.cli.new import new
@@ -20,6 +21,15 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _every_command() -> None:
+    """Before each command: failures are text until the command says it was given --json (the
+    mode is process state, and tests run many commands in one process)."""
+    json_mode(False)
+
+
 app.command()(init)
 app.command()(validate)
 app.command()(new)

@@ -59,7 +59,7 @@ def render(
     try:
         plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
                                secret_properties=config.secret_properties, digester=digests.digest,
-                               stack_problems=project_problems(config))
+                               stack_problems=project_problems(config.project_dir, stack, config.settings.namespace))
     except PlanError as exc:
         fail(str(exc), Exit.FAILED)
     digests.save()

@@ -54,7 +54,7 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
         plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
                                secret_properties=config.secret_properties,
                                digester=DigestCache(default_cache_file(config.project_dir)).digest,
-                               stack_problems=project_problems(config))
+                               stack_problems=project_problems(config.project_dir, stack, config.settings.namespace))
     except PlanError as exc:
         for problem in exc.problems:
             diagnostics.error(file, None, None, "stack", problem)
