@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import datetime
-import ipaddress
 import os
 import secrets
 import signal
@@ -24,13 +23,16 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+
+from tests.support.pki import certificate as _certificate, new_key as _key, pem_key as _pem_key
+
+if TYPE_CHECKING:
+    from tests.realnode.sandbox import Sandbox
 
 CONTROLLERS = ("job-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
                "endpoints-controller,endpointslice-controller,garbage-collector-controller,namespace-controller,"
@@ -43,34 +45,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
-
-
-def _certificate(subject: str, key, issuer_key=None, issuer_name=None, *, ca: bool, ips=()) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if ips:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips] + [x509.DNSName("localhost")]), critical=False)
-    return builder.sign(issuer_key or key, hashes.SHA256())
-
-
 @dataclass
 class Cluster:
     """A running control plane. `kubeconfig` works for kubectl, the Kubernetes client and Pulumi."""
 
     directory: Path
     bin_dir: Path
+    # With a sandbox (tests/realnode), every process runs inside it, and its API server port is
+    # forwarded to the host's loopback, so one kubeconfig serves the tests and the node alike.
+    sandbox: "Sandbox | None" = None
+    controllers: str = CONTROLLERS
     kubeconfig: Path = field(init=False)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
@@ -89,6 +73,8 @@ class Cluster:
             "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(api_port),
             "--tls-cert-file", str(pki["serving.crt"]), "--tls-private-key-file", str(pki["serving.key"]),
             "--kubelet-certificate-authority", str(pki["ca.crt"]), "--kubelet-preferred-address-types", "InternalIP",
+            "--kubelet-client-certificate", str(pki["kubelet-client.crt"]),
+            "--kubelet-client-key", str(pki["kubelet-client.key"]),
             "--token-auth-file", str(pki["tokens.csv"]), "--authorization-mode", "RBAC",
             "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file", str(pki["sa.pub"]), "--service-account-signing-key-file", str(pki["sa.key"]),
@@ -97,13 +83,15 @@ class Cluster:
             "--enable-priority-and-fairness=false", "--profiling=false", "--v=0",
         ])
         self.server = f"https://127.0.0.1:{api_port}"
+        if self.sandbox:
+            self.sandbox.forward(api_port)
         self.pki = pki
         self.kubeconfig = self._write_kubeconfig(pki)
         self._wait_ready(timeout)
         self._spawn("kube-controller-manager", [
             "--kubeconfig", str(self.kubeconfig), "--authentication-kubeconfig", str(self.kubeconfig),
             "--authorization-kubeconfig", str(self.kubeconfig), "--leader-elect=false",
-            "--bind-address", "127.0.0.1", "--secure-port", str(cm_port), "--controllers", CONTROLLERS,
+            "--bind-address", "127.0.0.1", "--secure-port", str(cm_port), "--controllers", self.controllers,
             "--service-account-private-key-file", str(pki["sa.key"]), "--root-ca-file", str(pki["ca.crt"]),
             "--use-service-account-credentials=false", "--concurrent-job-syncs", "5", "--v=0",
         ])
@@ -115,8 +103,13 @@ class Cluster:
         ca_key, serving_key, sa_key = _key(), _key(), _key()
         ca = _certificate("skillship-e2e-ca", ca_key, ca=True)
         serving = _certificate("kube-apiserver", serving_key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
-        kubelet_key = _key()
-        kubelet = _certificate("fake-node", kubelet_key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
+        kubelet_key, client_key = _key(), _key()
+        node_ips = ("127.0.0.1", self.sandbox.NODE_IP) if self.sandbox else ("127.0.0.1",)
+        kubelet = _certificate("node", kubelet_key, ca_key, ca.subject, ca=False, ips=node_ips)
+        # How the API server proves itself to a kubelet (logs, the proxy to pods): a client
+        # certificate of the cluster's CA, which the real kubelet authenticates and authorizes.
+        client = _certificate("kube-apiserver-kubelet-client", client_key, ca_key, ca.subject, ca=False,
+                              organization="system:masters")
         self.token = secrets.token_hex(24)
         files = {
             "ca.crt": ca.public_bytes(serialization.Encoding.PEM),
@@ -124,6 +117,8 @@ class Cluster:
             "serving.key": _pem_key(serving_key),
             "kubelet.crt": kubelet.public_bytes(serialization.Encoding.PEM),
             "kubelet.key": _pem_key(kubelet_key),
+            "kubelet-client.crt": client.public_bytes(serialization.Encoding.PEM),
+            "kubelet-client.key": _pem_key(client_key),
             "sa.key": _pem_key(sa_key),
             "sa.pub": sa_key.public_key().public_bytes(serialization.Encoding.PEM,
                                                        serialization.PublicFormat.SubjectPublicKeyInfo),
@@ -151,7 +146,8 @@ class Cluster:
 
     def _spawn(self, binary: str, args: list[str]) -> None:
         log = open(self.directory / f"{binary}.log", "wb")
-        self.processes.append(spawn_tied([str(self.bin_dir / binary), *args], log))
+        argv = [str(self.bin_dir / binary), *args]
+        self.processes.append(spawn_tied(self.sandbox.command(argv) if self.sandbox else argv, log))
 
     def _wait_ready(self, timeout: float) -> None:
         import ssl
@@ -164,7 +160,8 @@ class Cluster:
         while time.monotonic() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{process.args[0]} exited early: {self.log_tail(Path(process.args[0]).name)}")
+                    binary = Path(next(arg for arg in process.args if "/" in arg and Path(arg).parent == self.bin_dir)).name
+                    raise RuntimeError(f"{binary} exited early: {self.log_tail(binary)}")
             try:
                 with urllib.request.urlopen(request, context=context, timeout=2) as answer:
                     if answer.status == 200:

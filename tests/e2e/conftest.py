@@ -81,3 +81,22 @@ def project(tmp_path_factory) -> Path:
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
     return root
+
+
+@pytest.fixture(scope="session")
+def real_node(tmp_path_factory):
+    """A real node (tests/realnode): control plane, registry, BuildKit and node in a sandbox of
+    their own. The keeper's report on the way out must show nothing left on the host."""
+    from tests.realnode.environment import PreparationFailed, RealNode, prepare
+    from tests.realnode.hoststate import reading
+
+    try:
+        bin_dir, rootfs = prepare()
+    except PreparationFailed as exc:
+        pytest.fail(str(exc))
+    before = reading()
+    environment = RealNode(tmp_path_factory.mktemp("realnode"), bin_dir, rootfs)
+    with environment:
+        yield environment
+    assert environment.report.get("left_processes") == [] and environment.report.get("cgroups_removed"), environment.report
+    assert reading() == before

@@ -34,18 +34,27 @@ def main(spec: dict) -> dict:
     target = stack(spec)
     for key, value in spec.get("config", {}).items():
         target.set_config(key, auto.ConfigValue(value if isinstance(value, str) else json.dumps(value)))
+    for key, value in spec.get("secrets", {}).items():
+        target.set_config(key, auto.ConfigValue(value, secret=True))
     lines: list[str] = []
+    steps: list[list[str]] = []  # [operation, resource type] of every step the engine took
+
+    def on_event(event: auto.EngineEvent) -> None:
+        if event.resource_pre_event:
+            metadata = event.resource_pre_event.metadata
+            steps.append([str(getattr(metadata.op, "value", metadata.op)), metadata.type])
+
     try:
         if spec["op"] == "up":
-            result = target.up(on_output=lines.append)
-            return {"ok": True, "changes": result.summary.resource_changes,
+            result = target.up(on_output=lines.append, on_event=on_event)
+            return {"ok": True, "changes": result.summary.resource_changes, "steps": steps,
                     "outputs": {k: v.value for k, v in result.outputs.items()}, "log": "\n".join(lines)}
         if spec["op"] == "destroy":
             result = target.destroy(on_output=lines.append)
             return {"ok": True, "changes": result.summary.resource_changes, "outputs": {}, "log": "\n".join(lines)}
         raise ValueError(f"unknown operation {spec['op']!r}")
     except auto.errors.CommandError as exc:
-        return {"ok": False, "error": str(exc), "log": "\n".join(lines)}
+        return {"ok": False, "error": str(exc), "steps": steps, "log": "\n".join(lines)}
 
 
 if __name__ == "__main__":

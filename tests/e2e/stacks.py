@@ -21,25 +21,36 @@ class Stack:
     engine_bin: Path
     env: dict[str, str]
 
-    def _run(self, op: str, config: dict | None = None) -> dict:
+    def _run(self, op: str, config: dict | None = None, secrets: dict | None = None) -> dict:
         spec = {"project": str(self.project), "stack": self.name, "op": op, "config": config or {},
-                "env": self.env, "engine_root": str(self.engine_bin.parent)}
+                "secrets": secrets or {}, "env": self.env, "engine_root": str(self.engine_bin.parent)}
         done = subprocess.run([sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)], cwd=REPO,
                               capture_output=True, text=True, timeout=600)
         if done.returncode != 0 or not done.stdout.strip():
             raise AssertionError(f"the driver failed:\n{done.stderr[-4000:]}")
         return json.loads(done.stdout)
 
-    def up(self, config: dict | None = None) -> dict:
-        result = self._run("up", config)
+    def up(self, config: dict | None = None, secrets: dict | None = None) -> dict:
+        result = self._run("up", config, secrets)
         assert result["ok"], result.get("error")
         self.outputs = result["outputs"]
         return result
 
-    def failing_up(self, config: dict | None = None) -> str:
-        result = self._run("up", config)
+    def failing_up(self, config: dict | None = None, secrets: dict | None = None) -> str:
+        return self.failing_up_result(config, secrets)["error"]
+
+    def failing_up_result(self, config: dict | None = None, secrets: dict | None = None) -> dict:
+        result = self._run("up", config, secrets)
         assert not result["ok"], "pulumi up should have failed"
-        return result["error"]
+        return result
+
+    def export(self) -> str:
+        """`pulumi stack export` as a user runs it (the Automation API's export shows secrets)."""
+        done = subprocess.run([str(self.engine_bin / "pulumi"), "stack", "export", "--stack", self.name],
+                              cwd=self.project, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **self.env})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     def destroy(self) -> dict:
         result = self._run("destroy")
@@ -47,7 +58,8 @@ class Stack:
         return result
 
 
-def make_stack(name: str, project: Path, engine_bin: Path, cluster, backend: Path) -> Stack:
+def make_stack(name: str, project: Path, engine_bin: Path, cluster, backend: Path,
+               extra_env: dict[str, str] | None = None) -> Stack:
     env = {
         "PULUMI_BACKEND_URL": f"file://{backend}",
         "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",
@@ -56,5 +68,6 @@ def make_stack(name: str, project: Path, engine_bin: Path, cluster, backend: Pat
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "KUBECONFIG": str(cluster.kubeconfig),
         "PATH": f"{engine_bin}:{os.environ['PATH']}",
+        **(extra_env or {}),
     }
     return Stack(name, project, engine_bin, env)

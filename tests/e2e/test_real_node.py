@@ -1,0 +1,247 @@
+"""Real images on a real node: `pulumi up` builds the example workspace with BuildKit, pushes it to a
+TLS registry with basic auth, and a kubelet pulls it by digest and runs it (tests/realnode).
+
+One fixture makes a user's successive deployments of one stack, in order, on a copy of the project
+whose code it edits between them, and records what the cluster held after each; each test checks
+one part of that record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.stacks import make_stack
+from tests.support.project import copy_project
+
+pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
+NAMESPACE = "skillship-node"
+SELECTOR = "skillship.io/stack=node"
+IMAGE = "docker-build:index:Image"
+JOB = "kubernetes:batch/v1:Job"
+HELLO = Path("skills/hello/actions/hello/main.py")
+BROKEN = "import sys\nprint('failing on purpose')\nsys.exit(1)\n"  # put first: the process exits 1
+FIXED = "\n# fixed: a line that changes the build context, and so the image\n"
+
+
+def _stack_file(registry) -> dict:
+    return {"config": {
+        "kubernetes:context": "e2e",
+        "skillship:namespace": NAMESPACE,
+        "skillship:registry": f"{registry.host}/skillship",
+        "skillship:registryUsername": registry.USERNAME,
+        # Envoy cannot run here: no proxy, so the namespace enforces the restricted profile.
+        "skillship:istioMode": "none",
+        "skillship:activeDeadlineSeconds": 180,
+    }}
+
+
+def _steps(result: dict, kind: str) -> Counter:
+    return Counter(op for op, type_ in result.get("steps", []) if type_ == kind)
+
+
+def _changed(result: dict, kind: str) -> int:
+    return sum(n for op, n in _steps(result, kind).items() if op != "same")
+
+
+def _pods(kube, skill: str) -> list:
+    from kubernetes import client
+
+    return client.CoreV1Api(kube).list_namespaced_pod(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill={skill}").items
+
+
+def _jobs(kube) -> dict[str, dict]:
+    from kubernetes import client
+
+    jobs = client.BatchV1Api(kube).list_namespaced_job(NAMESPACE, label_selector=SELECTOR).items
+    return {j.metadata.name: {"skill": j.metadata.labels["skillship.io/skill"], "uid": j.metadata.uid,
+                              "image": j.spec.template.spec.containers[0].image,
+                              "conditions": {c.type for c in (j.status.conditions or []) if c.status == "True"}}
+            for j in jobs}
+
+
+def _consumer_stats(kube) -> dict:
+    """The consumer's /stats, read through the API server's proxy to its Service."""
+    from kubernetes import client
+
+    services = client.CoreV1Api(kube).list_namespaced_service(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill=consumer").items
+    [service] = services
+    port = service.spec.ports[0].port
+    answer = client.CoreV1Api(kube).connect_get_namespaced_service_proxy_with_path(
+        f"{service.metadata.name}:{port}", NAMESPACE, "stats", _preload_content=False)
+    return json.loads(answer.data)
+
+
+def _skillship(project: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skillship", *args], cwd=project, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **env})
+
+
+@pytest.fixture(scope="module")
+def journey(real_node, engine_bin, tmp_path_factory) -> dict:
+    from kubernetes import client, config
+
+    project = copy_project(tmp_path_factory.mktemp("node-project"))
+    (project / "stacks" / "Pulumi.node.yaml").write_text(yaml.safe_dump(_stack_file(real_node.registry)))
+    backend = tmp_path_factory.mktemp("node-backend")
+    stack = make_stack("node", project, engine_bin, real_node.cluster, backend, extra_env=real_node.pulumi_env())
+    kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
+    password = {"skillship:registryPassword": real_node.registry.password}
+    cli_env = {"KUBECONFIG": str(real_node.cluster.kubeconfig)}
+    seen: dict = {"project": project, "kube": kube, "password": real_node.registry.password}
+
+    seen["first"] = stack.up(secrets=password)
+    seen["first_jobs"] = _jobs(kube)
+    seen["hello_pods"] = _pods(kube, "hello")
+    seen["namespace_labels"] = client.CoreV1Api(kube).read_namespace(NAMESPACE).metadata.labels
+    seen["stats"] = _consumer_stats(kube)
+    seen["status"] = _skillship(project, cli_env, "status", "--stack", "node", "--json")
+    seen["logs"] = _skillship(project, cli_env, "logs", "hello", "--stack", "node")
+    seen["producer_logs"] = _skillship(project, cli_env, "logs", "producer", "--stack", "node")
+
+    seen["unchanged"] = stack.up()
+
+    original = (project / HELLO).read_text()
+    (project / HELLO).write_text(BROKEN + original)
+    seen["failure"] = stack.failing_up_result()
+    seen["failure_jobs"] = _jobs(kube)
+
+    (project / HELLO).write_text(original + FIXED)
+    seen["fixed"] = stack.up()
+    seen["fixed_jobs"] = _jobs(kube)
+
+    seen["export"] = stack.export()
+    (tmp_path_factory.getbasetemp() / "node-export.json").write_text(seen["export"])  # for a look after a failure
+    seen["destroy"] = stack.destroy()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        names = [n.metadata.name for n in client.CoreV1Api(kube).list_namespace().items]
+        if NAMESPACE not in names:
+            break
+        time.sleep(1)
+    seen["namespaces_after_destroy"] = names
+    seen["pods_after_destroy"] = client.CoreV1Api(kube).list_pod_for_all_namespaces(label_selector=SELECTOR).items
+    return seen
+
+
+def test_up_builds_pushes_and_runs_every_task_by_digest(journey, real_node):
+    tasks = journey["first"]["outputs"]["tasks"]
+    assert {skill: task["state"] for skill, task in tasks.items()} == {"hello": "Succeeded", "producer": "Succeeded"}
+    assert _steps(journey["first"], IMAGE) == Counter(create=3)  # hello, producer, consumer
+    images = {job["skill"]: job["image"] for job in journey["first_jobs"].values()}
+    for skill, image in images.items():
+        assert re.fullmatch(rf"{re.escape(real_node.registry.host)}/skillship/{skill}:ctx-[0-9a-f]+@sha256:[0-9a-f]{{64}}", image), image
+
+
+def test_the_pods_ran_as_65532_on_a_read_only_root_in_a_restricted_namespace(journey):
+    [pod] = journey["hello_pods"]
+    container = pod.spec.containers[0]
+    assert pod.status.phase == "Succeeded" and pod.spec.node_name == "skillship-node"
+    assert container.security_context.read_only_root_filesystem is True
+    assert (pod.spec.security_context.run_as_user or container.security_context.run_as_user) == 65532
+    # The digest the kubelet pulled is the one the Job names.
+    assert pod.status.container_statuses[0].image_id.split("@")[-1] == container.image.split("@")[-1]
+    labels = journey["namespace_labels"]
+    assert labels.get("pod-security.kubernetes.io/enforce") == "restricted"
+
+
+def test_status_and_logs_show_what_the_container_printed(journey):
+    status, logs = journey["status"], journey["logs"]
+    assert status.returncode == 0, status.stderr
+    rows = {row["skill"]: row for row in json.loads(status.stdout)["tasks"]}
+    assert rows["hello"]["state"] == "Succeeded"
+    assert logs.returncode == 0, logs.stderr
+    # Printed by skills/hello's main.py, inside the container, for the stack's message.
+    assert re.search(r'\{"greeting": "Hello, [^"]+!", "authenticated": (true|false)\}', logs.stdout), logs.stdout
+
+
+def test_the_producers_records_reach_the_consumer_through_its_service_once_each(journey):
+    stats, logs = journey["stats"], journey["producer_logs"]
+    sent = re.search(r"sent (\d+) record\(s\)", logs.stdout)
+    assert sent, (logs.stdout, logs.stderr)
+    assert int(sent.group(1)) == 10  # skills/producer/invoke/request: count 10
+    assert stats == {**stats, "received": 10, "duplicates": 0}, stats
+
+
+def test_a_second_up_without_changes_builds_nothing_and_changes_nothing(journey):
+    result = journey["unchanged"]
+    assert set(result["changes"]) == {"same"}, result["changes"]
+    assert _steps(result, IMAGE) == Counter(same=3) and _changed(result, JOB) == 0
+
+
+def test_a_task_that_exits_1_fails_up_naming_the_skill_the_reason_and_the_logs(journey):
+    failure = journey["failure"]
+    text = failure["error"]
+    assert _changed(failure, IMAGE) == 1, failure["steps"]  # only hello's context changed
+    named = re.search(r"task of skill 'hello' runs as Job skillship-node/(hello-[0-9a-f]{8}); "
+                      r"its logs: kubectl logs --namespace skillship-node job/\1 --container task", text)
+    assert named, text
+    assert "BackoffLimitExceeded" in text
+    assert "Failed" in journey["failure_jobs"][named.group(1)]["conditions"]
+
+
+def test_fixing_the_code_builds_one_image_and_replaces_one_job(journey):
+    fixed = journey["fixed"]
+    assert _changed(fixed, IMAGE) == 1, fixed["steps"]
+    assert _steps(fixed, JOB).get("replace", 0) + _steps(fixed, JOB).get("create-replacement", 0) >= 1
+    assert fixed["outputs"]["tasks"]["hello"]["state"] == "Succeeded"
+    before = {j["skill"]: (name, j["uid"]) for name, j in journey["first_jobs"].items()}
+    after = {j["skill"]: (name, j["uid"]) for name, j in journey["fixed_jobs"].items()}
+    assert after["producer"] == before["producer"]  # untouched
+    assert after["hello"] != before["hello"]
+
+
+def test_the_registry_password_is_never_in_plain_text(journey):
+    password = journey["password"]
+    assert password not in journey["export"] and '"ciphertext"' in journey["export"]
+    for name in ("first", "unchanged", "failure", "fixed", "destroy"):
+        assert password not in json.dumps(journey[name], default=str), name
+
+
+def test_destroy_leaves_no_object_behind(journey):
+    assert NAMESPACE not in journey["namespaces_after_destroy"]
+    assert journey["pods_after_destroy"] == []
+
+
+@pytest.fixture(scope="module")
+def wrong_password(real_node, engine_bin, tmp_path_factory) -> dict:
+    """A stack of its own namespace deployed with a wrong registry password."""
+    from kubernetes import client, config
+
+    project = copy_project(tmp_path_factory.mktemp("badpass-project"))
+    stack_file = _stack_file(real_node.registry)
+    stack_file["config"]["skillship:namespace"] = "skillship-badpass"
+    (project / "stacks" / "Pulumi.badpass.yaml").write_text(yaml.safe_dump(stack_file))
+    stack = make_stack("badpass", project, engine_bin, real_node.cluster, tmp_path_factory.mktemp("badpass-backend"),
+                       extra_env=real_node.pulumi_env())
+    wrong = "not-" + real_node.registry.password[::-1]
+    result = stack.failing_up_result(secrets={"skillship:registryPassword": wrong})
+    kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
+    jobs = client.BatchV1Api(kube).list_job_for_all_namespaces(label_selector="skillship.io/stack=badpass").items
+    return {"result": result, "wrong": wrong, "jobs": jobs, "export": stack.export()}
+
+
+def test_a_wrong_registry_password_fails_up_clearly_and_makes_no_job(wrong_password):
+    error = wrong_password["result"]["error"]
+    assert re.search(r"401|[Uu]nauthori[sz]ed|authentication required", error), error[-3000:]
+    assert wrong_password["jobs"] == []
+    assert wrong_password["wrong"] not in error and wrong_password["wrong"] not in wrong_password["result"]["log"]
+    assert wrong_password["wrong"] not in wrong_password["export"]
+
+
+def test_no_log_of_the_suite_holds_the_registry_password(journey, wrong_password, real_node):
+    secrets = (real_node.registry.password, wrong_password["wrong"])
+    logs = [path for path in real_node.directory.rglob("*.log")]
+    assert len(logs) >= 8, logs  # every piece's log: control plane, registry, BuildKit, node
+    for path in logs:
+        text = path.read_text(errors="replace")
+        assert not any(secret in text for secret in secrets), path

@@ -1,0 +1,115 @@
+"""BuildKit inside the sandbox, found by the docker-build provider through a buildx `remote` instance.
+
+No Docker daemon anywhere: `buildkitd` runs builds with Debian's runc (OCI worker, overlayfs) and
+pushes to the suite's registry; the provider links buildx as a library and takes the one
+instance in `$BUILDX_CONFIG/instances`, whose endpoint is buildkitd's unix socket (a socket file
+reaches across network namespaces). `docker.io` is mirrored to the suite's registry, so the
+example Dockerfiles' `FROM python:...` resolves to the base image published there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from tests.e2e.cluster import spawn_tied
+from tests.realnode.registry import Registry
+from tests.realnode.sandbox import Sandbox
+
+BUILDER = "skillship-e2e"
+# What the example Dockerfiles name: it resolves, through the docker.io mirror, to Debian's Python.
+BASE_IMAGE = "library/python:3.12.8-slim-bookworm"
+PAUSE_IMAGE = "skillship/pause:e2e"
+
+
+class BuildKit:
+    def __init__(self, directory: Path, bin_dir: Path, sandbox: Sandbox, registry: Registry) -> None:
+        self.directory = directory
+        self.bin_dir = bin_dir
+        self.sandbox = sandbox
+        self.registry = registry
+        self.socket = directory / "buildkitd.sock"
+        self.buildx_config = directory / "buildx"
+        self.docker_config = directory / "docker"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> "BuildKit":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        config = self.directory / "buildkitd.toml"
+        host = self.registry.host
+        config.write_text(
+            f'root = "{self.directory / "state"}"\n'
+            f'[grpc]\n  address = ["unix://{self.socket}"]\n'
+            # The build steps' cgroups go under the sandbox's, like everything else it runs.
+            f'[worker.oci]\n  enabled = true\n  snapshotter = "overlayfs"\n  cgroupParent = "/{self.sandbox.name}/buildkit"\n'
+            f'  gc = false\n'
+            f'[worker.containerd]\n  enabled = false\n'
+            f'[registry."{host}"]\n  http = false\n  ca = ["{self.registry.ca_file}"]\n'
+            f'[registry."docker.io"]\n  mirrors = ["{host}"]\n')
+        log = open(self.directory / "buildkitd.log", "wb")
+        self.process = spawn_tied(self.sandbox.command([str(self.bin_dir / "buildkitd"), "--config", str(config)]), log)
+        self._write_client_config()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"buildkitd exited: {(self.directory / 'buildkitd.log').read_text()[-3000:]}")
+            if self.socket.exists() and self.buildctl(["debug", "workers"], check=False).returncode == 0:
+                return self
+            time.sleep(0.3)
+        raise RuntimeError(f"buildkitd was not ready within {timeout} s")
+
+    def _write_client_config(self) -> None:
+        instances = self.buildx_config / "instances"
+        instances.mkdir(parents=True, exist_ok=True)
+        instance = {"Name": BUILDER, "Driver": "remote", "Dynamic": False, "Nodes": [{
+            "Name": f"{BUILDER}0", "Endpoint": f"unix://{self.socket}", "Platforms": None,
+            "DriverOpts": {}, "Flags": None, "Files": None}]}
+        (instances / BUILDER).write_text(json.dumps(instance))
+        (self.buildx_config / "current").write_text(json.dumps({"Key": "", "Name": BUILDER, "Global": True}))
+        # Only buildctl (publishing the base images) uses these credentials; pulumi gets its own
+        # from the stack's secret config.
+        self.docker_config.mkdir(parents=True, exist_ok=True)
+        auth = base64.b64encode(f"{self.registry.USERNAME}:{self.registry.password}".encode()).decode()
+        (self.docker_config / "config.json").write_text(json.dumps({"auths": {self.registry.host: {"auth": auth}}}))
+        (self.docker_config / "config.json").chmod(0o600)
+
+    def env(self) -> dict[str, str]:
+        """What pulumi's environment needs to build with this BuildKit."""
+        return {"BUILDX_CONFIG": str(self.buildx_config)}
+
+    def buildctl(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([str(self.bin_dir / "buildctl"), "--addr", f"unix://{self.socket}", *args],
+                              capture_output=True, text=True, env={"DOCKER_CONFIG": str(self.docker_config), "PATH": "/usr/bin:/bin"})
+        if check and done.returncode != 0:
+            raise RuntimeError(f"buildctl {' '.join(args[:2])} failed: {done.stderr[-3000:]}")
+        return done
+
+    def publish(self, name: str, dockerfile: str, files: dict[str, Path]) -> str:
+        """Build a Dockerfile over the given files and push it as REGISTRY/name; returns the reference."""
+        context = self.directory / "contexts" / name.replace("/", "_").replace(":", "_")
+        shutil.rmtree(context, ignore_errors=True)
+        context.mkdir(parents=True)
+        (context / "Dockerfile").write_text(dockerfile)
+        for target, source in files.items():
+            # A hard link where possible: the base root file system is 200 MB.
+            try:
+                (context / target).hardlink_to(source.resolve())
+            except OSError:
+                shutil.copy2(source.resolve(), context / target)
+        reference = f"{self.registry.host}/{name}"
+        self.buildctl(["build", "--frontend", "dockerfile.v0", "--local", f"context={context}",
+                       "--local", f"dockerfile={context}",
+                       "--output", f"type=image,name={reference},push=true"])
+        return reference
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

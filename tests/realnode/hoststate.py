@@ -1,0 +1,62 @@
+"""What the real node's pieces could change on the host, read from the host's side.
+
+Two readings taken before and after the suite must be equal: kernel settings the kubelet and CNI
+touch, the host's iptables rules, network links and addresses, mount points, the top-level
+cgroups of every hierarchy, the runtime folders the sandbox mounts over, and processes of the
+node's programs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from tests.realnode.guard import HOST_SYSCTLS, hierarchies
+from tests.realnode.sandbox import TMPFS
+
+SYSCTLS = (*HOST_SYSCTLS, "net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables")
+PROGRAMS = {"containerd", "containerd-shim-runc-v2", "runc", "kubelet", "kube-proxy", "coredns", "buildkitd",
+            "registry", "kube-scheduler", "pause"}
+
+
+def _run(argv: list[str]) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else f"<{argv[0]} failed: {done.stderr.strip()}>"
+
+
+def _iptables() -> list[str]:
+    # Counters and the generated-by comment change by themselves: keep rules and chains only.
+    lines = []
+    for command in ("iptables-save", "ip6tables-save"):
+        lines += [line.split(" [")[0] for line in _run([command]).splitlines() if line and not line.startswith("#")]
+    return lines
+
+
+def _programs() -> list[str]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                name = Path(f"/proc/{entry}/comm").read_text().strip()
+                # A killed process lingers as a zombie until its new parent reaps it: it is gone.
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if name in PROGRAMS and state != "Z":
+                found.append(f"{entry} {name}")
+    return sorted(found)
+
+
+def reading(*, ignore_cgroups: tuple[str, ...] = ()) -> dict:
+    return {
+        "sysctls": {key: Path("/proc/sys", key).read_text().strip() for key in SYSCTLS if Path("/proc/sys", key).exists()},
+        "iptables": _iptables(),
+        "links": sorted(line.split(":")[1].strip().split("@")[0] for line in _run(["ip", "-o", "link"]).splitlines()),
+        "addresses": sorted(" ".join(line.split()[1:4]) for line in _run(["ip", "-o", "addr"]).splitlines()),
+        "mounts": sorted(line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()),
+        "cgroups": sorted(f"{hierarchy.name}/{child.name}" for hierarchy in hierarchies() for child in hierarchy.iterdir()
+                          if child.is_dir() and child.name not in ignore_cgroups),
+        "folders": sorted(folder for folder in TMPFS if Path(folder).exists()),
+        "programs": _programs(),
+    }

@@ -1,0 +1,97 @@
+"""An image registry on 127.0.0.1, inside the sandbox, over TLS with a throwaway CA and basic auth.
+
+distribution's `registry` (tools/node/build.sh). The CA signs only this registry's certificate and
+lives as long as the suite. The password is random per run: tests that check it never leaks look
+for it in everything they captured.
+"""
+
+from __future__ import annotations
+
+import secrets
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import bcrypt
+import yaml
+
+from tests.e2e.cluster import free_port, spawn_tied
+from tests.realnode.sandbox import Sandbox
+from tests.support.pki import certificate, new_key, pem_certificate, pem_key
+
+
+class Registry:
+    USERNAME = "skillship-e2e"
+
+    def __init__(self, directory: Path, bin_dir: Path, sandbox: Sandbox) -> None:
+        self.directory = directory
+        self.bin_dir = bin_dir
+        self.sandbox = sandbox
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.password = secrets.token_urlsafe(18)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> "Registry":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        ca_key, key = new_key(), new_key()
+        ca = certificate("skillship-e2e-registry-ca", ca_key, ca=True)
+        served = certificate("skillship-e2e-registry", key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
+        self.ca_file = self._write("ca.crt", pem_certificate(ca))
+        cert_file, key_file = self._write("registry.crt", pem_certificate(served)), self._write("registry.key", pem_key(key))
+        htpasswd = self._write("htpasswd", f"{self.USERNAME}:".encode() + bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(rounds=6)) + b"\n")
+        config = {
+            "version": 0.1, "log": {"level": "warn", "accesslog": {"disabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(self.directory / "data")}, "delete": {"enabled": True}},
+            "http": {"addr": self.host, "tls": {"certificate": str(cert_file), "key": str(key_file)},
+                     "debug": {"addr": ""}},
+            "auth": {"htpasswd": {"realm": "skillship-e2e", "path": str(htpasswd)}},
+        }
+        config_file = self._write("config.yml", yaml.safe_dump(config).encode())
+        self._trust_inside_sandbox()
+        log = open(self.directory / "registry.log", "wb")
+        self.process = spawn_tied(self.sandbox.command([str(self.bin_dir / "registry"), "serve", str(config_file)]), log)
+        self.sandbox.forward(self.port)
+        self._wait_ready(timeout)
+        return self
+
+    def _trust_inside_sandbox(self) -> None:
+        """Add the CA to the sandbox's system trust store, as a node of a real cluster has its
+        registry's CA installed: containerd, BuildKit and every Go program there read this file.
+        A bind mount in the sandbox's private mount namespace: the host's file is untouched."""
+        system = Path("/etc/ssl/certs/ca-certificates.crt")
+        bundle = self._write("ca-bundle.crt", system.read_bytes() + b"\n" + self.ca_file.read_bytes())
+        bundle.chmod(0o644)
+        self.sandbox.run(["mount", "--bind", str(bundle), str(system)], check=True)
+
+    def _write(self, name: str, data: bytes) -> Path:
+        path = self.directory / name
+        path.write_bytes(data)
+        path.chmod(0o600)
+        return path
+
+    def _wait_ready(self, timeout: float) -> None:
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the registry exited: {(self.directory / 'registry.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"https://{self.host}/v2/", context=context, timeout=2)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:  # up, and asking for credentials
+                    return
+                last = str(exc)
+            except OSError as exc:
+                last = str(exc)
+            time.sleep(0.2)
+        raise RuntimeError(f"the registry was not ready within {timeout} s ({last})")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)

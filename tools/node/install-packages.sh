@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the real node's pieces that come from Debian, when missing: containerd (1.6), runc, the
+# CNI plugins (/usr/lib/cni), iptables and conntrack for kube-proxy, mmdebstrap for the base image.
+# Nothing is started or enabled: the suite runs them itself, inside its own namespaces.
+set -euo pipefail
+packages=(containerd runc containernetworking-plugins iptables conntrack mmdebstrap)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "  node packages: installed" >&2
+  exit 0
+fi
+echo "  node packages: installing ${missing[*]} ..." >&2
+export DEBIAN_FRONTEND=noninteractive
+# policy-rc.d: a package's maintainer scripts must not start its daemon on the host.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
+# Two callers at once (pytest workers) wait for apt's own lock rather than fail on it.
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
