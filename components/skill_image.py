@@ -40,6 +40,7 @@ class SkillImage(pulumi.ComponentResource):
                 tags=[task.image_by_tag],
                 push=True,
                 registries=_registries(settings, args.registry_password),
+                builder=docker_build.BuilderConfigArgs(name=settings.builder) if settings.builder else None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             # `ref` names the pushed digest (repository:tag@sha256:...): the Job runs exactly the image

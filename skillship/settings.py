@@ -55,6 +55,9 @@ class StackSettings(BaseModel):
     registry: str | None = None
     registry_username: str | None = Field(default=None, alias="registryUsername")
     build_images: bool = Field(default=True, alias="buildImages")
+    # The buildx builder (a name in $BUILDX_CONFIG/instances, as `docker buildx ls` lists them) that
+    # builds the images; unset: buildx's current builder. No Docker daemon is needed either way.
+    builder: str | None = None
     images: dict[str, str] = Field(default_factory=dict)
     skills: list[str] | None = None
     # Per skill: a message object (with `payload`), or the path of a JSON file holding one.
@@ -75,7 +78,7 @@ class StackSettings(BaseModel):
     trust_domain: str = Field(default="cluster.local", alias="trustDomain")
     egress_hosts: list[str] = Field(default_factory=lambda: ["./*", "istio-system/*"], alias="egressHosts")
 
-    @field_validator("registry", "registry_username", "render_dir", "workspace", mode="before")
+    @field_validator("registry", "registry_username", "builder", "render_dir", "workspace", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value  # Pulumi.yaml declares these with default ""

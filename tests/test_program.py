@@ -97,6 +97,14 @@ def test_cluster_stack_builds_pushes_and_runs_the_pushed_digest():
     ref = job["spec"]["template"]["spec"]["containers"][0]["image"]
     assert ref.startswith(f"{tag}@sha256:")  # the pushed tag, pinned to the pushed digest
     assert run.exports["tasks"]["hello"]["image"] == ref
+    assert "builder" not in inputs  # buildx's current builder
+
+
+def test_the_builder_setting_names_the_buildx_builder_of_every_image():
+    run = dev(config={"registryPassword": "hunter2", "builder": "team-buildkit"}, secret_keys=("registryPassword",))
+    assert run.error is None, run.error
+    images = run.of_type("docker-build:index:Image")
+    assert images and {json.dumps(i["inputs"].get("builder")) for i in images} == {'{"name": "team-buildkit"}'}
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from tests.e2e.stacks import make_stack
+from tests.realnode.buildkit import BUILDER
 from tests.support.project import copy_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
@@ -33,8 +34,10 @@ BROKEN = "import sys\nprint('failing on purpose')\nsys.exit(1)\n"  # put first: 
 FIXED = "\n# fixed: a line that changes the build context, and so the image\n"
 
 
-def _stack_file(registry) -> dict:
+def _stack_file(registry, builder: str | None = None) -> dict:
+    """The stack: `builder` names the suite's buildx instance; without it buildx's current one builds."""
     return {"config": {
+        **({"skillship:builder": builder} if builder else {}),
         "kubernetes:context": "e2e",
         "skillship:namespace": NAMESPACE,
         "skillship:registry": f"{registry.host}/skillship",
@@ -91,7 +94,7 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     from kubernetes import client, config
 
     project = copy_project(tmp_path_factory.mktemp("node-project"))
-    (project / "stacks" / "Pulumi.node.yaml").write_text(yaml.safe_dump(_stack_file(real_node.registry)))
+    (project / "stacks" / "Pulumi.node.yaml").write_text(yaml.safe_dump(_stack_file(real_node.registry, BUILDER)))
     backend = tmp_path_factory.mktemp("node-backend")
     stack = make_stack("node", project, engine_bin, real_node.cluster, backend, extra_env=real_node.pulumi_env())
     kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))

@@ -45,7 +45,7 @@ class BuildKit:
             f'root = "{self.directory / "state"}"\n'
             f'[grpc]\n  address = ["unix://{self.socket}"]\n'
             # The build steps' cgroups go under the sandbox's, like everything else it runs.
-            f'[worker.oci]\n  enabled = true\n  snapshotter = "overlayfs"\n  cgroupParent = "/{self.sandbox.name}/buildkit"\n'
+            f'[worker.oci]\n  enabled = true\n  snapshotter = "overlayfs"\n  defaultCgroupParent = "/{self.sandbox.name}/buildkit"\n'
             f'  gc = false\n'
             f'[worker.containerd]\n  enabled = false\n'
             f'[registry."{host}"]\n  http = false\n  ca = ["{self.registry.ca_file}"]\n'
