@@ -35,7 +35,9 @@ def main(spec: dict) -> dict:
     for key, value in spec.get("config", {}).items():
         target.set_config(key, auto.ConfigValue(value if isinstance(value, str) else json.dumps(value)))
     for key, value in spec.get("secrets", {}).items():
-        target.set_config(key, auto.ConfigValue(value, secret=True))
+        # A key with a path (skillship:secrets.hello["api.token"]) sets one leaf, as
+        # `pulumi config set --secret --path` does.
+        target.set_config(key, auto.ConfigValue(value, secret=True), path="." in key or "[" in key)
     lines: list[str] = []
     steps: list[list[str]] = []  # [operation, resource type] of every step the engine took
 

@@ -9,9 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../cached-go-build.sh
 source "$here/../cached-go-build.sh"
-cache="${SKILLSHIP_ENGINE_CACHE:-$HOME/.cache/skillship-engine}"
-export GOFLAGS="-mod=mod -trimpath -gcflags=all=-l -gcflags=std="  # as tools/engine/build.sh, for the same reason
-export CGO_ENABLED=0
+use_shared_go_settings
 
 docker_build_version="0.0.22"  # the pulumi-docker-build Python package pyproject.toml installs: keep them equal
 buildkit_version="v0.31.0"     # what that provider's go.mod requires

@@ -13,13 +13,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../cached-go-build.sh
 source "$here/../cached-go-build.sh"
-cache="${SKILLSHIP_ENGINE_CACHE:-$HOME/.cache/skillship-engine}"
-# No inlining outside the standard library: a cold build takes about a sixth less time (README.md
-# has the figures), which matters on a new CI machine, where this build is most of the run. The
-# standard library keeps its optimizations (the later -gcflags pattern wins for it): it is compiled
-# once for all five binaries and carries their hot paths (TLS, JSON, HTTP, the runtime).
-export GOFLAGS="-mod=mod -trimpath -gcflags=all=-l -gcflags=std="
-export CGO_ENABLED=0
+use_shared_go_settings
 
 build() {  # build WRAPPER OUTPUT PACKAGE [LDFLAGS] [PREPARE]
   cached_go_build "$cache" "$here/$1" "${@:2}"

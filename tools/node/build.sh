@@ -12,9 +12,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../cached-go-build.sh
 source "$here/../cached-go-build.sh"
-cache="${SKILLSHIP_ENGINE_CACHE:-$HOME/.cache/skillship-engine}"
-export GOFLAGS="-mod=mod -trimpath -gcflags=all=-l -gcflags=std="  # as tools/engine/build.sh, for the same reason
-export CGO_ENABLED=0
+use_shared_go_settings
 
 for command in kubelet kube-scheduler kube-proxy; do
   cached_go_build "$cache" "$here/../engine/kubernetes" "$command" "k8s.io/kubernetes/cmd/$command"
