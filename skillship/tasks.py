@@ -115,9 +115,15 @@ def _pod_message(pods: Sequence[Mapping[str, Any]]) -> str:
     return status.get("message") or status.get("reason") or ""
 
 
+NOTHING = "Nothing"  # no task to judge: a gate must never pass on it
+
+
 def exit_state(states: Iterable[str]) -> str:
-    """The one word a CI step gates on: any failure fails; else anything unfinished still runs."""
+    """The one word a CI step gates on: any failure fails; else anything unfinished still runs;
+    no task at all is NOTHING, never a success."""
     states = set(states)
+    if not states:
+        return NOTHING
     if FAILED in states:
         return FAILED
     if states & {RUNNING, PENDING}:

@@ -63,7 +63,7 @@ def test_rows_of_each_state():
     (["Succeeded", "Running"], "Running"),
     (["Pending"], "Running"),
     (["Running", "Failed"], "Failed"),
-    ([], "Succeeded"),
+    ([], "Nothing"),  # no task is no success: a CI gate must not pass on it
 ])
 def test_exit_state(states, expected):
     assert exit_state(states) == expected
@@ -149,3 +149,11 @@ def test_payloads():
     assert parse_payload('"text"') == "text"
     with pytest.raises(TaskError, match="--payload is not JSON"):
         parse_payload("{nope")
+
+
+def test_no_task_exits_one_in_status_and_run_wait():
+    from skillship.cli._common import Exit
+    from skillship.cli._watch import exit_code
+
+    # `run --wait` whose Job was deleted before its result was read sees no row: not a success.
+    assert exit_code([]) is Exit.FAILED

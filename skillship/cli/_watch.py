@@ -9,13 +9,13 @@ from typing import Callable, Sequence
 
 from skillship.cli._common import Exit, stderr
 from skillship.status import FAILED, SUCCEEDED
-from skillship.tasks import TaskRow, exit_state
+from skillship.tasks import NOTHING, TaskRow, exit_state
 
-_EXIT_BY_STATE = {SUCCEEDED: Exit.OK, FAILED: Exit.FAILED}
+_EXIT_BY_STATE = {SUCCEEDED: Exit.OK, FAILED: Exit.FAILED, NOTHING: Exit.FAILED}
 
 
 def exit_code(rows: Sequence[TaskRow]) -> Exit:
-    """0 when every task succeeded, 1 when any failed, 3 when any still runs."""
+    """0 when every task succeeded, 1 when any failed or there is none, 3 when any still runs."""
     return _EXIT_BY_STATE.get(exit_state(r.state for r in rows), Exit.STILL_RUNNING)
 
 

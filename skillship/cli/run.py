@@ -83,7 +83,7 @@ def run(
                     "activationId": envelope["activationId"], "exitCode": int(code),
                     "task": rows[0].as_json() if rows else None})
     else:
-        state = rows[0].state if rows else "gone"
+        state = rows[0].state if rows else "gone before its result was read (deleted: see runRetentionSeconds)"
         stderr.print(f"Job {made.name}: {state}" + (f" ({rows[0].message})" if rows and rows[0].message else ""))
     raise typer.Exit(int(code))
 

@@ -37,11 +37,21 @@ def status(
         cluster = connect(config)
         fetch = lambda: live_rows(cluster, skills)  # noqa: E731
         rows = follow(fetch, timeout=timeout, interval=interval) if wait else fetch()
+        if skills and not rows:
+            _refuse_skills_without_tasks(config, skills, live_rows(cluster))
     except ClusterError as exc:
         _fall_back_to_outputs(config, skills, str(exc), json_output)
     code = exit_code(rows)
     _print(config, rows, source="cluster", code=code, json_output=json_output)
     raise typer.Exit(int(code))
+
+
+def _refuse_skills_without_tasks(config: StackConfig, skills: Sequence[str], every_row: list[TaskRow]) -> None:
+    """A `--skill` with no task is a typo or a skill this stack does not run: a usage error (exit 2),
+    never an empty success a CI gate would pass on."""
+    having = sorted({row.skill for row in every_row})
+    fail(f"no task of {', '.join(repr(s) for s in skills)} in stack {config.settings.stack!r} "
+         f"(skills with tasks: {', '.join(having) or 'none'})", Exit.USAGE)
 
 
 def live_rows(cluster: Cluster, skills: Sequence[str] = ()) -> list[TaskRow]:

@@ -129,6 +129,16 @@ def test_status_of_succeeded_tasks_only_exits_zero(deployed):
     assert [r["skill"] for r in result.json()["tasks"]] == ["hello"]
 
 
+def test_status_of_a_skill_without_tasks_is_a_usage_error_never_a_pass(deployed):
+    # A typo in a CI gate's --skill must not pass on nothing.
+    typo = deployed["cli"]("status", "--stack", "cli", "--skill", "helo")
+    assert typo.code == 2, (typo.stdout, typo.stderr)
+    assert "no task of 'helo' in stack 'cli'" in typo.stderr and "hello" in typo.stderr
+    as_json = deployed["cli"]("status", "--stack", "cli", "--skill", "helo", "--json")
+    assert as_json.code == 2 and as_json.json() == {"error": as_json.json()["error"], "exitCode": 2}
+    assert "helo" in as_json.json()["error"]
+
+
 @pytest.fixture(scope="module")
 def adhoc(deployed, node, kube):
     """`skillship run hello` while the node holds the pod: running, then ending."""
