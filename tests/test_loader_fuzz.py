@@ -103,7 +103,15 @@ def test_odd_values_never_crash_the_loader(tmp_path_factory, text):
 
 
 def test_the_unmutated_seeds_load(tmp_path_factory):
+    """The mutations start from files that load cleanly: a damaged one's diagnostics are the
+    mutation's doing. (Before, this only ran the conditional checks that every fuzzed file gets.)"""
     for seed in SEEDS:
         root = _workspace(tmp_path_factory)
         _check(root, seed)
-    shutil.rmtree(root)
+        workspace, diagnostics = load_workspace(root)
+        assert diagnostics.ok, [(d.code, d.message) for d in diagnostics.errors]
+        [loaded] = workspace.skills
+        expected = yaml.safe_load(seed)
+        assert loaded.skill.name == expected["name"]
+        assert sorted(a.name for a in loaded.skill.actions) == sorted(a["name"] for a in expected.get("actions") or [])
+        shutil.rmtree(root)

@@ -120,6 +120,9 @@ def test_a_second_up_without_changes_changes_nothing(lifecycle):
 
 def test_a_new_message_replaces_exactly_that_job(lifecycle):
     assert lifecycle["new_message"]["changes"].get("replace") == 1, lifecycle["new_message"]["changes"]
+    # Nothing but the one Job moved: every other step the engine took was `same`.
+    moved = [(op, kind) for op, kind in lifecycle["new_message"]["steps"] if op != "same"]
+    assert moved and {kind for _, kind in moved} == {"kubernetes:batch/v1:Job"}, moved
     before, after = _by_skill(lifecycle["first_jobs"]), _by_skill(lifecycle["new_message_jobs"])
     assert after["producer"] == before["producer"]
     assert after["hello"]["name"] != before["hello"]["name"]
