@@ -69,6 +69,7 @@ class Broken:
     marker: str | None  # text on the reported line (None: no line, e.g. a file-level problem)
     field: str | None
     occurrence: int = 0
+    severity: Severity = Severity.ERROR
 
 
 HELLO = "skills/hello/skill.yaml"
@@ -96,6 +97,33 @@ CASES = {
     "bad-port": Broken("schema", replace(CONSUMER, "port: 5000", "port: http"), CONSUMER, "port: http", "actions[0].port"),
     "missing-required-field": Broken("schema", replace(CONSUMER, "  - name: consumer\n    type: daemon", "  - type: daemon"), CONSUMER, "  - type: daemon", "actions[0].name"),
     "top-level-list": Broken("not-a-mapping", lambda root: (root / HELLO).write_text("- a\n- b\n"), HELLO, "- a", None),
+    "routing-without-action": Broken("routing-no-action", replace(HELLO, "        action: hello\n", ""), HELLO, "    all:", "inputs[0].routing.all"),
+    "duplicate-action": Broken("duplicate-action", replace(CONSUMER, "actions:\n  - name: consumer\n", "actions:\n  - name: consumer\n    type: job\n  - name: consumer\n"),
+                               CONSUMER, "  - name: consumer", "actions[1].name", occurrence=1),
+    "duplicate-input": Broken("duplicate-input", replace(HELLO, "inputs:\n  - name: request\n", "inputs:\n  - name: request\n    title: first\n  - name: request\n"),
+                              HELLO, "  - name: request", "inputs[1].name", occurrence=1),
+    "duplicate-output": Broken("duplicate-output", replace(HELLO, "outputs:\n  - name: response\n", "outputs:\n  - name: response\n    title: first\n  - name: response\n"),
+                               HELLO, "  - name: response", "outputs[1].name", occurrence=1),
+    "agent-duplicate-ref": Broken("agent-duplicate-ref", replace(AGENT, "refId: consumer-1\n    title", "refId: producer-1\n    title"),
+                                  AGENT, "refId: producer-1", "skills[1].refId", occurrence=1),
+    "mapping-into-an-agent-input": Broken("agent-mapping", replace(AGENT, "    to:\n      skill:\n        refId: producer-1\n        input: request",
+                                                                   "    to:\n      input:\n        signalId: stream-start"),
+                                          AGENT, "    to:", "mappings[0].to"),
+    "skill-name": Broken("skill-name", replace(HELLO, "\nname: hello\n", "\nname: hello world\n"), HELLO, "name: hello world", "name"),
+    # Root reads any file whatever its mode, so the test makes one no one can read: a link to itself.
+    "skill-yaml-unreadable": Broken("file-unreadable", lambda root: ((root / HELLO).unlink(), (root / HELLO).symlink_to("skill.yaml")),
+                                    HELLO, None, None),
+    # Warnings: reported at their line, and the workspace still deploys.
+    "skill-name-length": Broken("skill-name-length", replace(HELLO, "\nname: hello\n", f"\nname: {'h' * 70}\n"), HELLO, "name: hhh", "name",
+                                severity=Severity.WARNING),
+    "invalid-default": Broken("invalid-default", replace("skills/producer/skill.yaml", "    defaultValue: record\n", "    defaultValue: record\n    validValues: [a, b]\n"),
+                              "skills/producer/skill.yaml", "defaultValue: record", "properties[0].defaultValue", severity=Severity.WARNING),
+    "daemon-without-port": Broken("daemon-port", replace(CONSUMER, "    port: 5000\n", ""), CONSUMER, "    type: daemon", "actions[0].port",
+                                  severity=Severity.WARNING),
+    "unknown-runtime": Broken("unknown-runtime", replace(HELLO, "runtime: cortex/jobs", "runtime: cortex/lambda"), HELLO, "runtime: cortex/lambda",
+                              "inputs[0].routing.all.runtime", severity=Severity.WARNING),
+    "unknown-output": Broken("unknown-output", replace(HELLO, "output: response", "output: responze"), HELLO, "output: responze",
+                             "inputs[0].routing.all.output", severity=Severity.WARNING),
 }
 
 
@@ -103,15 +131,15 @@ CASES = {
 def test_broken_workspace_is_reported_precisely(example_copy, case: Broken):
     case.mutate(example_copy)
     _, diagnostics = load_workspace(example_copy)
-    assert not diagnostics.ok
-    matching = [d for d in diagnostics.errors if d.code == case.code]
+    assert diagnostics.ok is (case.severity is Severity.WARNING), [d.render() for d in diagnostics.items]
+    matching = [d for d in diagnostics.items if d.code == case.code]
     assert matching, f"no {case.code} in {[d.render() for d in diagnostics.items]}"
     found = matching[0]
     assert found.file.endswith(case.file)
     if case.marker is not None:
         assert found.line == line_of(example_copy / case.file, case.marker, case.occurrence)
     assert found.field == case.field
-    assert found.severity is Severity.ERROR
+    assert found.severity is case.severity
 
 
 def test_all_problems_are_reported_in_one_pass(example_copy):
