@@ -150,6 +150,11 @@ def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Bound
     Links are never followed into folders; one that leads outside `boundary` is reported."""
     found: list[Path] = []
     for current, dirs, files in os.walk(skills_dir):
+        if "skill.yaml" in dirs:
+            # A folder where the skill's file belongs: taken as the file, so reading it reports
+            # "Is a directory" at its path instead of the skill vanishing without a word.
+            files = [*files, "skill.yaml"]
+            dirs.remove("skill.yaml")
         skipped = _SKIPPED_DIRS | (_SKILL_PARTS if "skill.yaml" in files else set())
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skipped)
         for name in dirs:

@@ -106,6 +106,8 @@ CASES = {
                                HELLO, "  - name: response", "outputs[1].name", occurrence=1),
     "agent-duplicate-ref": Broken("agent-duplicate-ref", replace(AGENT, "refId: consumer-1\n    title", "refId: producer-1\n    title"),
                                   AGENT, "refId: producer-1", "skills[1].refId", occurrence=1),
+    # Once skipped by the walk, which lists only files: the skill vanished without a word.
+    "skill-yaml-is-a-folder": Broken("file-unreadable", lambda root: ((root / HELLO).unlink(), (root / HELLO).mkdir()), HELLO, None, None),
     "mapping-into-an-agent-input": Broken("agent-mapping", replace(AGENT, "    to:\n      skill:\n        refId: producer-1\n        input: request",
                                                                    "    to:\n      input:\n        signalId: stream-start"),
                                           AGENT, "    to:", "mappings[0].to"),
