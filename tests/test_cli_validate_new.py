@@ -115,3 +115,11 @@ def test_new_refuses_an_existing_skill(example_copy):
     assert result.exit_code == 1
     assert "already exists" in result.stderr
     assert (example_copy / "skills/hello/skill.yaml").read_text() == before
+
+
+def test_warnings_alone_exit_zero_and_are_shown(example_copy):
+    consumer = example_copy / "skills/consumer/skill.yaml"
+    consumer.write_text(consumer.read_text().replace("    port: 5000\n", ""))  # daemon-port: a warning
+    result = runner.invoke(app, ["validate", "-w", str(example_copy)])
+    assert result.exit_code == 0, result.output
+    assert "daemon-port" in result.output

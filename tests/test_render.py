@@ -173,3 +173,12 @@ def test_render_replaces_its_own_earlier_output(tmp_path):
     assert render(REPO, "local", out).exit_code == 0
     assert (out / MARKER).exists()
     assert all("skillship-local" in t for t in files(out).values())
+
+
+def test_bad_settings_are_a_usage_error_that_writes_nothing(project, tmp_path):
+    stack = project / "stacks/Pulumi.local.yaml"
+    stack.write_text(stack.read_text() + "  skillship:backoffLimit: 99\n")
+    result = render(project, "local", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    assert "backoffLimit" in result.stderr
+    assert not (tmp_path / "out").exists()
