@@ -68,7 +68,9 @@ def structural_mutations(draw) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def _check(workspace_dir: Path, text: str) -> None:
+def _check(workspace_dir: Path, text: str):
+    """Loads the skill file `text` in the workspace, checks what holds for any file, and returns
+    the load's (workspace, diagnostics)."""
     skill_file = workspace_dir / "skills" / "fuzzed" / "skill.yaml"
     skill_file.write_text(text)
     workspace, diagnostics = load_workspace(workspace_dir)
@@ -79,6 +81,7 @@ def _check(workspace_dir: Path, text: str) -> None:
             assert 1 <= item.line <= line_count
     if diagnostics.ok:
         assert len(workspace.skills) == 1
+    return workspace, diagnostics
 
 
 def _workspace(tmp_path_factory) -> Path:
@@ -107,8 +110,7 @@ def test_the_unmutated_seeds_load(tmp_path_factory):
     mutation's doing. (Before, this only ran the conditional checks that every fuzzed file gets.)"""
     for seed in SEEDS:
         root = _workspace(tmp_path_factory)
-        _check(root, seed)
-        workspace, diagnostics = load_workspace(root)
+        workspace, diagnostics = _check(root, seed)
         assert diagnostics.ok, [(d.code, d.message) for d in diagnostics.errors]
         [loaded] = workspace.skills
         expected = yaml.safe_load(seed)

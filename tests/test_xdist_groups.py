@@ -16,7 +16,7 @@ def test_each_group_runs_on_one_worker(tmp_path):
         pytestmark = pytest.mark.xdist_group("together")
 
         @pytest.mark.parametrize("n", range(6))
-        def test_member(n, record_property):
+        def test_member(n):
             time.sleep(0.2)  # long enough that a second worker would take some
             print("WORKER", os.environ["PYTEST_XDIST_WORKER"])
     """))

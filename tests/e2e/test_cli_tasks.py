@@ -9,16 +9,12 @@ well and producer's badly (two attempts: backoffLimit 1). The CLI then runs as a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.e2e.cli import Cli
 from tests.e2e.stacks import make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -39,28 +35,6 @@ STACK_FILE = {
     }
 }
 ROW_KEYS = {"skill", "action", "job", "kind", "state", "attempts", "created", "age_seconds", "duration_seconds", "message"}
-
-
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> dict:
-        return json.loads(self.stdout)
-
-
-@dataclass
-class Cli:
-    project: Path
-    env: dict[str, str]
-
-    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        done = subprocess.run([sys.executable, "-m", "skillship", *args], cwd=self.project, capture_output=True,
-                              text=True, timeout=180, env={**os.environ, **self.env, **(env or {})})
-        assert "Traceback" not in done.stderr, done.stderr
-        return Result(done.returncode, done.stdout, done.stderr)
 
 
 def _wait_for(predicate, what: str, timeout: float = 60):

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.e2e.cli import Cli
 from tests.e2e.stacks import make_stack
 from tests.realnode.buildkit import BUILDER
 from tests.support.project import copy_project
@@ -86,11 +84,6 @@ def _consumer_stats(kube) -> dict:
     return json.loads(answer.data)
 
 
-def _skillship(project: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "skillship", *args], cwd=project, capture_output=True, text=True,
-                          timeout=180, env={**os.environ, **env})
-
-
 @pytest.fixture(scope="module")
 def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     from kubernetes import client, config
@@ -103,7 +96,7 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     token = secrets.token_hex(12)  # hello's secure property api.token, as a user sets it
     secret_config = {"skillship:registryPassword": real_node.registry.password,
                      'skillship:secrets.hello["api.token"]': token}
-    cli_env = {"KUBECONFIG": str(real_node.cluster.kubeconfig)}
+    cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)})
     seen: dict = {"project": project, "kube": kube, "password": real_node.registry.password, "token": token}
 
     seen["first"] = stack.up(secrets=secret_config)
@@ -114,9 +107,9 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
                                     client.BatchV1Api(kube).list_namespaced_job(NAMESPACE).items])
     seen["hello_secret"] = client.CoreV1Api(kube).read_namespaced_secret("hello-secrets", NAMESPACE).data
     seen["stats"] = _consumer_stats(kube)
-    seen["status"] = _skillship(project, cli_env, "status", "--stack", "node", "--json")
-    seen["logs"] = _skillship(project, cli_env, "logs", "hello", "--stack", "node")
-    seen["producer_logs"] = _skillship(project, cli_env, "logs", "producer", "--stack", "node")
+    seen["status"] = cli("status", "--stack", "node", "--json")
+    seen["logs"] = cli("logs", "hello", "--stack", "node")
+    seen["producer_logs"] = cli("logs", "producer", "--stack", "node")
 
     seen["unchanged"] = stack.up()
 
@@ -166,10 +159,10 @@ def test_the_pods_ran_as_65532_on_a_read_only_root_in_a_restricted_namespace(jou
 
 def test_status_and_logs_show_what_the_container_printed(journey):
     status, logs = journey["status"], journey["logs"]
-    assert status.returncode == 0, status.stderr
+    assert status.code == 0, status.stderr
     rows = {row["skill"]: row for row in json.loads(status.stdout)["tasks"]}
     assert rows["hello"]["state"] == "Succeeded"
-    assert logs.returncode == 0, logs.stderr
+    assert logs.code == 0, logs.stderr
     # Printed by skills/hello's main.py, inside the container, for the stack's message.
     assert re.search(r'\{"greeting": "Hello, [^"]+!", "authenticated": (true|false)\}', logs.stdout), logs.stdout
 

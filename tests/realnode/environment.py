@@ -84,4 +84,4 @@ class RealNode:
     def pulumi_env(self) -> dict[str, str]:
         """What `pulumi up` needs beside KUBECONFIG: BuildKit's buildx instance, and trust in the
         registry's CA for the docker-build provider's own registry client (refresh, delete)."""
-        return {**self.buildkit.env(), "SSL_CERT_FILE": str(self.registry.directory / "ca-bundle.crt")}
+        return {**self.buildkit.env(), "SSL_CERT_FILE": str(self.registry.trust_bundle)}

@@ -63,9 +63,9 @@ class Registry:
         registry's CA installed: containerd, BuildKit and every Go program there read this file.
         A bind mount in the sandbox's private mount namespace: the host's file is untouched."""
         system = Path("/etc/ssl/certs/ca-certificates.crt")
-        bundle = self._write("ca-bundle.crt", system.read_bytes() + b"\n" + self.ca_file.read_bytes())
-        bundle.chmod(0o644)
-        self.sandbox.run(["mount", "--bind", str(bundle), str(system)], check=True)
+        self.trust_bundle = self._write("ca-bundle.crt", system.read_bytes() + b"\n" + self.ca_file.read_bytes())
+        self.trust_bundle.chmod(0o644)
+        self.sandbox.run(["mount", "--bind", str(self.trust_bundle), str(system)], check=True)
 
     def _write(self, name: str, data: bytes) -> Path:
         path = self.directory / name

@@ -1,0 +1,32 @@
+"""`skillship` as a user runs it: a process in the project folder, with the test's environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> dict:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Cli:
+    project: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        done = subprocess.run([sys.executable, "-m", "skillship", *args], cwd=self.project, capture_output=True,
+                              text=True, timeout=180, env={**os.environ, **self.env, **(env or {})})
+        assert "Traceback" not in done.stderr, done.stderr
+        return Result(done.returncode, done.stdout, done.stderr)
