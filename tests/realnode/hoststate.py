@@ -48,7 +48,7 @@ def _programs() -> list[str]:
     return sorted(found)
 
 
-def reading(*, ignore_cgroups: tuple[str, ...] = ()) -> dict:
+def reading() -> dict:
     return {
         "sysctls": {key: Path("/proc/sys", key).read_text().strip() for key in SYSCTLS if Path("/proc/sys", key).exists()},
         "iptables": _iptables(),
@@ -56,7 +56,7 @@ def reading(*, ignore_cgroups: tuple[str, ...] = ()) -> dict:
         "addresses": sorted(" ".join(line.split()[1:4]) for line in _run(["ip", "-o", "addr"]).splitlines()),
         "mounts": sorted(line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()),
         "cgroups": sorted(f"{hierarchy.name}/{child.name}" for hierarchy in hierarchies() for child in hierarchy.iterdir()
-                          if child.is_dir() and child.name not in ignore_cgroups),
+                          if child.is_dir()),
         "folders": sorted(folder for folder in TMPFS if Path(folder).exists()),
         "programs": _programs(),
     }
