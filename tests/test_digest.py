@@ -127,27 +127,54 @@ def test_cache_reuses_an_unchanged_context(context, tmp_path):
 
 
 def test_cache_sees_an_edit_even_with_the_old_size_and_mtime(context, tmp_path):
-    cache = DigestCache(tmp_path / "digests.json")
-    before = cache.digest(context)
+    """A same-size edit whose mtime is put back (`touch -r`, an editor keeping timestamps): the
+    ctime still moves, and the remembered digest is dropped."""
     main = context / "main.py"
-    stat = main.stat()
-    main.write_text("print(9)\n")  # same size
-    os.utime(main, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the old mtime: ctime still moves
-    after = cache.digest(context)
+    old = main.stat()
+
+    def same_size_edit_with_the_old_mtime() -> None:
+        main.write_text("print(9)\n")
+        os.utime(main, ns=(old.st_atime_ns, old.st_mtime_ns))
+
+    settled = lambda: time.time_ns() + digest_module.SETTLE_NS + 10**9  # noqa: E731 - both runs remember
+    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=settled,
+                                        between=same_size_edit_with_the_old_mtime)
+    assert main.stat().st_ino == old.st_ino and main.stat().st_mtime_ns == old.st_mtime_ns
     assert after.sha256 != before.sha256 and after == digest_context(context)
-    assert cache.misses == 2
+    assert counts == (0, 1)
 
 
-def _coarse_filesystem(monkeypatch, frozen_ns: int) -> None:
-    """Every file's mtime and ctime read as `frozen_ns`: a filesystem whose timestamp granule (2 s
-    on FAT, 1 s on ext3 and HFS+, a clock tick on ext4) has not ended since the files were written."""
+def test_cache_sees_a_file_replaced_by_another_with_the_same_timestamps(context, tmp_path, monkeypatch):
+    """A file replaced by a rename (what editors and `git checkout` do) with the same size and, on a
+    coarse filesystem, the same timestamps: only the inode tells, and it must."""
+    now = time.time_ns()
+    _coarse_filesystem(monkeypatch, mtime_ns=now, ctime_ns=now)
+
+    def replace_by_rename() -> None:
+        (context / "main.new").write_text("print(8)\n")
+        (context / "main.new").replace(context / "main.py")
+
+    before, after, counts = _second_run(context, tmp_path / "digests.json",
+                                        clock=lambda: now + digest_module.SETTLE_NS + 1, between=replace_by_rename)
+    assert after.sha256 != before.sha256 and after == digest_context(context)
+    assert counts == (0, 1)
+
+
+def _coarse_filesystem(monkeypatch, mtime_ns: int, ctime_ns: int) -> None:
+    """Every file's mtime and ctime read as given: a filesystem whose timestamp granule (2 s on FAT,
+    1 s on ext3 and HFS+, a clock tick on ext4) has not ended since the files were written, so an
+    edit leaves them as they were."""
     real_walk = digest_module._walk
 
     def walk(context, ignore, top):
-        return [(path, size, frozen_ns, frozen_ns, inode, mode)
+        return [(path, size, mtime_ns, ctime_ns, inode, mode)
                 for path, size, _, _, inode, mode in real_walk(context, ignore, top)]
 
     monkeypatch.setattr(digest_module, "_walk", walk)
+
+
+def _same_size_edit(context: Path):
+    return lambda: (context / "main.py").write_text("print(7)\n")  # the same (frozen) timestamps and inode
 
 
 def test_an_edit_in_the_same_timestamp_granule_is_never_a_stale_hit(context, tmp_path, monkeypatch):
@@ -155,31 +182,47 @@ def test_an_edit_in_the_same_timestamp_granule_is_never_a_stale_hit(context, tmp
     mtime, ctime and inode as they were. A digest taken while a file's granule may still be open is
     not remembered, so the next run hashes the context again."""
     now = time.time_ns()
-    _coarse_filesystem(monkeypatch, frozen_ns=now)
-    same_size_edit = lambda: (context / "main.py").write_text("print(7)\n")  # noqa: E731 - same (frozen) timestamps and inode
+    _coarse_filesystem(monkeypatch, mtime_ns=now, ctime_ns=now)
     before, after, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + 500_000_000,
-                                        between=same_size_edit)
+                                        between=_same_size_edit(context))
+    assert after.sha256 != before.sha256 and after == digest_context(context)
+    assert counts == (0, 1)
+
+
+def test_an_extracted_archive_is_not_trusted_on_its_old_mtimes(context, tmp_path, monkeypatch):
+    """`tar x` and `unzip` date files from the archive (years ago) while their ctime is the moment of
+    extraction: the ctime alone says the granule may be open, and it must be heeded."""
+    now = time.time_ns()
+    years_ago = now - 5 * 365 * 86_400 * 10**9
+    _coarse_filesystem(monkeypatch, mtime_ns=years_ago, ctime_ns=now)
+    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + 500_000_000,
+                                        between=_same_size_edit(context))
     assert after.sha256 != before.sha256 and after == digest_context(context)
     assert counts == (0, 1)
 
 
 def test_a_settled_context_is_remembered(context, tmp_path, monkeypatch):
     """Once every file's granule has surely ended (SETTLE_NS after its last change), the digest is
-    remembered and the next run only walks the context."""
+    remembered and the next run only walks the context; one nanosecond earlier, it is not."""
     now = time.time_ns()
-    _coarse_filesystem(monkeypatch, frozen_ns=now)
+    _coarse_filesystem(monkeypatch, mtime_ns=now, ctime_ns=now)
     digest, again, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + digest_module.SETTLE_NS + 1)
     assert again == digest
     assert counts == (1, 0)
+    _, _, counts = _second_run(context, tmp_path / "early.json", clock=lambda: now + digest_module.SETTLE_NS)
+    assert counts == (0, 1)
 
 
-def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_path):
-    """`touch -d tomorrow` or an archive from a machine whose clock runs ahead: the context is hashed
-    on every run until its timestamps are in the past, never trusted early."""
-    tomorrow = time.time_ns() + 86_400 * 10**9
-    os.utime(context / "main.py", ns=(tomorrow, tomorrow))
-    digest, again, counts = _second_run(context, tmp_path / "digests.json")
-    assert again == digest
+def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_path, monkeypatch):
+    """`touch -d tomorrow`, or an archive from a machine whose clock runs ahead: its ctime has
+    settled, its mtime says the file may still change. The context is hashed on every run until its
+    timestamps are in the past, never trusted early."""
+    now = time.time_ns()
+    tomorrow = now + 86_400 * 10**9
+    _coarse_filesystem(monkeypatch, mtime_ns=tomorrow, ctime_ns=now - 60 * 10**9)
+    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now,
+                                        between=_same_size_edit(context))
+    assert after.sha256 != before.sha256 and after == digest_context(context)
     assert counts == (0, 1)
 
 
