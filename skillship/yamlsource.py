@@ -111,6 +111,20 @@ def load_yaml(path: Path) -> YamlDocument:
     return parse_yaml(path.read_text(encoding="utf-8"))
 
 
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """A key's or value's plain value. Raises YamlSyntaxError for one YAML cannot construct (a
+    timestamp that does not exist, an unknown `!tag`)."""
+    if node.tag == _STR:
+        return node.value  # most scalars: no need for the generic constructor
+    try:
+        return _SCALARS.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise YamlSyntaxError(f"bad scalar value: {problem}", node.start_mark.line + 1) from None
+    except (ValueError, OverflowError) as exc:  # a date that does not exist: February 30th
+        raise YamlSyntaxError(f"bad scalar value {node.value!r}: {exc}", node.start_mark.line + 1) from None
+
+
 class _Converter:
     """Nodes to plain data, within the bounds above. The composer shares one node object between
     an anchor and each of its aliases, so a node met again was reached through an alias."""
@@ -154,12 +168,7 @@ class _Converter:
             finally:
                 self.open.discard(identity)
                 self.within_alias -= repeat
-        if node.tag == _STR:
-            return node.value  # most scalars: no need for the generic constructor
-        try:
-            return _SCALARS.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:  # e.g. a timestamp that does not exist
-            raise YamlSyntaxError(f"bad scalar value: {exc}", line) from None
+        return _scalar(node)
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict:
         document = self.document
@@ -170,7 +179,7 @@ class _Converter:
                     "a mapping key must be a plain value (is a '{{ placeholder }}' left unrendered?)",
                     key_node.start_mark.line + 1,
                 )
-            key = key_node.value if key_node.tag == _STR else _SCALARS.construct_object(key_node)
+            key = _scalar(key_node)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 key = str(key)
             child = (*path, key)

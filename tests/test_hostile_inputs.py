@@ -37,6 +37,16 @@ def _edit(root: Path, relative: str, old: str, new: str) -> Path:
     return path
 
 
+@pytest.mark.parametrize("damage", ["!: camel: 1.0.0", "camel: 2001-02-30"], ids=["unknown-tag-on-a-key", "a-date-that-does-not-exist"])
+def test_a_value_yaml_cannot_construct_is_a_located_error_not_a_crash(example_copy, damage):
+    """Found by the loader fuzz test: PyYAML raises for these while building the value, after the
+    text has parsed."""
+    _edit(example_copy, HELLO, "camel: 1.0.0", damage)
+    [(code, file, line, message)] = _errors(example_copy)
+    assert (code, file, line) == ("yaml-syntax", "skill.yaml", 1)
+    assert message.startswith("not valid YAML: bad scalar value")
+
+
 def _alias_bomb(levels: int) -> str:
     lines = ["lol0: &lol0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     for n in range(1, levels + 1):

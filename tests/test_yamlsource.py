@@ -36,8 +36,13 @@ def test_merge_keys_resolve_and_explicit_keys_win():
         ("a: 1\n  b: 2\n", 2),
         ("name: {{skillname}}\n", 1),
         ("a: 'unterminated\n", 2),
+        ("name: x\nreleased: 2001-02-30\n", 2),
+        ("name: x\n!: camel: 1.0.0\n", 2),
+        ("name: x\n? 2023-13-01\n: 1\n", 2),
+        ("name: x\nport: !port 80\n", 2),
     ],
-    ids=["unclosed-list", "bad-indent", "placeholder-key", "unterminated-quote"],
+    ids=["unclosed-list", "bad-indent", "placeholder-key", "unterminated-quote", "a-date-that-does-not-exist",
+         "unknown-tag-on-a-key", "impossible-date-as-key", "unknown-tag-on-a-value"],
 )
 def test_syntax_errors_carry_a_line(text, line):
     with pytest.raises(YamlSyntaxError) as caught:
