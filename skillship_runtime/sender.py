@@ -28,9 +28,16 @@ from urllib.parse import urlsplit
 from skillship_runtime.message import read_message
 
 TARGETS_ENV = "SKILLSHIP_TARGETS"  # {"<output>": ["http://receiver:port/records/<input>", ...]}
+# Answers that say "try again later". Not 501 or 505 (the receiver will never handle the request)
+# nor any 4xx that describes the batch itself: resending those cannot help.
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
-MAX_BATCH_BYTES = 1024 * 1024
+MAX_BATCH_BYTES = 1024 * 1024  # of a batch's records; a single larger record goes alone
 _CLOSE = object()
+
+
+def _encoded_size(item: tuple[str, dict]) -> int:
+    """The bytes one queued record adds to a batch's `records` list (JSON is ASCII here)."""
+    return len(json.dumps(item[1])) + 1
 
 
 class DeliveryError(RuntimeError):
@@ -170,15 +177,15 @@ class Sender:
     # --- the sender thread ---
 
     def _run(self) -> None:
-        closing = False
+        closing, carried = False, None
         while not closing:
-            first = self._queue.get()
+            first, carried = (carried, None) if carried is not None else (self._queue.get(), None)
             if first is _CLOSE:
                 self._queue.task_done()
                 break
-            batch, size = [first], 0
+            batch, size = [first], _encoded_size(first)
             deadline = time.monotonic() + self.linger
-            while len(batch) < self.batch_size and size < MAX_BATCH_BYTES:
+            while len(batch) < self.batch_size:
                 try:
                     item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
@@ -187,12 +194,20 @@ class Sender:
                     self._queue.task_done()
                     closing = True
                     break
+                item_size = _encoded_size(item)
+                if size + item_size > MAX_BATCH_BYTES:
+                    carried = item  # it opens the next batch: a batch stays within the limit
+                    break
                 batch.append(item)
-                size += len(json.dumps(item[1]))
+                size += item_size
             delivered = self._deliver(batch)
             for _ in batch:
                 self._queue.task_done()
             if not delivered:
+                if carried is not None:
+                    self._queue.task_done()
+                    with self._lock:
+                        self._failure.undelivered += 1
                 self._drain()
                 return
 

@@ -16,6 +16,7 @@ import pytest
 
 from skillship_runtime.message import read_message
 from skillship_runtime.receiver import RecordServer, RecordStore, make_handler
+from skillship_runtime import sender as sender_module
 from skillship_runtime.sender import DeliveryError, Sender
 from tests.support.records import free_port
 
@@ -91,10 +92,9 @@ def test_a_store_cut_short_by_a_crash_drops_the_unacknowledged_tail(tmp_path):
     assert [json.loads(line)["key"] for line in (tmp_path / "records.jsonl").read_text().splitlines()] == ["k/1", "k/2", "k/3"]
 
 
-def test_sender_batches_keys_and_bounds_its_buffer(receiver):
+def test_sender_delivers_every_record_once_in_order(receiver):
     url = f"http://127.0.0.1:{receiver.server_address[1]}/records/records"
     sender = Sender({"records": [url]}, activation_id="act", batch_size=50, buffer_size=10)
-    assert sender._queue.maxsize == 10
     for n in range(500):
         sender.send({"n": n})
     sender.close()
@@ -102,6 +102,115 @@ def test_sender_batches_keys_and_bounds_its_buffer(receiver):
     assert [r["key"] for _, r in receiver.seen] == [f"act/records/{n}" for n in range(500)]
     assert [r["payload"] for _, r in receiver.seen] == [{"n": n} for n in range(500)]
     assert len(receiver.store.keys) == 500
+
+
+class _Scripted(BaseHTTPRequestHandler):
+    """A receiver that answers from a script (then 200), holds each request until `gate` is open,
+    and keeps every body it was sent."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+        server = self.server
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        server.gate.wait(30)
+        with server.lock:
+            server.bodies.append(body)
+            status = server.script.pop(0) if server.script else 200
+        data = json.dumps({"accepted": 0} if status == 200 else {"error": f"scripted {status}"}).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture()
+def scripted():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
+    server.daemon_threads = True
+    server.script, server.bodies, server.lock, server.gate = [], [], threading.Lock(), threading.Event()
+    server.gate.set()
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/records/records"
+    server.batches = lambda: [json.loads(body)["records"] for body in server.bodies]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.gate.set()
+    server.shutdown()
+
+
+@pytest.mark.parametrize("answers", [[429], [503], [429, 503, 502, 500, 504, 408, 425]], ids=["429", "503", "every-retryable"])
+def test_a_receiver_that_says_later_gets_the_same_batch_again(scripted, answers):
+    scripted.script = list(answers)
+    sender = Sender({"records": [scripted.url]}, activation_id="act", backoff=(0.01, 0.02))
+    for n in range(3):
+        sender.send({"n": n})
+    sender.close()
+    assert sender.delivered == 3
+    assert len(scripted.bodies) == len(answers) + 1
+    assert len(set(scripted.bodies)) == 1  # the very same keys each time: the receiver drops repeats
+    assert [r["key"] for r in scripted.batches()[-1]] == ["act/records/0", "act/records/1", "act/records/2"]
+
+
+@pytest.mark.parametrize("status", [400, 404, 413, 501, 505])
+def test_an_answer_that_cannot_change_fails_at_once_and_says_which(scripted, status):
+    scripted.script = [status]
+    sender = Sender({"records": [scripted.url]}, activation_id="act", backoff=(0.01, 0.02))
+    sender.send({"n": 0})
+    with pytest.raises(DeliveryError, match=rf"1 record\(s\) of output 'records' were not delivered to .*"
+                                            rf"refused them with HTTP {status} \(.*scripted {status}"):
+        sender.close()
+    assert len(scripted.bodies) == 1
+
+
+def test_the_readme_lists_the_answers_the_sender_retries():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    listed = ", ".join(str(code) for code in sorted(sender_module.RETRYABLE)[:-1])
+    assert f"{listed} and {sorted(sender_module.RETRYABLE)[-1]}" in " ".join(readme.split())
+
+
+def test_a_batch_holds_at_most_100_records(scripted):
+    sender = Sender({"records": [scripted.url]}, activation_id="act", linger=5.0)
+    for n in range(250):
+        sender.send(n)
+    sender.close()
+    assert [len(batch) for batch in scripted.batches()] == [100, 100, 50]
+    assert [r["payload"] for batch in scripted.batches() for r in batch] == list(range(250))
+
+
+def test_a_batch_holds_at_most_1_mib_of_records_and_a_bigger_record_goes_alone(scripted):
+    quarter = "x" * (256 * 1024 - 100)  # four of these fit in 1 MiB with their keys, five do not
+    sizes = [1, 1, 1, 1, 1, 5, 1]  # in quarters: the sixth record alone is over 1 MiB
+    sender = Sender({"records": [scripted.url]}, activation_id="act", linger=5.0)
+    for n, quarters in enumerate(sizes):
+        sender.send({"n": n, "text": quarter * quarters})
+    sender.close()
+    batches = scripted.batches()
+    assert [[r["payload"]["n"] for r in batch] for batch in batches] == [[0, 1, 2, 3], [4], [5], [6]]
+    for batch in batches:
+        records = len(json.dumps(batch))
+        assert records <= sender_module.MAX_BATCH_BYTES or len(batch) == 1
+
+
+def test_a_fast_producer_waits_on_the_bounded_buffer(scripted):
+    """While the receiver holds a batch, the producer may run ahead by the buffer and no further;
+    once the receiver answers, everything is delivered in order."""
+    scripted.gate.clear()
+    sender = Sender({"records": [scripted.url]}, activation_id="act", batch_size=1, buffer_size=5, linger=0)
+    returned = []
+    producer = threading.Thread(target=lambda: [sender.send(n) or returned.append(n) for n in range(50)], daemon=True)
+    producer.start()
+    deadline = time.monotonic() + 10
+    while len(returned) < 6 and time.monotonic() < deadline:  # one batch in flight, five queued
+        time.sleep(0.01)
+    time.sleep(0.3)
+    held = len(returned)
+    assert producer.is_alive() and held == 6, f"the producer ran {held} records ahead of a silent receiver"
+    scripted.gate.set()
+    producer.join(30)
+    sender.close()
+    assert returned == list(range(50))
+    assert [r["payload"] for batch in scripted.batches() for r in batch] == list(range(50))
 
 
 def test_sender_refuses_unwired_outputs_and_values_that_are_not_json():
