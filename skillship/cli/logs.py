@@ -22,7 +22,9 @@ def logs(
     stack: str = STACK_OPTION,
     job: str | None = typer.Option(None, "--job", help="This Job of the skill (default: its newest task)."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until the task's containers end."),
-    previous: bool = typer.Option(False, "--previous", "-p", help="The logs of the previous, restarted container."),
+    previous: bool = typer.Option(False, "--previous", "-p", help=(
+        "The log of the container before it restarted. Task containers never restart (each attempt is a pod "
+        "of its own, and all are shown without this flag): the cluster says so.")),
 ) -> None:
     """Print the task container's logs; with several pods, each line starts with its pod's name."""
     config = deployed_stack(stack)
@@ -72,7 +74,7 @@ def _print_pods(cluster: Cluster, pods: list[dict], *, previous: bool, follow: b
                    f"[{name}] " if prefixed else "", lock)
             printed.append(name)
         except NoLogs as exc:
-            stderr.print(_no_logs(name, pod, str(exc)))
+            stderr.print(_no_logs(name, pod, str(exc), previous=previous))
         except ClusterError as exc:
             errors.append(exc)
 
@@ -90,10 +92,13 @@ def _print_pods(cluster: Cluster, pods: list[dict], *, previous: bool, follow: b
     return len(printed)
 
 
-def _no_logs(name: str, pod: dict, reason: str) -> str:
+def _no_logs(name: str, pod: dict, reason: str, *, previous: bool) -> str:
     node = (pod.get("spec") or {}).get("nodeName")
     if "node" in reason.lower() and "not found" in reason.lower():
         return f"pod {name}: its node {node} is gone, and its logs with it ({reason})"
+    if previous and "previous terminated container" in reason:
+        return (f"pod {name}: its container never restarted, so it has no previous log ({reason}); a task's "
+                "attempts are pods of their own, and `skillship logs` without --previous prints each")
     return f"pod {name} has no logs yet: {reason}"
 
 

@@ -30,3 +30,8 @@ class Cli:
                               text=True, timeout=180, env={**os.environ, **self.env, **(env or {})})
         assert "Traceback" not in done.stderr, done.stderr
         return Result(done.returncode, done.stdout, done.stderr)
+
+    def start(self, *args: str) -> subprocess.Popen:
+        """The command, still running: for what streams (`logs --follow`, `status --wait`)."""
+        return subprocess.Popen([sys.executable, "-m", "skillship", *args], cwd=self.project, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env={**os.environ, **self.env})

@@ -3,9 +3,11 @@
 etcd, kube-apiserver and kube-controller-manager, built from their Go modules by
 tools/engine/build.sh, run as child processes on free loopback ports. No kubelet runs:
 `FakeNode` plays the node: it binds each task pod to itself, moves it to Succeeded or Failed, and
-answers the API server's log requests on a kubelet port of its own; the real Job controller turns
-pod phases into Job conditions, and the real API server finds the pod's node and proxies logs. Istio's CRDs are installed so the Istio objects we
-emit are accepted (and checked against Istio's schemas) by the API server.
+answers the API server's log requests on a kubelet port of its own, as a kubelet answers them. The
+real Job controller turns pod phases into Job conditions, the real API server finds the pod's node
+and proxies logs, and the pod garbage collector removes pods whose node is gone, as in a real
+cluster. Istio's CRDs are installed so the Istio objects we emit are accepted (and checked against
+Istio's schemas) by the API server.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 
 CONTROLLERS = ("job-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
                "endpoints-controller,endpointslice-controller,garbage-collector-controller,namespace-controller,"
-               "serviceaccount-controller")
+               "serviceaccount-controller,pod-garbage-collector-controller")
 
 
 def free_port() -> int:
@@ -208,7 +210,10 @@ def spawn_tied(argv: list[str], log) -> subprocess.Popen:
 
 
 class _KubeletLogs(BaseHTTPRequestHandler):
-    """The kubelet's /containerLogs endpoint, as the API server calls it for `pods/log`."""
+    """The kubelet's /containerLogs endpoint, as the API server calls it for `pods/log`, with the
+    kubelet's answers: 400 for a container the pod does not have, or for `previous` when the
+    container never restarted (task pods never do); with `follow`, the stream stays open while the
+    pod is held and ends with it."""
 
     node: "FakeNode"
 
@@ -221,10 +226,30 @@ class _KubeletLogs(BaseHTTPRequestHandler):
         _, namespace, pod, container = parts
         query = parse_qs(url.query)
         previous = query.get("previous", ["false"])[0] == "true"
+        follow = query.get("follow", ["false"])[0] == "true"
         self.node.log_requests.append((namespace, pod, container, previous))
-        body = "".join(f"{line}\n" for line in self.node.log_lines(pod, container, previous)).encode()
+        spec = self.node.api.read_namespaced_pod(pod, namespace).spec
+        if container not in [c.name for c in spec.containers]:
+            return self._refuse(f"container {container} is not valid for pod {pod}")
+        if previous:  # the kubelet's words (pkg/kubelet/kubelet_pods.go)
+            return self._refuse(f'previous terminated container "{container}" in pod "{pod}" not found')
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
+        self.end_headers()  # no length: the body ends when the connection does, as a stream
+        first, last = self.node.log_lines(pod, container)
+        self._line(first)
+        while follow and self.node.held(namespace, pod):
+            time.sleep(0.1)
+        self._line(last)
+
+    def _line(self, line: str) -> None:
+        self.wfile.write(f"{line}\n".encode())
+        self.wfile.flush()
+
+    def _refuse(self, message: str) -> None:
+        body = message.encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -235,11 +260,12 @@ class _KubeletLogs(BaseHTTPRequestHandler):
 
 class FakeNode:
     """Plays the kubelet for task pods: binds each new pod to itself, ends it with the outcome set
-    for its skill, and serves its container logs.
+    for its namespace and skill, and serves its container logs.
 
     Outcomes: "succeed" (default), "fail", "hold" (stays Running), "pending" (never scheduled),
     "vanish" (bound to a node that no longer exists, then Succeeded: its logs are gone). Pods of
-    a ReplicaSet (daemons) run and turn ready, whatever the outcome.
+    a ReplicaSet (daemons) run and turn ready, whatever the outcome. What goes wrong in its loop is
+    kept in `errors`; the suite fails the test during which it happened.
     """
 
     NAME = "fake-node"
@@ -247,7 +273,7 @@ class FakeNode:
 
     def __init__(self, api, *, tls: tuple[Path, Path], interval: float = 0.2) -> None:
         self.api = api
-        self.outcomes: dict[str, str] = {}  # skill label -> outcome
+        self.outcomes: dict[tuple[str, str], str] = {}  # (namespace, skill label) -> outcome
         self.interval = interval
         self.log_requests: list[tuple[str, str, str, bool]] = []
         self._next_ip = 0
@@ -256,17 +282,32 @@ class FakeNode:
         self.errors: list[str] = []
         handler = type("Handler", (_KubeletLogs,), {"node": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(tls[0]), str(tls[1]))
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server_thread = threading.Thread(target=self._server.serve_forever, name="fake-kubelet", daemon=True)
 
     @staticmethod
-    def log_lines(pod: str, container: str, previous: bool) -> list[str]:
-        """What a pod's container "printed": known to the tests, different per pod and container."""
-        if previous:
-            return [f"{pod}/{container}: the previous attempt"]
-        return [f"{pod}/{container}: starting", f"{pod}/{container}: done"]
+    def log_lines(pod: str, container: str) -> tuple[str, str]:
+        """What a pod's container "printed", first and last: known to the tests, different per pod
+        and container."""
+        return f"{pod}/{container}: starting", f"{pod}/{container}: done"
+
+    def outcome(self, pod) -> str:
+        return self.outcomes.get((pod.metadata.namespace, pod.metadata.labels["skillship.io/skill"]), "succeed")
+
+    def held(self, namespace: str, name: str) -> bool:
+        """Whether the pod still runs because its outcome is "hold" (and the node still plays)."""
+        if self._stop.is_set():
+            return False
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            pod = self.api.read_namespaced_pod(name, namespace)
+        except ApiException:
+            return False
+        return pod.status.phase == "Running" and self.outcome(pod) == "hold"
 
     def __enter__(self) -> "FakeNode":
         self._server_thread.start()
@@ -315,13 +356,13 @@ class FakeNode:
             return
         if pod.status.phase in ("Succeeded", "Failed"):
             return
-        outcome = self.outcomes.get(pod.metadata.labels["skillship.io/skill"], "succeed")
+        outcome = self.outcome(pod)
         if outcome == "pending":
             return
         if not pod.spec.node_name:
             self._bind(pod, self.GONE if outcome == "vanish" else self.NAME)
         now = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        container = pod.spec.containers[0]
+        containers = pod.spec.containers
         if any(owner.kind == "ReplicaSet" for owner in pod.metadata.owner_references or []):
             outcome = "serve"  # a daemon's pod: it runs, ready, until deleted
         if outcome in ("hold", "serve"):
@@ -330,16 +371,14 @@ class FakeNode:
                 self._patch(pod, {"phase": "Running", "startTime": now, "hostIP": "127.0.0.1",
                                   "podIP": f"10.244.{self._next_ip // 250}.{self._next_ip % 250 + 1}",
                                   "containerStatuses": [{
-                    "name": container.name, "image": container.image, "imageID": "", "ready": True,
-                    "restartCount": 0, "started": True, "state": {"running": {"startedAt": now}}}]}, now,
-                    ready=True)
+                    "name": c.name, "image": c.image, "imageID": "", "ready": True, "restartCount": 0,
+                    "started": True, "state": {"running": {"startedAt": now}}} for c in containers]}, now, ready=True)
             return
         code, phase, reason = (1, "Failed", "Error") if outcome == "fail" else (0, "Succeeded", "Completed")
         self._patch(pod, {"phase": phase, "startTime": now, "containerStatuses": [{
-            "name": container.name, "image": container.image, "imageID": "", "ready": False,
-            "restartCount": 0, "started": False,
+            "name": c.name, "image": c.image, "imageID": "", "ready": False, "restartCount": 0, "started": False,
             "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
-        }]}, now)
+        } for c in containers]}, now)
 
     def _patch(self, pod, status: dict, now: str, *, ready: bool = False) -> None:
         status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now}]

@@ -73,6 +73,19 @@ def node(cluster, kube):
     assert fake.errors == [], fake.errors
 
 
+@pytest.fixture(autouse=True)
+def fake_node_errors_fail_the_test_they_happen_in(request):
+    """The fake node plays in a thread of its own: what goes wrong there fails the test it happened
+    in, not, much later, the session's teardown (or another test, as a timeout)."""
+    if "node" not in request.fixturenames:
+        yield
+        return
+    fake = request.getfixturevalue("node")
+    before = len(fake.errors)
+    yield
+    assert fake.errors[before:] == [], f"the fake node failed during this test: {fake.errors[before:]}"
+
+
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Path:
     """A copy of the project: Pulumi writes stack files (encryption salt), never into the repo."""

@@ -85,11 +85,11 @@ def lifecycle(project, engine_bin, cluster, node, backend, kube) -> dict:
     seen["new_message"] = e2e.up({"skillship:messages": {"hello": {"payload": {"name": "again"}}}})
     seen["new_message_jobs"] = _jobs(kube)
 
-    node.outcomes["hello"] = "fail"
+    node.outcomes[NAMESPACE, "hello"] = "fail"
     seen["failure"] = e2e.failing_up({"skillship:messages": {"hello": {"payload": {"name": "fails"}}}})
     seen["failure_jobs"] = _jobs(kube, "hello")
 
-    node.outcomes["hello"] = "succeed"
+    node.outcomes[NAMESPACE, "hello"] = "succeed"
     seen["rerun"] = e2e.up()
     seen["rerun_jobs"] = _jobs(kube, "hello")
 

@@ -109,6 +109,8 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     seen["stats"] = _consumer_stats(kube)
     seen["status"] = cli("status", "--stack", "node", "--json")
     seen["logs"] = cli("logs", "hello", "--stack", "node")
+    seen["followed_logs"] = cli("logs", "hello", "--stack", "node", "--follow")
+    seen["previous_logs"] = cli("logs", "hello", "--stack", "node", "--previous")
     seen["producer_logs"] = cli("logs", "producer", "--stack", "node")
 
     seen["unchanged"] = stack.up()
@@ -165,6 +167,19 @@ def test_status_and_logs_show_what_the_container_printed(journey):
     assert logs.code == 0, logs.stderr
     # Printed by skills/hello's main.py, inside the container, for the stack's message.
     assert re.search(r'\{"greeting": "Hello, [^"]+!", "authenticated": (true|false)\}', logs.stdout), logs.stdout
+
+
+def test_logs_follow_a_finished_container_to_its_end_and_previous_gets_the_kubelets_answer(journey):
+    """A real kubelet ends a followed stream when the container has ended, and answers 400 for the
+    log of a container that never restarted (task containers never do)."""
+    followed, previous = journey["followed_logs"], journey["previous_logs"]
+    assert followed.code == 0 and followed.stdout == journey["logs"].stdout, followed.stderr
+    [pod] = journey["hello_pods"]
+    assert previous.code == 1 and previous.stdout == ""
+    assert previous.stderr.strip().splitlines() == [
+        f'pod {pod.metadata.name}: its container never restarted, so it has no previous log (previous terminated '
+        f'container "task" in pod "{pod.metadata.name}" not found); a task\'s attempts are pods of their own, and '
+        "`skillship logs` without --previous prints each"], previous.stderr
 
 
 def test_the_producers_records_reach_the_consumer_through_its_service_once_each(journey):
