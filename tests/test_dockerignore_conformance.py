@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from skillship import gomatch
+from skillship.digest import ContextError, context_files
 from skillship.dockerignore import Ignore, IgnoreFileError
 from tests.conftest import REPO
 
@@ -89,8 +90,8 @@ def oracle(tmp_path_factory) -> Path:
     return binary
 
 
-def _docker(oracle: Path, cases: list[dict] = (), globs: list[tuple[str, str]] = ()) -> dict:
-    done = subprocess.run([str(oracle)], input=json.dumps({"cases": list(cases), "globs": list(globs)}),
+def _docker(oracle: Path, cases: list[dict] = (), globs: list[tuple[str, str]] = (), walks: list[dict] = ()) -> dict:
+    done = subprocess.run([str(oracle)], input=json.dumps({"cases": list(cases), "globs": list(globs), "walks": list(walks)}),
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -125,6 +126,57 @@ def test_every_path_is_excluded_exactly_when_docker_excludes_it(oracle):
     cases = _cases(count=1500, seed=20261130) + _odd_cases(count=6000, seed=20261130)
     disagreements = _disagreements(cases, _docker(oracle, cases)["cases"])
     assert not disagreements, f"{len(disagreements)} disagreements, first ones:\n" + "\n".join(disagreements[:25])
+
+
+def _tree(root: Path, chosen: random.Random) -> None:
+    """A context made of some of PATHS (a name is a file or a folder, never both), symlinks to a
+    file and to a folder (sent as links, never followed), an empty folder and the Dockerfile."""
+    files: set[str] = set()
+    for path in chosen.sample(PATHS, k=len(PATHS) * 2 // 3) + ["Dockerfile"]:
+        parents = {"/".join(path.split("/")[:end]) for end in range(1, path.count("/") + 1)}
+        if path in (".", "*", "?") or "\x1f" in path or parents & files or any(f.startswith(path + "/") for f in files):
+            continue
+        files.add(path)
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(path)
+    (root / "empty" / "folder").mkdir(parents=True, exist_ok=True)
+    (root / "linked" / "inner.txt").parent.mkdir(exist_ok=True)
+    (root / "linked" / "inner.txt").write_text("reached through a link")
+    (root / "link").symlink_to("Dockerfile")
+    (root / "folder-link").symlink_to("linked", target_is_directory=True)
+
+
+def test_the_files_we_digest_are_the_files_buildkit_sends(oracle, tmp_path):
+    """The whole walk, not path by path: 400 contexts on disk, each walked by fsutil (what BuildKit's
+    client sends a context with, at the version tools/builder links) and by our digest. We also
+    count the Dockerfile and the ignore file when a pattern excludes them: they shape the build."""
+    chosen = random.Random(20261201)
+    cases = _cases(count=400 - len(PATTERNS), seed=20261201)
+    walks = []
+    for index, case in enumerate(cases):
+        root = tmp_path / f"context-{index}"
+        root.mkdir()
+        _tree(root, chosen)
+        (root / ".dockerignore").write_text(case["ignore"], newline="")
+        walks.append({"root": str(root), "ignore": case["ignore"]})
+    differing, refused = [], 0
+    for walk, docker in zip(walks, _docker(oracle, walks=walks)["walks"]):
+        root = Path(walk["root"])
+        try:
+            ours = set(context_files(root))
+        except (ContextError, IgnoreFileError) as exc:
+            refused += "refused" in docker
+            if "refused" not in docker:
+                differing.append(f"{walk['ignore']!r}: docker sends {len(docker['sent'])} files; we refuse: {exc}")
+            continue
+        if "refused" in docker:
+            differing.append(f"{walk['ignore']!r}: docker refuses ({docker['refused']}); we send {len(ours)} files")
+            continue
+        theirs = set(docker["sent"]) | {"Dockerfile", ".dockerignore"}
+        if ours != theirs:
+            differing.append(f"{walk['ignore']!r}: only we send {sorted(ours - theirs)}, only docker {sorted(theirs - ours)}")
+    assert not differing, f"{len(differing)} of {len(walks)} contexts differ, first ones:\n" + "\n".join(differing[:10])
+    assert 0 < refused < len(walks) // 2  # both kinds of answer were compared
 
 
 def test_malformed_patterns_are_the_ones_gos_filepath_match_refuses(oracle):

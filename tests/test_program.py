@@ -54,7 +54,10 @@ def test_components_parent_their_children():
 
 @pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
 def test_program_declares_what_render_writes(stack):
-    """`pulumi up` and `skillship render` build their objects with the same functions."""
+    """The program declares exactly the objects `skillship render` writes, once each, pinned to the
+    pushed digest where it builds. Both call the same builders, so this shows that the components
+    add, drop and change nothing on the way to the engine; it says nothing about whether the objects
+    are right. tests/test_render.py does that: Kubernetes' and Istio's schemas, and golden files."""
     run = run_program(stack, stack_config(stack))
     assert run.error is None, run.error
     settings = StackSettings.from_config(stack, stack_config(stack))
