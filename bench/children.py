@@ -90,24 +90,19 @@ class _Laps:
 
 def render(workspace: Path, out: Path) -> dict:
     """What `skillship validate` + `skillship render` do, through the same functions."""
+    from skillship.compose import plan_stack
     from skillship.digest import DigestCache
     from skillship.manifests import stack_objects
-    from skillship.plan import plan_deployment
     from skillship.render import write_objects
     from skillship.settings import StackSettings
-    from skillship.validation import load_workspace
 
     out = _fresh(out)  # every run writes into a new folder, as in a fresh CI clone
     measured: dict = {}
     with _timed(measured):
         laps = _Laps()
-        loaded, diagnostics = load_workspace(workspace)
-        assert diagnostics.ok, [d.render() for d in diagnostics.errors][:5]
-        laps.lap("read and validate")
         settings = StackSettings.from_config("bench", BENCH_SETTINGS)
-        cache = DigestCache(None)
-        plan = plan_deployment(loaded, settings, project_dir=workspace, digester=cache.digest)
-        laps.lap("plan, digests included")
+        plan = plan_stack(workspace, settings, project_dir=workspace, digests=DigestCache(None),
+                          among_project_stacks=False, stage_done=laps.lap)
         objects = stack_objects(plan)
         laps.lap("build objects")
         files = write_objects(objects, out)

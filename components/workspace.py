@@ -15,13 +15,11 @@ from components.skill_daemon import SkillDaemon, SkillDaemonArgs
 from components.skill_identity import declare_identity
 from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
-from skillship.digest import DigestCache, default_cache_file
+from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
 from skillship.manifests.job import CONTAINER
 from skillship.status import TaskFailed, check_tasks, task_summary
-from skillship.plan import DeploymentPlan, PlanError, Workload, plan_deployment
-from skillship.stackfiles import project_problems
-from skillship.validation import load_workspace
+from skillship.plan import DeploymentPlan, PlanError, Workload
 
 
 @dataclass(frozen=True)
@@ -127,17 +125,11 @@ def _plain(value: Any) -> Any:
 
 
 def _plan(args: WorkspaceArgs) -> DeploymentPlan:
-    workspace, diagnostics = load_workspace(args.root / args.inputs.settings.workspace_dir)
-    if not diagnostics.ok:
-        details = "\n".join(d.render() for d in diagnostics.errors)
-        raise pulumi.RunError(f"the workspace is invalid; nothing was deployed:\n{details}")
-    digests = DigestCache(default_cache_file(args.root))
+    settings = args.inputs.settings
     try:
-        settings = args.inputs.settings
-        plan = plan_deployment(workspace, settings, project_dir=args.root,
-                               secret_properties=args.inputs.secret_properties, digester=digests.digest,
-                               stack_problems=project_problems(args.root, settings.stack, settings.namespace))
+        return plan_stack(args.root / settings.workspace_dir, settings, project_dir=args.root,
+                          secret_properties=args.inputs.secret_properties)
+    except InvalidWorkspace as exc:
+        raise pulumi.RunError(f"the workspace is invalid; nothing was deployed:\n{exc}") from None
     except PlanError as exc:
         raise pulumi.RunError(f"{exc}\nNothing was deployed.") from None
-    digests.save()
-    return plan

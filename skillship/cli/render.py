@@ -12,12 +12,11 @@ from rich.table import Table
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, print_table, stderr
 from skillship.cli.validate import print_human, report
-from skillship.digest import DigestCache, default_cache_file
+from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import stack_objects
-from skillship.plan import PlanError, plan_deployment
+from skillship.plan import PlanError
 from skillship.render import RenderError, UnsafeTarget, check_target, write_objects
-from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack, project_problems
-from skillship.validation import load_workspace
+from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 from skillship.workspace import display_path
 
 
@@ -48,21 +47,17 @@ def render(
         check_target(target, [Path.cwd(), config.project_dir, root])
     except UnsafeTarget as exc:
         fail(str(exc), Exit.USAGE)
-    loaded, diagnostics = load_workspace(root)
-    if not diagnostics.ok:
-        if json_output:  # stdout stays JSON for whoever parses it: validate's own report
-            print_json(report(loaded.skills, loaded.agents, diagnostics))
-        else:
-            print_human(len(loaded.skills), len(loaded.agents), diagnostics)
-        raise typer.Exit(int(Exit.FAILED))
-    digests = DigestCache(default_cache_file(config.project_dir))
     try:
-        plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
-                               secret_properties=config.secret_properties, digester=digests.digest,
-                               stack_problems=project_problems(config.project_dir, stack, config.settings.namespace))
+        plan = plan_stack(root, config.settings, project_dir=config.project_dir,
+                          secret_properties=config.secret_properties)
+    except InvalidWorkspace as exc:
+        if json_output:  # stdout stays JSON for whoever parses it: validate's own report
+            print_json(report(exc.workspace.skills, exc.workspace.agents, exc.diagnostics))
+        else:
+            print_human(len(exc.workspace.skills), len(exc.workspace.agents), exc.diagnostics)
+        raise typer.Exit(int(Exit.FAILED))
     except PlanError as exc:
         fail(str(exc), Exit.FAILED)
-    digests.save()
     for warning in plan.warnings:
         stderr.print(f"[yellow]warning:[/] {warning}")
     secrets = _decrypted_secrets(config) if show_secrets else None

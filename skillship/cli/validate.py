@@ -9,9 +9,9 @@ from rich.markup import escape
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout
 from skillship.diagnostics import Diagnostics, Severity
-from skillship.digest import DigestCache, default_cache_file
-from skillship.plan import PlanError, plan_deployment
-from skillship.stackfiles import StackFileError, find_project, load_stack, project_problems, stack_files
+from skillship.compose import plan_workspace
+from skillship.plan import PlanError
+from skillship.stackfiles import StackFileError, find_project, load_stack, stack_files
 from skillship.validation import load_workspace
 from skillship.workspace import Workspace, display_path
 
@@ -51,10 +51,8 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
         fail(str(exc), Exit.USAGE)
     file = display_path(stack_files(config.project_dir)[stack])
     try:
-        plan = plan_deployment(loaded, config.settings, project_dir=config.project_dir,
-                               secret_properties=config.secret_properties,
-                               digester=DigestCache(default_cache_file(config.project_dir)).digest,
-                               stack_problems=project_problems(config.project_dir, stack, config.settings.namespace))
+        plan = plan_workspace(loaded, config.settings, project_dir=config.project_dir,
+                              secret_properties=config.secret_properties)
     except PlanError as exc:
         for problem in exc.problems:
             diagnostics.error(file, None, None, "stack", problem)

@@ -1,0 +1,74 @@
+"""From a workspace on disk to a stack's plan: the stages, in order, in one place.
+
+`skillship render`, the Pulumi program (components/workspace.py) and the benchmarks all call
+`plan_stack`, and `skillship validate --stack` its second half, so what one of them does and
+another does not is answered here: load and validate the workspace, refuse it when invalid, digest
+every build context through the project's cache, plan the stack (with what is wrong with it among
+the project's stacks), and save the cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Collection, Mapping
+
+from skillship.diagnostics import Diagnostics
+from skillship.digest import DigestCache, default_cache_file
+from skillship.plan import DeploymentPlan, plan_deployment
+from skillship.settings import StackSettings
+from skillship.stackfiles import project_problems
+from skillship.validation import load_workspace
+from skillship.workspace import Workspace
+
+class InvalidWorkspace(Exception):
+    """The workspace does not validate: nothing is planned, so nothing can be deployed."""
+
+    def __init__(self, workspace: Workspace, diagnostics: Diagnostics) -> None:
+        super().__init__("\n".join(d.render() for d in diagnostics.errors))
+        self.workspace = workspace
+        self.diagnostics = diagnostics
+
+
+def plan_stack(
+    root: Path,
+    settings: StackSettings,
+    *,
+    project_dir: Path,
+    secret_properties: Mapping[str, Collection[str]] | None = None,
+    digests: DigestCache | None = None,
+    among_project_stacks: bool = True,
+    stage_done: Callable[[str], None] = lambda stage: None,
+) -> DeploymentPlan:
+    """The plan of stack `settings.stack` for the workspace at `root`. Raises InvalidWorkspace or
+    plan.PlanError (every problem at once). `stage_done` hears the name of each stage as it ends;
+    the other arguments are plan_workspace's."""
+    workspace, diagnostics = load_workspace(root)
+    if not diagnostics.ok:
+        raise InvalidWorkspace(workspace, diagnostics)
+    stage_done("read and validate")
+    plan = plan_workspace(workspace, settings, project_dir=project_dir, secret_properties=secret_properties,
+                          digests=digests, among_project_stacks=among_project_stacks)
+    stage_done("plan, digests included")
+    return plan
+
+
+def plan_workspace(
+    workspace: Workspace,
+    settings: StackSettings,
+    *,
+    project_dir: Path,
+    secret_properties: Mapping[str, Collection[str]] | None = None,
+    digests: DigestCache | None = None,
+    among_project_stacks: bool = True,
+) -> DeploymentPlan:
+    """The plan of a workspace that validated (`skillship validate --stack` has loaded it already).
+    `digests` defaults to the project's digest cache, saved afterwards; `among_project_stacks=False`
+    skips the check against the project's other stack files (a workspace outside any project).
+    Raises plan.PlanError."""
+    if digests is None:
+        digests = DigestCache(default_cache_file(project_dir))
+    problems = project_problems(project_dir, settings.stack, settings.namespace) if among_project_stacks else []
+    plan = plan_deployment(workspace, settings, project_dir=project_dir, secret_properties=secret_properties,
+                           digester=digests.digest, stack_problems=problems)
+    digests.save()
+    return plan
