@@ -21,14 +21,11 @@ from skillship.models import Action, envelope_problems
 from skillship.names import action_name, k8s_name, short_hash, skill_name
 from skillship.settings import IstioMode, StackSettings
 from skillship.wiring import agent_wires, receiver_url
+from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, DEFAULT_PORT, MESSAGE_LIMIT
 from skillship.workspace import SkillSource, Workspace, display_path, escapes
 
 RUNTIME_CONTEXT = "skillship-runtime"  # the named build context that holds skillship_runtime
 
-# The platform limited messages to 100 kB, and Linux limits one argv element to 128 kB: larger
-# messages travel in a ConfigMap, whose own limit is 1 MiB.
-ARGV_MESSAGE_LIMIT = 100 * 1000
-MESSAGE_LIMIT = 900 * 1000
 _JOB_NAME_BASE = 54  # + "-" + 8 hex = 63
 _ENV_NAME = re.compile(r"[^A-Z0-9]+")
 
@@ -330,11 +327,8 @@ class _Wiring:
         return tuple((output, tuple(urls)) for output, urls in sorted(self.targets.get(skill, {}).items()))
 
 
-DEFAULT_DAEMON_PORT = 5000
-
-
 def daemon_port(action: Action) -> int:
-    return int(action.port or DEFAULT_DAEMON_PORT)
+    return int(action.port or DEFAULT_PORT)
 
 
 _PROXY_AWARE = ("scuttle", "skillship")

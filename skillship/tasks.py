@@ -14,7 +14,6 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from skillship.manifests.identity import MESSAGE_DIR, MESSAGE_FILE
 from skillship.manifests.job import CONTAINER
 from skillship.manifests.labels import (
     ANNOTATION_ACTION,
@@ -23,12 +22,21 @@ from skillship.manifests.labels import (
     LABEL_SKILL,
     LABEL_TASK_KIND,
 )
-from skillship.plan import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT, canonical_json
+from skillship.plan import canonical_json
 from skillship.status import FAILED, PENDING, RUNNING, SUCCEEDED, failure_reason, task_state
+from skillship_runtime.contract import (
+    ACTIVATION_ENV,
+    ARGV_MESSAGE_LIMIT,
+    MESSAGE_DIR,
+    MESSAGE_FILE,
+    MESSAGE_FILE_ARGUMENT,
+    MESSAGE_FILE_MARK,
+    MESSAGE_LIMIT,
+    MESSAGE_VOLUME,
+    message_config_map_name,
+)
 
 DEPLOYED, RUN = "deployed", "run"
-ACTIVATION_ENV = "SKILLSHIP_ACTIVATION_ID"
-MESSAGE_VOLUME = "message"
 # Set by the API server and the Job controller on every Job; a new Job must not copy them.
 _CONTROLLER_LABELS = ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name")
 _TOOL_ANNOTATIONS = ("pulumi.com/", "kubectl.kubernetes.io/")
@@ -153,7 +161,7 @@ def message_config_map(job: Mapping[str, Any]) -> str | None:
 def inline_message(job: Mapping[str, Any]) -> str | None:
     """The deployed Job's message when it travels as the container's argument."""
     args = _container(job).get("args") or []
-    return None if not args or args[0].startswith("@") else args[0]
+    return None if not args or args[0].startswith(MESSAGE_FILE_MARK) else args[0]
 
 
 def new_activation_id(job: Mapping[str, Any]) -> str:
@@ -242,13 +250,13 @@ def adhoc_run(deployed: Mapping[str, Any], envelope: Mapping[str, Any], *, name:
         config_map = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": f"{name}-message", "namespace": source_meta["namespace"], "labels": labels},
+            "metadata": {"name": message_config_map_name(name), "namespace": source_meta["namespace"], "labels": labels},
             "immutable": True,
             "data": {MESSAGE_FILE: message},
         }
-        pod["volumes"].append({"name": MESSAGE_VOLUME, "configMap": {"name": f"{name}-message"}})
+        pod["volumes"].append({"name": MESSAGE_VOLUME, "configMap": {"name": message_config_map_name(name)}})
         container["volumeMounts"].append({"name": MESSAGE_VOLUME, "mountPath": MESSAGE_DIR, "readOnly": True})
-        container["args"] = [f"@{MESSAGE_DIR}/{MESSAGE_FILE}"]
+        container["args"] = [MESSAGE_FILE_ARGUMENT]
     else:
         container["args"] = [message]
     job = {

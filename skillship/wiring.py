@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from skillship.workspace import Workspace
+from skillship_runtime.contract import RECORDS_PATH
 
-RECORDS_PATH = "/records/"  # skillship_runtime.receiver serves POST /records/<input>
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ import json
 import sys
 from typing import Any, Sequence
 
+from skillship_runtime.contract import MESSAGE_FILE_MARK
+
 
 def read_message(argv: Sequence[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv if argv is None else argv)
     raw = argv[-1] if len(argv) > 1 else "{}"
-    if raw.startswith("@"):
-        with open(raw[1:], encoding="utf-8") as handle:
+    if raw.startswith(MESSAGE_FILE_MARK):
+        with open(raw[len(MESSAGE_FILE_MARK):], encoding="utf-8") as handle:
             raw = handle.read()
     message = json.loads(raw)
     if not isinstance(message, dict):

@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
+from skillship_runtime.contract import DATA_DIR, DATA_DIR_ENV, DEFAULT_PORT, PORT_ENV, RECORDS_PATH
+
 MAX_BODY = 8 * 1024 * 1024
 RECORDS_FILE = "records.jsonl"
 # A connection that sends nothing for this long is closed, and its thread ends: each kept-alive
@@ -121,11 +123,11 @@ def make_handler(store: RecordStore, inputs: set[str] | None, on_record: Handler
                 self._answer(404, {"error": f"no such path {self.path}"})
 
         def do_POST(self) -> None:  # noqa: N802
-            prefix, _, input_name = self.path.partition("/records/")
+            prefix, _, input_name = self.path.partition(RECORDS_PATH)
             if prefix or not input_name or (inputs is not None and input_name not in inputs):
                 self._discard_body()
                 known = ", ".join(sorted(inputs)) if inputs else "any"
-                self._answer(404, {"error": f"no input at {self.path} (POST /records/<input>; inputs: {known})"})
+                self._answer(404, {"error": f"no input at {self.path} (POST {RECORDS_PATH}<input>; inputs: {known})"})
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -187,8 +189,8 @@ class RecordServer(ThreadingHTTPServer):
 def serve(*, port: int | None = None, data_dir: str | Path | None = None, inputs: set[str] | None = None,
           on_record: Handler | None = None, host: str = "0.0.0.0") -> None:
     """Serve until killed. PORT and SKILLSHIP_DATA_DIR from the environment by default."""
-    port = int(os.environ.get("PORT", "5000")) if port is None else port
-    directory = Path(data_dir or os.environ.get("SKILLSHIP_DATA_DIR") or "/tmp/skillship-records")
+    port = int(os.environ.get(PORT_ENV) or DEFAULT_PORT) if port is None else port
+    directory = Path(data_dir or os.environ.get(DATA_DIR_ENV) or DATA_DIR)
     store = RecordStore(directory)
     server = RecordServer((host, port), make_handler(store, inputs, on_record))
     print(f"receiving records on port {server.server_address[1]}, {len(store.keys)} kept in {store.path}", flush=True)

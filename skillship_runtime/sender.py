@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from skillship_runtime.contract import ACTIVATION_ENV, SKILL_ENV, TARGETS_ENV
 from skillship_runtime.message import read_message
 
-TARGETS_ENV = "SKILLSHIP_TARGETS"  # {"<output>": ["http://receiver:port/records/<input>", ...]}
 # Answers that say "try again later". Not 501 or 505 (the receiver will never handle the request)
 # nor any 4xx that describes the batch itself: resending those cannot help.
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -289,8 +289,8 @@ def default_sender() -> Sender:
                 pass
             _default = Sender(
                 {k: [v] if isinstance(v, str) else list(v) for k, v in targets.items()},
-                activation_id=os.environ.get("SKILLSHIP_ACTIVATION_ID") or message.get("activationId") or uuid.uuid4().hex,
-                skill=os.environ.get("SKILLSHIP_SKILL") or message.get("skillName") or "",
+                activation_id=os.environ.get(ACTIVATION_ENV) or message.get("activationId") or uuid.uuid4().hex,
+                skill=os.environ.get(SKILL_ENV) or message.get("skillName") or "",
                 default_output=message.get("outputName") or None,
                 batch_size=int(_env_float("SKILLSHIP_SEND_BATCH", 100)),
                 buffer_size=int(_env_float("SKILLSHIP_SEND_BUFFER", 1000)),

@@ -19,3 +19,25 @@ def test_every_core_module_is_under_the_purity_contract():
         if info.name not in {"cli", "templates", "__main__"}
     }
     assert core == listed, "add new core modules to .importlinter (or move them under skillship.cli)"
+
+
+def test_the_runtime_contract_is_spelled_only_in_its_module():
+    """Names the core writes into pods and the runtime reads there (skillship_runtime.contract):
+    spelled anywhere else, a rename on one side would silently break the other."""
+    import ast
+
+    from skillship_runtime import contract
+
+    distinctive = {value for name, value in vars(contract).items()
+                   if name.isupper() and isinstance(value, str) and len(value) > 6
+                   and value not in (contract.MESSAGE_FILE, contract.MESSAGE_VOLUME)}  # words used for other things too
+    assert {"SKILLSHIP_TARGETS", "/records/", "/var/run/skillship/message"} <= distinctive
+    found = []
+    for folder in ("skillship", "skillship_runtime", "components"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if path.name == "contract.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and node.value in distinctive:
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.value!r}")
+    assert found == [], "import these from skillship_runtime.contract:\n" + "\n".join(found)

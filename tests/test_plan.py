@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from skillship.manifests import stack_objects
-from skillship.plan import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT, PlanError, plan_deployment, secret_env_name
+from skillship.plan import PlanError, plan_deployment, secret_env_name
+from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from skillship.settings import StackSettings
 from skillship.validation import load_workspace
 from tests.conftest import REPO

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from skillship.manifests import stack_objects
-from skillship.plan import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT, plan_deployment
+from skillship.plan import plan_deployment
+from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from skillship.stackfiles import load_stack
 from skillship.tasks import (
     TaskError,

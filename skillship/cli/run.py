@@ -12,10 +12,8 @@ from skillship.cli._stack import STACK_OPTION, deployed_stack, open_cluster
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError
 from skillship.cli.status import live_rows
-from skillship.manifests.identity import MESSAGE_FILE
 from skillship.manifests.labels import ANNOTATION_ACTION
 from skillship.names import skill_name
-from skillship.plan import MESSAGE_LIMIT
 from skillship.tasks import (
     DEPLOYED,
     AdhocRun,
@@ -30,6 +28,7 @@ from skillship.tasks import (
     run_job_name,
     task_kind,
 )
+from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_LIMIT
 
 
 def run(

@@ -7,10 +7,10 @@ from skillship.manifests.job import await_annotations
 from skillship.manifests.labels import metadata, selector_labels, version_label
 from skillship.plan import DaemonPlan
 from skillship.settings import StackSettings
+from skillship_runtime.contract import DATA_DIR, DATA_DIR_ENV, PORT_ENV
 
 CONTAINER = "daemon"
 PORT_NAME = "http"
-DATA_DIR = "/tmp/skillship-records"  # where skillship_runtime.receiver keeps what it received
 
 
 def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: str) -> dict:
@@ -28,7 +28,7 @@ def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: str)
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": PORT_NAME, "containerPort": daemon.port, "protocol": "TCP"}],
         "env": pod.environment(daemon, settings, {
-            "PORT": str(daemon.port), "SKILLSHIP_DATA_DIR": DATA_DIR, **pod.properties_env(daemon.properties)}),
+            PORT_ENV: str(daemon.port), DATA_DIR_ENV: DATA_DIR, **pod.properties_env(daemon.properties)}),
         "resources": pod.resources(settings),
         "securityContext": pod.container_security(),
         "readinessProbe": {**probe, "failureThreshold": 3},

@@ -8,9 +8,8 @@ from typing import Mapping
 from skillship.manifests.labels import metadata, skill_metadata
 from skillship.plan import TaskPlan, Workload
 from skillship.settings import StackSettings
+from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_FILE_ARGUMENT, message_config_map_name
 
-MESSAGE_DIR = "/var/run/skillship/message"
-MESSAGE_FILE = "message.json"
 REDACTED = "<redacted>"
 
 
@@ -42,10 +41,6 @@ def secret(task: Workload, settings: StackSettings, values: Mapping[str, str] | 
     }
 
 
-def message_config_map_name(task: TaskPlan) -> str:
-    return f"{task.job_name}-message"
-
-
 def message_config_map(task: TaskPlan, settings: StackSettings) -> dict | None:
     """Messages too large for argv are mounted from an immutable ConfigMap named after the task."""
     if not task.message_in_file:
@@ -53,7 +48,7 @@ def message_config_map(task: TaskPlan, settings: StackSettings) -> dict | None:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(message_config_map_name(task), task, settings),
+        "metadata": metadata(message_config_map_name(task.job_name), task, settings),
         "immutable": True,
         "data": {MESSAGE_FILE: task.message_json},
     }
@@ -61,4 +56,4 @@ def message_config_map(task: TaskPlan, settings: StackSettings) -> dict | None:
 
 def message_argument(task: TaskPlan) -> str:
     """The last argv element: the message itself, or `@path` of the mounted file."""
-    return f"@{MESSAGE_DIR}/{MESSAGE_FILE}" if task.message_in_file else task.message_json
+    return MESSAGE_FILE_ARGUMENT if task.message_in_file else task.message_json

@@ -7,6 +7,7 @@ import json
 from skillship.manifests.labels import metadata, selector_labels, stack_labels
 from skillship.plan import DaemonPlan, Workload
 from skillship.settings import IstioMode, StackSettings
+from skillship_runtime.contract import RECORDS_PATH
 
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"
@@ -96,7 +97,7 @@ def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict | None:
     if daemon.senders:
         spec["rules"] = [{
             "from": [{"source": {"principals": [principal(settings, sa) for sa in daemon.senders]}}],
-            "to": [{"operation": {"ports": [str(daemon.port)], "methods": ["POST"], "paths": ["/records/*"]}}],
+            "to": [{"operation": {"ports": [str(daemon.port)], "methods": ["POST"], "paths": [f"{RECORDS_PATH}*"]}}],
         }]
     return {
         "apiVersion": SECURITY,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from skillship.manifests import istio, pod
-from skillship.manifests.identity import MESSAGE_DIR, message_argument, message_config_map_name
+from skillship.manifests.identity import message_argument
 from skillship.manifests.labels import ANNOTATION_ACTIVATION, metadata, version_label
 from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
+from skillship_runtime.contract import ACTIVATION_ENV, MESSAGE_DIR, MESSAGE_VOLUME, message_config_map_name
 
 CONTAINER = "task"
 # The Job's own deadline bounds the task; Pulumi waits a little longer so that the Job's
@@ -47,14 +48,14 @@ def _pod_spec(task: TaskPlan, settings: StackSettings, image: str) -> dict:
     tmp, tmp_mount = pod.tmp_volume(settings)
     volumes, mounts = [tmp], [tmp_mount]
     if task.message_in_file:
-        volumes.append({"name": "message", "configMap": {"name": message_config_map_name(task)}})
-        mounts.append({"name": "message", "mountPath": MESSAGE_DIR, "readOnly": True})
+        volumes.append({"name": MESSAGE_VOLUME, "configMap": {"name": message_config_map_name(task.job_name)}})
+        mounts.append({"name": MESSAGE_VOLUME, "mountPath": MESSAGE_DIR, "readOnly": True})
     container = {
         "name": CONTAINER,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
         "args": [message_argument(task)],
-        "env": pod.environment(task, settings, {**pod.istio_env(settings), "SKILLSHIP_ACTIVATION_ID": task.activation_id}),
+        "env": pod.environment(task, settings, {**pod.istio_env(settings), ACTIVATION_ENV: task.activation_id}),
         "resources": pod.resources(settings),
         "securityContext": pod.container_security(),
         "volumeMounts": mounts,

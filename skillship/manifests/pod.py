@@ -7,9 +7,9 @@ from skillship.manifests import istio
 from skillship.manifests.identity import secret_name
 from skillship.plan import Workload, canonical_json, secret_env_name
 from skillship.settings import StackSettings
+from skillship_runtime.contract import SKILL_ENV, TARGETS_ENV
 
 RUN_AS = 65532  # the conventional "nonroot" user of distroless and the scaffolded Dockerfile
-TARGETS_ENV = "SKILLSHIP_TARGETS"  # read by skillship_runtime.send_message
 
 
 def container_security() -> dict:
@@ -52,7 +52,7 @@ def environment(workload: Workload, settings: StackSettings, extra: dict[str, st
         **workload.action.environment_variables,
         **extra,
         "SKILLSHIP_STACK": settings.stack,
-        "SKILLSHIP_SKILL": workload.skill,
+        SKILL_ENV: workload.skill,
         "SKILLSHIP_ACTION": workload.action.name,
     }
     if workload.targets_json:
