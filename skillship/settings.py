@@ -1,8 +1,9 @@
 """One typed object for everything a stack decides, validated once with clear errors.
 
 Both readers feed it: `components/config.py` (from `pulumi.Config`, under `pulumi up`) and
-`skillship.stackfiles` (from `stacks/Pulumi.<stack>.yaml`, for `skillship render`). Defaults live
-here and nowhere else: Pulumi.yaml declares the keys' types, not their defaults.
+`skillship.stackfiles` (from `stacks/Pulumi.<stack>.yaml`, for `skillship render`). Defaults are
+decided here; Pulumi.yaml repeats them for whoever reads `pulumi config` (tests/test_settings.py
+keeps the two equal).
 """
 
 from __future__ import annotations

@@ -1,14 +1,22 @@
-"""A task's state from its Job's status, and the message that fails a deployment.
+"""A task's state: from its Job's status, as one row of `skillship status`, as the one word a CI
+gate reads, and as the stack output whose failure fails a deployment.
 
 Pulumi hands the Job's status back with snake_case keys, the Kubernetes API with camelCase ones:
-both are read.
+both are read. Rows are made of plain camelCase dicts, as the Kubernetes API serialises objects,
+so the CLI's cluster client and the tests feed them the same shapes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import datetime
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from skillship.manifests.job import CONTAINER
+from skillship.manifests.labels import ANNOTATION_ACTION, ANNOTATION_SKILL, LABEL_SKILL, LABEL_TASK_KIND
 
 SUCCEEDED, FAILED, RUNNING, PENDING, RENDERED = "Succeeded", "Failed", "Running", "Pending", "Rendered"
+DEPLOYED, RUN = "deployed", "run"  # a task's kind: declared by the stack, or started by `skillship run`
 _DONE = {"Complete": SUCCEEDED, "SuccessCriteriaMet": SUCCEEDED, "Failed": FAILED, "FailureTarget": FAILED}
 
 
@@ -82,3 +90,96 @@ def check_tasks(summaries: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapp
                          f"Read its logs with: {summary['logs']}.")
         raise TaskFailed("\n".join(lines) + "\nThe next `pulumi up` runs failed tasks again.")
     return summaries
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One task in `skillship status` (README: "skillship status --json")."""
+
+    skill: str
+    action: str
+    job: str
+    kind: str
+    state: str
+    attempts: int
+    created: str | None
+    age_seconds: int | None
+    duration_seconds: int | None
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _time(value: Any) -> datetime.datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _seconds(start: datetime.datetime | None, end: datetime.datetime | None) -> int | None:
+    return None if start is None or end is None else max(0, int((end - start).total_seconds()))
+
+
+def task_kind(job: Mapping[str, Any]) -> str:
+    return ((job.get("metadata") or {}).get("labels") or {}).get(LABEL_TASK_KIND, DEPLOYED)
+
+
+def task_row(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: datetime.datetime) -> TaskRow:
+    """A Job and its pods (any order) as one row."""
+    meta, status = job.get("metadata") or {}, job.get("status") or {}
+    annotations, labels = meta.get("annotations") or {}, meta.get("labels") or {}
+    state = task_state(status)
+    created, started = _time(meta.get("creationTimestamp")), _time(status.get("startTime"))
+    ended = _time(status.get("completionTime"))
+    if ended is None and state == FAILED:
+        ended = max((_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
+                     if c.get("type") in ("Failed", "FailureTarget")), default=None, key=lambda t: t or now)
+    attempts = int(status.get("succeeded") or 0) + int(status.get("failed") or 0) + int(status.get("active") or 0)
+    return TaskRow(
+        skill=annotations.get(ANNOTATION_SKILL) or labels.get(LABEL_SKILL, ""),
+        action=annotations.get(ANNOTATION_ACTION, ""),
+        job=meta.get("name", ""),
+        kind=task_kind(job),
+        state=state,
+        attempts=attempts,
+        created=created.isoformat() if created else None,
+        age_seconds=_seconds(created, now),
+        duration_seconds=_seconds(started, ended or (now if state == RUNNING else None)),
+        message=failure_reason(status) if state == FAILED else _pod_message(pods),
+    )
+
+
+def _pod_message(pods: Sequence[Mapping[str, Any]]) -> str:
+    """What the newest pod says about itself: why it waits, or how its task container ended."""
+    if not pods:
+        return ""
+    newest = max(pods, key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp") or ""))
+    status = newest.get("status") or {}
+    for container in status.get("containerStatuses") or []:
+        if container.get("name") != CONTAINER:
+            continue
+        state = container.get("state") or {}
+        for phase in ("waiting", "terminated"):
+            if state.get(phase):
+                reason, message = state[phase].get("reason") or "", state[phase].get("message") or ""
+                return f"{reason}: {message}" if reason and message else reason or message
+    return status.get("message") or status.get("reason") or ""
+
+
+NOTHING = "Nothing"  # no task to judge: a gate must never pass on it
+
+
+def exit_state(states: Iterable[str]) -> str:
+    """The one word a CI step gates on: any failure fails; else anything unfinished still runs;
+    no task at all is NOTHING, never a success."""
+    states = set(states)
+    if not states:
+        return NOTHING
+    if FAILED in states:
+        return FAILED
+    if states & {RUNNING, PENDING}:
+        return RUNNING
+    return SUCCEEDED

@@ -306,3 +306,12 @@ def test_jobs_mapped_in_a_loop_are_refused_before_anything_is_declared(tmp_path)
     assert "jobs mapped in a loop can never start: hello -> producer -> hello" in run.error["message"] or \
         "jobs mapped in a loop can never start: producer -> hello -> producer" in run.error["message"]
     assert run.kubernetes() == []
+
+
+def test_programs_made_by_an_earlier_init_still_import_their_component():
+    """`skillship init` once wrote `from components.workspace import Workspace, WorkspaceArgs`."""
+    from components.deployment import StackDeployment, StackDeploymentArgs
+    from components.workspace import Workspace, WorkspaceArgs
+
+    assert (Workspace, WorkspaceArgs) == (StackDeployment, StackDeploymentArgs)
+    assert StackDeployment.TYPE == "skillship:index:Workspace"  # in every URN of every stack

@@ -27,7 +27,7 @@ def receiver(tmp_path):
     seen: list[tuple[str, dict]] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(store, {"records"}, lambda i, r: seen.append((i, r))))
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     server.store, server.seen = store, seen
     yield server
     server.shutdown()
@@ -133,7 +133,7 @@ def scripted():
     server.gate.set()
     server.url = f"http://127.0.0.1:{server.server_address[1]}/records/records"
     server.batches = lambda: [json.loads(body)["records"] for body in server.bodies]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield server
     server.gate.set()
     server.shutdown()
@@ -286,7 +286,7 @@ class _Envoy(BaseHTTPRequestHandler):
 def envoy():
     handler = type("Envoy", (_Envoy,), {"polls": 0, "quits": 0})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield handler, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -343,7 +343,7 @@ def test_idle_keep_alive_connections_are_closed_and_never_stop_a_real_post(tmp_p
 
     store = RecordStore(tmp_path / "data")
     server = RecordServer(("127.0.0.1", 0), make_handler(store, {"records"}, None, idle_seconds=2.0))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     port = server.server_address[1]
     before = threading.active_count()
     idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(100)]

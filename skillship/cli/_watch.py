@@ -8,8 +8,7 @@ from collections import Counter
 from typing import Callable, Sequence
 
 from skillship.cli._common import Exit, stderr
-from skillship.status import FAILED, SUCCEEDED
-from skillship.tasks import NOTHING, TaskRow, exit_state
+from skillship.status import FAILED, NOTHING, SUCCEEDED, TaskRow, exit_state
 
 _EXIT_BY_STATE = {SUCCEEDED: Exit.OK, FAILED: Exit.FAILED, NOTHING: Exit.FAILED}
 

@@ -2,7 +2,7 @@
 
 Every failure to reach or use the cluster becomes a ClusterError with one line that says what to
 check; callers turn it into exit code 2. Objects come back as camelCase dicts, as the API
-serialises them, which is what `skillship.tasks` reads.
+serialises them, which is what `skillship.status` and `skillship.runs` read.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import subprocess
 from typing import Any, Mapping
 
 from skillship.stackfiles import StackConfig
-from skillship.tasks import DEPLOYED, TaskRow
+from skillship.status import DEPLOYED, TaskRow
 
 
 class OutputsUnavailable(Exception):

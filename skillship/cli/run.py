@@ -14,10 +14,9 @@ from skillship.cli.cluster import Cluster, ClusterError
 from skillship.cli.status import live_rows
 from skillship.manifests.labels import ANNOTATION_ACTION
 from skillship.names import skill_name
-from skillship.tasks import (
-    DEPLOYED,
+from skillship.runs import (
     AdhocRun,
-    TaskError,
+    RunError,
     adhoc_run,
     inline_message,
     message_config_map,
@@ -26,8 +25,8 @@ from skillship.tasks import (
     payload_from_message,
     run_envelope,
     run_job_name,
-    task_kind,
 )
+from skillship.status import DEPLOYED, task_kind
 from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_LIMIT
 
 
@@ -49,7 +48,7 @@ def run(
         fail("give --message or --payload, not both", Exit.USAGE)
     try:
         new_payload = _read_payload(message, payload)
-    except TaskError as exc:
+    except RunError as exc:
         fail(str(exc), Exit.USAGE)
     config = deployed_stack(stack)
     cluster = open_cluster(config)
@@ -60,7 +59,7 @@ def run(
         made = adhoc_run(deployed, envelope, name=run_job_name(deployed),
                          retention_seconds=config.settings.run_retention_seconds)
         _create(cluster, made)
-    except TaskError as exc:
+    except RunError as exc:
         fail(str(exc), Exit.USAGE)
     except ClusterError as exc:
         fail(str(exc), Exit.USAGE)
@@ -93,18 +92,18 @@ _UNSET = object()
 def _read_payload(message: Path | None, payload: str | None):
     if payload is not None:
         if len(payload.encode("utf-8")) > MESSAGE_LIMIT:
-            raise TaskError(f"--payload is larger than {MESSAGE_LIMIT} bytes")
+            raise RunError(f"--payload is larger than {MESSAGE_LIMIT} bytes")
         return parse_payload(payload)
     if message is None:
         return _UNSET
     try:
         if message.stat().st_size > MESSAGE_LIMIT:
-            raise TaskError(f"{message} is larger than {MESSAGE_LIMIT} bytes")
+            raise RunError(f"{message} is larger than {MESSAGE_LIMIT} bytes")
         return payload_from_message(message.read_text(encoding="utf-8"), str(message))
     except FileNotFoundError:
-        raise TaskError(f"{message}: no such file") from None
+        raise RunError(f"{message}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise TaskError(f"{message} cannot be read: {exc}") from None
+        raise RunError(f"{message} cannot be read: {exc}") from None
 
 
 def _deployed_job(cluster: Cluster, skill: str) -> dict:
@@ -115,11 +114,11 @@ def _deployed_job(cluster: Cluster, skill: str) -> dict:
         mine = [j for j in mine if (j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION) == action]
     if not mine:
         known = sorted({(j["metadata"].get("annotations") or {}).get("skillship.io/skill-name", "?") for j in deployed})
-        raise TaskError(f"skill {skill!r} is not deployed in stack {cluster.stack!r} "
+        raise RunError(f"skill {skill!r} is not deployed in stack {cluster.stack!r} "
                         f"(deployed: {', '.join(known) or 'nothing'}); deploy it with `pulumi up`")
     if len(mine) > 1:
         actions = sorted((j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION, "?") for j in mine)
-        raise TaskError(f"skill {skill!r} has {len(mine)} deployed job actions; name one: "
+        raise RunError(f"skill {skill!r} has {len(mine)} deployed job actions; name one: "
                         + ", ".join(f"{name}/{a}" for a in actions))
     return mine[0]
 
@@ -129,14 +128,14 @@ def _deployed_envelope(cluster: Cluster, job: dict) -> dict:
     if text is None:
         config_map = message_config_map(job)
         if config_map is None:
-            raise TaskError(f"Job {job['metadata']['name']} carries no message Skillship can read")
+            raise RunError(f"Job {job['metadata']['name']} carries no message Skillship can read")
         text = cluster.config_map_data(config_map).get(MESSAGE_FILE, "")
     try:
         envelope = json.loads(text)
     except json.JSONDecodeError:
-        raise TaskError(f"the message of Job {job['metadata']['name']} is not JSON: it was not made by Skillship") from None
+        raise RunError(f"the message of Job {job['metadata']['name']} is not JSON: it was not made by Skillship") from None
     if not isinstance(envelope, dict) or "activationId" not in envelope:
-        raise TaskError(f"the message of Job {job['metadata']['name']} is not a Skillship envelope")
+        raise RunError(f"the message of Job {job['metadata']['name']} is not a Skillship envelope")
     return envelope
 
 

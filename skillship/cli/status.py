@@ -15,7 +15,7 @@ from skillship.cli.cluster import Cluster, ClusterError, connect
 from skillship.cli.outputs import OutputsUnavailable, rows_from_outputs, stack_output_tasks
 from skillship.names import skill_name
 from skillship.stackfiles import StackConfig
-from skillship.tasks import DEPLOYED, TaskRow, task_row
+from skillship.status import DEPLOYED, TaskRow, task_row
 
 JOB_NAME_LABEL = "job-name"  # set by the Job controller on every pod it makes
 

@@ -1,4 +1,4 @@
-"""Labels and annotations every object of a task carries."""
+"""Labels and annotations every object of a workload (a task or a daemon) carries."""
 
 from __future__ import annotations
 
@@ -24,21 +24,21 @@ def stack_labels(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def selector_labels(task: Workload, settings: StackSettings) -> dict[str, str]:
-    """The labels that pick out one task's pods: its action's name and the stack, so that two
-    stacks sharing a namespace never select each other's pods (a Deployment's selector can never
-    change later, so the stack is in it from the start)."""
-    return {LABEL_STACK: k8s_name(settings.stack), LABEL_ACTION: task.name}
+def selector_labels(workload: Workload, settings: StackSettings) -> dict[str, str]:
+    """The labels that pick out one workload's pods (a task's or a daemon's): its action's name and
+    the stack, so that two stacks sharing a namespace never select each other's pods (a
+    Deployment's selector can never change later, so the stack is in it from the start)."""
+    return {LABEL_STACK: k8s_name(settings.stack), LABEL_ACTION: workload.name}
 
 
-def task_labels(task: Workload, settings: StackSettings) -> dict[str, str]:
+def workload_labels(workload: Workload, settings: StackSettings) -> dict[str, str]:
     return {
         **stack_labels(settings),
-        "app.kubernetes.io/name": skill_name(task.skill),
-        "app.kubernetes.io/component": k8s_name(task.action.name),
-        "app.kubernetes.io/instance": task.name,
-        LABEL_SKILL: skill_name(task.skill),
-        **selector_labels(task, settings),
+        "app.kubernetes.io/name": skill_name(workload.skill),
+        "app.kubernetes.io/component": k8s_name(workload.action.name),
+        "app.kubernetes.io/instance": workload.name,
+        LABEL_SKILL: skill_name(workload.skill),
+        **selector_labels(workload, settings),
     }
 
 
@@ -48,13 +48,14 @@ def skill_labels(workload: Workload, settings: StackSettings) -> dict[str, str]:
             LABEL_SKILL: skill_name(workload.skill)}
 
 
-def version_label(task: Workload) -> dict[str, str]:
-    """Only the Job and its pods carry the content tag: a changed action changes nothing else."""
-    return {"app.kubernetes.io/version": task.digest.tag}
+def version_label(workload: Workload) -> dict[str, str]:
+    """Only the Job or Deployment and its pods carry the content tag: a changed action changes
+    nothing else."""
+    return {"app.kubernetes.io/version": workload.digest.tag}
 
 
-def task_annotations(task: Workload) -> dict[str, str]:
-    return {ANNOTATION_SKILL: task.skill, ANNOTATION_ACTION: task.action.name}
+def workload_annotations(workload: Workload) -> dict[str, str]:
+    return {ANNOTATION_SKILL: workload.skill, ANNOTATION_ACTION: workload.action.name}
 
 
 def skill_metadata(name: str, workload: Workload, settings: StackSettings) -> dict:
@@ -66,10 +67,10 @@ def skill_metadata(name: str, workload: Workload, settings: StackSettings) -> di
     }
 
 
-def metadata(name: str, task: Workload, settings: StackSettings, **extra_labels: str) -> dict:
+def metadata(name: str, workload: Workload, settings: StackSettings, **extra_labels: str) -> dict:
     return {
         "name": name,
         "namespace": settings.namespace,
-        "labels": {**task_labels(task, settings), **extra_labels},
-        "annotations": task_annotations(task),
+        "labels": {**workload_labels(workload, settings), **extra_labels},
+        "annotations": workload_annotations(workload),
     }

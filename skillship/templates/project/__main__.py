@@ -1,15 +1,15 @@
-"""The Pulumi program: the stack's settings, one Workspace component, the task status outputs."""
+"""The Pulumi program: the stack's settings, one StackDeployment component, the task status outputs."""
 
 from pathlib import Path
 
 import pulumi
 
 from components.config import read_stack_inputs
-from components.workspace import Workspace, WorkspaceArgs
+from components.deployment import StackDeployment, StackDeploymentArgs
 from skillship.gcpolicy import tune_for_batch_run
 
 tune_for_batch_run()  # thousands of resources that live until the end: collect less often
 inputs = read_stack_inputs()
-workspace = Workspace("skillship", WorkspaceArgs(root=Path(__file__).resolve().parent, inputs=inputs))
+deployment = StackDeployment("skillship", StackDeploymentArgs(root=Path(__file__).resolve().parent, inputs=inputs))
 pulumi.export("namespace", inputs.settings.namespace)
-pulumi.export("tasks", workspace.tasks)
+pulumi.export("tasks", deployment.tasks)

@@ -1,4 +1,4 @@
-"""Task rows and ad-hoc runs from plain Job dicts (the cluster side is in tests/e2e/test_cli_tasks.py)."""
+"""Task rows (skillship.status) and ad-hoc runs (skillship.runs) from plain Job dicts (the cluster side is in tests/e2e/test_cli_tasks.py)."""
 
 from __future__ import annotations
 
@@ -11,18 +11,17 @@ from skillship.manifests import stack_objects
 from skillship.plan import plan_deployment
 from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from skillship.stackfiles import load_stack
-from skillship.tasks import (
-    TaskError,
+from skillship.runs import (
+    RunError,
     adhoc_run,
-    exit_state,
     inline_message,
     new_activation_id,
     parse_payload,
     payload_from_message,
     run_envelope,
     run_job_name,
-    task_row,
 )
+from skillship.status import exit_state, task_row
 from skillship.validation import load_workspace
 from tests.conftest import REPO
 
@@ -118,7 +117,7 @@ def test_a_large_run_message_moves_to_a_config_map_and_a_huge_one_is_refused(dep
     assert made.config_map["immutable"] is True
 
     huge = run_envelope(base, activation_id="a", payload="x" * MESSAGE_LIMIT, replace_payload=True)
-    with pytest.raises(TaskError, match=f"at most {MESSAGE_LIMIT}"):
+    with pytest.raises(RunError, match=f"at most {MESSAGE_LIMIT}"):
         adhoc_run(deployed_job, huge, name="hello-run-3", retention_seconds=0)
 
 
@@ -141,14 +140,14 @@ def test_run_names_and_activations_are_fresh_and_valid(deployed_job):
     ('{"payload": 1, "properties": {"a": 1}}', "a run uses the stack's properties"),
 ])
 def test_bad_message_files(text, error):
-    with pytest.raises(TaskError, match=error):
+    with pytest.raises(RunError, match=error):
         payload_from_message(text, "m.json")
 
 
 def test_payloads():
     assert payload_from_message('{"payload": {"a": [1]}}', "m.json") == {"a": [1]}
     assert parse_payload('"text"') == "text"
-    with pytest.raises(TaskError, match="--payload is not JSON"):
+    with pytest.raises(RunError, match="--payload is not JSON"):
         parse_payload("{nope")
 
 

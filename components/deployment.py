@@ -1,0 +1,138 @@
+"""StackDeployment: the whole deployment of one stack, declared by __main__.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.config import StackInputs
+from components.kubernetes import declare
+from components.skill_daemon import SkillDaemon, SkillDaemonArgs
+from components.skill_identity import declare_identity
+from components.skill_image import SkillImage, SkillImageArgs
+from components.skill_job import SkillJob, SkillJobArgs
+from skillship.compose import InvalidWorkspace, plan_stack
+from skillship.manifests import namespace_objects
+from skillship.manifests.job import CONTAINER
+from skillship.status import TaskFailed, check_tasks, task_summary
+from skillship.plan import DeploymentPlan, PlanError, Workload
+
+
+@dataclass(frozen=True)
+class StackDeploymentArgs:
+    root: Path
+    inputs: StackInputs
+
+
+class StackDeployment(pulumi.ComponentResource):
+    """Validates and plans first: an invalid workspace or stack declares nothing at all."""
+
+    # The type is part of every child's URN: a new one would replace every object of every stack.
+    TYPE = "skillship:index:Workspace"
+
+    tasks: pulumi.Output
+
+    def __init__(self, name: str, args: StackDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        plan = _plan(args)
+        super().__init__(self.TYPE, name, None, opts)
+        settings = plan.settings
+        for warning in plan.warnings:
+            pulumi.log.warn(warning, resource=self)
+        options = pulumi.ResourceOptions(parent=self)
+        if settings.renders:
+            provider = k8s.Provider(f"{name}-render", render_yaml_to_directory=str(args.root / settings.output_dir / "pulumi"),
+                                    opts=options)
+            options = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        shared: list[pulumi.Resource] = []
+        for obj in namespace_objects(settings):  # the namespace first, then what lives in it
+            shared.append(declare(f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}", obj,
+                                  pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared)))))
+        identities: dict[str, list[pulumi.Resource]] = {}
+
+        def identity(workload: Workload, former_owner: str) -> list[pulumi.Resource]:
+            """The skill's ServiceAccount and Secret, once, before the first of its actions."""
+            if workload.skill not in identities:
+                identities[workload.skill] = declare_identity(
+                    name, workload, settings, args.inputs.secret_values,
+                    pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared))),
+                    former_owner=former_owner)
+            return identities[workload.skill]
+
+        # Daemons first: the jobs that send them records wait until they serve.
+        receivers: dict[str, list[pulumi.Resource]] = {}
+        for daemon in plan.daemons:
+            image = SkillImage(f"{name}-{daemon.name}", SkillImageArgs(daemon, settings, args.inputs.registry_password),
+                               options)
+            component = SkillDaemon(f"{name}-{daemon.name}", SkillDaemonArgs(
+                daemon=daemon, settings=settings, image=image.ref,
+                depends_on=(*shared, *identity(daemon, SkillDaemon.TYPE)),
+            ), options)
+            for sender in daemon.senders:
+                receivers.setdefault(sender, []).extend(component.ready)
+        jobs: list[tuple] = []
+        declared: dict[str, SkillJob] = {}
+        for task in plan.ordered_tasks():
+            image = SkillImage(f"{name}-{task.name}", SkillImageArgs(task, settings, args.inputs.registry_password), options)
+            # A job mapped to another job runs after that job's Job has succeeded (the provider
+            # waits for completion), never beside it.
+            before = [declared[key].job for key in task.after]
+            job = SkillJob(f"{name}-{task.name}", SkillJobArgs(
+                task=task, settings=settings, image=image.ref,
+                depends_on=(*shared, *identity(task, SkillJob.TYPE), *receivers.get(task.service_account, ()), *before),
+            ), options)
+            declared[task.key] = job
+            jobs.append((task, job))
+        self.tasks = _summaries(plan, jobs)
+        self.register_outputs({"tasks": self.tasks})
+
+
+def _summaries(plan: DeploymentPlan, jobs: list[tuple]) -> pulumi.Output:
+    """Every task's summary (skillship.status.task_summary), in one apply; when the stack waits for
+    its tasks, a failed one fails the deployment, naming every failed skill and its logs command."""
+    settings = plan.settings
+    gate = settings.wait and not settings.renders
+
+    def summarise(values: list) -> dict:
+        statuses, images = values[: len(jobs)], values[len(jobs):]
+        summaries = {
+            task.key: task_summary(key=task.key, job=task.job_name, namespace=settings.namespace, image=image,
+                                   container=CONTAINER, status=_plain(status), rendered=settings.renders)
+            for (task, _), status, image in zip(jobs, statuses, images)
+        }
+        if gate:
+            try:
+                check_tasks(summaries)
+            except TaskFailed as exc:
+                raise pulumi.RunError(str(exc)) from None
+        return summaries
+
+    if not jobs:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(*[job.job_status for _, job in jobs], *[job.image for _, job in jobs]).apply(summarise)
+
+
+def _plain(value: Any) -> Any:
+    """Output values may be typed objects; the status reader wants plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "__dict__") and not isinstance(value, (str, int, float, bool)):
+        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return value
+
+
+def _plan(args: StackDeploymentArgs) -> DeploymentPlan:
+    settings = args.inputs.settings
+    try:
+        return plan_stack(args.root / settings.workspace_dir, settings, project_dir=args.root,
+                          secret_properties=args.inputs.secret_properties)
+    except InvalidWorkspace as exc:
+        raise pulumi.RunError(f"the workspace is invalid; nothing was deployed:\n{exc}") from None
+    except PlanError as exc:
+        raise pulumi.RunError(f"{exc}\nNothing was deployed.") from None
