@@ -201,7 +201,7 @@ def declare_recorded(declared: list[dict]) -> None:
     import pulumi_docker_build as docker_build
     import pulumi_kubernetes as k8s
 
-    from components.kubernetes import KEYWORD_NAMES, TYPED_RESOURCES
+    from components.kubernetes import TYPED_RESOURCES, keyword
 
     # The resource type token of each typed class: the core group is spelled "core" in tokens.
     typed = {f"kubernetes:{api if '/' in api else 'core/' + api}:{kind}": resource_class
@@ -218,7 +218,7 @@ def declare_recorded(declared: list[dict]) -> None:
         opts = pulumi.ResourceOptions(parent=made.get(resource["parent"]),
                                       depends_on=[made[u] for u in resource["dependencies"] if u in made])
         if token in typed:
-            created = typed[token](name, opts=opts, **{KEYWORD_NAMES.get(k, k): v for k, v in inputs.items()
+            created = typed[token](name, opts=opts, **{keyword(k): v for k, v in inputs.items()
                                                         if k not in ("apiVersion", "kind")})
         elif token == "docker-build:index:Image":
             created = docker_build.Image(name, opts=opts, **{k: v for k, v in inputs.items()

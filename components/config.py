@@ -21,13 +21,20 @@ class StackInputs:
     settings: StackSettings
     # skill -> names of secure properties the stack sets (values stay secret)
     secret_properties: dict[str, list[str]] = field(default_factory=dict)
-    secret_values: pulumi.Output | None = None  # Output[dict[skill, dict[property, value]]], secret
-    registry_password: pulumi.Output | None = None
+    secret_values: pulumi.Output[dict[str, dict[str, str]]] | None = None  # skill -> property -> value, secret
+    registry_password: pulumi.Output[str] | None = None
 
 
-def _stack_keys() -> list[str]:
+def stack_config() -> dict[str, tuple[Any, bool]]:
+    """Every `skillship:` key the stack sets: its raw value, and whether it is a secret.
+
+    The one use of `pulumi.runtime.config`, whose module asks programs to use `pulumi.Config`:
+    `pulumi.Config` answers for keys it is asked about and cannot list them, and a misspelt key must
+    be an error, not a default silently used. tests/test_program.py pins what this relies on, so an
+    SDK that changes it fails there, loudly."""
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    return sorted(k for k in keys if k.startswith(f"{CONFIG_NAMESPACE}:"))
+    return {key: (runtime_config.get_config(key), runtime_config.is_config_secret(key))
+            for key in sorted(keys) if key.startswith(f"{CONFIG_NAMESPACE}:")}
 
 
 def _parse(raw: Any) -> Any:
@@ -44,11 +51,10 @@ def read_stack_inputs() -> StackInputs:
     values: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
     password = None
-    for key in _stack_keys():
+    for key, (raw, secret) in stack_config().items():
         name = key.split(":", 1)[1]
-        raw = runtime_config.get_config(key)
         if name in SECRET_KEYS:
-            if not runtime_config.is_config_secret(key):
+            if not secret:
                 raise pulumi.RunError(f"{key} holds a secret in plain text: set it with `pulumi config set --secret`")
             if name == "secrets":
                 secrets = _parse(raw) or {}

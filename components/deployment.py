@@ -19,7 +19,7 @@ from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
 from skillship.manifests.job import CONTAINER
 from skillship.status import TaskFailed, check_tasks, task_summary
-from skillship.plan import DeploymentPlan, PlanError, Workload
+from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class StackDeployment(pulumi.ComponentResource):
     # The type is part of every child's URN: a new one would replace every object of every stack.
     TYPE = "skillship:index:Workspace"
 
-    tasks: pulumi.Output
+    tasks: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.status.task_summary by task key
 
     def __init__(self, name: str, args: StackDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         plan = _plan(args)
@@ -66,32 +66,41 @@ class StackDeployment(pulumi.ComponentResource):
         # Daemons first: the jobs that send them records wait until they serve.
         receivers: dict[str, list[pulumi.Resource]] = {}
         for daemon in plan.daemons:
-            image = SkillImage(f"{name}-{daemon.name}", SkillImageArgs(daemon, settings, args.inputs.registry_password),
-                               options)
-            component = SkillDaemon(f"{name}-{daemon.name}", SkillDaemonArgs(
-                daemon=daemon, settings=settings, image=image.ref,
-                depends_on=(*shared, *identity(daemon, SkillDaemon.TYPE)),
-            ), options)
+            image = _image(f"{name}-{daemon.name}", daemon, args.inputs, options)
+            component = SkillDaemon(f"{name}-{daemon.name}", SkillDaemonArgs(daemon, settings, image),
+                                    _after(options, *shared, *identity(daemon, SkillDaemon.TYPE)))
             for sender in daemon.senders:
                 receivers.setdefault(sender, []).extend(component.ready)
-        jobs: list[tuple] = []
+        jobs: list[tuple[TaskPlan, SkillJob]] = []
         declared: dict[str, SkillJob] = {}
         for task in plan.ordered_tasks():
-            image = SkillImage(f"{name}-{task.name}", SkillImageArgs(task, settings, args.inputs.registry_password), options)
+            image = _image(f"{name}-{task.name}", task, args.inputs, options)
             # A job mapped to another job runs after that job's Job has succeeded (the provider
             # waits for completion), never beside it.
             before = [declared[key].job for key in task.after]
-            job = SkillJob(f"{name}-{task.name}", SkillJobArgs(
-                task=task, settings=settings, image=image.ref,
-                depends_on=(*shared, *identity(task, SkillJob.TYPE), *receivers.get(task.service_account, ()), *before),
-            ), options)
+            job = SkillJob(f"{name}-{task.name}", SkillJobArgs(task, settings, image),
+                           _after(options, *shared, *identity(task, SkillJob.TYPE), *receivers.get(task.service_account, ()),
+                                  *before))
             declared[task.key] = job
             jobs.append((task, job))
         self.tasks = _summaries(plan, jobs)
         self.register_outputs({"tasks": self.tasks})
 
 
-def _summaries(plan: DeploymentPlan, jobs: list[tuple]) -> pulumi.Output:
+def _image(name: str, workload: Workload, inputs: StackInputs, options: pulumi.ResourceOptions) -> pulumi.Input[str]:
+    """What the workload runs: the reference a build pushed (by digest), or, when nothing is built
+    (a prebuilt image, a stack that does not build), the content-tagged name, with no component
+    that would hold nothing and still cost a resource in every step and in the state."""
+    if workload.prebuilt_image or not inputs.settings.build_images:
+        return workload.image_by_tag
+    return SkillImage(name, SkillImageArgs(workload, inputs.settings, inputs.registry_password), options).ref
+
+
+def _after(options: pulumi.ResourceOptions, *resources: pulumi.Resource) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(resources)))
+
+
+def _summaries(plan: DeploymentPlan, jobs: list[tuple[TaskPlan, SkillJob]]) -> pulumi.Output[dict[str, dict[str, Any]]]:
     """Every task's summary (skillship.status.task_summary), in one apply; when the stack waits for
     its tasks, a failed one fails the deployment, naming every failed skill and its logs command."""
     settings = plan.settings

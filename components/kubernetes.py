@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
@@ -18,10 +19,21 @@ TYPED_RESOURCES = {
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
 }
-KEYWORD_NAMES = {
-    "automountServiceAccountToken": "automount_service_account_token",
-    "stringData": "string_data",
-}
+
+
+def keyword(field: str) -> str:
+    """The typed resource's keyword for a top-level field of the object: `stringData` is
+    `string_data` (the SDK is generated from the API's field names, so the rule holds for all)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", field).lower()
+
+
+def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """A component's `depends_on`, for its children: a component's own dependencies do not hold
+    back the resources it declares, so each child is given them."""
+    given = opts.depends_on if opts is not None else None
+    if given is None:
+        return []
+    return list(given) if isinstance(given, (list, tuple)) else [given]
 
 
 def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> pulumi.CustomResource:
@@ -32,4 +44,4 @@ def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **over
     resource = TYPED_RESOURCES.get((obj["apiVersion"], obj["kind"]))
     if resource is None:
         return k8s.apiextensions.CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields)
-    return resource(name, opts=opts, **{KEYWORD_NAMES.get(k, k): v for k, v in fields.items()})
+    return resource(name, opts=opts, **{keyword(k): v for k, v in fields.items()})

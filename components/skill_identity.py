@@ -35,7 +35,7 @@ def declare_identity(prefix: str, workload: Workload, settings: StackSettings, s
     return declared
 
 
-def secret_data(workload: Workload, settings: StackSettings, values: pulumi.Output | None) -> Any:
+def secret_data(workload: Workload, settings: StackSettings, values: pulumi.Output[dict[str, dict[str, str]]] | None) -> Any:
     if settings.renders or values is None:
         # renderYamlToDirectory writes Secrets in plain text: a render stack never gets the values.
         return {name: REDACTED for name in workload.secure_properties}

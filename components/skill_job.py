@@ -1,12 +1,14 @@
 """SkillJob: the message, policies and Job of one task (its skill's ServiceAccount and Secret are
-declared once per skill, by the Workspace)."""
+declared once per skill, by the StackDeployment)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
 import pulumi
 
-from components.kubernetes import declare
+from components.kubernetes import declare, dependencies
 from skillship.manifests import task_objects
 from skillship.manifests.job import CONTAINER
 from skillship.plan import TaskPlan
@@ -19,26 +21,30 @@ class SkillJobArgs:
     task: TaskPlan
     settings: StackSettings
     image: pulumi.Input[str]
-    depends_on: tuple[pulumi.Resource, ...] = ()  # the skill's identity, the daemons it sends to, jobs before it
 
 
 class SkillJob(pulumi.ComponentResource):
     """One task. `job_status` is the Job's status as the provider reports it, `image` what it runs;
-    the Workspace turns them into the task's summary."""
+    the StackDeployment turns them into the task's summary. What the task must wait for (its
+    skill's identity, the daemons it sends to, the jobs before it) comes as `opts.depends_on`, and
+    every object of the task waits for it."""
 
     TYPE = "skillship:index:SkillJob"
 
     job: pulumi.Resource
-    job_status: pulumi.Output
-    image: pulumi.Output
+    job_status: pulumi.Output[Any]  # the Job's status, as the provider reads it back
+    image: pulumi.Output[str]
 
     def __init__(self, name: str, args: SkillJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, None, opts)
         task, settings = args.task, args.settings
         # The objects come from the core's builders, as `render` writes them, so `render` and
-        # `pulumi up` cannot drift apart; only the image reference and secret values differ.
-        objects = task_objects(task, settings, image=task.image_by_tag)
-        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        # `pulumi up` cannot drift apart; only the image reference and secret values differ. The
+        # image is the one value that waits for a build: an Output in the spec, so the rest of the
+        # spec is known at preview time and no apply is needed.
+        objects = task_objects(task, settings, image=args.image)
+        waits_for = dependencies(opts)
+        child = pulumi.ResourceOptions(parent=self, depends_on=waits_for)
 
         before_job: list[pulumi.Resource] = []
         for suffix, obj in (("message", objects.message), ("netpol", objects.network_policy),
@@ -46,19 +52,13 @@ class SkillJob(pulumi.ComponentResource):
             if obj is not None:
                 before_job.append(declare(f"{name}-{suffix}", obj, child))
 
-        # The image reference is the one value that waits for a build: it goes into the spec as an
-        # Output, so the rest of the spec is known at preview time and no apply is needed.
-        spec = objects.job["spec"]
-        spec["template"]["spec"]["containers"][0]["image"] = args.image
-        job = declare(f"{name}-job", objects.job,
-                      pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*args.depends_on, *before_job])),
-                      spec=spec)
+        job = declare(f"{name}-job", objects.job, pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before_job]))
         if settings.wait and not settings.renders:
             # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
             logs = logs_command(namespace=settings.namespace, job=task.job_name, container=CONTAINER)
             pulumi.log.info(f"task of skill {task.skill!r} runs as Job {settings.namespace}/{task.job_name}; "
                             f"its logs: {logs}", resource=self)
-        # Summaries are made by the Workspace, all in one apply: an apply per task costs the SDK
+        # Summaries are made by the StackDeployment, all in one apply: an apply per task costs the SDK
         # time that grows faster than the number of tasks.
         self.job = job
         self.job_status = job.status

@@ -28,6 +28,7 @@ def test_local_stack_renders_through_its_own_provider_and_builds_nothing():
     assert provider["inputs"]["renderYamlToDirectory"] == str(REPO / "rendered/local/pulumi")
     assert run.kubernetes() and all(r["provider"].startswith(provider["urn"]) for r in run.kubernetes())
     assert run.of_type("docker-build:index:Image") == []
+    assert run.of_type("skillship:index:SkillImage") == []  # no component that would hold nothing
     assert {k: v["state"] for k, v in run.exports["tasks"].items()} == {"hello": "Rendered", "producer": "Rendered"}
 
 
@@ -315,3 +316,44 @@ def test_programs_made_by_an_earlier_init_still_import_their_component():
 
     assert (Workspace, WorkspaceArgs) == (StackDeployment, StackDeploymentArgs)
     assert StackDeployment.TYPE == "skillship:index:Workspace"  # in every URN of every stack
+
+
+@pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod", "e2e"])
+def test_every_top_level_field_the_builders_make_is_a_keyword_of_its_typed_resource(stack):
+    """declare() passes an object's fields to the SDK's typed class by keyword: a field the rule
+    does not map (a new camelCase field, a kind the SDK spells otherwise) must fail here, not under
+    `pulumi up` with an unexpected keyword."""
+    import inspect
+
+    from components.kubernetes import TYPED_RESOURCES, keyword
+    from skillship.compose import plan_stack
+
+    settings = StackSettings.from_config(stack, stack_config(stack))
+    objects = stack_objects(plan_stack(REPO, settings, project_dir=REPO))
+    typed = [o for o in objects if (o["apiVersion"], o["kind"]) in TYPED_RESOURCES]
+    assert {o["kind"] for o in typed} >= {"ServiceAccount", "Job"}
+    unmapped = []
+    for obj in typed:
+        accepted = inspect.signature(TYPED_RESOURCES[obj["apiVersion"], obj["kind"]]._internal_init).parameters
+        unmapped += [f"{obj['kind']}.{field}" for field in obj if keyword(field) not in accepted]
+    assert unmapped == []
+    assert keyword("automountServiceAccountToken") == "automount_service_account_token"
+
+
+def test_the_sdk_still_lists_the_stacks_keys_and_their_secrecy(monkeypatch):
+    """components.config.stack_config relies on pulumi.runtime.config internals (pulumi.Config
+    cannot list keys): if an SDK release moves them, this fails, not a deployment."""
+    import pulumi
+
+    from components.config import stack_config
+
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)
+    pulumi.runtime.set_all_config({"skillship:namespace": "team-a", "skillship:registryPassword": "s3cret",
+                                   "kubernetes:context": "kind"}, secret_keys=["skillship:registryPassword"])
+    try:
+        assert stack_config() == {"skillship:namespace": ("team-a", False), "skillship:registryPassword": ("s3cret", True)}
+    finally:
+        pulumi.runtime.set_all_config({}, secret_keys=[])
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"skillship:wait": "false"}))
+    assert stack_config() == {"skillship:wait": ("false", False)}
