@@ -11,6 +11,7 @@ from skillship.manifests.identity import message_config_map, secret, service_acc
 from skillship.manifests.job import build_job
 from skillship.manifests.labels import stack_labels
 from skillship.manifests.network import deny_ingress
+from skillship.manifests.pod import ImageRef
 from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan, Workload
 from skillship.settings import IstioMode, StackSettings
 
@@ -74,7 +75,7 @@ def skill_identity(workload: Workload, settings: StackSettings, *, secret_values
                          secret=secret(workload, settings, secret_values))
 
 
-def task_objects(task: TaskPlan, settings: StackSettings, *, image: str) -> TaskObjects:
+def task_objects(task: TaskPlan, settings: StackSettings, *, image: ImageRef) -> TaskObjects:
     return TaskObjects(
         message=message_config_map(task, settings),
         network_policy=deny_ingress(task, settings),
@@ -84,7 +85,7 @@ def task_objects(task: TaskPlan, settings: StackSettings, *, image: str) -> Task
     )
 
 
-def daemon_objects(daemon: DaemonPlan, settings: StackSettings, *, image: str) -> DaemonObjects:
+def daemon_objects(daemon: DaemonPlan, settings: StackSettings, *, image: ImageRef) -> DaemonObjects:
     return DaemonObjects(
         network_policy=network.admit_senders(daemon, settings),
         authorization=istio.admit_senders(daemon, settings),

@@ -13,7 +13,7 @@ CONTAINER = "daemon"
 PORT_NAME = "http"
 
 
-def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: str) -> dict:
+def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.ImageRef) -> dict:
     meta = metadata(daemon.name, daemon, settings, **version_label(daemon))
     if not settings.wait:
         meta["annotations"].update(await_annotations(settings))

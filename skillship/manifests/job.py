@@ -26,7 +26,7 @@ def await_annotations(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def build_job(task: TaskPlan, settings: StackSettings, *, image: str) -> dict:
+def build_job(task: TaskPlan, settings: StackSettings, *, image: pod.ImageRef) -> dict:
     meta = metadata(task.job_name, task, settings, **version_label(task))
     meta["annotations"].update({ANNOTATION_ACTIVATION: task.activation_id, **await_annotations(settings)})
     pod_meta = metadata(task.job_name, task, settings, **version_label(task), **istio.pod_labels(settings.istio_mode))
@@ -44,7 +44,7 @@ def build_job(task: TaskPlan, settings: StackSettings, *, image: str) -> dict:
     }
 
 
-def _pod_spec(task: TaskPlan, settings: StackSettings, image: str) -> dict:
+def _pod_spec(task: TaskPlan, settings: StackSettings, image: pod.ImageRef) -> dict:
     tmp, tmp_mount = pod.tmp_volume(settings)
     volumes, mounts = [tmp], [tmp_mount]
     if task.message_in_file:

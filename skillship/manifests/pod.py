@@ -9,6 +9,10 @@ from skillship.plan import Workload, canonical_json, secret_env_name
 from skillship.settings import StackSettings
 from skillship_runtime.contract import SKILL_ENV, TARGETS_ENV
 
+# What a container runs: an image reference, or (under `pulumi up`, for an image being built) a
+# value that will become one, which the builders place as they are given and never read.
+ImageRef = object
+
 RUN_AS = 65532  # the conventional "nonroot" user of distroless and the scaffolded Dockerfile
 
 
