@@ -41,7 +41,7 @@ class StackDeployment(pulumi.ComponentResource):
         super().__init__(self.TYPE, name, None, opts)
         settings = plan.settings
         for warning in plan.warnings:
-            pulumi.log.warn(warning, resource=self)
+            pulumi.log.warn(warning.render(), resource=self)
         options = pulumi.ResourceOptions(parent=self)
         if settings.renders:
             provider = k8s.Provider(f"{name}-render", render_yaml_to_directory=str(args.root / settings.output_dir / "pulumi"),

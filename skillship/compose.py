@@ -14,9 +14,9 @@ from typing import Callable, Collection, Mapping
 
 from skillship.diagnostics import Diagnostics
 from skillship.digest import DigestCache, default_cache_file
-from skillship.plan import DeploymentPlan, plan_deployment
+from skillship.plan import DeploymentPlan, PlanError, plan_deployment
 from skillship.settings import StackSettings
-from skillship.stackfiles import project_problems
+from skillship.stackfiles import project_problems, stack_file_lines
 from skillship.validation import load_workspace
 from skillship.workspace import Workspace
 
@@ -27,6 +27,16 @@ class InvalidWorkspace(Exception):
         super().__init__("\n".join(d.render() for d in diagnostics.errors))
         self.workspace = workspace
         self.diagnostics = diagnostics
+
+
+class InvalidStack(PlanError):
+    """The stack cannot deploy the workspace (which validated): its problems, the workspace, and
+    everything `skillship validate --stack` would report (the workspace's warnings too)."""
+
+    def __init__(self, workspace: Workspace, validated: Diagnostics, error: PlanError) -> None:
+        super().__init__(error.stack, error.diagnostics)
+        self.workspace = workspace
+        self.report = Diagnostics([*validated.items, *error.diagnostics])
 
 
 def plan_stack(
@@ -40,14 +50,17 @@ def plan_stack(
     stage_done: Callable[[str], None] = lambda stage: None,
 ) -> DeploymentPlan:
     """The plan of stack `settings.stack` for the workspace at `root`. Raises InvalidWorkspace or
-    plan.PlanError (every problem at once). `stage_done` hears the name of each stage as it ends;
+    InvalidStack (every problem at once). `stage_done` hears the name of each stage as it ends;
     the other arguments are plan_workspace's."""
     workspace, diagnostics = load_workspace(root)
     if not diagnostics.ok:
         raise InvalidWorkspace(workspace, diagnostics)
     stage_done("read and validate")
-    plan = plan_workspace(workspace, settings, project_dir=project_dir, secret_properties=secret_properties,
-                          digests=digests, among_project_stacks=among_project_stacks)
+    try:
+        plan = plan_workspace(workspace, settings, project_dir=project_dir, secret_properties=secret_properties,
+                              digests=digests, among_project_stacks=among_project_stacks)
+    except PlanError as exc:
+        raise InvalidStack(workspace, diagnostics, exc) from None
     stage_done("plan, digests included")
     return plan
 
@@ -69,6 +82,7 @@ def plan_workspace(
         digests = DigestCache(default_cache_file(project_dir))
     problems = project_problems(project_dir, settings.stack, settings.namespace) if among_project_stacks else []
     plan = plan_deployment(workspace, settings, project_dir=project_dir, secret_properties=secret_properties,
-                           digester=digests.digest, stack_problems=problems)
+                           digester=digests.digest, stack_problems=problems,
+                           stack_file=stack_file_lines(project_dir, settings.stack))
     digests.save()
     return plan

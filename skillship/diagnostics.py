@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Iterable
@@ -23,6 +24,16 @@ def format_field(path: FieldPath) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+def json_key_line(text: str, key: str) -> int:
+    """The line of a top-level key in JSON text (the first line that names it), else 1."""
+    if key:
+        needle = json.dumps(key) + ":"
+        for number, line in enumerate(text.splitlines(), start=1):
+            if needle in line.replace('" :', '":'):
+                return number
+    return 1
 
 
 @dataclass(frozen=True, order=True)
@@ -50,8 +61,8 @@ class Diagnostic:
 class Diagnostics:
     """Collects every problem of one pass, so a user sees them all at once."""
 
-    def __init__(self) -> None:
-        self._items: list[Diagnostic] = []
+    def __init__(self, items: Iterable[Diagnostic] = ()) -> None:
+        self._items: list[Diagnostic] = list(items)
 
     def error(self, file: str, line: int | None, field: FieldPath | str | None, code: str, message: str) -> None:
         self._add(Severity.ERROR, file, line, field, code, message)

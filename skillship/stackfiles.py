@@ -12,7 +12,10 @@ from typing import Any
 
 import yaml
 
+from skillship.diagnostics import Diagnostic, Severity
 from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings
+from skillship.workspace import display_path
+from skillship.yamlsource import FieldPath, YamlSyntaxError, load_yaml
 
 PROJECT_FILE = "Pulumi.yaml"
 KUBE_CONTEXT_KEY = "kubernetes:context"
@@ -44,6 +47,39 @@ def stack_files(project_dir: Path) -> dict[str, Path]:
     """Stack name -> its settings file, from `stackConfigDir`."""
     config_dir = project_dir / (_read_yaml(project_dir / PROJECT_FILE).get("stackConfigDir") or ".")
     return {p.name[len("Pulumi."):-len(".yaml")]: p for p in sorted(config_dir.glob("Pulumi.*.yaml"))}
+
+
+@dataclass(frozen=True)
+class StackFileLines:
+    """Where each `skillship:` key of a stack's settings file is, for the problems that name one.
+    Settings that are not in the file (the default of a key, a key given by other means) are
+    located at their nearest ancestor that is, or at the file alone."""
+
+    file: str
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+
+    def at(self, key: str, *path: str | int) -> tuple[str, int | None, str]:
+        """(file, line, field) of `skillship:<key>` and `path` below it."""
+        full: FieldPath = ("config", f"{CONFIG_NAMESPACE}:{key}", *path)
+        line = None
+        while full and line is None:
+            line = self.lines.get(full)
+            full = full[:-1]
+        return self.file, line, ".".join([f"{CONFIG_NAMESPACE}:{key}", *map(str, path)])
+
+
+def stack_file_lines(project_dir: Path, stack: str) -> StackFileLines:
+    """The lines of `Pulumi.<stack>.yaml`; none when it is missing or unreadable (its own commands
+    say why), and the file's usual place when the project names no other."""
+    try:
+        path = stack_files(project_dir).get(stack)
+    except StackFileError:
+        path = None
+    path = path or project_dir / f"Pulumi.{stack}.yaml"
+    try:
+        return StackFileLines(display_path(path), load_yaml(path).lines)
+    except (OSError, UnicodeDecodeError, YamlSyntaxError):
+        return StackFileLines(display_path(path))
 
 
 def load_stack(project_dir: Path, stack: str) -> StackConfig:
@@ -114,7 +150,7 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def project_problems(project_dir: Path, stack: str, namespace: str) -> list[str]:
+def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diagnostic]:
     """What is wrong with a stack among its project's stacks (plan_deployment's stack_problems):
     another stack of the project deploying to the same namespace. Their objects share names (each
     skill's ServiceAccount, Service, ...), so one `pulumi up` would take over, and its `destroy`
@@ -132,6 +168,8 @@ def project_problems(project_dir: Path, stack: str, namespace: str) -> list[str]
     if not sharing:
         return []
     others = ", ".join(repr(s) for s in sharing)
-    return [f"stack {stack!r} deploys to namespace {namespace!r}, as stack(s) {others} of this project do: their "
-            "objects share names, so one would replace (and its destroy delete) the other's; give each stack its "
-            "own skillship:namespace"]
+    file, line, key = stack_file_lines(project_dir, stack).at("namespace")
+    return [Diagnostic(file, line, key, Severity.ERROR, "namespace-shared",
+                       f"stack {stack!r} deploys to namespace {namespace!r}, as stack(s) {others} of this project do: "
+                       "their objects share names, so one would replace (and its destroy delete) the other's; give "
+                       "each stack its own skillship:namespace")]

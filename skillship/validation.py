@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from skillship.diagnostics import Diagnostics
+from skillship.diagnostics import Diagnostics, json_key_line
 from skillship.dockerignore import IgnoreFileError, compiled, read_ignore_file
 from skillship.models import KNOWN_RUNTIMES, RUNTIME_DAEMONS, RUNTIME_EXTERNAL_API, RUNTIME_JOBS, Agent, envelope_problems
 from skillship.names import action_name, skill_name
@@ -301,21 +301,11 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
             diagnostics.error(display, None, None, "invoke-json", "nested too deeply to read")
             continue
         for field, problem in envelope_problems(message):
-            diagnostics.error(display, _json_key_line(text, field), field or None, "invoke-json", problem)
+            diagnostics.error(display, json_key_line(text, field), field or None, "invoke-json", problem)
     has_jobs = any(a.type == "job" for a in source.skill.actions)
     if has_jobs and invoke / "request" / "message.json" not in files:
         diagnostics.warning(source.display, source.line(("name",)), None, "no-message",
                             "no invoke/request/message.json: each stack must give this skill's message")
-
-
-def _json_key_line(text: str, key: str) -> int:
-    """The line of a top-level key in JSON text (the first line that names it), else 1."""
-    if key:
-        needle = json.dumps(key) + ":"
-        for number, line in enumerate(text.splitlines(), start=1):
-            if needle in line.replace('" :', '":'):
-                return number
-    return 1
 
 
 def _json_files(folder: Path) -> list[Path]:

@@ -12,7 +12,11 @@ from __future__ import annotations
 TARGETS_ENV = "SKILLSHIP_TARGETS"  # {"<output>": ["http://<receiver>:<port>/records/<input>", ...]}
 ACTIVATION_ENV = "SKILLSHIP_ACTIVATION_ID"  # the message's activationId: the records' idempotency keys
 SKILL_ENV = "SKILLSHIP_SKILL"
+# A secure property reaches the container as SKILLSHIP_SECRET_<NAME> (`api.token` -> ..._API_TOKEN),
+# from the skill's Secret; the skill's own code reads it.
+SECRET_ENV_PREFIX = "SKILLSHIP_SECRET_"
 # ... and of a daemon's.
+PROPERTIES_ENV = "SKILLSHIP_PROPERTIES"  # its properties, as a JSON object (a daemon gets no message)
 PORT_ENV = "PORT"
 DATA_DIR_ENV = "SKILLSHIP_DATA_DIR"
 

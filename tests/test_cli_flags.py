@@ -55,9 +55,12 @@ def test_validate_with_a_stack_reports_what_render_would_refuse(tmp_path):
     with_stack = cli_in(project, "validate", "--json", "--stack", "local")
     assert with_stack.exit_code == 1
     [error] = [d for d in json.loads(with_stack.stdout)["diagnostics"] if d["severity"] == "error"]
-    assert (error["code"], error["file"]) == ("stack", "stacks/Pulumi.local.yaml")
+    # At the skill, beside validate's own warning: the fix is a message file there, or one in the stack.
+    assert (error["code"], error["file"], error["line"]) == ("message-missing", "skills/hello/skill.yaml", 2)
     assert "skill 'hello' has no message" in error["message"]
     rendered = cli_in(project, "render", "--stack", "local", "--out", str(tmp_path / "out"))
-    assert rendered.exit_code == 1 and "skill 'hello' has no message" in rendered.stderr
+    assert rendered.exit_code == 1 and "skill 'hello' has no message" in rendered.stdout
+    rendered_json = cli_in(project, "render", "--stack", "local", "--json", "--out", str(tmp_path / "out"))
+    assert rendered_json.exit_code == 1 and json.loads(rendered_json.stdout) == json.loads(with_stack.stdout)
     # dev gives hello its message: valid for that stack
     assert cli_in(project, "validate", "--stack", "dev").exit_code == 0

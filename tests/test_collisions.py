@@ -97,7 +97,8 @@ def test_two_stacks_of_a_project_in_one_namespace_are_refused(project, tmp_path)
     dev.write_text(dev.read_text().replace("skillship:namespace: skillship-dev", "skillship:namespace: skillship-staging"))
     result = render(project, "staging", tmp_path / "out")
     assert result.exit_code == 1
-    assert "deploys to namespace 'skillship-staging', as stack(s) 'dev' of this project do" in result.stderr
+    assert "deploys to namespace 'skillship-staging', as stack(s) 'dev' of this project do" in result.stdout
+    assert "stacks/Pulumi.staging.yaml:" in result.stdout and "[namespace-shared]" in result.stdout
     assert not (tmp_path / "out").exists()
     program = tmp_path / "program"
     shutil.copytree(project, program)

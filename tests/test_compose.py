@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skillship.compose import InvalidWorkspace, plan_stack
+from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
 from skillship.digest import DigestCache
 from skillship.plan import PlanError
 from skillship.settings import StackSettings
@@ -55,3 +55,43 @@ def test_only_the_composer_plans_a_deployment():
             if any(isinstance(node, ast.Name) and node.id == "plan_deployment" for node in ast.walk(tree)):
                 callers.append(str(path.relative_to(REPO)))
     assert callers == ["skillship/compose.py"]
+
+
+def test_a_stack_problem_names_the_stack_file_line_and_key(project, monkeypatch):
+    """What a stack refuses is a located diagnostic, as a workspace's problems are: the key of the
+    stack file it comes from, at its line."""
+    monkeypatch.chdir(project)
+    stack_file = project / "stacks" / "Pulumi.dev.yaml"
+    text = stack_file.read_text().replace("    - consumer\n", "    - consumer\n    - ghost\n")
+    text += "  skillship:properties:\n    hello:\n      colour: red\n"
+    stack_file.write_text(text)
+    lines = text.splitlines()
+    settings = StackSettings.from_config("dev", stack_config_of(stack_file))
+    with pytest.raises(InvalidStack) as caught:
+        plan_stack(project, settings, project_dir=project)
+    found = {(d.code, d.file, d.line, d.field) for d in caught.value.diagnostics}
+    assert found == {
+        ("stack-unknown-property", "stacks/Pulumi.dev.yaml", lines.index("      colour: red") + 1,
+         "skillship:properties.hello.colour"),
+        ("stack-unknown-skill", "stacks/Pulumi.dev.yaml", lines.index("    - ghost") + 1, "skillship:skills.3"),
+    }
+    assert {s.skill.name for s in caught.value.workspace.skills} == {"hello", "producer", "consumer"}
+
+
+def test_a_stack_problem_of_a_setting_the_file_does_not_hold_is_located_at_its_nearest_key(project, monkeypatch):
+    """A key given by other means than the file (`pulumi config set` in memory, the Automation API)."""
+    monkeypatch.chdir(project)
+    settings = StackSettings.from_config("dev", {**stack_config("dev"), "images": {"ghost": "img"}})
+    with pytest.raises(InvalidStack) as caught:
+        plan_stack(project, settings, project_dir=project)
+    [problem] = caught.value.diagnostics
+    config_line = (project / "stacks" / "Pulumi.dev.yaml").read_text().splitlines().index("config:") + 1
+    assert (problem.code, problem.file, problem.line, problem.field) == (
+        "stack-unknown-skill", "stacks/Pulumi.dev.yaml", config_line, "skillship:images.ghost")
+
+
+def stack_config_of(path: Path) -> dict:
+    import yaml
+
+    config = yaml.safe_load(path.read_text())["config"]
+    return {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("skillship:")}

@@ -131,7 +131,9 @@ def test_sidecar_mode_warns_when_the_entrypoint_cannot_stop_the_proxy(example_co
     plain = 'ENTRYPOINT ["python", "/app/main.py"]'
     dockerfile.write_text(dockerfile.read_text().replace('ENTRYPOINT ["python", "-m", "skillship_runtime", "/app/main.py"]', plain))
     [warning] = plan(example_copy, istioMode="sidecar").warnings
-    assert "skill 'hello'" in warning and "never completes" in warning
+    assert "skill 'hello'" in warning.message and "never completes" in warning.message
+    lines = dockerfile.read_text().splitlines()
+    assert (warning.code, warning.file, warning.line) == ("proxy-stop", str(dockerfile), lines.index(plain) + 1)
     dockerfile.write_text(dockerfile.read_text().replace(plain, 'ENTRYPOINT ["scuttle", "python", "/app/main.py"]'))
     assert plan(example_copy, istioMode="sidecar").warnings == ()
     assert plan(example_copy, istioMode="native").warnings == ()
@@ -172,5 +174,6 @@ def test_an_unreadable_build_context_is_a_plan_problem_naming_the_file():
     settings = StackSettings.from_config("test", {"target": "render", "buildImages": False})
     with pytest.raises(PlanError) as caught:
         plan_deployment(loaded, settings, project_dir=REPO, digester=digester)
-    assert "build context skills/hello/actions/hello: skills/hello/actions/hello/main.py: Permission denied" \
-        in caught.value.problems
+    hello = [d for d in caught.value.diagnostics if d.file.startswith("skills/hello/")]
+    assert [(d.code, d.file, d.message) for d in hello] == [
+        ("build-context", "skills/hello/actions/hello/main.py", "build context skills/hello/actions/hello: Permission denied")]

@@ -140,7 +140,8 @@ def test_an_unreadable_build_context_fails_render_naming_the_file(project, tmp_p
     monkeypatch.setenv("SKILLSHIP_CACHE_DIR", "off")
     result = render(project, "local", tmp_path / "out")
     assert result.exit_code == 1, result.output
-    assert "build context" in result.output and "hello/main.py: Permission denied" in result.output
+    assert ("skills/hello/actions/hello/main.py: error: build context skills/hello/actions/hello: Permission denied "
+            "[build-context]") in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
 

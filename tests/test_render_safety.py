@@ -126,7 +126,12 @@ def test_render_json_always_prints_a_json_document(project, tmp_path, case, code
     result = render(project, stack, out, *args)
     assert result.exit_code == code, result.output
     document = json.loads(result.stdout)
-    assert document["exitCode"] == code and needle in document["error"]
+    if case == "plan-error":  # what the stack refuses comes as validate reports it: located
+        [problem] = document["diagnostics"]
+        assert document["valid"] is False and needle in problem["message"]
+        assert (problem["file"], problem["field"]) == ("stacks/Pulumi.local.yaml", "skillship:skills.0")
+    else:
+        assert document["exitCode"] == code and needle in document["error"]
 
 
 def test_render_still_replaces_its_own_output_and_only_that(project, tmp_path):

@@ -94,8 +94,8 @@ def test_a_receiver_without_deployed_senders_admits_nobody_and_a_lost_output_is_
     assert "rules" not in policy["spec"]
     assert "ingress" not in find(found, "NetworkPolicy", "consumer-ingress")["spec"]
     _, warnings = objects(skills=["producer"])
-    assert warnings == ("agent 'stream' maps producer.records to consumer.records, but stack 'wired' does not deploy "
-                        "consumer: those records have nowhere to go",)
+    assert [(w.code, w.message) for w in warnings] == [("receiver-not-deployed", "agent 'stream' maps producer.records to consumer.records, but stack 'wired' does not deploy "
+                        "consumer: those records have nowhere to go")]
 
 
 def test_ambient_mode_lets_ztunnel_deliver_and_no_istio_means_no_istio_objects():

@@ -6,18 +6,20 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import NoReturn
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, print_table, stderr
 from skillship.cli.validate import print_human, report
-from skillship.compose import InvalidWorkspace, plan_stack
+from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
+from skillship.diagnostics import Diagnostics
 from skillship.manifests import stack_objects
-from skillship.plan import PlanError
 from skillship.render import RenderError, UnsafeTarget, check_target, write_objects
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
-from skillship.workspace import display_path
+from skillship.workspace import Workspace, display_path
 
 
 def render(
@@ -51,15 +53,11 @@ def render(
         plan = plan_stack(root, config.settings, project_dir=config.project_dir,
                           secret_properties=config.secret_properties)
     except InvalidWorkspace as exc:
-        if json_output:  # stdout stays JSON for whoever parses it: validate's own report
-            print_json(report(exc.workspace.skills, exc.workspace.agents, exc.diagnostics))
-        else:
-            print_human(len(exc.workspace.skills), len(exc.workspace.agents), exc.diagnostics)
-        raise typer.Exit(int(Exit.FAILED))
-    except PlanError as exc:
-        fail(str(exc), Exit.FAILED)
+        _refuse(exc.workspace, exc.diagnostics, json_output)
+    except InvalidStack as exc:  # reported as validate reports a workspace: one shape for both
+        _refuse(exc.workspace, exc.report, json_output)
     for warning in plan.warnings:
-        stderr.print(f"[yellow]warning:[/] {warning}")
+        stderr.print(f"[yellow]{escape(warning.render())}[/]")
     secrets = _decrypted_secrets(config) if show_secrets else None
     try:
         files = write_objects(stack_objects(plan, secret_values=secrets), target, private=show_secrets)
@@ -76,6 +74,14 @@ def render(
     for f in files:
         table.add_row(f.kind, f.name, f.namespace or "", f.path.name)
     print_table(table)
+
+
+def _refuse(workspace: Workspace, diagnostics: Diagnostics, json_output: bool) -> NoReturn:
+    if json_output:  # stdout stays JSON for whoever parses it: validate's own report
+        print_json(report(workspace.skills, workspace.agents, diagnostics))
+    else:
+        print_human(len(workspace.skills), len(workspace.agents), diagnostics)
+    raise typer.Exit(int(Exit.FAILED))
 
 
 def _decrypted_secrets(config: StackConfig) -> dict[str, dict[str, str]]:

@@ -11,9 +11,9 @@ from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, std
 from skillship.diagnostics import Diagnostics, Severity
 from skillship.compose import plan_workspace
 from skillship.plan import PlanError
-from skillship.stackfiles import StackFileError, find_project, load_stack, stack_files
+from skillship.stackfiles import StackFileError, find_project, load_stack
 from skillship.validation import load_workspace
-from skillship.workspace import Workspace, display_path
+from skillship.workspace import Workspace
 
 JSON_SCHEMA_VERSION = 1
 
@@ -49,16 +49,13 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
         config = load_stack(find_project(Path.cwd()), stack)
     except StackFileError as exc:
         fail(str(exc), Exit.USAGE)
-    file = display_path(stack_files(config.project_dir)[stack])
     try:
         plan = plan_workspace(loaded, config.settings, project_dir=config.project_dir,
                               secret_properties=config.secret_properties)
     except PlanError as exc:
-        for problem in exc.problems:
-            diagnostics.error(file, None, None, "stack", problem)
+        diagnostics.extend(exc.diagnostics)
         return
-    for warning in plan.warnings:
-        diagnostics.warning(file, None, None, "stack", warning)
+    diagnostics.extend(plan.warnings)
 
 
 def report(skills, agents, diagnostics: Diagnostics) -> dict:

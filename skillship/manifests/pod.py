@@ -7,7 +7,7 @@ from skillship.manifests import istio
 from skillship.manifests.identity import secret_name
 from skillship.plan import Workload, canonical_json, secret_env_name
 from skillship.settings import StackSettings
-from skillship_runtime.contract import SKILL_ENV, TARGETS_ENV
+from skillship_runtime.contract import PROPERTIES_ENV, SKILL_ENV, TARGETS_ENV
 
 # What a container runs: an image reference, or (under `pulumi up`, for an image being built) a
 # value that will become one, which the builders place as they are given and never read.
@@ -83,7 +83,7 @@ def pod_spec(workload: Workload, settings: StackSettings, container: dict, volum
 
 
 def properties_env(properties: dict) -> dict[str, str]:
-    return {"SKILLSHIP_PROPERTIES": canonical_json(properties)}
+    return {PROPERTIES_ENV: canonical_json(properties)}
 
 
 def istio_env(settings: StackSettings) -> dict[str, str]:

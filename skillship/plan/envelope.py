@@ -1,0 +1,66 @@
+"""A task's identity and the message it runs with: the hash that names its Job and activation, and
+the envelope of FORMAT.md around its payload.
+
+The identity covers everything that makes a run a different run (stack, skill, action, image,
+payload, properties, where its records go): a change in any of them is a new Job, and nothing else
+is. `timestamp` and `token` stay out of the envelope: a timestamp would make every `pulumi up` a
+new task, and a token does not belong in a spec.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from skillship.models import Action
+from skillship.names import k8s_name, short_hash
+from skillship.workspace import SkillSource
+
+_JOB_NAME_BASE = 54  # + "-" + 8 hex = 63
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling of a value: sorted keys, no spaces. Hashes and messages are made from it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class TaskIdentity:
+    job_name: str
+    activation_id: str
+
+
+def task_identity(*, stack: str, skill: str, action: str, name: str, image: str, payload: Any,
+                  properties: dict[str, Any], targets: tuple[tuple[str, tuple[str, ...]], ...]) -> TaskIdentity:
+    """`image` is the prebuilt reference or the content tag; `name` the action's Kubernetes name."""
+    identity = canonical_json([stack, skill, action, image, payload, properties, *([targets] if targets else [])])
+    return TaskIdentity(job_name=f"{k8s_name(name, max_length=_JOB_NAME_BASE)}-{short_hash(identity, 8)}",
+                        activation_id=f"{name[:40]}-{short_hash(identity, 12)}")
+
+
+def envelope(*, activation_id: str, skill: str, output_name: str, payload: Any, properties: dict[str, Any],
+             project: str) -> dict[str, Any]:
+    """The message a task receives: a fresh activation is its own channel and session."""
+    return {
+        "activationId": activation_id,
+        "agentName": "",
+        "channelId": activation_id,
+        "headers": {},
+        "outputName": output_name,
+        "payload": payload,
+        "projectId": project,
+        "properties": properties,
+        "sessionId": activation_id,
+        "skillName": skill,
+    }
+
+
+def output_name(source: SkillSource, action: Action) -> str:
+    """The output the skill's routing names for this action (an input routed to it), else ""."""
+    for item in source.skill.inputs:
+        if item.routing is not None:
+            for _, target in item.routing.targets():
+                if target.action == action.name and target.output:
+                    return target.output
+    return ""

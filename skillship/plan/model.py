@@ -1,0 +1,118 @@
+"""What a stack deploys, as plain data: one workload per action (a task per job, a daemon per
+daemon), and the stack's plan that holds them. Built by skillship.plan.deployment; read by the
+manifest builders, the Pulumi components and `skillship status`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from skillship.diagnostics import Diagnostic
+from skillship.digest import ContextDigest
+from skillship.models import Action
+from skillship.plan.envelope import canonical_json
+from skillship.plan.ordering import run_order
+from skillship.settings import StackSettings
+from skillship.workspace import SkillSource
+from skillship_runtime.contract import ARGV_MESSAGE_LIMIT
+
+
+class PlanError(Exception):
+    """The stack cannot be deployed; `diagnostics` holds every problem, each where it is."""
+
+    def __init__(self, stack: str, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(f"stack {stack!r} cannot be deployed:\n" + "\n".join(f"  - {d.render()}" for d in diagnostics))
+        self.stack = stack
+        self.diagnostics = diagnostics
+
+    @property
+    def problems(self) -> list[str]:
+        """The problems' messages alone."""
+        return [d.message for d in self.diagnostics]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One action of one skill, as this stack runs it: what jobs and daemons share."""
+
+    key: str
+    source: SkillSource
+    action: Action
+    name: str
+    service_account: str
+    digest: ContextDigest
+    repository: str
+    prebuilt_image: str | None
+    secure_properties: tuple[str, ...]
+    # output -> receiver URLs (agent wiring); the runtime reads them from SKILLSHIP_TARGETS
+    targets: tuple[tuple[str, tuple[str, ...]], ...]
+    # build contexts the Dockerfile names besides its own (`COPY --from=<name>`)
+    named_contexts: tuple[tuple[str, Path], ...]
+
+    @property
+    def skill(self) -> str:
+        return self.source.skill.name
+
+    @property
+    def context(self) -> Path:
+        return self.source.build_context(self.action.name)
+
+    @property
+    def image_by_tag(self) -> str:
+        """The image reference known before any build: prebuilt, or repository:content-tag."""
+        return self.prebuilt_image or f"{self.repository}:{self.digest.tag}"
+
+    @property
+    def targets_json(self) -> str | None:
+        return canonical_json({output: list(urls) for output, urls in self.targets}) if self.targets else None
+
+
+@dataclass(frozen=True)
+class TaskPlan(Workload):
+    """A job action: one Job run with one message."""
+
+    job_name: str
+    envelope: dict[str, Any]
+    after: tuple[str, ...] = ()  # keys of the tasks it runs after (a job mapped to this job)
+
+    @cached_property
+    def message_json(self) -> str:
+        """The envelope as the job receives it; several builders need it, so it is made once."""
+        return canonical_json(self.envelope)
+
+    @property
+    def message_in_file(self) -> bool:
+        return len(self.message_json.encode("utf-8")) > ARGV_MESSAGE_LIMIT
+
+    @property
+    def activation_id(self) -> str:
+        return str(self.envelope["activationId"])
+
+
+@dataclass(frozen=True)
+class DaemonPlan(Workload):
+    """A daemon action: a Deployment of `replicas` pods behind a Service on `port`."""
+
+    port: int
+    replicas: int
+    properties: dict[str, Any]
+    senders: tuple[str, ...] = ()  # ServiceAccounts of the skills whose records it receives
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    settings: StackSettings
+    tasks: tuple[TaskPlan, ...]
+    warnings: tuple[Diagnostic, ...] = ()
+    daemons: tuple[DaemonPlan, ...] = ()
+
+    def task(self, key: str) -> TaskPlan | None:
+        return next((t for t in self.tasks if t.key == key or t.skill == key), None)
+
+    def ordered_tasks(self) -> list[TaskPlan]:
+        """Tasks with every task after the ones it runs after (the plan refused loops); among
+        tasks free to go, name order."""
+        by_key = {t.key: t for t in self.tasks}
+        return [by_key[key] for key in run_order({t.key: t.after for t in self.tasks})]
