@@ -20,9 +20,9 @@ import os
 import pstats
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from skillship import gcpolicy
 
@@ -101,8 +101,14 @@ def render(workspace: Path, out: Path) -> dict:
     with _timed(measured):
         laps = _Laps()
         settings = StackSettings.from_config("bench", BENCH_SETTINGS)
-        plan = plan_stack(workspace, settings, project_dir=workspace, digests=DigestCache(None),
-                          among_project_stacks=False, stage_done=laps.lap)
+        plan = plan_stack(
+            workspace,
+            settings,
+            project_dir=workspace,
+            digests=DigestCache(None),
+            among_project_stacks=False,
+            stage_done=laps.lap,
+        )
         objects = stack_objects(plan)
         laps.lap("build objects")
         files = write_objects(objects, out)
@@ -181,15 +187,21 @@ def program(project: Path, record: Path) -> dict:
     from tests.harness import run_program
 
     _import_sdk()
-    spec = {"stack": "bench", "program_dir": str(project),
-            "config": {**BENCH_SETTINGS, "target": "cluster", "wait": True}}
+    spec = {
+        "stack": "bench",
+        "program_dir": str(project),
+        "config": {**BENCH_SETTINGS, "target": "cluster", "wait": True},
+    }
     measured: dict = {}
     with _timed(measured):
         finished = run_program.run(spec)
     result = run_program.collect(finished)  # the test harness's bookkeeping: not the program's time
     assert result["error"] is None, result["error"]["message"][:2000]
-    declared = [{k: r[k] for k in ("type", "name", "inputs", "custom", "urn", "parent", "dependencies")}
-                for r in result["resources"] if r["type"] != "pulumi:pulumi:Stack"]
+    declared = [
+        {k: r[k] for k in ("type", "name", "inputs", "custom", "urn", "parent", "dependencies")}
+        for r in result["resources"]
+        if r["type"] != "pulumi:pulumi:Stack"
+    ]
     record.write_text(json.dumps(declared))
     return {**measured, "resources": len(result["resources"])}
 
@@ -204,8 +216,10 @@ def declare_recorded(declared: list[dict]) -> None:
     from components.kubernetes import TYPED_RESOURCES, keyword
 
     # The resource type token of each typed class: the core group is spelled "core" in tokens.
-    typed = {f"kubernetes:{api if '/' in api else 'core/' + api}:{kind}": resource_class
-             for (api, kind), resource_class in TYPED_RESOURCES.items()}
+    typed = {
+        f"kubernetes:{api if '/' in api else 'core/' + api}:{kind}": resource_class
+        for (api, kind), resource_class in TYPED_RESOURCES.items()
+    }
 
     class Component(pulumi.ComponentResource):
         def __init__(self, token: str, name: str, opts: pulumi.ResourceOptions) -> None:
@@ -215,20 +229,28 @@ def declare_recorded(declared: list[dict]) -> None:
     components = []
     for resource in declared:
         token, name, inputs = resource["type"], resource["name"], resource["inputs"]
-        opts = pulumi.ResourceOptions(parent=made.get(resource["parent"]),
-                                      depends_on=[made[u] for u in resource["dependencies"] if u in made])
+        opts = pulumi.ResourceOptions(
+            parent=made.get(resource["parent"]), depends_on=[made[u] for u in resource["dependencies"] if u in made]
+        )
         if token in typed:
-            created = typed[token](name, opts=opts, **{keyword(k): v for k, v in inputs.items()
-                                                        if k not in ("apiVersion", "kind")})
+            created = typed[token](
+                name, opts=opts, **{keyword(k): v for k, v in inputs.items() if k not in ("apiVersion", "kind")}
+            )
         elif token == "docker-build:index:Image":
-            created = docker_build.Image(name, opts=opts, **{k: v for k, v in inputs.items()
-                                                             if k in ("context", "dockerfile", "tags", "push")})
+            created = docker_build.Image(
+                name, opts=opts, **{k: v for k, v in inputs.items() if k in ("context", "dockerfile", "tags", "push")}
+            )
         elif token.startswith("pulumi:providers:kubernetes"):
             created = k8s.Provider(name, opts=opts, render_yaml_to_directory=inputs.get("renderYamlToDirectory"))
         elif token.startswith("kubernetes:"):
-            created = k8s.apiextensions.CustomResource(name, opts=opts, api_version=inputs["apiVersion"],
-                                                       kind=inputs["kind"], metadata=inputs["metadata"],
-                                                       spec=inputs.get("spec"))
+            created = k8s.apiextensions.CustomResource(
+                name,
+                opts=opts,
+                api_version=inputs["apiVersion"],
+                kind=inputs["kind"],
+                metadata=inputs["metadata"],
+                spec=inputs.get("spec"),
+            )
         else:
             created = Component(token, name, opts)
             components.append(created)
@@ -317,8 +339,11 @@ def main(argv: list[str]) -> int:
     chosen = {a for a in argv if a in flags}
     kind, *args = [a for a in argv if a not in flags] or [""]
     if kind not in KINDS or len(args) != len(KINDS[kind][0].split()):
-        print("usage: python -m bench.children [--calls] [--default-gc] KIND ARGS, where KIND ARGS is one of:\n"
-              + "\n".join(f"  {name} {wanted}" for name, (wanted, _) in KINDS.items()), file=sys.stderr)
+        print(
+            "usage: python -m bench.children [--calls] [--default-gc] KIND ARGS, where KIND ARGS is one of:\n"
+            + "\n".join(f"  {name} {wanted}" for name, (wanted, _) in KINDS.items()),
+            file=sys.stderr,
+        )
         return 2
     COUNT_CALLS = "--calls" in chosen
     use_collector_schedule(default="--default-gc" in chosen)

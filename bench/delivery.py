@@ -29,8 +29,11 @@ def records(count: int):
 def plain_loop(url: str, count: int) -> None:
     with requests.Session() as session:
         for sequence, record in enumerate(records(count)):
-            body = {"activationId": "bench", "outputName": "records",
-                    "records": [{"key": f"bench/records/{sequence}", "sequence": sequence, "payload": record}]}
+            body = {
+                "activationId": "bench",
+                "outputName": "records",
+                "records": [{"key": f"bench/records/{sequence}", "sequence": sequence, "payload": record}],
+            }
             session.post(url, data=json.dumps(body), headers={"Content-Type": "application/json"}).raise_for_status()
 
 

@@ -65,8 +65,10 @@ DOCKERFILE = dockerfile()  # what `skillship new` writes
 
 
 def _source_file(rng: random.Random, lines: int) -> str:
-    body = "\n".join(f"def step_{i}(record):\n    return {{'value': record.get('value', 0) + {rng.randint(0, 999)}}}\n"
-                     for i in range(lines))
+    body = "\n".join(
+        f"def step_{i}(record):\n    return {{'value': record.get('value', 0) + {rng.randint(0, 999)}}}\n"
+        for i in range(lines)
+    )
     return f'"""Generated module."""\n\n{body}\n'
 
 
@@ -77,9 +79,17 @@ def write_skill(root: Path, index: int, rng: random.Random) -> str:
     context = skill / "actions" / name
     (context / "lib").mkdir(parents=True)
     port = "\n    port: 5000\n    scaleCount: 1" if kind == "daemon" else ""
-    (skill / "skill.yaml").write_text(SKILL.format(
-        name=name, kind=kind, index=index, runtime="daemons" if kind == "daemon" else "jobs",
-        batch=rng.randint(1, 512), port=port, workers=rng.randint(1, 8)))
+    (skill / "skill.yaml").write_text(
+        SKILL.format(
+            name=name,
+            kind=kind,
+            index=index,
+            runtime="daemons" if kind == "daemon" else "jobs",
+            batch=rng.randint(1, 512),
+            port=port,
+            workers=rng.randint(1, 8),
+        )
+    )
     (context / "Dockerfile").write_text(DOCKERFILE)
     (context / ".dockerignore").write_text("__pycache__/\n**/*.pyc\ndata/\n")
     (context / "requirements.txt").write_text("requests==2.32.3\npydantic==2.9.2\n")
@@ -98,12 +108,20 @@ def write_skill(root: Path, index: int, rng: random.Random) -> str:
 
 def write_agent(root: Path, number: int, names: list[str]) -> None:
     skills = "\n".join(f"  - skillName: {n}\n    refId: r{i}" for i, n in enumerate(names))
-    mappings = [f"  - from:\n      input:\n        signalId: in-{number}\n    to:\n      skill:\n        refId: r0\n        input: request"]
-    mappings += [f"  - from:\n      skill:\n        refId: r{i}\n        output: response\n    to:\n      skill:\n"
-                 f"        refId: r{i + 1}\n        input: request" for i in range(len(names) - 1)]
+    mappings = [
+        f"  - from:\n      input:\n        signalId: in-{number}\n"
+        "    to:\n      skill:\n        refId: r0\n        input: request"
+    ]
+    mappings += [
+        f"  - from:\n      skill:\n        refId: r{i}\n        output: response\n    to:\n      skill:\n"
+        f"        refId: r{i + 1}\n        input: request"
+        for i in range(len(names) - 1)
+    ]
     (root / "agents" / f"agent-{number:04d}.yaml").write_text(
-        f"camel: 1.0.0\nname: agent-{number:04d}\ntitle: chain {number}\ninputs:\n  - name: in\n    signalId: in-{number}\n"
-        f"outputs: []\nskills:\n{skills}\nmappings:\n" + "\n".join(mappings) + "\n")
+        f"camel: 1.0.0\nname: agent-{number:04d}\ntitle: chain {number}\n"
+        f"inputs:\n  - name: in\n    signalId: in-{number}\n"
+        f"outputs: []\nskills:\n{skills}\nmappings:\n" + "\n".join(mappings) + "\n"
+    )
 
 
 def generate_workspace(root: Path, skills: int, *, seed: int = 7) -> Path:
@@ -112,7 +130,7 @@ def generate_workspace(root: Path, skills: int, *, seed: int = 7) -> Path:
     (root / "agents").mkdir(parents=True)
     names = [write_skill(root, index, rng) for index in range(skills)]
     for number, start in enumerate(range(0, skills, SKILLS_PER_AGENT)):
-        write_agent(root, number, names[start:start + SKILLS_PER_AGENT])
+        write_agent(root, number, names[start : start + SKILLS_PER_AGENT])
     return root
 
 

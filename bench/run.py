@@ -31,9 +31,13 @@ def child_with_memory(*args: str) -> dict:
     Dirty pages are flushed first, so no run pays for the writeback of the one before."""
     os.sync()
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "bench.children", *args], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env={**os.environ, "SKILLSHIP_CACHE_DIR": "off"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.children", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "SKILLSHIP_CACHE_DIR": "off"},
+    )
     out = process.stdout.read()
     err = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -75,7 +79,7 @@ def exponent(points: list[tuple[int, float]]) -> float:
     xs = [math.log(n) for n, _ in points]
     ys = [math.log(t) for _, t in points]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
 
 
 def measure_render(base: Path, sizes: list[int], runs: int) -> dict:
@@ -86,11 +90,21 @@ def measure_render(base: Path, sizes: list[int], runs: int) -> dict:
         floor = best(runs, "render-floor", str(root), str(base / f"floor-{size}"), str(ours["objects"]))
         for folder in base.glob(f"*-{size}-*"):
             shutil.rmtree(folder)
-        rows.append({"skills": size, "objects": ours["objects"], "seconds": ours["seconds"], "wall": ours["wall"],
-                     "gc_seconds": ours["gc_seconds"], "collections": ours["collections"],
-                     "peak_mib": ours["peak_mib"], "floor_seconds": floor["seconds"],
-                     "ratio": ours["seconds"] / floor["seconds"],
-                     "phases": ours["phases"], "floor_phases": floor["phases"]})
+        rows.append(
+            {
+                "skills": size,
+                "objects": ours["objects"],
+                "seconds": ours["seconds"],
+                "wall": ours["wall"],
+                "gc_seconds": ours["gc_seconds"],
+                "collections": ours["collections"],
+                "peak_mib": ours["peak_mib"],
+                "floor_seconds": floor["seconds"],
+                "ratio": ours["seconds"] / floor["seconds"],
+                "phases": ours["phases"],
+                "floor_phases": floor["phases"],
+            }
+        )
     fit = [(r["skills"], r["seconds"]) for r in rows if r["skills"] >= 100]
     return {"rows": rows, "exponent": exponent(fit) if len(fit) >= 2 else None}
 
@@ -111,15 +125,21 @@ def measure_program(base: Path, sizes: list[int], pairs_per_size: int) -> dict:
             assert floor["resources"] == ours["resources"], (floor["resources"], ours["resources"])
             pairs.append((ours, floor))
         ratios = [ours["seconds"] / floor["seconds"] for ours, floor in pairs]
-        rows.append({"skills": size, "resources": pairs[0][0]["resources"],
-                     "seconds": min(ours["seconds"] for ours, _ in pairs),
-                     "floor_seconds": min(floor["seconds"] for _, floor in pairs),
-                     "ratio": statistics.median(ratios), "pair_ratios": ratios,
-                     # the collector's share of each side, over all pairs
-                     "gc_share": sum(o["gc_seconds"] for o, _ in pairs) / sum(o["seconds"] for o, _ in pairs),
-                     "floor_gc_share": sum(f["gc_seconds"] for _, f in pairs) / sum(f["seconds"] for _, f in pairs),
-                     "peak_mib": max(ours["peak_mib"] for ours, _ in pairs),
-                     "floor_peak_mib": max(floor["peak_mib"] for _, floor in pairs)})
+        rows.append(
+            {
+                "skills": size,
+                "resources": pairs[0][0]["resources"],
+                "seconds": min(ours["seconds"] for ours, _ in pairs),
+                "floor_seconds": min(floor["seconds"] for _, floor in pairs),
+                "ratio": statistics.median(ratios),
+                "pair_ratios": ratios,
+                # the collector's share of each side, over all pairs
+                "gc_share": sum(o["gc_seconds"] for o, _ in pairs) / sum(o["seconds"] for o, _ in pairs),
+                "floor_gc_share": sum(f["gc_seconds"] for _, f in pairs) / sum(f["seconds"] for _, f in pairs),
+                "peak_mib": max(ours["peak_mib"] for ours, _ in pairs),
+                "floor_peak_mib": max(floor["peak_mib"] for _, floor in pairs),
+            }
+        )
     return {"rows": rows, "steadiness": {"before the program": steadiness_before, "after the program": probe()}}
 
 
@@ -143,11 +163,20 @@ def measure_digest(base: Path, size: int, runs: int) -> dict:
     warm = best(runs, "digest", str(root), str(cache_file))
     stat_floor = best(runs, "stat-floor", str(root))
     sha = min(sha_times)
-    return {"skills": size, "files": len(files), "bytes": first["bytes"], "sha256sum_seconds": sha,
-            "first_seconds": first["seconds"], "throughput_ratio": sha / first["seconds"],
-            "unchanged_seconds": warm["seconds"], "unchanged_share": warm["seconds"] / first["seconds"],
-            "unchanged_hits": warm["hits"], "unchanged_misses": warm["misses"],
-            "lstat_floor_seconds": stat_floor["seconds"], "lstat_floor_share": stat_floor["seconds"] / first["seconds"]}
+    return {
+        "skills": size,
+        "files": len(files),
+        "bytes": first["bytes"],
+        "sha256sum_seconds": sha,
+        "first_seconds": first["seconds"],
+        "throughput_ratio": sha / first["seconds"],
+        "unchanged_seconds": warm["seconds"],
+        "unchanged_share": warm["seconds"] / first["seconds"],
+        "unchanged_hits": warm["hits"],
+        "unchanged_misses": warm["misses"],
+        "lstat_floor_seconds": stat_floor["seconds"],
+        "lstat_floor_share": stat_floor["seconds"] / first["seconds"],
+    }
 
 
 def measure_one_change(base: Path, size: int) -> dict:
@@ -182,55 +211,94 @@ def measure_one_change(base: Path, size: int) -> dict:
     image = lambda o: o["spec"]["template"]["spec"]["containers"][0]["image"]  # noqa: E731
     changed_tags = sorted(s for s in before if image(before[s]) != image(after[s]))
     changed_jobs = sorted(s for s in before if before[s] != after[s])
-    other_changed = sorted(f"{k}/{n}" for k, n in other_before.keys() | other_after.keys()
-                           if other_before.get((k, n)) != other_after.get((k, n)))
-    return {"skills": size, "changed_file": str(job.relative_to(root)), "changed_image_tags": changed_tags,
-            "changed_jobs": changed_jobs, "other_objects_changed": other_changed}
+    other_changed = sorted(
+        f"{k}/{n}"
+        for k, n in other_before.keys() | other_after.keys()
+        if other_before.get((k, n)) != other_after.get((k, n))
+    )
+    return {
+        "skills": size,
+        "changed_file": str(job.relative_to(root)),
+        "changed_image_tags": changed_tags,
+        "changed_jobs": changed_jobs,
+        "other_objects_changed": other_changed,
+    }
 
 
 def phase_table(rows: list[dict]) -> str:
     """Render's phases beside its floor's, per size, from the fastest run of each."""
     ours, floors = list(rows[0]["phases"]), list(rows[0]["floor_phases"])
-    lines = ["| skills | " + " | ".join(ours) + " | floor: " + " | floor: ".join(floors) + " |",
-             "|---" * (1 + len(ours) + len(floors)) + "|"]
+    lines = [
+        "| skills | " + " | ".join(ours) + " | floor: " + " | floor: ".join(floors) + " |",
+        "|---" * (1 + len(ours) + len(floors)) + "|",
+    ]
     for r in rows:
-        lines.append(f"| {r['skills']} | " + " | ".join(f"{r['phases'][p]:.3f}" for p in ours) + " | "
-                     + " | ".join(f"{r['floor_phases'][p]:.3f}" for p in floors) + " |")
+        lines.append(
+            f"| {r['skills']} | "
+            + " | ".join(f"{r['phases'][p]:.3f}" for p in ours)
+            + " | "
+            + " | ".join(f"{r['floor_phases'][p]:.3f}" for p in floors)
+            + " |"
+        )
     return "\n".join(lines)
 
 
 def report(results: dict) -> str:
-    lines = ["## validate + render", "",
-             "| skills | objects | work s | of which GC s (passes) | wall s | peak MiB | I/O floor s | × floor |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## validate + render",
+        "",
+        "| skills | objects | work s | of which GC s (passes) | wall s | peak MiB | I/O floor s | × floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["render"]["rows"]:
-        lines.append(f"| {r['skills']} | {r['objects']} | {r['seconds']:.3f} | {r['gc_seconds']:.3f} ({r['collections']}) | "
-                     f"{r['wall']:.3f} | {r['peak_mib']:.0f} | "
-                     f"{r['floor_seconds']:.3f} | {r['ratio']:.2f} |")
+        lines.append(
+            f"| {r['skills']} | {r['objects']} | {r['seconds']:.3f} | {r['gc_seconds']:.3f} ({r['collections']}) | "
+            f"{r['wall']:.3f} | {r['peak_mib']:.0f} | "
+            f"{r['floor_seconds']:.3f} | {r['ratio']:.2f} |"
+        )
     if results["render"]["exponent"] is not None:
         lines += ["", f"growth exponent (N ≥ 100): {results['render']['exponent']:.3f}"]
     lines += ["", "where the time went, in the same runs (seconds):", "", phase_table(results["render"]["rows"])]
-    lines += ["", "## the program under mocks", "",
-              "| skills | resources | best s | best floor s | × floor (median pair) | pair ratios | GC share (floor's) | peak MiB |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## the program under mocks",
+        "",
+        "| skills | resources | best s | best floor s | × floor (median pair) | pair ratios | GC share (floor's) "
+        "| peak MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results["program"]["rows"]:
-        lines.append(f"| {r['skills']} | {r['resources']} | {r['seconds']:.2f} | {r['floor_seconds']:.2f} | "
-                     f"{r['ratio']:.3f} | {' '.join(f'{x:.2f}' for x in sorted(r['pair_ratios']))} | "
-                     f"{100 * r['gc_share']:.0f}% ({100 * r['floor_gc_share']:.0f}%) | {r['peak_mib']:.0f} |")
+        lines.append(
+            f"| {r['skills']} | {r['resources']} | {r['seconds']:.2f} | {r['floor_seconds']:.2f} | "
+            f"{r['ratio']:.3f} | {' '.join(f'{x:.2f}' for x in sorted(r['pair_ratios']))} | "
+            f"{100 * r['gc_share']:.0f}% ({100 * r['floor_gc_share']:.0f}%) | {r['peak_mib']:.0f} |"
+        )
     d = results["digest"]
-    lines += ["", "## build-context digests", "",
-              f"{d['skills']} skills, {d['files']} files, {d['bytes'] / 2**20:.1f} MiB: sha256sum {d['sha256sum_seconds']:.3f} s, "
-              f"first digest {d['first_seconds']:.3f} s (throughput {d['throughput_ratio']:.2f}× sha256sum's); "
-              f"unchanged re-run {d['unchanged_seconds']:.4f} s ({100 * d['unchanged_share']:.1f}% of the first; "
-              f"{d['unchanged_hits']} cache hits, {d['unchanged_misses']} misses); the lstat floor of the same files "
-              f"{d['lstat_floor_seconds']:.4f} s ({100 * d['lstat_floor_share']:.1f}% of the first)"]
+    lines += [
+        "",
+        "## build-context digests",
+        "",
+        f"{d['skills']} skills, {d['files']} files, {d['bytes'] / 2**20:.1f} MiB: "
+        f"sha256sum {d['sha256sum_seconds']:.3f} s, "
+        f"first digest {d['first_seconds']:.3f} s (throughput {d['throughput_ratio']:.2f}× sha256sum's); "
+        f"unchanged re-run {d['unchanged_seconds']:.4f} s ({100 * d['unchanged_share']:.1f}% of the first; "
+        f"{d['unchanged_hits']} cache hits, {d['unchanged_misses']} misses); the lstat floor of the same files "
+        f"{d['lstat_floor_seconds']:.4f} s ({100 * d['lstat_floor_share']:.1f}% of the first)",
+    ]
     c = results["one_change"]
-    lines += ["", "## one changed file", "",
-              f"{c['skills']} skills, changed {c['changed_file']}: image tags changed {len(c['changed_image_tags'])} "
-              f"({', '.join(c['changed_image_tags'])}), Jobs changed {len(c['changed_jobs'])}, "
-              f"other objects changed {len(c['other_objects_changed'])}"]
-    probes = {"at the start": results["steadiness_start"], **results["program"]["steadiness"],
-              "at the end": results["steadiness_end"]}
+    lines += [
+        "",
+        "## one changed file",
+        "",
+        f"{c['skills']} skills, changed {c['changed_file']}: image tags changed {len(c['changed_image_tags'])} "
+        f"({', '.join(c['changed_image_tags'])}), Jobs changed {len(c['changed_jobs'])}, "
+        f"other objects changed {len(c['other_objects_changed'])}",
+    ]
+    probes = {
+        "at the start": results["steadiness_start"],
+        **results["program"]["steadiness"],
+        "at the end": results["steadiness_end"],
+    }
     fastest = min(p["fastest"] for p in probes.values())
     lines += ["", "## how steady the machine was (bench/steadiness.py)", ""]
     lines += [f"- {when}: {describe(summarise(p['times'], fastest))}" for when, p in probes.items()]

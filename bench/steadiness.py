@@ -38,14 +38,22 @@ def summarise(times: list[float], reference: float | None = None) -> dict:
     entirely while the machine was slow has no fast repetition of its own to compare with."""
     fastest = min(times)
     threshold = SLOW * min(fastest, reference or fastest)
-    return {"chunks": len(times), "fastest": fastest, "median": statistics.median(times), "slowest": max(times),
-            "slow_share": sum(t > threshold for t in times) / len(times), "times": times}
+    return {
+        "chunks": len(times),
+        "fastest": fastest,
+        "median": statistics.median(times),
+        "slowest": max(times),
+        "slow_share": sum(t > threshold for t in times) / len(times),
+        "times": times,
+    }
 
 
 def describe(result: dict) -> str:
-    return (f"a fixed piece of work took {result['fastest']:.3f} to {result['slowest']:.3f} s CPU "
-            f"(median {result['median']:.3f}) over {result['chunks']} repetitions; "
-            f"{100 * result['slow_share']:.0f}% of them ran over {SLOW}× the fastest of the run")
+    return (
+        f"a fixed piece of work took {result['fastest']:.3f} to {result['slowest']:.3f} s CPU "
+        f"(median {result['median']:.3f}) over {result['chunks']} repetitions; "
+        f"{100 * result['slow_share']:.0f}% of them ran over {SLOW}× the fastest of the run"
+    )
 
 
 if __name__ == "__main__":

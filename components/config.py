@@ -33,8 +33,11 @@ def stack_config() -> dict[str, tuple[Any, bool]]:
     be an error, not a default silently used. tests/test_program.py pins what this relies on, so an
     SDK that changes it fails there, loudly."""
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    return {key: (runtime_config.get_config(key), runtime_config.is_config_secret(key))
-            for key in sorted(keys) if key.startswith(f"{CONFIG_NAMESPACE}:")}
+    return {
+        key: (runtime_config.get_config(key), runtime_config.is_config_secret(key))
+        for key in sorted(keys)
+        if key.startswith(f"{CONFIG_NAMESPACE}:")
+    }
 
 
 def _parse(raw: Any) -> Any:

@@ -18,8 +18,8 @@ from components.skill_job import SkillJob, SkillJobArgs
 from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
 from skillship.manifests.job import CONTAINER
-from skillship.status import TaskFailed, check_tasks, task_summary
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
+from skillship.status import TaskFailed, check_tasks, task_summary
 
 
 @dataclass(frozen=True)
@@ -44,31 +44,44 @@ class StackDeployment(pulumi.ComponentResource):
             pulumi.log.warn(warning.render(), resource=self)
         options = pulumi.ResourceOptions(parent=self)
         if settings.renders:
-            provider = k8s.Provider(f"{name}-render", render_yaml_to_directory=str(args.root / settings.output_dir / "pulumi"),
-                                    opts=options)
+            provider = k8s.Provider(
+                f"{name}-render", render_yaml_to_directory=str(args.root / settings.output_dir / "pulumi"), opts=options
+            )
             options = pulumi.ResourceOptions(parent=self, provider=provider)
 
         shared: list[pulumi.Resource] = []
         for obj in namespace_objects(settings):  # the namespace first, then what lives in it
-            shared.append(declare(f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}", obj,
-                                  pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared)))))
+            shared.append(
+                declare(
+                    f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}",
+                    obj,
+                    pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared))),
+                )
+            )
         identities: dict[str, list[pulumi.Resource]] = {}
 
         def identity(workload: Workload, former_owner: str) -> list[pulumi.Resource]:
             """The skill's ServiceAccount and Secret, once, before the first of its actions."""
             if workload.skill not in identities:
                 identities[workload.skill] = declare_identity(
-                    name, workload, settings, args.inputs.secret_values,
+                    name,
+                    workload,
+                    settings,
+                    args.inputs.secret_values,
                     pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared))),
-                    former_owner=former_owner)
+                    former_owner=former_owner,
+                )
             return identities[workload.skill]
 
         # Daemons first: the jobs that send them records wait until they serve.
         receivers: dict[str, list[pulumi.Resource]] = {}
         for daemon in plan.daemons:
             image = _image(f"{name}-{daemon.name}", daemon, args.inputs, options)
-            component = SkillDaemon(f"{name}-{daemon.name}", SkillDaemonArgs(daemon, settings, image),
-                                    _after(options, *shared, *identity(daemon, SkillDaemon.TYPE)))
+            component = SkillDaemon(
+                f"{name}-{daemon.name}",
+                SkillDaemonArgs(daemon, settings, image),
+                _after(options, *shared, *identity(daemon, SkillDaemon.TYPE)),
+            )
             for sender in daemon.senders:
                 receivers.setdefault(sender, []).extend(component.ready)
         jobs: list[tuple[TaskPlan, SkillJob]] = []
@@ -78,9 +91,13 @@ class StackDeployment(pulumi.ComponentResource):
             # A job mapped to another job runs after that job's Job has succeeded (the provider
             # waits for completion), never beside it.
             before = [declared[key].job for key in task.after]
-            job = SkillJob(f"{name}-{task.name}", SkillJobArgs(task, settings, image),
-                           _after(options, *shared, *identity(task, SkillJob.TYPE), *receivers.get(task.service_account, ()),
-                                  *before))
+            job = SkillJob(
+                f"{name}-{task.name}",
+                SkillJobArgs(task, settings, image),
+                _after(
+                    options, *shared, *identity(task, SkillJob.TYPE), *receivers.get(task.service_account, ()), *before
+                ),
+            )
             declared[task.key] = job
             jobs.append((task, job))
         self.tasks = _summaries(plan, jobs)
@@ -107,11 +124,18 @@ def _summaries(plan: DeploymentPlan, jobs: list[tuple[TaskPlan, SkillJob]]) -> p
     gate = settings.wait and not settings.renders
 
     def summarise(values: list) -> dict:
-        statuses, images = values[: len(jobs)], values[len(jobs):]
+        statuses, images = values[: len(jobs)], values[len(jobs) :]
         summaries = {
-            task.key: task_summary(key=task.key, job=task.job_name, namespace=settings.namespace, image=image,
-                                   container=CONTAINER, status=_plain(status), rendered=settings.renders)
-            for (task, _), status, image in zip(jobs, statuses, images)
+            task.key: task_summary(
+                key=task.key,
+                job=task.job_name,
+                namespace=settings.namespace,
+                image=image,
+                container=CONTAINER,
+                status=_plain(status),
+                rendered=settings.renders,
+            )
+            for (task, _), status, image in zip(jobs, statuses, images, strict=True)
         }
         if gate:
             try:
@@ -139,8 +163,12 @@ def _plain(value: Any) -> Any:
 def _plan(args: StackDeploymentArgs) -> DeploymentPlan:
     settings = args.inputs.settings
     try:
-        return plan_stack(args.root / settings.workspace_dir, settings, project_dir=args.root,
-                          secret_properties=args.inputs.secret_properties)
+        return plan_stack(
+            args.root / settings.workspace_dir,
+            settings,
+            project_dir=args.root,
+            secret_properties=args.inputs.secret_properties,
+        )
     except InvalidWorkspace as exc:
         raise pulumi.RunError(f"the workspace is invalid; nothing was deployed:\n{exc}") from None
     except PlanError as exc:

@@ -43,5 +43,7 @@ def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **over
     fields.update(overrides)
     resource = TYPED_RESOURCES.get((obj["apiVersion"], obj["kind"]))
     if resource is None:
-        return k8s.apiextensions.CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields)
+        return k8s.apiextensions.CustomResource(
+            name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields
+        )
     return resource(name, opts=opts, **{keyword(k): v for k, v in fields.items()})

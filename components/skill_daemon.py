@@ -35,8 +35,11 @@ class SkillDaemon(pulumi.ComponentResource):
         waits_for = dependencies(opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=waits_for)
         before: list[pulumi.Resource] = []
-        for suffix, obj in (("netpol", objects.network_policy), ("authz", objects.authorization),
-                            ("sidecar", objects.sidecar)):
+        for suffix, obj in (
+            ("netpol", objects.network_policy),
+            ("authz", objects.authorization),
+            ("sidecar", objects.sidecar),
+        ):
             if obj is not None:
                 before.append(declare(f"{name}-{suffix}", obj, child))
         after_identity = pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before])

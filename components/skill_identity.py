@@ -13,8 +13,15 @@ from skillship.plan import Workload
 from skillship.settings import StackSettings
 
 
-def declare_identity(prefix: str, workload: Workload, settings: StackSettings, secret_values: pulumi.Output | None,
-                     opts: pulumi.ResourceOptions, *, former_owner: str) -> list[pulumi.Resource]:
+def declare_identity(
+    prefix: str,
+    workload: Workload,
+    settings: StackSettings,
+    secret_values: pulumi.Output | None,
+    opts: pulumi.ResourceOptions,
+    *,
+    former_owner: str,
+) -> list[pulumi.Resource]:
     """The skill's ServiceAccount (and Secret), as children of the Workspace. `former_owner` is the
     type of the component that declared them before they were the skill's (SkillJob or SkillDaemon
     of the skill's first action): an alias keeps a stack deployed then from deleting and making
@@ -29,15 +36,23 @@ def declare_identity(prefix: str, workload: Workload, settings: StackSettings, s
     name = f"{prefix}-{workload.service_account}"
     declared = [declare(f"{name}-sa", objects.service_account, options("sa"))]
     if objects.secret is not None:
-        declared.append(declare(f"{name}-secret", objects.secret,
-                                options("secret", additional_secret_outputs=["stringData", "data"]),
-                                stringData=secret_data(workload, settings, secret_values)))
+        declared.append(
+            declare(
+                f"{name}-secret",
+                objects.secret,
+                options("secret", additional_secret_outputs=["stringData", "data"]),
+                stringData=secret_data(workload, settings, secret_values),
+            )
+        )
     return declared
 
 
-def secret_data(workload: Workload, settings: StackSettings, values: pulumi.Output[dict[str, dict[str, str]]] | None) -> Any:
+def secret_data(
+    workload: Workload, settings: StackSettings, values: pulumi.Output[dict[str, dict[str, str]]] | None
+) -> Any:
     if settings.renders or values is None:
         # renderYamlToDirectory writes Secrets in plain text: a render stack never gets the values.
         return {name: REDACTED for name in workload.secure_properties}
-    return values.apply(lambda all_values: {name: str(all_values[workload.skill][name])
-                                            for name in workload.secure_properties})
+    return values.apply(
+        lambda all_values: {name: str(all_values[workload.skill][name]) for name in workload.secure_properties}
+    )

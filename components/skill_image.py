@@ -32,7 +32,8 @@ class SkillImage(pulumi.ComponentResource):
             # Named contexts (the Skillship runtime) are part of the content tag as well.
             context=docker_build.BuildContextArgs(
                 location=str(task.context),
-                named={name: docker_build.ContextArgs(location=str(path)) for name, path in task.named_contexts} or None,
+                named={name: docker_build.ContextArgs(location=str(path)) for name, path in task.named_contexts}
+                or None,
             ),
             dockerfile=docker_build.DockerfileArgs(location=str(task.context / "Dockerfile")),
             tags=[task.image_by_tag],
@@ -50,8 +51,10 @@ class SkillImage(pulumi.ComponentResource):
 def _registries(settings: StackSettings, password: pulumi.Output[str] | None) -> list[docker_build.RegistryArgs] | None:
     if not settings.registry or not settings.registry_username or password is None:
         return None  # the builder's own credentials (docker login) apply
-    return [docker_build.RegistryArgs(
-        address=settings.registry.split("/", 1)[0],
-        username=settings.registry_username,
-        password=password,
-    )]
+    return [
+        docker_build.RegistryArgs(
+            address=settings.registry.split("/", 1)[0],
+            username=settings.registry_username,
+            password=password,
+        )
+    ]

@@ -47,21 +47,28 @@ class SkillJob(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=waits_for)
 
         before_job: list[pulumi.Resource] = []
-        for suffix, obj in (("message", objects.message), ("netpol", objects.network_policy),
-                            ("authz", objects.authorization), ("sidecar", objects.sidecar)):
+        for suffix, obj in (
+            ("message", objects.message),
+            ("netpol", objects.network_policy),
+            ("authz", objects.authorization),
+            ("sidecar", objects.sidecar),
+        ):
             if obj is not None:
                 before_job.append(declare(f"{name}-{suffix}", obj, child))
 
-        job = declare(f"{name}-job", objects.job, pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before_job]))
+        job = declare(
+            f"{name}-job", objects.job, pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before_job])
+        )
         if settings.wait and not settings.renders:
             # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
             logs = logs_command(namespace=settings.namespace, job=task.job_name, container=CONTAINER)
-            pulumi.log.info(f"task of skill {task.skill!r} runs as Job {settings.namespace}/{task.job_name}; "
-                            f"its logs: {logs}", resource=self)
+            pulumi.log.info(
+                f"task of skill {task.skill!r} runs as Job {settings.namespace}/{task.job_name}; its logs: {logs}",
+                resource=self,
+            )
         # Summaries are made by the StackDeployment, all in one apply: an apply per task costs the SDK
         # time that grows faster than the number of tasks.
         self.job = job
         self.job_status = job.status
         self.image = pulumi.Output.from_input(args.image)
         self.register_outputs({"job": task.job_name, "status": job.status})
-

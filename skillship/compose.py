@@ -9,8 +9,8 @@ the project's stacks), and save the cache.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import Callable, Collection, Mapping
 
 from skillship.diagnostics import Diagnostics
 from skillship.digest import DigestCache, default_cache_file
@@ -19,6 +19,7 @@ from skillship.settings import StackSettings
 from skillship.stackfiles import project_problems, stack_file_lines
 from skillship.validation import load_workspace
 from skillship.workspace import Workspace
+
 
 class InvalidWorkspace(Exception):
     """The workspace does not validate: nothing is planned, so nothing can be deployed."""
@@ -57,8 +58,14 @@ def plan_stack(
         raise InvalidWorkspace(workspace, diagnostics)
     stage_done("read and validate")
     try:
-        plan = plan_workspace(workspace, settings, project_dir=project_dir, secret_properties=secret_properties,
-                              digests=digests, among_project_stacks=among_project_stacks)
+        plan = plan_workspace(
+            workspace,
+            settings,
+            project_dir=project_dir,
+            secret_properties=secret_properties,
+            digests=digests,
+            among_project_stacks=among_project_stacks,
+        )
     except PlanError as exc:
         raise InvalidStack(workspace, diagnostics, exc) from None
     stage_done("plan, digests included")
@@ -81,8 +88,14 @@ def plan_workspace(
     if digests is None:
         digests = DigestCache(default_cache_file(project_dir))
     problems = project_problems(project_dir, settings.stack, settings.namespace) if among_project_stacks else []
-    plan = plan_deployment(workspace, settings, project_dir=project_dir, secret_properties=secret_properties,
-                           digester=digests.digest, stack_problems=problems,
-                           stack_file=stack_file_lines(project_dir, settings.stack))
+    plan = plan_deployment(
+        workspace,
+        settings,
+        project_dir=project_dir,
+        secret_properties=secret_properties,
+        digester=digests.digest,
+        stack_problems=problems,
+        stack_file=stack_file_lines(project_dir, settings.stack),
+    )
     digests.save()
     return plan

@@ -14,10 +14,10 @@ import marshal
 import os
 import stat
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from skillship.dockerignore import IGNORE_FILES, Ignore, IgnoreFileError, compiled, read_ignore_file
 
@@ -57,7 +57,7 @@ class ContextDigest:
     def tag(self) -> str:
         return f"{TAG_PREFIX}{self.sha256[:TAG_HEX]}"
 
-    def combined(self, other: "ContextDigest") -> "ContextDigest":
+    def combined(self, other: ContextDigest) -> ContextDigest:
         """The digest of a build that also reads `other` (a named build context)."""
         both = hashlib.sha256(f"{self.sha256}\n{other.sha256}".encode()).hexdigest()
         return ContextDigest(both, self.files + other.files, self.bytes + other.bytes)
@@ -236,8 +236,12 @@ class DigestCache:
         self.misses += 1
         digest = _digest_files(context, _sent(everything, ignore))
         if _settled(everything, walk_started):
-            self._entries[key] = {"signature": signature, "sha256": digest.sha256, "files": digest.files,
-                                  "bytes": digest.bytes}
+            self._entries[key] = {
+                "signature": signature,
+                "sha256": digest.sha256,
+                "files": digest.files,
+                "bytes": digest.bytes,
+            }
         else:
             self._entries.pop(key, None)  # an edit may still hide in a file's granule: hash it next time
         self._dirty = True
@@ -260,7 +264,9 @@ class DigestCache:
 def default_cache_file(project: Path) -> Path | None:
     """Where a project's digest cache lives: $SKILLSHIP_CACHE_DIR (or ~/.cache/skillship), one file
     per project folder; SKILLSHIP_CACHE_DIR=off turns caching off."""
-    base = os.environ.get("SKILLSHIP_CACHE_DIR") or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "skillship")
+    base = os.environ.get("SKILLSHIP_CACHE_DIR") or str(
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "skillship"
+    )
     if base == "off":
         return None
     return Path(base) / f"digests-{hashlib.sha256(str(project.resolve()).encode()).hexdigest()[:16]}.json"

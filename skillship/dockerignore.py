@@ -18,8 +18,8 @@ import os
 import posixpath
 import re
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Collection
 
 from skillship.gomatch import is_malformed
 
@@ -53,7 +53,10 @@ def read_ignore_file(context: str | os.PathLike[str], present: Collection[str] |
 
 
 # What Go's strings.TrimSpace removes (unicode.IsSpace); Python's str.strip() also removes \x1c-\x1f.
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029"
+    "\u202f\u205f\u3000"
+)
 
 
 def read_patterns(text: str) -> list[tuple[int, str]]:
@@ -220,7 +223,7 @@ def _assertion_in_class(source: str) -> bool:
     while index < len(source):
         char = source[index]
         if char == "\\":
-            if in_class and source[index + 1:index + 2] in ("b", "B", "A", "Z"):
+            if in_class and source[index + 1 : index + 2] in ("b", "B", "A", "Z"):
                 return True
             index += 2
             continue
@@ -268,7 +271,9 @@ class Ignore:
                 raise IgnoreFileError(number, "a lone '!' names nothing to bring back")
             body = pattern[1:] if exclusion else pattern
             if is_malformed(body):
-                raise IgnoreFileError(number, f"pattern {body!r} is malformed (Go's filepath.Match: syntax error in pattern)")
+                raise IgnoreFileError(
+                    number, f"pattern {body!r} is malformed (Go's filepath.Match: syntax error in pattern)"
+                )
             self._patterns.append(_compile(number, body, exclusion))
         # A `!` pattern can bring back a file inside an excluded folder, which then must be entered.
         self.has_negations = any(p.exclusion for p in self._patterns)

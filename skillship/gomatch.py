@@ -46,7 +46,7 @@ def _match_after_star(chunk: str, name: str, last: bool) -> str | None:
     for skip in range(len(name)):
         if name[skip] == "/":
             return None
-        rest, ok = _match_chunk(chunk, name[skip + 1:])
+        rest, ok = _match_chunk(chunk, name[skip + 1 :])
         if ok and not (last and rest):
             return rest
     return None

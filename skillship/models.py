@@ -48,7 +48,7 @@ class Parameter(_Model):
     _text = field_validator("name", "ref", "type", mode="before")(_scalar_to_str)
 
     @model_validator(mode="after")
-    def _named_or_ref(self) -> "Parameter":
+    def _named_or_ref(self) -> Parameter:
         if not self.name and not self.ref:
             raise ValueError("a parameter needs a 'name' or a '$ref'")
         return self
@@ -135,7 +135,9 @@ class Property(_Model):
         return self.type.lower() if self.type else None
 
 
-_ENV_PAIR = re.compile(r'\s*(?:"(?P<qkey>[^"]*)"|(?P<key>[^=,\n"]+?))\s*=\s*(?:"(?P<qvalue>[^"]*)"|(?P<value>[^,\n]*?))\s*(?:[,\n]|$)')
+_ENV_PAIR = re.compile(
+    r'\s*(?:"(?P<qkey>[^"]*)"|(?P<key>[^=,\n"]+?))\s*=\s*(?:"(?P<qvalue>[^"]*)"|(?P<value>[^,\n]*?))\s*(?:[,\n]|$)'
+)
 
 
 def parse_environment_variables(text: str) -> dict[str, str]:
@@ -146,7 +148,7 @@ def parse_environment_variables(text: str) -> dict[str, str]:
     while position < len(text):
         match = _ENV_PAIR.match(text, position)
         if match is None or match.end() == position:
-            raise ValueError(f'expected "KEY"="value" pairs, could not read {text[position:position + 30]!r}')
+            raise ValueError(f'expected "KEY"="value" pairs, could not read {text[position : position + 30]!r}')
         key = match.group("qkey") if match.group("qkey") is not None else match.group("key")
         value = match.group("qvalue") if match.group("qvalue") is not None else match.group("value")
         if not key or not key.strip():
@@ -322,7 +324,7 @@ class MappingEnd(_Model):
     output: SignalRef | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "MappingEnd":
+    def _exactly_one(self) -> MappingEnd:
         if sum(x is not None for x in (self.input, self.skill, self.output)) != 1:
             raise ValueError("a mapping end names exactly one of 'input', 'skill' or 'output'")
         return self
@@ -350,7 +352,9 @@ class Agent(_Model):
     properties: list[AgentProperty] = []
 
     _text = field_validator("camel", "name", mode="before")(_scalar_to_str)
-    _lists = field_validator("inputs", "outputs", "mappings", "skills", "tags", "properties", mode="before")(_none_to_list)
+    _lists = field_validator("inputs", "outputs", "mappings", "skills", "tags", "properties", mode="before")(
+        _none_to_list
+    )
 
     def skill_ref(self, ref_id: str) -> AgentSkill | None:
         return next((s for s in self.skills if s.ref_id == ref_id), None)

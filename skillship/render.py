@@ -32,8 +32,10 @@ def check_target(out_dir: Path, keep: list[Path]) -> None:
     for place in keep:
         real = Path(os.path.realpath(place))
         if target == real or target in real.parents:
-            raise UnsafeTarget(f"{out_dir} holds {place}; render replaces the whole folder, so choose a folder "
-                               "of its own for --out (e.g. rendered/manifests)")
+            raise UnsafeTarget(
+                f"{out_dir} holds {place}; render replaces the whole folder, so choose a folder "
+                "of its own for --out (e.g. rendered/manifests)"
+            )
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,9 @@ def write_objects(objects: list[dict], out_dir: Path, *, private: bool = False) 
             _write_new(staging / name, to_yaml(obj), file_mode)
             meta = obj["metadata"]
             written.append(RenderedFile(out_dir / name, obj["kind"], meta["name"], meta.get("namespace")))
-        _write_new(staging / MARKER, "written by `skillship render`; the whole folder is replaced on each run\n", file_mode)
+        _write_new(
+            staging / MARKER, "written by `skillship render`; the whole folder is replaced on each run\n", file_mode
+        )
         if not private:  # mkdtemp made it owner-only; a plain render is as readable as any folder
             umask = os.umask(0)
             os.umask(umask)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import copy
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from skillship.manifests.job import CONTAINER
 from skillship.manifests.labels import ANNOTATION_ACTIVATION, LABEL_TASK_KIND
@@ -29,7 +30,12 @@ from skillship_runtime.contract import (
 )
 
 # Set by the API server and the Job controller on every Job; a new Job must not copy them.
-_CONTROLLER_LABELS = ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name")
+_CONTROLLER_LABELS = (
+    "controller-uid",
+    "job-name",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-name",
+)
 _TOOL_ANNOTATIONS = ("pulumi.com/", "kubectl.kubernetes.io/")
 
 
@@ -41,7 +47,9 @@ def _container(job: Mapping[str, Any]) -> dict[str, Any]:
     containers = job["spec"]["template"]["spec"].get("containers") or []
     found = next((c for c in containers if c.get("name") == CONTAINER), None)
     if found is None:
-        raise RunError(f"Job {job['metadata'].get('name')} has no container {CONTAINER!r}: it was not made by Skillship")
+        raise RunError(
+            f"Job {job['metadata'].get('name')} has no container {CONTAINER!r}: it was not made by Skillship"
+        )
     return found
 
 
@@ -69,8 +77,9 @@ def run_job_name(job: Mapping[str, Any]) -> str:
     return f"{instance[:49].rstrip('-')}-run-{secrets.token_hex(4)}"
 
 
-def run_envelope(deployed: Mapping[str, Any], *, activation_id: str, payload: Any = None,
-                 replace_payload: bool = False) -> dict[str, Any]:
+def run_envelope(
+    deployed: Mapping[str, Any], *, activation_id: str, payload: Any = None, replace_payload: bool = False
+) -> dict[str, Any]:
     """The deployed task's envelope with a new activation and, if given, a new payload. Properties
     stay as the stack sets them: secure ones are not in the envelope and stay in the Secret."""
     envelope = copy.deepcopy(dict(deployed))
@@ -89,8 +98,10 @@ def payload_from_message(text: str, source: str) -> Any:
     if not isinstance(message, dict) or "payload" not in message:
         raise RunError(f"{source} must be a JSON object with a 'payload' (as invoke/request/message.json)")
     if message.get("properties"):
-        raise RunError(f"{source} sets properties: a run uses the stack's properties; set them with "
-                        "skillship:properties and `pulumi up`")
+        raise RunError(
+            f"{source} sets properties: a run uses the stack's properties; set them with "
+            "skillship:properties and `pulumi up`"
+        )
     return message["payload"]
 
 
@@ -114,8 +125,9 @@ class AdhocRun:
         return self.job["metadata"]["name"]
 
 
-def adhoc_run(deployed: Mapping[str, Any], envelope: Mapping[str, Any], *, name: str,
-              retention_seconds: int) -> AdhocRun:
+def adhoc_run(
+    deployed: Mapping[str, Any], envelope: Mapping[str, Any], *, name: str, retention_seconds: int
+) -> AdhocRun:
     """The deployed Job's spec with a new name, message and activation; nothing else changes, so
     the run has the deployed task's image, ServiceAccount, secrets, limits and Istio handling."""
     message = canonical_json(envelope)
@@ -124,7 +136,9 @@ def adhoc_run(deployed: Mapping[str, Any], envelope: Mapping[str, Any], *, name:
         raise RunError(f"the message is {size} bytes; at most {MESSAGE_LIMIT} can be delivered")
     source_meta = deployed["metadata"]
     labels = {**(source_meta.get("labels") or {}), LABEL_TASK_KIND: RUN}
-    annotations = {k: v for k, v in (source_meta.get("annotations") or {}).items() if not k.startswith(_TOOL_ANNOTATIONS)}
+    annotations = {
+        k: v for k, v in (source_meta.get("annotations") or {}).items() if not k.startswith(_TOOL_ANNOTATIONS)
+    }
     annotations[ANNOTATION_ACTIVATION] = envelope["activationId"]
 
     spec = copy.deepcopy(dict(deployed["spec"]))
@@ -132,12 +146,16 @@ def adhoc_run(deployed: Mapping[str, Any], envelope: Mapping[str, Any], *, name:
         spec.pop(field, None)
     spec["ttlSecondsAfterFinished"] = retention_seconds
     template = spec["template"]
-    template_labels = {k: v for k, v in (template["metadata"].get("labels") or {}).items() if k not in _CONTROLLER_LABELS}
+    template_labels = {
+        k: v for k, v in (template["metadata"].get("labels") or {}).items() if k not in _CONTROLLER_LABELS
+    }
     template["metadata"]["labels"] = {**template_labels, LABEL_TASK_KIND: RUN}
     pod = template["spec"]
     container = _container({"metadata": source_meta, "spec": spec})
-    container["env"] = [({**e, "value": envelope["activationId"]} if e.get("name") == ACTIVATION_ENV else e)
-                        for e in container.get("env") or []]
+    container["env"] = [
+        ({**e, "value": envelope["activationId"]} if e.get("name") == ACTIVATION_ENV else e)
+        for e in container.get("env") or []
+    ]
     pod["volumes"] = [v for v in pod.get("volumes") or [] if v.get("name") != MESSAGE_VOLUME]
     container["volumeMounts"] = [m for m in container.get("volumeMounts") or [] if m.get("name") != MESSAGE_VOLUME]
     config_map = None
@@ -145,7 +163,11 @@ def adhoc_run(deployed: Mapping[str, Any], envelope: Mapping[str, Any], *, name:
         config_map = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": {"name": message_config_map_name(name), "namespace": source_meta["namespace"], "labels": labels},
+            "metadata": {
+                "name": message_config_map_name(name),
+                "namespace": source_meta["namespace"],
+                "labels": labels,
+            },
             "immutable": True,
             "data": {MESSAGE_FILE: message},
         }

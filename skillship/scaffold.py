@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from importlib import metadata
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from string import Template
 from typing import Literal
@@ -53,7 +52,9 @@ def render_skill(name: str, kind: SkillType) -> dict[str, str]:
     check_name(name)
     templates = resources.files("skillship.templates")
     return {
-        f.target: Template(templates.joinpath(f.folder, f.template).read_text(encoding="utf-8")).safe_substitute(skill=name)
+        f.target: Template(templates.joinpath(f.folder, f.template).read_text(encoding="utf-8")).safe_substitute(
+            skill=name
+        )
         for f in _files(name, kind)
     }
 
@@ -80,7 +81,6 @@ def create_skill(*, skills_dir: Path, name: str, kind: SkillType) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise ScaffoldError(f"could not write {target}: {exc.strerror or exc}") from None
     return target
-
 
 
 # --- a project (`skillship init`) --------------------------------------------------------------
@@ -123,7 +123,8 @@ def render_project(folder: Path) -> dict[str, str]:
     files = {
         "Pulumi.yaml": fill("Pulumi.yaml"),
         "__main__.py": fill("__main__.py"),
-        "requirements.txt": "# Pulumi installs this into .venv before running the program (Pulumi.yaml).\n" + _requirement(),
+        "requirements.txt": "# Pulumi installs this into .venv before running the program (Pulumi.yaml).\n"
+        + _requirement(),
         "stacks/Pulumi.local.yaml": fill("local.yaml"),
         "stacks/Pulumi.dev.yaml": fill("dev.yaml"),
         "agents/.keep": "",
@@ -142,8 +143,10 @@ def create_project(folder: Path) -> None:
     tops = sorted({path.split("/", 1)[0] for path in files})
     taken = [top for top in tops if (folder / top).exists()]
     if taken:
-        raise ScaffoldError(f"{folder} already has {', '.join(taken)}; `skillship init` only starts new projects "
-                            "(add skills to an existing one with `skillship new`)")
+        raise ScaffoldError(
+            f"{folder} already has {', '.join(taken)}; `skillship init` only starts new projects "
+            "(add skills to an existing one with `skillship new`)"
+        )
     try:
         for relative, text in files.items():
             path = folder / relative

@@ -9,9 +9,10 @@ keeps the two equal).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import PurePosixPath
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -93,7 +94,9 @@ class StackSettings(BaseModel):
             return None
         path = PurePosixPath(value.replace("\\", "/"))
         if path.is_absolute() or ".." in path.parts or (info.field_name == "render_dir" and path.parts in ((), (".",))):
-            raise ValueError(f"{value!r} must be a folder inside the project, given relative to it (no '..', not absolute)")
+            raise ValueError(
+                f"{value!r} must be a folder inside the project, given relative to it (no '..', not absolute)"
+            )
         return value
 
     @field_validator("namespace")
@@ -119,7 +122,7 @@ class StackSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "StackSettings":
+    def _consistent(self) -> StackSettings:
         if self.target == "cluster" and self.build_images and not self.registry:
             raise ValueError("a cluster stack that builds images needs 'registry'")
         return self
@@ -144,7 +147,7 @@ class StackSettings(BaseModel):
         return self.skills is None or skill in self.skills
 
     @classmethod
-    def from_config(cls, stack: str, values: Mapping[str, Any]) -> "StackSettings":
+    def from_config(cls, stack: str, values: Mapping[str, Any]) -> StackSettings:
         """Settings from `skillship:`-less keys; raises SettingsError naming every bad key."""
         try:
             return cls.model_validate({**values, "stack": stack})

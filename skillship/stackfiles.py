@@ -46,7 +46,7 @@ def find_project(start: Path) -> Path:
 def stack_files(project_dir: Path) -> dict[str, Path]:
     """Stack name -> its settings file, from `stackConfigDir`."""
     config_dir = project_dir / (_read_yaml(project_dir / PROJECT_FILE).get("stackConfigDir") or ".")
-    return {p.name[len("Pulumi."):-len(".yaml")]: p for p in sorted(config_dir.glob("Pulumi.*.yaml"))}
+    return {p.name[len("Pulumi.") : -len(".yaml")]: p for p in sorted(config_dir.glob("Pulumi.*.yaml"))}
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,10 @@ def _secret_names(path: Path, key: str, value: Any) -> dict[str, list[str]]:
             raise StackFileError(plain)
         return {}
     if _is_encrypted(value):
-        raise StackFileError(f"{path}: set {CONFIG_NAMESPACE}:secrets per property, with "
-                             "`pulumi config set --secret --path 'secrets.SKILL[\"PROPERTY\"]' VALUE`")
+        raise StackFileError(
+            f"{path}: set {CONFIG_NAMESPACE}:secrets per property, with "
+            "`pulumi config set --secret --path 'secrets.SKILL[\"PROPERTY\"]' VALUE`"
+        )
     if not isinstance(value, dict) or not all(isinstance(props, dict) for props in value.values()):
         raise StackFileError(f"{path}: {CONFIG_NAMESPACE}:secrets must map each skill to its secure property values")
     for props in value.values():
@@ -169,7 +171,15 @@ def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diag
         return []
     others = ", ".join(repr(s) for s in sharing)
     file, line, key = stack_file_lines(project_dir, stack).at("namespace")
-    return [Diagnostic(file, line, key, Severity.ERROR, "namespace-shared",
-                       f"stack {stack!r} deploys to namespace {namespace!r}, as stack(s) {others} of this project do: "
-                       "their objects share names, so one would replace (and its destroy delete) the other's; give "
-                       "each stack its own skillship:namespace")]
+    return [
+        Diagnostic(
+            file,
+            line,
+            key,
+            Severity.ERROR,
+            "namespace-shared",
+            f"stack {stack!r} deploys to namespace {namespace!r}, as stack(s) {others} of this project do: "
+            "their objects share names, so one would replace (and its destroy delete) the other's; give "
+            "each stack its own skillship:namespace",
+        )
+    ]

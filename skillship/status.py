@@ -9,8 +9,9 @@ so the CLI's cluster client and the tests feed them the same shapes.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from skillship.manifests.job import CONTAINER
 from skillship.manifests.labels import ANNOTATION_ACTION, ANNOTATION_SKILL, LABEL_SKILL, LABEL_TASK_KIND
@@ -86,8 +87,10 @@ def check_tasks(summaries: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapp
         lines = []
         for summary in failed:
             reason = f" ({summary['reason']})" if summary.get("reason") else ""
-            lines.append(f"task of skill {summary['skill']!r} failed{reason}: Job {summary['namespace']}/{summary['job']}. "
-                         f"Read its logs with: {summary['logs']}.")
+            lines.append(
+                f"task of skill {summary['skill']!r} failed{reason}: Job {summary['namespace']}/{summary['job']}. "
+                f"Read its logs with: {summary['logs']}."
+            )
         raise TaskFailed("\n".join(lines) + "\nThe next `pulumi up` runs failed tasks again.")
     return summaries
 
@@ -135,8 +138,15 @@ def task_row(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: dat
     created, started = _time(meta.get("creationTimestamp")), _time(status.get("startTime"))
     ended = _time(status.get("completionTime"))
     if ended is None and state == FAILED:
-        ended = max((_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
-                     if c.get("type") in ("Failed", "FailureTarget")), default=None, key=lambda t: t or now)
+        ended = max(
+            (
+                _time(c.get("lastTransitionTime"))
+                for c in status.get("conditions") or []
+                if c.get("type") in ("Failed", "FailureTarget")
+            ),
+            default=None,
+            key=lambda t: t or now,
+        )
     attempts = int(status.get("succeeded") or 0) + int(status.get("failed") or 0) + int(status.get("active") or 0)
     return TaskRow(
         skill=annotations.get(ANNOTATION_SKILL) or labels.get(LABEL_SKILL, ""),

@@ -14,15 +14,22 @@ from pathlib import Path
 
 from skillship.diagnostics import Diagnostics, json_key_line
 from skillship.dockerignore import IgnoreFileError, compiled, read_ignore_file
-from skillship.models import KNOWN_RUNTIMES, RUNTIME_DAEMONS, RUNTIME_EXTERNAL_API, RUNTIME_JOBS, Agent, envelope_problems
+from skillship.models import (
+    KNOWN_RUNTIMES,
+    RUNTIME_DAEMONS,
+    RUNTIME_EXTERNAL_API,
+    RUNTIME_JOBS,
+    Agent,
+    envelope_problems,
+)
 from skillship.names import action_name, skill_name
 from skillship.wiring import agent_wires
 from skillship.workspace import (
     AgentSource,
+    Boundary,
     SkillSource,
     Workspace,
     display_path,
-    Boundary,
     read_text,
     read_workspace,
     report_placeholders,
@@ -61,8 +68,13 @@ def validate_workspace(workspace: Workspace, diagnostics: Diagnostics) -> None:
 def check_skill(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> None:
     skill, file = source.skill, source.display
     if skill.camel != SUPPORTED_CAMEL:
-        diagnostics.error(file, source.line(("camel",)), "camel", "camel-version",
-                          f"unknown camel version {skill.camel!r}; this format is camel {SUPPORTED_CAMEL}")
+        diagnostics.error(
+            file,
+            source.line(("camel",)),
+            "camel",
+            "camel-version",
+            f"unknown camel version {skill.camel!r}; this format is camel {SUPPORTED_CAMEL}",
+        )
     _check_skill_name(source, diagnostics)
     _check_unique(source, "properties", [p.name for p in skill.properties], "property", diagnostics)
     _check_unique(source, "actions", [a.name for a in skill.actions], "action", diagnostics)
@@ -77,23 +89,43 @@ def _check_skill_name(source: SkillSource, diagnostics: Diagnostics) -> None:
     name = source.skill.name
     line = source.line(("name",))
     if not _LOOSE_NAME.match(name):
-        diagnostics.error(source.display, line, "name", "skill-name",
-                          f"skill name {name!r} may hold only letters, digits, '-', '_', '.' and '/'")
+        diagnostics.error(
+            source.display,
+            line,
+            "name",
+            "skill-name",
+            f"skill name {name!r} may hold only letters, digits, '-', '_', '.' and '/'",
+        )
     elif "/" not in name and not _NEW_NAME.match(name):
-        diagnostics.warning(source.display, line, "name", "skill-name",
-                            f"skill name {name!r} must start with a letter and end with a letter or digit for newer tooling")
+        diagnostics.warning(
+            source.display,
+            line,
+            "name",
+            "skill-name",
+            f"skill name {name!r} must start with a letter and end with a letter or digit for newer tooling",
+        )
     if len(name) > NEW_NAME_MAX and "/" not in name:
-        diagnostics.warning(source.display, line, "name", "skill-name-length",
-                            f"skill name is {len(name)} characters; newer tooling allows at most {NEW_NAME_MAX}")
+        diagnostics.warning(
+            source.display,
+            line,
+            "name",
+            "skill-name-length",
+            f"skill name is {len(name)} characters; newer tooling allows at most {NEW_NAME_MAX}",
+        )
 
 
 def _check_unique(source: SkillSource, key: str, names: list[str], what: str, diagnostics: Diagnostics) -> None:
     first: dict[str, int] = {}
     for index, name in enumerate(names):
         if name in first:
-            diagnostics.error(source.display, source.line((key, index, "name")), (key, index, "name"), f"duplicate-{what}",
-                              f"{what} {name!r} is declared twice (first at {key}[{first[name]}], "
-                              f"line {source.line((key, first[name], 'name'))})")
+            diagnostics.error(
+                source.display,
+                source.line((key, index, "name")),
+                (key, index, "name"),
+                f"duplicate-{what}",
+                f"{what} {name!r} is declared twice (first at {key}[{first[name]}], "
+                f"line {source.line((key, first[name], 'name'))})",
+            )
         else:
             first[name] = index
 
@@ -102,18 +134,38 @@ def _check_properties(source: SkillSource, diagnostics: Diagnostics) -> None:
     for index, prop in enumerate(source.skill.properties):
         path = ("properties", index)
         if prop.secure and prop.default_value not in (None, ""):
-            diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "secure-default",
-                                f"secure property {prop.name!r} has a default in plain text; set it per stack as a secret")
+            diagnostics.warning(
+                source.display,
+                source.line((*path, "defaultValue")),
+                (*path, "defaultValue"),
+                "secure-default",
+                f"secure property {prop.name!r} has a default in plain text; set it per stack as a secret",
+            )
         if prop.valid_values and prop.default_value is not None and prop.default_value not in prop.valid_values:
-            diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "invalid-default",
-                                f"default {prop.default_value!r} is not one of validValues {prop.valid_values!r}")
+            diagnostics.warning(
+                source.display,
+                source.line((*path, "defaultValue")),
+                (*path, "defaultValue"),
+                "invalid-default",
+                f"default {prop.default_value!r} is not one of validValues {prop.valid_values!r}",
+            )
         if prop.secure and not _SECRET_KEY.match(prop.name):
-            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "secret-key",
-                              f"secure property {prop.name!r} names a key of the skill's Secret, which may hold only "
-                              "letters, digits, '-', '_' and '.'")
+            diagnostics.error(
+                source.display,
+                source.line((*path, "name")),
+                (*path, "name"),
+                "secret-key",
+                f"secure property {prop.name!r} names a key of the skill's Secret, which may hold only "
+                "letters, digits, '-', '_' and '.'",
+            )
         if prop.kind == "number" and prop.default_value is not None and not _is_number(prop.default_value):
-            diagnostics.warning(source.display, source.line((*path, "defaultValue")), (*path, "defaultValue"), "invalid-default",
-                                f"Number property {prop.name!r} has a default that is not a number: {prop.default_value!r}")
+            diagnostics.warning(
+                source.display,
+                source.line((*path, "defaultValue")),
+                (*path, "defaultValue"),
+                "invalid-default",
+                f"Number property {prop.name!r} has a default that is not a number: {prop.default_value!r}",
+            )
 
 
 def _is_number(value: object) -> bool:
@@ -140,57 +192,107 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boun
         declared.add(action.name)
         _check_action_fields(source, index, diagnostics)
         if path_like(action.name):
-            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "action-name",
-                              f"action name {action.name!r} is a path; it must name one folder under "
-                              f"{display_path(source.directory / 'actions')}")
+            diagnostics.error(
+                source.display,
+                source.line((*path, "name")),
+                (*path, "name"),
+                "action-name",
+                f"action name {action.name!r} is a path; it must name one folder under "
+                f"{display_path(source.directory / 'actions')}",
+            )
             continue
         context = source.build_context(action.name)
         if boundary.escapes(context):
-            diagnostics.error(display_path(context), None, None, "outside-workspace",
-                              f"the build context of action {action.name!r} is a link to "
-                              f"{os.path.realpath(context)}, outside the workspace; nothing there is read")
+            diagnostics.error(
+                display_path(context),
+                None,
+                None,
+                "outside-workspace",
+                f"the build context of action {action.name!r} is a link to "
+                f"{os.path.realpath(context)}, outside the workspace; nothing there is read",
+            )
             continue
         if not (context / "Dockerfile").is_file():
             where = "folder" if not context.is_dir() else "Dockerfile"
-            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "missing-dockerfile",
-                              f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; "
-                              "the 'actions/<name>' folder and the action's name must match")
+            diagnostics.error(
+                source.display,
+                source.line((*path, "name")),
+                (*path, "name"),
+                "missing-dockerfile",
+                f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; "
+                "the 'actions/<name>' folder and the action's name must match",
+            )
         elif boundary.escapes(context / "Dockerfile"):
-            diagnostics.error(display_path(context / "Dockerfile"), None, None, "outside-workspace",
-                              f"the Dockerfile of action {action.name!r} is a link to a file outside the workspace")
+            diagnostics.error(
+                display_path(context / "Dockerfile"),
+                None,
+                None,
+                "outside-workspace",
+                f"the Dockerfile of action {action.name!r} is a link to a file outside the workspace",
+            )
         else:
             _check_ignore_file(context, diagnostics)
     for folder in _folders(source.directory / "actions"):
         if folder.name not in declared:
-            diagnostics.warning(display_path(folder), None, None, "unused-build-context",
-                                f"no action of skill {source.skill.name!r} is named {folder.name!r}; this folder is never built")
+            diagnostics.warning(
+                display_path(folder),
+                None,
+                None,
+                "unused-build-context",
+                f"no action of skill {source.skill.name!r} is named {folder.name!r}; this folder is never built",
+            )
 
 
 def _check_action_fields(source: SkillSource, index: int, diagnostics: Diagnostics) -> None:
     """What the API server would refuse, or the registry would mis-tag, said before any build."""
     action, path = source.skill.actions[index], ("actions", index)
     if action.image and _has_tag(action.image):
-        diagnostics.error(source.display, source.line((*path, "image")), (*path, "image"), "image-tag",
-                          f"image {action.image!r} has a tag or digest; name the repository only: Skillship tags each "
-                          "image by the content of its build context (a prebuilt image goes in skillship:images)")
+        diagnostics.error(
+            source.display,
+            source.line((*path, "image")),
+            (*path, "image"),
+            "image-tag",
+            f"image {action.image!r} has a tag or digest; name the repository only: Skillship tags each "
+            "image by the content of its build context (a prebuilt image goes in skillship:images)",
+        )
     if action.type == "daemon":
         if action.port is None:
-            diagnostics.warning(source.display, source.line((*path, "type")), (*path, "port"), "daemon-port",
-                                f"daemon action {action.name!r} has no port; it cannot receive requests")
+            diagnostics.warning(
+                source.display,
+                source.line((*path, "type")),
+                (*path, "port"),
+                "daemon-port",
+                f"daemon action {action.name!r} has no port; it cannot receive requests",
+            )
         service = action_name(source.skill.name, action.name)
         if not service[:1].isalpha():
-            diagnostics.error(source.display, source.line((*path, "name")), (*path, "name"), "service-name",
-                              f"daemon {action.name!r} of skill {source.skill.name!r} would be served by the Service "
-                              f"{service!r}, and a Service name must start with a letter; rename the skill or action")
+            diagnostics.error(
+                source.display,
+                source.line((*path, "name")),
+                (*path, "name"),
+                "service-name",
+                f"daemon {action.name!r} of skill {source.skill.name!r} would be served by the Service "
+                f"{service!r}, and a Service name must start with a letter; rename the skill or action",
+            )
     for name in action.environment_variables:
         where = (*path, "environmentVariables")
         if not _ENV_NAME_ANY.match(name):
-            diagnostics.error(source.display, source.line(where), where, "env-name",
-                              f"environment variable name {name!r} must be printable ASCII without spaces or '='")
+            diagnostics.error(
+                source.display,
+                source.line(where),
+                where,
+                "env-name",
+                f"environment variable name {name!r} must be printable ASCII without spaces or '='",
+            )
         elif not _ENV_NAME_CLASSIC.match(name):
-            diagnostics.warning(source.display, source.line(where), where, "env-name",
-                                f"environment variable name {name!r} is refused by Kubernetes before 1.32 "
-                                "(letters, digits, '-', '_', '.', not starting with a digit)")
+            diagnostics.warning(
+                source.display,
+                source.line(where),
+                where,
+                "env-name",
+                f"environment variable name {name!r} is refused by Kubernetes before 1.32 "
+                "(letters, digits, '-', '_', '.', not starting with a digit)",
+            )
 
 
 def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
@@ -199,7 +301,9 @@ def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
     try:
         name, text = read_ignore_file(context)
     except OSError as exc:
-        diagnostics.error(display_path(Path(exc.filename or context)), None, None, "file-unreadable", exc.strerror or str(exc))
+        diagnostics.error(
+            display_path(Path(exc.filename or context)), None, None, "file-unreadable", exc.strerror or str(exc)
+        )
         return
     if name is None:
         return
@@ -208,8 +312,13 @@ def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
     except IgnoreFileError as exc:
         problems = [exc]
     for problem in problems:
-        diagnostics.error(display_path(context / name), problem.line, None, "dockerignore",
-                          f"docker refuses this ignore file: {problem.message}")
+        diagnostics.error(
+            display_path(context / name),
+            problem.line,
+            None,
+            "dockerignore",
+            f"docker refuses this ignore file: {problem.message}",
+        )
 
 
 def _folders(parent: Path) -> list[Path]:
@@ -237,44 +346,83 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
             path = ("inputs", index, "routing", *sub)
             runtime = target.runtime
             if runtime is not None and runtime not in KNOWN_RUNTIMES:
-                diagnostics.warning(source.display, source.line((*path, "runtime")), (*path, "runtime"), "unknown-runtime",
-                                    f"runtime {runtime!r} is not one of {', '.join(KNOWN_RUNTIMES)}")
+                diagnostics.warning(
+                    source.display,
+                    source.line((*path, "runtime")),
+                    (*path, "runtime"),
+                    "unknown-runtime",
+                    f"runtime {runtime!r} is not one of {', '.join(KNOWN_RUNTIMES)}",
+                )
             if target.output is not None and skill.outputs and skill.output(target.output) is None:
-                diagnostics.warning(source.display, source.line((*path, "output")), (*path, "output"), "unknown-output",
-                                    f"routing names output {target.output!r}, which the skill does not declare")
+                diagnostics.warning(
+                    source.display,
+                    source.line((*path, "output")),
+                    (*path, "output"),
+                    "unknown-output",
+                    f"routing names output {target.output!r}, which the skill does not declare",
+                )
             if runtime == RUNTIME_EXTERNAL_API:
                 continue
             if not target.action:
                 if runtime in (RUNTIME_JOBS, RUNTIME_DAEMONS):
-                    diagnostics.error(source.display, source.line(path), path, "routing-no-action",
-                                      f"routing to runtime {runtime!r} names no action")
+                    diagnostics.error(
+                        source.display,
+                        source.line(path),
+                        path,
+                        "routing-no-action",
+                        f"routing to runtime {runtime!r} names no action",
+                    )
                 continue
             action = skill.action(target.action)
             if action is None:
                 known = ", ".join(repr(a.name) for a in skill.actions) or "none"
-                diagnostics.error(source.display, source.line((*path, "action")), (*path, "action"), "routing-unknown-action",
-                                  f"input {item.name!r} routes to action {target.action!r}, which does not exist (actions: {known})")
-            elif (runtime == RUNTIME_JOBS and action.type == "daemon") or (runtime == RUNTIME_DAEMONS and action.type == "job"):
-                diagnostics.error(source.display, source.line((*path, "runtime")), (*path, "runtime"), "routing-runtime",
-                                  f"{action.type} action {action.name!r} is routed to the {runtime} runtime")
+                diagnostics.error(
+                    source.display,
+                    source.line((*path, "action")),
+                    (*path, "action"),
+                    "routing-unknown-action",
+                    f"input {item.name!r} routes to action {target.action!r}, which does not exist (actions: {known})",
+                )
+            elif (runtime == RUNTIME_JOBS and action.type == "daemon") or (
+                runtime == RUNTIME_DAEMONS and action.type == "job"
+            ):
+                diagnostics.error(
+                    source.display,
+                    source.line((*path, "runtime")),
+                    (*path, "runtime"),
+                    "routing-runtime",
+                    f"{action.type} action {action.name!r} is routed to the {runtime} runtime",
+                )
 
 
 def _check_unrouted(source: SkillSource, diagnostics: Diagnostics) -> None:
     """Where a skill routes its inputs to actions, an action no input routes to is still deployed
     (README: Validation): a job runs once per deployment with the skill's message and an empty
     outputName, a daemon serves. Say so, as Cortex would never have started it."""
-    routed = {target.action for item in source.skill.inputs if item.routing is not None
-              for _, target in item.routing.targets() if target.action}
+    routed = {
+        target.action
+        for item in source.skill.inputs
+        if item.routing is not None
+        for _, target in item.routing.targets()
+        if target.action
+    }
     if not routed:
         return  # no routing at all (older files): every action is the skill's
     for index, action in enumerate(source.skill.actions):
         if action.name not in routed:
             path = ("actions", index, "name")
-            runs = "runs once per deployment with the skill's message and an empty outputName" if action.type == "job" \
+            runs = (
+                "runs once per deployment with the skill's message and an empty outputName"
+                if action.type == "job"
                 else "is deployed and serves"
-            diagnostics.warning(source.display, source.line(path), path, "unrouted-action",
-                                f"no input routes to action {action.name!r}; it still {runs}: route an input to it, "
-                                "or remove it")
+            )
+            diagnostics.warning(
+                source.display,
+                source.line(path),
+                path,
+                "unrouted-action",
+                f"no input routes to action {action.name!r}; it still {runs}: route an input to it, or remove it",
+            )
 
 
 def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> None:
@@ -285,7 +433,9 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
     for file in files:
         display = display_path(file)
         if boundary.escapes(file):
-            diagnostics.error(display, None, None, "outside-workspace", "a link to a file outside the workspace; it is not read")
+            diagnostics.error(
+                display, None, None, "outside-workspace", "a link to a file outside the workspace; it is not read"
+            )
             continue
         text = read_text(file, display, diagnostics)
         if text is None:
@@ -295,7 +445,9 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
         try:
             message = json.loads(text)
         except json.JSONDecodeError as exc:
-            diagnostics.error(display, exc.lineno, None, "invoke-json", f"not valid JSON: {exc.msg} (column {exc.colno})")
+            diagnostics.error(
+                display, exc.lineno, None, "invoke-json", f"not valid JSON: {exc.msg} (column {exc.colno})"
+            )
             continue
         except RecursionError:
             diagnostics.error(display, None, None, "invoke-json", "nested too deeply to read")
@@ -304,8 +456,13 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
             diagnostics.error(display, json_key_line(text, field), field or None, "invoke-json", problem)
     has_jobs = any(a.type == "job" for a in source.skill.actions)
     if has_jobs and invoke / "request" / "message.json" not in files:
-        diagnostics.warning(source.display, source.line(("name",)), None, "no-message",
-                            "no invoke/request/message.json: each stack must give this skill's message")
+        diagnostics.warning(
+            source.display,
+            source.line(("name",)),
+            None,
+            "no-message",
+            "no invoke/request/message.json: each stack must give this skill's message",
+        )
 
 
 def _json_files(folder: Path) -> list[Path]:
@@ -325,16 +482,26 @@ def check_unique_skills(workspace: Workspace, diagnostics: Diagnostics) -> None:
         name = source.skill.name
         line = source.line(("name",))
         if name in by_name:
-            diagnostics.error(source.display, line, "name", "duplicate-skill",
-                              f"skill {name!r} is also defined in {by_name[name].display}")
+            diagnostics.error(
+                source.display,
+                line,
+                "name",
+                "duplicate-skill",
+                f"skill {name!r} is also defined in {by_name[name].display}",
+            )
             continue
         by_name[name] = source
         k8s = skill_name(name)
         if k8s in by_k8s:
             other = by_k8s[k8s]
-            diagnostics.error(source.display, line, "name", "name-collision",
-                              f"skill {name!r} and skill {other.skill.name!r} ({other.display}) both map to the "
-                              f"Kubernetes name {k8s!r}; rename one")
+            diagnostics.error(
+                source.display,
+                line,
+                "name",
+                "name-collision",
+                f"skill {name!r} and skill {other.skill.name!r} ({other.display}) both map to the "
+                f"Kubernetes name {k8s!r}; rename one",
+            )
         else:
             by_k8s[k8s] = source
     _check_action_name_collisions(workspace, diagnostics)
@@ -351,58 +518,99 @@ def _check_action_name_collisions(workspace: Workspace, diagnostics: Diagnostics
         first_source, first_index = places[0]
         for source, index in places[1:]:
             path = ("actions", index, "name")
-            diagnostics.error(source.display, source.line(path), path, "name-collision",
-                              f"action {source.skill.actions[index].name!r} of skill {source.skill.name!r} maps to the "
-                              f"Kubernetes name {k8s!r}, as does action {first_source.skill.actions[first_index].name!r} "
-                              f"of skill {first_source.skill.name!r}")
+            diagnostics.error(
+                source.display,
+                source.line(path),
+                path,
+                "name-collision",
+                f"action {source.skill.actions[index].name!r} of skill {source.skill.name!r} maps to the "
+                f"Kubernetes name {k8s!r}, as does action {first_source.skill.actions[first_index].name!r} "
+                f"of skill {first_source.skill.name!r}",
+            )
 
 
 def check_agent(source: AgentSource, workspace: Workspace, diagnostics: Diagnostics) -> None:
     agent: Agent = source.agent
     if agent.camel != SUPPORTED_CAMEL:
-        diagnostics.error(source.display, source.line(("camel",)), "camel", "camel-version",
-                          f"unknown camel version {agent.camel!r}; this format is camel {SUPPORTED_CAMEL}")
+        diagnostics.error(
+            source.display,
+            source.line(("camel",)),
+            "camel",
+            "camel-version",
+            f"unknown camel version {agent.camel!r}; this format is camel {SUPPORTED_CAMEL}",
+        )
     seen: dict[str, int] = {}
     for index, ref in enumerate(agent.skills):
         if ref.ref_id in seen:
             path = ("skills", index, "refId")
-            diagnostics.error(source.display, source.line(path), path, "agent-duplicate-ref",
-                              f"refId {ref.ref_id!r} is used twice (first at skills[{seen[ref.ref_id]}])")
+            diagnostics.error(
+                source.display,
+                source.line(path),
+                path,
+                "agent-duplicate-ref",
+                f"refId {ref.ref_id!r} is used twice (first at skills[{seen[ref.ref_id]}])",
+            )
         else:
             seen[ref.ref_id] = index
         if workspace.skill(ref.skill_name) is None:
             path = ("skills", index, "skillName")
-            diagnostics.error(source.display, source.line(path), path, "agent-unknown-skill",
-                              f"skill {ref.skill_name!r} is not in this workspace")
+            diagnostics.error(
+                source.display,
+                source.line(path),
+                path,
+                "agent-unknown-skill",
+                f"skill {ref.skill_name!r} is not in this workspace",
+            )
     for index, mapping in enumerate(agent.mappings):
         for side, end in (("from", mapping.source), ("to", mapping.target)):
             _check_mapping_end(source, workspace, ("mappings", index, side), side, end, diagnostics)
 
 
-def _check_mapping_end(source: AgentSource, workspace: Workspace, path: tuple, side: str, end, diagnostics: Diagnostics) -> None:
+def _check_mapping_end(
+    source: AgentSource, workspace: Workspace, path: tuple, side: str, end, diagnostics: Diagnostics
+) -> None:
     agent = source.agent
     if end.input is not None:
         if side == "to":
-            diagnostics.error(source.display, source.line(path), path, "agent-mapping", "a mapping cannot lead into an agent input")
+            diagnostics.error(
+                source.display, source.line(path), path, "agent-mapping", "a mapping cannot lead into an agent input"
+            )
         elif not any(s.matches(end.input.signal_id) for s in agent.inputs):
             p = (*path, "input", "signalId")
-            diagnostics.error(source.display, source.line(p), p, "agent-unknown-signal",
-                              f"agent has no input with signalId {end.input.signal_id!r}")
+            diagnostics.error(
+                source.display,
+                source.line(p),
+                p,
+                "agent-unknown-signal",
+                f"agent has no input with signalId {end.input.signal_id!r}",
+            )
         return
     if end.output is not None:
         if side == "from":
-            diagnostics.error(source.display, source.line(path), path, "agent-mapping", "a mapping cannot start at an agent output")
+            diagnostics.error(
+                source.display, source.line(path), path, "agent-mapping", "a mapping cannot start at an agent output"
+            )
         elif not any(s.matches(end.output.signal_id) for s in agent.outputs):
             p = (*path, "output", "signalId")
-            diagnostics.error(source.display, source.line(p), p, "agent-unknown-signal",
-                              f"agent has no output with signalId {end.output.signal_id!r}")
+            diagnostics.error(
+                source.display,
+                source.line(p),
+                p,
+                "agent-unknown-signal",
+                f"agent has no output with signalId {end.output.signal_id!r}",
+            )
         return
     port = end.skill
     ref = agent.skill_ref(port.ref_id)
     if ref is None:
         p = (*path, "skill", "refId")
-        diagnostics.error(source.display, source.line(p), p, "agent-unknown-ref",
-                          f"refId {port.ref_id!r} is not among the agent's skills")
+        diagnostics.error(
+            source.display,
+            source.line(p),
+            p,
+            "agent-unknown-ref",
+            f"refId {port.ref_id!r} is not among the agent's skills",
+        )
         return
     skill_source = workspace.skill(ref.skill_name)
     if skill_source is None:
@@ -412,11 +620,21 @@ def _check_mapping_end(source: AgentSource, workspace: Workspace, path: tuple, s
     name = port.input if side == "to" else port.output
     p = (*path, "skill", wanted)
     if name is None:
-        diagnostics.error(source.display, source.line((*path, "skill")), p, "agent-mapping",
-                          f"the mapping's '{side}' end must name the skill's {wanted}")
+        diagnostics.error(
+            source.display,
+            source.line((*path, "skill")),
+            p,
+            "agent-mapping",
+            f"the mapping's '{side}' end must name the skill's {wanted}",
+        )
     elif (skill.input(name) if side == "to" else skill.output(name)) is None:
-        diagnostics.error(source.display, source.line(p), p, f"agent-unknown-{wanted}",
-                          f"skill {skill.name!r} (refId {port.ref_id!r}) has no {wanted} {name!r}")
+        diagnostics.error(
+            source.display,
+            source.line(p),
+            p,
+            f"agent-unknown-{wanted}",
+            f"skill {skill.name!r} (refId {port.ref_id!r}) has no {wanted} {name!r}",
+        )
 
 
 def check_job_loops(workspace: Workspace, diagnostics: Diagnostics) -> None:
@@ -439,7 +657,9 @@ def check_job_loops(workspace: Workspace, diagnostics: Diagnostics) -> None:
             loop = exc.args[1]  # [a, b, ..., a]: each runs before the next
             sender, receiver = loop[0], loop[1]
             file, line, field = places.get((sender, receiver), ("agents", None, None))
-            diagnostics.error(file, line, field, "agent-loop", "jobs mapped in a loop can never start: " + " -> ".join(loop))
+            diagnostics.error(
+                file, line, field, "agent-loop", "jobs mapped in a loop can never start: " + " -> ".join(loop)
+            )
             after[receiver].discard(sender)  # report each loop once, then look for the next
 
 

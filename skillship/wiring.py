@@ -8,7 +8,6 @@ from skillship.workspace import Workspace
 from skillship_runtime.contract import RECORDS_PATH
 
 
-
 @dataclass(frozen=True)
 class Wire:
     """One mapping from a skill output to a skill input, with the action the input is routed to."""
@@ -43,7 +42,9 @@ def agent_wires(workspace: Workspace) -> list[Wire]:
                 for item in receiver.skill.inputs:
                     if item.name == end.input and item.routing is not None:
                         action = next((t.action for _, t in item.routing.targets() if t.action), None)
-            wires.append(Wire(agent.name, sender_ref.skill_name, start.output, receiver_ref.skill_name, end.input, action))
+            wires.append(
+                Wire(agent.name, sender_ref.skill_name, start.output, receiver_ref.skill_name, end.input, action)
+            )
     return sorted(set(wires), key=lambda w: (w.sender, w.output, w.receiver, w.input, w.agent))
 
 

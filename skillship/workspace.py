@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -69,12 +70,14 @@ class Workspace:
     agents: tuple[AgentSource, ...]
 
     @cached_property
-    def boundary(self) -> "Boundary":
+    def boundary(self) -> Boundary:
         """The folder nothing outside of which is ever read: the root, or the folder holding both
         `skills/` and `agents/` when the skills folder itself was given."""
         root = Boundary(self.root)
         if self.agents_dir is not None and root.escapes(self.agents_dir):
-            return Boundary(Path(os.path.commonpath([os.path.abspath(self.skills_dir), os.path.abspath(self.agents_dir)])))
+            return Boundary(
+                Path(os.path.commonpath([os.path.abspath(self.skills_dir), os.path.abspath(self.agents_dir)]))
+            )
         return root
 
     def skill(self, name: str) -> SkillSource | None:
@@ -160,8 +163,13 @@ def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Bound
         for name in dirs:
             folder = Path(current) / name
             if folder.is_symlink() and boundary.escapes(folder):
-                diagnostics.error(display_path(folder), None, None, "outside-workspace",
-                                  f"a link to {os.path.realpath(folder)}, outside the workspace; skills there are not read")
+                diagnostics.error(
+                    display_path(folder),
+                    None,
+                    None,
+                    "outside-workspace",
+                    f"a link to {os.path.realpath(folder)}, outside the workspace; skills there are not read",
+                )
         if "skill.yaml" in files:
             found.append(Path(current) / "skill.yaml")
     return sorted(found)
@@ -178,7 +186,9 @@ def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            diagnostics.error(display, None, None, "file-too-large", f"{size} bytes; files are read up to {MAX_FILE_BYTES} bytes")
+            diagnostics.error(
+                display, None, None, "file-too-large", f"{size} bytes; files are read up to {MAX_FILE_BYTES} bytes"
+            )
             return None
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -205,8 +215,13 @@ def report_placeholders(text: str, display: str, document: YamlDocument | None, 
             if field is None:
                 raw = _RAW_KEY.match(line_text)
                 field = raw.group(1) if raw else None
-            diagnostics.error(display, number, field, "unrendered-placeholder",
-                              f"template placeholder {match.group(0)} was never filled in")
+            diagnostics.error(
+                display,
+                number,
+                field,
+                "unrendered-placeholder",
+                f"template placeholder {match.group(0)} was never filled in",
+            )
     return found
 
 
@@ -220,11 +235,18 @@ def parse_document(text: str, display: str, diagnostics: Diagnostics) -> YamlDoc
         return None
     report_placeholders(text, display, document, diagnostics)
     for duplicate in document.duplicate_keys:
-        diagnostics.error(display, duplicate.line, duplicate.path, "duplicate-key",
-                          f"key given twice (first on line {duplicate.first_line}); YAML would keep only the last")
+        diagnostics.error(
+            display,
+            duplicate.line,
+            duplicate.path,
+            "duplicate-key",
+            f"key given twice (first on line {duplicate.first_line}); YAML would keep only the last",
+        )
     if not isinstance(document.data, dict):
         kind = "empty" if document.data is None else f"a {type(document.data).__name__}"
-        diagnostics.error(display, document.line(()), None, "not-a-mapping", f"the file is {kind}, expected a mapping of keys")
+        diagnostics.error(
+            display, document.line(()), None, "not-a-mapping", f"the file is {kind}, expected a mapping of keys"
+        )
         return None
     return document
 
@@ -260,13 +282,19 @@ def data_path(data: Any, loc: tuple) -> FieldPath:
     return tuple(path)
 
 
-def _read_sources(files: list[Path], model: type[M], diagnostics: Diagnostics,
-                  boundary: Boundary) -> Iterator[tuple[M, Path, str, YamlDocument]]:
+def _read_sources(
+    files: list[Path], model: type[M], diagnostics: Diagnostics, boundary: Boundary
+) -> Iterator[tuple[M, Path, str, YamlDocument]]:
     for file in files:
         display = display_path(file)
         if boundary.escapes(file):
-            diagnostics.error(display, None, None, "outside-workspace",
-                              f"a link to {os.path.realpath(file)}, outside the workspace; it is not read")
+            diagnostics.error(
+                display,
+                None,
+                None,
+                "outside-workspace",
+                f"a link to {os.path.realpath(file)}, outside the workspace; it is not read",
+            )
             continue
         text = read_text(file, display, diagnostics)
         if text is None:
@@ -289,8 +317,11 @@ def read_workspace(path: Path, diagnostics: Diagnostics) -> Workspace:
     skill_files = find_skill_files(skills_dir, diagnostics, boundary)
     if not skill_files:
         diagnostics.error(display_path(skills_dir), None, None, "no-skills", "no skill.yaml found below this directory")
-    skills = tuple(SkillSource(m, f, d, doc) for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics, boundary))
-    agents = tuple(AgentSource(m, f, d, doc)
-                   for m, f, d, doc in _read_sources(find_agent_files(agents_dir), Agent, diagnostics, boundary))
+    skills = tuple(
+        SkillSource(m, f, d, doc) for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics, boundary)
+    )
+    agents = tuple(
+        AgentSource(m, f, d, doc)
+        for m, f, d, doc in _read_sources(find_agent_files(agents_dir), Agent, diagnostics, boundary)
+    )
     return Workspace(root, skills_dir, agents_dir, skills, agents)
-

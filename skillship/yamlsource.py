@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 try:  # libyaml is much faster; fall back to the pure-Python parser where it is missing
     from yaml import CSafeLoader as _BaseLoader
@@ -36,7 +37,6 @@ class _Loader(_BaseLoader):
             tag = self._resolved[key] = super().resolve(kind, value, implicit)
         return tag
 
-from yaml.constructor import SafeConstructor
 
 FieldPath = tuple[str | int, ...]
 
@@ -145,17 +145,23 @@ class _Converter:
             raise YamlSyntaxError(f"nested more than {MAX_DEPTH} levels deep", line)
         identity = id(node)
         if identity in self.open:
-            raise YamlSyntaxError(f"an alias at line {self.document.line(path)} refers to a value that contains it "
-                                  f"(anchored at line {line}); the value would never end", self.document.line(path))
+            raise YamlSyntaxError(
+                f"an alias at line {self.document.line(path)} refers to a value that contains it "
+                f"(anchored at line {line}); the value would never end",
+                self.document.line(path),
+            )
         repeat = identity in self.met
         if repeat:
             self.repeated += 1
             if not self.within_alias:
                 self.alias_line = self.document.line(path[:-1]) if path else line
             if self.repeated > MAX_ALIAS_EXPANSION:
-                raise YamlSyntaxError(f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values (the alias used at line "
-                                      f"{self.alias_line} repeats the anchor of line {line}, through aliases of "
-                                      "aliases); write the values out instead", self.alias_line)
+                raise YamlSyntaxError(
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} values (the alias used at line "
+                    f"{self.alias_line} repeats the anchor of line {line}, through aliases of "
+                    "aliases); write the values out instead",
+                    self.alias_line,
+                )
         else:
             self.met.add(identity)
         if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
@@ -199,7 +205,9 @@ class _Converter:
         if id(node) in self.merged:  # a mapping merged many times is resolved once
             return self.merged[id(node)]
         if id(node) in merging or len(merging) > MAX_DEPTH:
-            raise YamlSyntaxError("merge keys ('<<') merge a mapping into itself, or nest too deep", node.start_mark.line + 1)
+            raise YamlSyntaxError(
+                "merge keys ('<<') merge a mapping into itself, or nest too deep", node.start_mark.line + 1
+            )
         merging = merging | {id(node)}
         pairs: list[tuple[yaml.Node, yaml.Node]] = []
         merged: list[tuple[yaml.Node, yaml.Node]] = []
@@ -210,8 +218,10 @@ class _Converter:
                     if isinstance(source, yaml.MappingNode):
                         merged.extend(self.merged_pairs(source, merging))
                         if len(merged) > MAX_ALIAS_EXPANSION:
-                            raise YamlSyntaxError(f"merge keys ('<<') expand to more than {MAX_ALIAS_EXPANSION:,} keys",
-                                                  key_node.start_mark.line + 1)
+                            raise YamlSyntaxError(
+                                f"merge keys ('<<') expand to more than {MAX_ALIAS_EXPANSION:,} keys",
+                                key_node.start_mark.line + 1,
+                            )
             else:
                 pairs.append((key_node, value_node))
         explicit = {k.value for k, _ in pairs if isinstance(k, yaml.ScalarNode)}

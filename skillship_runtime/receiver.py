@@ -19,9 +19,10 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from skillship_runtime.contract import DATA_DIR, DATA_DIR_ENV, DEFAULT_PORT, PORT_ENV, RECORDS_PATH
 
@@ -75,8 +76,15 @@ class RecordStore:
                     duplicates += 1
                     continue
                 seen.add(key)
-                fresh.append({"key": key, "input": input_name, "activationId": batch.get("activationId"),
-                              "sequence": record.get("sequence"), "payload": record.get("payload")})
+                fresh.append(
+                    {
+                        "key": key,
+                        "input": input_name,
+                        "activationId": batch.get("activationId"),
+                        "sequence": record.get("sequence"),
+                        "payload": record.get("payload"),
+                    }
+                )
             if fresh:
                 start = self._file.tell()
                 try:
@@ -103,8 +111,9 @@ def _valid_batch(body: Any) -> str | None:
     return None
 
 
-def make_handler(store: RecordStore, inputs: set[str] | None, on_record: Handler | None,
-                 idle_seconds: float = IDLE_SECONDS):
+def make_handler(
+    store: RecordStore, inputs: set[str] | None, on_record: Handler | None, idle_seconds: float = IDLE_SECONDS
+):
     class RecordHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: senders reuse their connection
         timeout = idle_seconds  # socketserver sets it on the connection; a read that waits longer ends it
@@ -186,8 +195,14 @@ class RecordServer(ThreadingHTTPServer):
     request_queue_size = 128  # socketserver's 5 makes a burst of new senders wait on connect
 
 
-def serve(*, port: int | None = None, data_dir: str | Path | None = None, inputs: set[str] | None = None,
-          on_record: Handler | None = None, host: str = "0.0.0.0") -> None:
+def serve(
+    *,
+    port: int | None = None,
+    data_dir: str | Path | None = None,
+    inputs: set[str] | None = None,
+    on_record: Handler | None = None,
+    host: str = "0.0.0.0",
+) -> None:
     """Serve until killed. PORT and SKILLSHIP_DATA_DIR from the environment by default."""
     port = int(os.environ.get(PORT_ENV) or DEFAULT_PORT) if port is None else port
     directory = Path(data_dir or os.environ.get(DATA_DIR_ENV) or DATA_DIR)

@@ -21,8 +21,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from skillship_runtime.contract import ACTIVATION_ENV, SKILL_ENV, TARGETS_ENV
@@ -52,8 +53,7 @@ class _Failure:
     undelivered: int
 
     def message(self) -> str:
-        return (f"{self.undelivered} record(s) of output {self.output!r} were not delivered to {self.url}: "
-                f"{self.reason}")
+        return f"{self.undelivered} record(s) of output {self.output!r} were not delivered to {self.url}: {self.reason}"
 
 
 class _Connection:
@@ -91,14 +91,27 @@ class _Connection:
 
 
 class Sender:
-    def __init__(self, targets: Mapping[str, Sequence[str]], *, activation_id: str, skill: str = "",
-                 default_output: str | None = None, batch_size: int = 100, buffer_size: int = 1000,
-                 linger: float = 0.02, retry_seconds: float = 120.0, backoff: tuple[float, float] = (0.05, 2.0),
-                 request_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        targets: Mapping[str, Sequence[str]],
+        *,
+        activation_id: str,
+        skill: str = "",
+        default_output: str | None = None,
+        batch_size: int = 100,
+        buffer_size: int = 1000,
+        linger: float = 0.02,
+        retry_seconds: float = 120.0,
+        backoff: tuple[float, float] = (0.05, 2.0),
+        request_timeout: float = 10.0,
+    ) -> None:
         self.targets = {output: list(urls) for output, urls in targets.items() if urls}
         self.activation_id, self.skill = activation_id, skill
-        self.default_output = default_output if default_output in self.targets else (
-            next(iter(self.targets)) if len(self.targets) == 1 else None)
+        self.default_output = (
+            default_output
+            if default_output in self.targets
+            else (next(iter(self.targets)) if len(self.targets) == 1 else None)
+        )
         self.batch_size, self.linger = max(1, batch_size), linger
         self.retry_seconds, self.backoff = retry_seconds, backoff
         self._connections = {url: _Connection(url, request_timeout) for urls in self.targets.values() for url in urls}
@@ -118,8 +131,10 @@ class Sender:
         if output is None:
             raise ValueError(f"name the output: this task's outputs are wired to {sorted(self.targets) or 'nothing'}")
         if output not in self.targets:
-            raise ValueError(f"output {output!r} is not wired to any skill (wired: {', '.join(sorted(self.targets)) or 'none'}; "
-                             f"see the agent's mappings)")
+            raise ValueError(
+                f"output {output!r} is not wired to any skill (wired: {', '.join(sorted(self.targets)) or 'none'}; "
+                f"see the agent's mappings)"
+            )
         if self._closed:
             raise RuntimeError("this sender is closed")
         # Not JSON: fail here, in the caller's line, not in the sender thread, and before the
@@ -216,8 +231,9 @@ class Sender:
         for output, record in batch:
             by_output.setdefault(output, []).append(record)
         for output, records in by_output.items():
-            body = json.dumps({"activationId": self.activation_id, "skillName": self.skill, "outputName": output,
-                               "records": records}).encode("utf-8")
+            body = json.dumps(
+                {"activationId": self.activation_id, "skillName": self.skill, "outputName": output, "records": records}
+            ).encode("utf-8")
             for url in self.targets[output]:
                 reason = self._post(self._connections[url], body)
                 if reason is not None:

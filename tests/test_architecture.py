@@ -28,9 +28,14 @@ def test_the_runtime_contract_is_spelled_only_in_its_module():
 
     from skillship_runtime import contract
 
-    distinctive = {value for name, value in vars(contract).items()
-                   if name.isupper() and isinstance(value, str) and len(value) > 6
-                   and value not in (contract.MESSAGE_FILE, contract.MESSAGE_VOLUME)}  # words used for other things too
+    distinctive = {
+        value
+        for name, value in vars(contract).items()
+        if name.isupper()
+        and isinstance(value, str)
+        and len(value) > 6
+        and value not in (contract.MESSAGE_FILE, contract.MESSAGE_VOLUME)
+    }  # words used for other things too
     assert {"SKILLSHIP_TARGETS", "/records/", "/var/run/skillship/message"} <= distinctive
     found = []
     for folder in ("skillship", "skillship_runtime", "components"):

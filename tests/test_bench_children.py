@@ -103,8 +103,14 @@ def test_both_floors_declare_exactly_the_resources_the_program_declared(tmp_path
     record = tmp_path / "declared.json"
 
     def child(*args: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "bench.children", *args], cwd=REPO, capture_output=True, text=True,
-                              env={**os.environ, "SKILLSHIP_CACHE_DIR": "off"}, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.children", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SKILLSHIP_CACHE_DIR": "off"},
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return json.loads(done.stdout)
 

@@ -22,7 +22,11 @@ def test_a_probe_that_was_slow_throughout_is_slow_against_the_run():
 
 def test_description_names_the_range_and_the_slow_share():
     text = describe(summarise([0.10, 0.11, 0.20, 0.12, 0.25]))
-    assert "0.100 to 0.250 s" in text and "over 5 repetitions" in text and f"40% of them ran over {SLOW}× the fastest of the run" in text
+    assert (
+        "0.100 to 0.250 s" in text
+        and "over 5 repetitions" in text
+        and f"40% of them ran over {SLOW}× the fastest of the run" in text
+    )
 
 
 def test_probe_times_at_least_five_repetitions():

@@ -15,7 +15,6 @@ from tests.support.project import cli_in, copy_project
 runner = CliRunner()
 
 
-
 def test_every_short_flag_means_one_long_option_in_every_command():
     command = typer.main.get_command(app)
     meanings: dict[str, set[str]] = {}

@@ -9,25 +9,27 @@ from typer.testing import CliRunner
 
 from skillship.cli import app
 from tests.conftest import REPO
-from tests.support.project import cli_in, copy_project
 from tests.support.program import run_program
+from tests.support.project import cli_in, copy_project
 
 runner = CliRunner()
-
 
 
 def test_init_starts_a_project_that_validates_renders_and_deploys_under_mocks(tmp_path):
     project = tmp_path / "team-skills"
     result = runner.invoke(app, ["init", str(project)])
     assert result.exit_code == 0, result.output
-    assert {"Pulumi.yaml", "__main__.py", "requirements.txt", "stacks", "skills", "agents"} <= {p.name for p in project.iterdir()}
+    assert {"Pulumi.yaml", "__main__.py", "requirements.txt", "stacks", "skills", "agents"} <= {
+        p.name for p in project.iterdir()
+    }
     assert "name: team-skills" in (project / "Pulumi.yaml").read_text()
     assert cli_in(project, "validate").exit_code == 0
     rendered = cli_in(project, "render", "--stack", "local", "--json")
     assert rendered.exit_code == 0, rendered.output
     assert (project / "rendered/local/manifests").is_dir()
-    run = run_program("local", {"target": "render", "namespace": "team-skills-local", "buildImages": False},
-                      program_dir=project)
+    run = run_program(
+        "local", {"target": "render", "namespace": "team-skills-local", "buildImages": False}, program_dir=project
+    )
     assert run.error is None, run.error
     assert [r["name"] for r in run.kubernetes() if r["type"] == "kubernetes:batch/v1:Job"] == ["skillship-hello-job"]
 
@@ -69,8 +71,11 @@ def test_render_and_the_program_deploy_the_workspace_the_stack_names(tmp_path):
     assert rendered.exit_code == 0, rendered.output
     jobs = sorted(p.name for p in (tmp_path / "out").glob("*-job-*.yaml"))
     assert len(jobs) == 1 and "-job-hello-" in jobs[0]
-    run = run_program("local", {"target": "render", "namespace": "skillship-local", "buildImages": False,
-                                "workspace": "fabric"}, program_dir=project)
+    run = run_program(
+        "local",
+        {"target": "render", "namespace": "skillship-local", "buildImages": False, "workspace": "fabric"},
+        program_dir=project,
+    )
     assert run.error is None, run.error
     assert [r["name"] for r in run.kubernetes() if r["type"] == "kubernetes:batch/v1:Job"] == ["skillship-hello-job"]
     # -w elsewhere still renders, and says that `pulumi up` deploys the stack's setting

@@ -87,7 +87,9 @@ def test_new_job_runs_locally_with_its_message(example_copy):
     runner.invoke(app, ["new", "runme", "-w", str(example_copy)])
     skill = example_copy / "skills/runme"
     message = (skill / "invoke/request/message.json").read_text()
-    done = subprocess.run([sys.executable, str(skill / "actions/runme/main.py"), message], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(skill / "actions/runme/main.py"), message], capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == 'Received: {"text": "hello from runme"}'
 
 
@@ -95,8 +97,12 @@ def test_new_job_reads_a_large_message_from_a_file(example_copy, tmp_path):
     runner.invoke(app, ["new", "bigmsg", "-w", str(example_copy)])
     message = tmp_path / "message.json"
     message.write_text(json.dumps({"payload": {"text": "x" * 200_000}}))
-    done = subprocess.run([sys.executable, str(example_copy / "skills/bigmsg/actions/bigmsg/main.py"), f"@{message}"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(example_copy / "skills/bigmsg/actions/bigmsg/main.py"), f"@{message}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert len(done.stdout) > 200_000
 
 

@@ -23,8 +23,12 @@ def _two_actions(root: Path) -> Path:
     shutil.copytree(root / "skills/hello/actions/hello", root / "skills/hello/actions/again")
     skill = root / HELLO
     text = skill.read_text()
-    text = text.replace("outputs:\n", "  - name: retry\n    routing:\n      all:\n        action: again\n"
-                                      "        runtime: cortex/jobs\n        output: response\noutputs:\n", 1)
+    text = text.replace(
+        "outputs:\n",
+        "  - name: retry\n    routing:\n      all:\n        action: again\n"
+        "        runtime: cortex/jobs\n        output: response\noutputs:\n",
+        1,
+    )
     text = text.replace("tags:\n", "  - name: again\n    type: job\n    image: again\ntags:\n", 1)
     skill.write_text(text)
     return skill
@@ -37,7 +41,9 @@ def _rendered(folder: Path) -> list[dict]:
 def test_a_skill_with_two_actions_has_one_service_account_and_one_secret(project, tmp_path):
     _two_actions(project)
     stack = project / "stacks/Pulumi.local.yaml"
-    stack.write_text(stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n")
+    stack.write_text(
+        stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n"
+    )
     result = render(project, "local", tmp_path / "out")
     assert result.exit_code == 0, result.output
     objects = _rendered(tmp_path / "out")
@@ -57,12 +63,23 @@ def test_the_program_declares_a_skills_identity_once(tmp_path):
     _two_actions(program)
     run = run_program("staging", stack_config("staging"), program_dir=program)
     assert run.error is None, run.error
-    accounts = [run.manifest(r)["metadata"]["name"] for r in run.kubernetes() if r["type"] == "kubernetes:core/v1:ServiceAccount"]
+    accounts = [
+        run.manifest(r)["metadata"]["name"]
+        for r in run.kubernetes()
+        if r["type"] == "kubernetes:core/v1:ServiceAccount"
+    ]
     assert sorted(accounts) == ["consumer", "hello", "producer"]
-    [account] = [r for r in run.kubernetes() if r["type"] == "kubernetes:core/v1:ServiceAccount"
-                 and run.manifest(r)["metadata"]["name"] == "hello"]
-    hello_jobs = [r for r in run.kubernetes() if r["type"] == "kubernetes:batch/v1:Job"
-                  and run.manifest(r)["metadata"]["labels"]["skillship.io/skill"] == "hello"]
+    [account] = [
+        r
+        for r in run.kubernetes()
+        if r["type"] == "kubernetes:core/v1:ServiceAccount" and run.manifest(r)["metadata"]["name"] == "hello"
+    ]
+    hello_jobs = [
+        r
+        for r in run.kubernetes()
+        if r["type"] == "kubernetes:batch/v1:Job"
+        and run.manifest(r)["metadata"]["labels"]["skillship.io/skill"] == "hello"
+    ]
     assert len(hello_jobs) == 2 and all(account["urn"] in job["dependencies"] for job in hello_jobs)
 
 
@@ -72,7 +89,9 @@ def _selectors(obj: dict) -> list[dict]:
     found = []
     if kind == "NetworkPolicy":
         found.append(spec["podSelector"]["matchLabels"])
-        found += [peer["podSelector"].get("matchLabels", {}) for rule in spec.get("ingress", []) for peer in rule["from"]]
+        found += [
+            peer["podSelector"].get("matchLabels", {}) for rule in spec.get("ingress", []) for peer in rule["from"]
+        ]
     elif kind == "AuthorizationPolicy":
         found.append(spec["selector"]["matchLabels"])
     elif kind == "Sidecar":
@@ -94,7 +113,9 @@ def test_every_selector_names_its_stack(tmp_path, stack):
 
 def test_two_stacks_of_a_project_in_one_namespace_are_refused(project, tmp_path):
     dev = project / "stacks/Pulumi.dev.yaml"
-    dev.write_text(dev.read_text().replace("skillship:namespace: skillship-dev", "skillship:namespace: skillship-staging"))
+    dev.write_text(
+        dev.read_text().replace("skillship:namespace: skillship-dev", "skillship:namespace: skillship-staging")
+    )
     result = render(project, "staging", tmp_path / "out")
     assert result.exit_code == 1
     assert "deploys to namespace 'skillship-staging', as stack(s) 'dev' of this project do" in result.stdout

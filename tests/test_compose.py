@@ -30,10 +30,18 @@ def test_an_invalid_workspace_raises_with_every_error_and_plans_nothing(project,
     cache_file = tmp_path / "digests.json"
     stages: list[str] = []
     with pytest.raises(InvalidWorkspace) as caught:
-        plan_stack(project, StackSettings.from_config("dev", stack_config("dev")), project_dir=project,
-                   digests=DigestCache(cache_file), stage_done=stages.append)
+        plan_stack(
+            project,
+            StackSettings.from_config("dev", stack_config("dev")),
+            project_dir=project,
+            digests=DigestCache(cache_file),
+            stage_done=stages.append,
+        )
     assert [d.code for d in caught.value.diagnostics.errors] == ["yaml-syntax"]
-    assert "skill.yaml" in str(caught.value) and {s.skill.name for s in caught.value.workspace.skills} == {"producer", "consumer"}
+    assert "skill.yaml" in str(caught.value) and {s.skill.name for s in caught.value.workspace.skills} == {
+        "producer",
+        "consumer",
+    }
     assert stages == [] and not cache_file.exists()
 
 
@@ -71,8 +79,12 @@ def test_a_stack_problem_names_the_stack_file_line_and_key(project, monkeypatch)
         plan_stack(project, settings, project_dir=project)
     found = {(d.code, d.file, d.line, d.field) for d in caught.value.diagnostics}
     assert found == {
-        ("stack-unknown-property", "stacks/Pulumi.dev.yaml", lines.index("      colour: red") + 1,
-         "skillship:properties.hello.colour"),
+        (
+            "stack-unknown-property",
+            "stacks/Pulumi.dev.yaml",
+            lines.index("      colour: red") + 1,
+            "skillship:properties.hello.colour",
+        ),
         ("stack-unknown-skill", "stacks/Pulumi.dev.yaml", lines.index("    - ghost") + 1, "skillship:skills.3"),
     }
     assert {s.skill.name for s in caught.value.workspace.skills} == {"hello", "producer", "consumer"}
@@ -87,7 +99,11 @@ def test_a_stack_problem_of_a_setting_the_file_does_not_hold_is_located_at_its_n
     [problem] = caught.value.diagnostics
     config_line = (project / "stacks" / "Pulumi.dev.yaml").read_text().splitlines().index("config:") + 1
     assert (problem.code, problem.file, problem.line, problem.field) == (
-        "stack-unknown-skill", "stacks/Pulumi.dev.yaml", config_line, "skillship:images.ghost")
+        "stack-unknown-skill",
+        "stacks/Pulumi.dev.yaml",
+        config_line,
+        "skillship:images.ghost",
+    )
 
 
 def stack_config_of(path: Path) -> dict:

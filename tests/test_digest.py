@@ -46,8 +46,17 @@ def later() -> int:
         ("\ufeffsecret.txt\n", ["secret.txt"], []),  # a byte-order mark before the first pattern
         ("  #draft.txt\n#keep.txt\n", ["#draft.txt", "#keep.txt"], ["#keep.txt"]),  # a comment from column 1 only
     ],
-    ids=["root-anchored", "double-star", "directory", "negation", "comments-and-slash", "never-the-dockerfile",
-         "crlf-line-ends", "byte-order-mark", "comment-column"],
+    ids=[
+        "root-anchored",
+        "double-star",
+        "directory",
+        "negation",
+        "comments-and-slash",
+        "never-the-dockerfile",
+        "crlf-line-ends",
+        "byte-order-mark",
+        "comment-column",
+    ],
 )
 def test_dockerignore_rules(context, ignore, files, expected):
     (context / ".dockerignore").write_text(ignore)
@@ -78,8 +87,14 @@ def test_the_dockerfiles_own_ignore_file_wins(context):
     (context / "notes.tmp").write_text("draft")
     assert "data/table.csv" not in context_files(context)
     (context / "Dockerfile.dockerignore").write_text("*.tmp\n")
-    assert set(context_files(context)) == {".dockerignore", "Dockerfile", "Dockerfile.dockerignore", "main.py",
-                                           "pkg/lib.py", "data/table.csv"}
+    assert set(context_files(context)) == {
+        ".dockerignore",
+        "Dockerfile",
+        "Dockerfile.dockerignore",
+        "main.py",
+        "pkg/lib.py",
+        "data/table.csv",
+    }
     before = digest_context(context)
     (context / "data" / "table.csv").write_text("2\n")
     assert digest_context(context).sha256 != before.sha256
@@ -137,8 +152,9 @@ def test_cache_sees_an_edit_even_with_the_old_size_and_mtime(context, tmp_path):
         os.utime(main, ns=(old.st_atime_ns, old.st_mtime_ns))
 
     settled = lambda: time.time_ns() + digest_module.SETTLE_NS + 10**9  # noqa: E731 - both runs remember
-    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=settled,
-                                        between=same_size_edit_with_the_old_mtime)
+    before, after, counts = _second_run(
+        context, tmp_path / "digests.json", clock=settled, between=same_size_edit_with_the_old_mtime
+    )
     assert main.stat().st_ino == old.st_ino and main.stat().st_mtime_ns == old.st_mtime_ns
     assert after.sha256 != before.sha256 and after == digest_context(context)
     assert counts == (0, 1)
@@ -154,8 +170,9 @@ def test_cache_sees_a_file_replaced_by_another_with_the_same_timestamps(context,
         (context / "main.new").write_text("print(8)\n")
         (context / "main.new").replace(context / "main.py")
 
-    before, after, counts = _second_run(context, tmp_path / "digests.json",
-                                        clock=lambda: now + digest_module.SETTLE_NS + 1, between=replace_by_rename)
+    before, after, counts = _second_run(
+        context, tmp_path / "digests.json", clock=lambda: now + digest_module.SETTLE_NS + 1, between=replace_by_rename
+    )
     assert after.sha256 != before.sha256 and after == digest_context(context)
     assert counts == (0, 1)
 
@@ -167,8 +184,10 @@ def _coarse_filesystem(monkeypatch, mtime_ns: int, ctime_ns: int) -> None:
     real_walk = digest_module._walk
 
     def walk(context, ignore, top):
-        return [(path, size, mtime_ns, ctime_ns, inode, mode)
-                for path, size, _, _, inode, mode in real_walk(context, ignore, top)]
+        return [
+            (path, size, mtime_ns, ctime_ns, inode, mode)
+            for path, size, _, _, inode, mode in real_walk(context, ignore, top)
+        ]
 
     monkeypatch.setattr(digest_module, "_walk", walk)
 
@@ -183,8 +202,9 @@ def test_an_edit_in_the_same_timestamp_granule_is_never_a_stale_hit(context, tmp
     not remembered, so the next run hashes the context again."""
     now = time.time_ns()
     _coarse_filesystem(monkeypatch, mtime_ns=now, ctime_ns=now)
-    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + 500_000_000,
-                                        between=_same_size_edit(context))
+    before, after, counts = _second_run(
+        context, tmp_path / "digests.json", clock=lambda: now + 500_000_000, between=_same_size_edit(context)
+    )
     assert after.sha256 != before.sha256 and after == digest_context(context)
     assert counts == (0, 1)
 
@@ -195,8 +215,9 @@ def test_an_extracted_archive_is_not_trusted_on_its_old_mtimes(context, tmp_path
     now = time.time_ns()
     years_ago = now - 5 * 365 * 86_400 * 10**9
     _coarse_filesystem(monkeypatch, mtime_ns=years_ago, ctime_ns=now)
-    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + 500_000_000,
-                                        between=_same_size_edit(context))
+    before, after, counts = _second_run(
+        context, tmp_path / "digests.json", clock=lambda: now + 500_000_000, between=_same_size_edit(context)
+    )
     assert after.sha256 != before.sha256 and after == digest_context(context)
     assert counts == (0, 1)
 
@@ -206,7 +227,9 @@ def test_a_settled_context_is_remembered(context, tmp_path, monkeypatch):
     remembered and the next run only walks the context; one nanosecond earlier, it is not."""
     now = time.time_ns()
     _coarse_filesystem(monkeypatch, mtime_ns=now, ctime_ns=now)
-    digest, again, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now + digest_module.SETTLE_NS + 1)
+    digest, again, counts = _second_run(
+        context, tmp_path / "digests.json", clock=lambda: now + digest_module.SETTLE_NS + 1
+    )
     assert again == digest
     assert counts == (1, 0)
     _, _, counts = _second_run(context, tmp_path / "early.json", clock=lambda: now + digest_module.SETTLE_NS)
@@ -220,8 +243,9 @@ def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_pa
     now = time.time_ns()
     tomorrow = now + 86_400 * 10**9
     _coarse_filesystem(monkeypatch, mtime_ns=tomorrow, ctime_ns=now - 60 * 10**9)
-    before, after, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: now,
-                                        between=_same_size_edit(context))
+    before, after, counts = _second_run(
+        context, tmp_path / "digests.json", clock=lambda: now, between=_same_size_edit(context)
+    )
     assert after.sha256 != before.sha256 and after == digest_context(context)
     assert counts == (0, 1)
 
@@ -229,6 +253,7 @@ def test_a_file_dated_in_the_future_costs_a_hash_not_a_wrong_tag(context, tmp_pa
 @pytest.fixture
 def deadline():
     """Fail, instead of hanging the suite, when a digest waits on something that never comes."""
+
     def expire(signum, frame):
         raise TimeoutError("the digest did not return within 10 s")
 
@@ -264,8 +289,9 @@ def test_a_file_that_cannot_be_read_is_named(context, tmp_path, monkeypatch):
     """A file removed between the walk and its read (an editor's swap file), or one the user may not
     read: the error names it, for the plan to report, instead of a traceback."""
     real_walk = digest_module._walk
-    monkeypatch.setattr(digest_module, "_walk",
-                        lambda c, i, top: real_walk(c, i, top) + [("gone.swp", 5, 0, 0, 1, 0o100644)])
+    monkeypatch.setattr(
+        digest_module, "_walk", lambda c, i, top: real_walk(c, i, top) + [("gone.swp", 5, 0, 0, 1, 0o100644)]
+    )
     for digest in (digest_context, DigestCache(tmp_path / "digests.json").digest):
         with pytest.raises(ContextError) as caught:
             digest(context)
@@ -286,7 +312,9 @@ def test_an_ignore_file_docker_refuses_is_named_not_guessed(context, tmp_path):
     with pytest.raises(ContextError) as caught:
         digest_context(context)
     assert caught.value.path == str(context / "Dockerfile.dockerignore")
-    assert caught.value.reason.startswith("docker refuses this ignore file, line 1: pattern 'x*[' is not a valid expression")
+    assert caught.value.reason.startswith(
+        "docker refuses this ignore file, line 1: pattern 'x*[' is not a valid expression"
+    )
 
 
 def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
@@ -316,8 +344,14 @@ def test_cache_hits_in_a_later_process(context, tmp_path):
 
     def run(seed: str) -> str:
         command = [sys.executable, "-c", _DIGEST_IN_A_NEW_PROCESS, str(context), str(cache_file)]
-        return subprocess.run(command, check=True, capture_output=True, text=True, cwd=Path(__file__).parent.parent,
-                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout.split()
+        return subprocess.run(
+            command,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent.parent,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.split()
 
     assert run("1") == ["0", "1"]
     assert run("2") == ["1", "0"]

@@ -23,30 +23,184 @@ ORACLE = REPO / "tools" / "dockerignore-oracle"
 # Patterns from docker's documentation and from real ignore files, with the corners where shell
 # globs, gitignore and Go's filepath.Match part ways.
 PATTERNS = [
-    "*.md", "!README.md", "README-secret.md", "!README*.md", "**/*.pyc", "*.pyc", "data", "data/",
-    "/data/raw", "!data/raw/keep.csv", "docs/**", "**/tmp", "a/*/c", "?.txt", "[a-c].txt",
-    "[!a]*.txt", "[^a]*.txt", "\\#literal", "temp?", "*/temp*", "*/*/temp*", "build/**/*.o",
-    "!build/keep.o", ".git", "**", "*", "!*.py", "Dockerfile", "./x", "x/../y", "  spaced  ",
-    "!  negspaced", "node_modules", "**/node_modules/**", "logs/*.log", "!logs/important.log",
-    "*.tar.gz", "a/**/b", "**/b/**", "**/", "/", "!", "#comment", " #not-a-comment", "**/*.md",
-    "!docs/**/keep.md", "src/**", "!src/main.py", "caf\u00e9.txt", "*~", ".*", "!.dockerignore",
-    "dir/sub/", "dir/*", "!dir/sub/file", "a\\*b", "[]", "[a-", "x/**/**/y", "\\d.txt", "a\\ b",
-    "[a-c]?/x", "**/*.md~", "a**", "**tmp", "x/**", "?", "[^/]", "a[/]b", "[[]", "[\\]]", "**/**", "a^b",
-    ".[a-z]*", "/**/x", "!**/keep*", "build/", "*.[oa]", "[a-c-e]", "[]]", "\\", "a\\", "[\\", "[^]",
-    "[^a", "[*]", "[?]", "[.]", "a{1,2}", "(x)", "x|y", "$HOME", "a+", "\\w*", "\x1fodd", "\u00a0nb\u00a0",
+    "*.md",
+    "!README.md",
+    "README-secret.md",
+    "!README*.md",
+    "**/*.pyc",
+    "*.pyc",
+    "data",
+    "data/",
+    "/data/raw",
+    "!data/raw/keep.csv",
+    "docs/**",
+    "**/tmp",
+    "a/*/c",
+    "?.txt",
+    "[a-c].txt",
+    "[!a]*.txt",
+    "[^a]*.txt",
+    "\\#literal",
+    "temp?",
+    "*/temp*",
+    "*/*/temp*",
+    "build/**/*.o",
+    "!build/keep.o",
+    ".git",
+    "**",
+    "*",
+    "!*.py",
+    "Dockerfile",
+    "./x",
+    "x/../y",
+    "  spaced  ",
+    "!  negspaced",
+    "node_modules",
+    "**/node_modules/**",
+    "logs/*.log",
+    "!logs/important.log",
+    "*.tar.gz",
+    "a/**/b",
+    "**/b/**",
+    "**/",
+    "/",
+    "!",
+    "#comment",
+    " #not-a-comment",
+    "**/*.md",
+    "!docs/**/keep.md",
+    "src/**",
+    "!src/main.py",
+    "caf\u00e9.txt",
+    "*~",
+    ".*",
+    "!.dockerignore",
+    "dir/sub/",
+    "dir/*",
+    "!dir/sub/file",
+    "a\\*b",
+    "[]",
+    "[a-",
+    "x/**/**/y",
+    "\\d.txt",
+    "a\\ b",
+    "[a-c]?/x",
+    "**/*.md~",
+    "a**",
+    "**tmp",
+    "x/**",
+    "?",
+    "[^/]",
+    "a[/]b",
+    "[[]",
+    "[\\]]",
+    "**/**",
+    "a^b",
+    ".[a-z]*",
+    "/**/x",
+    "!**/keep*",
+    "build/",
+    "*.[oa]",
+    "[a-c-e]",
+    "[]]",
+    "\\",
+    "a\\",
+    "[\\",
+    "[^]",
+    "[^a",
+    "[*]",
+    "[?]",
+    "[.]",
+    "a{1,2}",
+    "(x)",
+    "x|y",
+    "$HOME",
+    "a+",
+    "\\w*",
+    "\x1fodd",
+    "\u00a0nb\u00a0",
 ]
 
 PATHS = [
-    "README.md", "README-secret.md", "docs/guide.md", "docs/deep/keep.md", "a.pyc", "pkg/b.pyc",
-    "data", "data/raw/x.csv", "data/raw/keep.csv", "data/clean.csv", "x.txt", "b.txt", "ab.txt",
-    "tempa", "somedir/temporary.txt", "somedir/subdir/temporary.txt", "build/x/y.o", "build/keep.o",
-    "#literal", "node_modules/p/index.js", "src/node_modules/q.js", "logs/a.log", "logs/important.log",
-    "y", "x", "a/b", "a/x/b", "a/x/y/b", "a/x/c", "main.py", "src/main.py", "src/lib/util.py",
-    "Dockerfile", ".dockerignore", ".git/HEAD", ".env", "a.tar.gz", "spaced", "negspaced",
-    "caf\u00e9.txt", "notes.txt~", "dir/sub/file", "dir/sub/other", "dir/top", "a*b", "axb",
-    "tmp/cache.bin", "deep/tmp/cache.bin", "x/y", "x/p/q/y", "#comment", "#not-a-comment", "1.txt",
-    "a b", "x/a b/c", "a^b", "[", "]", "a/b/c/d/e.md", ".hidden/x", "x.o", "x.a", "-", "*", "?", ".",
-    "a1", "aa", "a{1,2}", "(x)", "x|y", "$HOME", "a+", "xtmp", "a/xtmp", "b/keepme", "README.md~", "\x1fodd", "odd",
+    "README.md",
+    "README-secret.md",
+    "docs/guide.md",
+    "docs/deep/keep.md",
+    "a.pyc",
+    "pkg/b.pyc",
+    "data",
+    "data/raw/x.csv",
+    "data/raw/keep.csv",
+    "data/clean.csv",
+    "x.txt",
+    "b.txt",
+    "ab.txt",
+    "tempa",
+    "somedir/temporary.txt",
+    "somedir/subdir/temporary.txt",
+    "build/x/y.o",
+    "build/keep.o",
+    "#literal",
+    "node_modules/p/index.js",
+    "src/node_modules/q.js",
+    "logs/a.log",
+    "logs/important.log",
+    "y",
+    "x",
+    "a/b",
+    "a/x/b",
+    "a/x/y/b",
+    "a/x/c",
+    "main.py",
+    "src/main.py",
+    "src/lib/util.py",
+    "Dockerfile",
+    ".dockerignore",
+    ".git/HEAD",
+    ".env",
+    "a.tar.gz",
+    "spaced",
+    "negspaced",
+    "caf\u00e9.txt",
+    "notes.txt~",
+    "dir/sub/file",
+    "dir/sub/other",
+    "dir/top",
+    "a*b",
+    "axb",
+    "tmp/cache.bin",
+    "deep/tmp/cache.bin",
+    "x/y",
+    "x/p/q/y",
+    "#comment",
+    "#not-a-comment",
+    "1.txt",
+    "a b",
+    "x/a b/c",
+    "a^b",
+    "[",
+    "]",
+    "a/b/c/d/e.md",
+    ".hidden/x",
+    "x.o",
+    "x.a",
+    "-",
+    "*",
+    "?",
+    ".",
+    "a1",
+    "aa",
+    "a{1,2}",
+    "(x)",
+    "x|y",
+    "$HOME",
+    "a+",
+    "xtmp",
+    "a/xtmp",
+    "b/keepme",
+    "README.md~",
+    "\x1fodd",
+    "odd",
     "nb",
 ]
 
@@ -69,30 +223,79 @@ def _cases(count: int, seed: int) -> list[dict]:
 # Left out on purpose: escaped letters that RE2 and Python read differently (\x, \p, \Q...), which
 # we refuse rather than guess, and '[:' classes.
 _ODD = list("ab/*?[]!^-\\.{}$()|+ 0123789,ésdwBAz") + ["**", "**/", "a/", "/"]
-_ODD_PATHS = ["a", "b", "ab", "a/b", "b/a", "a/b/a", "aa/bb", "a.b", "a-b", "a^b", "!a", "[a]", "a*", "a?",
-              "\\a", "{a}", "(a)", "a|b", "a+", "$a", "a b", "-", "^", ".", "a/.b", "a/b/c/d", "aa", "a1",
-              "a{1}", "a$", "ab$", "a\n", "é", "aéb"]
+_ODD_PATHS = [
+    "a",
+    "b",
+    "ab",
+    "a/b",
+    "b/a",
+    "a/b/a",
+    "aa/bb",
+    "a.b",
+    "a-b",
+    "a^b",
+    "!a",
+    "[a]",
+    "a*",
+    "a?",
+    "\\a",
+    "{a}",
+    "(a)",
+    "a|b",
+    "a+",
+    "$a",
+    "a b",
+    "-",
+    "^",
+    ".",
+    "a/.b",
+    "a/b/c/d",
+    "aa",
+    "a1",
+    "a{1}",
+    "a$",
+    "ab$",
+    "a\n",
+    "é",
+    "aéb",
+]
 
 
 def _odd_cases(count: int, seed: int) -> list[dict]:
     chosen = random.Random(seed)
-    return [{"ignore": "\n".join("".join(chosen.choice(_ODD) for _ in range(chosen.randint(1, 6)))
-                                  for _ in range(chosen.randint(1, 3))) + "\n", "paths": _ODD_PATHS}
-            for _ in range(count)]
+    return [
+        {
+            "ignore": "\n".join(
+                "".join(chosen.choice(_ODD) for _ in range(chosen.randint(1, 6))) for _ in range(chosen.randint(1, 3))
+            )
+            + "\n",
+            "paths": _ODD_PATHS,
+        }
+        for _ in range(count)
+    ]
 
 
 @pytest.fixture(scope="module")
 def oracle(tmp_path_factory) -> Path:
     binary = tmp_path_factory.mktemp("oracle") / "dockerignore-oracle"
-    done = subprocess.run(["go", "build", "-o", str(binary), "."], cwd=ORACLE, capture_output=True, text=True,
-                          env={**os.environ, "GOFLAGS": "-mod=mod"})
+    done = subprocess.run(
+        ["go", "build", "-o", str(binary), "."],
+        cwd=ORACLE,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOFLAGS": "-mod=mod"},
+    )
     assert done.returncode == 0, f"cannot build {ORACLE} with the Go toolchain: {done.stderr}"
     return binary
 
 
 def _docker(oracle: Path, cases: list[dict] = (), globs: list[tuple[str, str]] = (), walks: list[dict] = ()) -> dict:
-    done = subprocess.run([str(oracle)], input=json.dumps({"cases": list(cases), "globs": list(globs), "walks": list(walks)}),
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(oracle)],
+        input=json.dumps({"cases": list(cases), "globs": list(globs), "walks": list(walks)}),
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -109,14 +312,20 @@ def _ours(case: dict) -> list[bool] | IgnoreFileError:
 
 def _disagreements(cases: list[dict], answers: list[dict]) -> list[str]:
     found = []
-    for case, docker in zip(cases, answers):
+    for case, docker in zip(cases, answers, strict=True):
         ours = _ours(case)
         if isinstance(ours, IgnoreFileError) or "refused" in docker:
             if isinstance(ours, IgnoreFileError) != ("refused" in docker):
-                found.append(f"{case['ignore']!r}: docker {docker.get('refused', 'reads it')}; we {ours if isinstance(ours, IgnoreFileError) else 'read it'}")
+                found.append(
+                    f"{case['ignore']!r}: docker {docker.get('refused', 'reads it')}; "
+                    f"we {ours if isinstance(ours, IgnoreFileError) else 'read it'}"
+                )
             continue
-        found += [f"{case['ignore']!r} {path!r}: docker {'excludes' if excluded else 'sends'} it"
-                  for path, mine, excluded in zip(case["paths"], ours, docker["excluded"]) if mine != excluded]
+        found += [
+            f"{case['ignore']!r} {path!r}: docker {'excludes' if excluded else 'sends'} it"
+            for path, mine, excluded in zip(case["paths"], ours, docker["excluded"], strict=True)
+            if mine != excluded
+        ]
     return found
 
 
@@ -160,7 +369,7 @@ def test_the_files_we_digest_are_the_files_buildkit_sends(oracle, tmp_path):
         (root / ".dockerignore").write_text(case["ignore"], newline="")
         walks.append({"root": str(root), "ignore": case["ignore"]})
     differing, refused = [], 0
-    for walk, docker in zip(walks, _docker(oracle, walks=walks)["walks"]):
+    for walk, docker in zip(walks, _docker(oracle, walks=walks)["walks"], strict=True):
         root = Path(walk["root"])
         try:
             ours = set(context_files(root))
@@ -174,7 +383,9 @@ def test_the_files_we_digest_are_the_files_buildkit_sends(oracle, tmp_path):
             continue
         theirs = set(docker["sent"]) | {"Dockerfile", ".dockerignore"}
         if ours != theirs:
-            differing.append(f"{walk['ignore']!r}: only we send {sorted(ours - theirs)}, only docker {sorted(theirs - ours)}")
+            differing.append(
+                f"{walk['ignore']!r}: only we send {sorted(ours - theirs)}, only docker {sorted(theirs - ours)}"
+            )
     assert not differing, f"{len(differing)} of {len(walks)} contexts differ, first ones:\n" + "\n".join(differing[:10])
     assert 0 < refused < len(walks) // 2  # both kinds of answer were compared
 
@@ -185,10 +396,12 @@ def test_malformed_patterns_are_the_ones_gos_filepath_match_refuses(oracle):
     chosen = random.Random(7)
     alphabet = list("ab/*?[]^-\\.")
     names = [".", "a", "ab", "a/b", "", "b", "-", "]", "[", "a.b"]
-    globs = [("".join(chosen.choice(alphabet) for _ in range(chosen.randint(1, 8))), chosen.choice(names))
-             for _ in range(20000)]
+    globs = [
+        ("".join(chosen.choice(alphabet) for _ in range(chosen.randint(1, 8))), chosen.choice(names))
+        for _ in range(20000)
+    ]
     differing = []
-    for (pattern, name), (matched, malformed) in zip(globs, _docker(oracle, globs=globs)["globs"]):
+    for (pattern, name), (matched, malformed) in zip(globs, _docker(oracle, globs=globs)["globs"], strict=True):
         try:
             ours = (gomatch.match(pattern, name), False)
         except gomatch.BadPattern:
@@ -200,9 +413,16 @@ def test_malformed_patterns_are_the_ones_gos_filepath_match_refuses(oracle):
 
 def test_the_oracle_tells_sent_from_excluded_and_refuses(oracle):
     """The comparisons above mean something only if docker's answers vary."""
-    answers = _docker(oracle, [
-        {"ignore": "*.md\n!README.md\n[!a]*.txt\n", "paths": ["README.md", "a.md", "docs/a.md", "x.txt", "ab.txt"]},
-        {"ignore": "*.md\n!/\n", "paths": ["a.md"]},
-    ], globs=[("a\\", "."), ("a*\\", ".")])
-    assert answers["cases"] == [{"excluded": [False, True, False, False, True]}, {"refused": 'illegal exclusion pattern: "!"'}]
+    answers = _docker(
+        oracle,
+        [
+            {"ignore": "*.md\n!README.md\n[!a]*.txt\n", "paths": ["README.md", "a.md", "docs/a.md", "x.txt", "ab.txt"]},
+            {"ignore": "*.md\n!/\n", "paths": ["a.md"]},
+        ],
+        globs=[("a\\", "."), ("a*\\", ".")],
+    )
+    assert answers["cases"] == [
+        {"excluded": [False, True, False, False, True]},
+        {"refused": 'illegal exclusion pattern: "!"'},
+    ]
     assert answers["globs"] == [[False, True], [False, False]]

@@ -37,7 +37,9 @@ def _edit(root: Path, relative: str, old: str, new: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("damage", ["!: camel: 1.0.0", "camel: 2001-02-30"], ids=["unknown-tag-on-a-key", "a-date-that-does-not-exist"])
+@pytest.mark.parametrize(
+    "damage", ["!: camel: 1.0.0", "camel: 2001-02-30"], ids=["unknown-tag-on-a-key", "a-date-that-does-not-exist"]
+)
 def test_a_value_yaml_cannot_construct_is_a_located_error_not_a_crash(example_copy, damage):
     """Found by the loader fuzz test: PyYAML raises for these while building the value, after the
     text has parsed."""
@@ -77,11 +79,14 @@ def test_anchors_used_as_real_files_use_them_still_load(example_copy):
     assert skill.exists()
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("a: &a [*a]\n", "refers to a value that contains it"),
-    ("a: &a {b: *a}\n", "refers to a value that contains it"),
-    ("a: &a\n  <<: *a\n  b: 1\n", "merge a mapping into itself"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("a: &a [*a]\n", "refers to a value that contains it"),
+        ("a: &a {b: *a}\n", "refers to a value that contains it"),
+        ("a: &a\n  <<: *a\n  b: 1\n", "merge a mapping into itself"),
+    ],
+)
 def test_an_alias_inside_its_own_anchor_is_refused_not_a_recursion_error(example_copy, text, problem):
     skill = example_copy / HELLO
     skill.write_text(skill.read_text() + text)
@@ -90,10 +95,13 @@ def test_an_alias_inside_its_own_anchor_is_refused_not_a_recursion_error(example
     assert problem in errors[0][3] and errors[0][2] == line_of(skill, "a: &a")
 
 
-@pytest.mark.parametrize("nesting", [
-    "tags: " + "[" * 400 + "]" * 400 + "\n",
-    "extra:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(300)) + "  " * 301 + "v\n",
-])
+@pytest.mark.parametrize(
+    "nesting",
+    [
+        "tags: " + "[" * 400 + "]" * 400 + "\n",
+        "extra:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(300)) + "  " * 301 + "v\n",
+    ],
+)
 def test_nesting_hundreds_of_levels_deep_is_a_located_error(example_copy, nesting):
     skill = example_copy / HELLO
     skill.write_text(skill.read_text().replace("tags:\n  - label: example\n    value: plain job\n", "") + nesting)
@@ -123,7 +131,9 @@ def test_an_action_name_that_is_a_path_is_refused_and_nothing_there_is_read(exam
     errors = _errors(example_copy)
     monkeypatch.undo()
     codes = [(c, n, line) for c, n, line, _ in errors]
-    assert ("action-name", "skill.yaml", line_of(example_copy / HELLO, f"  - name: {json.dumps(name)}")) in codes, errors
+    assert ("action-name", "skill.yaml", line_of(example_copy / HELLO, f"  - name: {json.dumps(name)}")) in codes, (
+        errors
+    )
     assert "missing-dockerfile" not in [c for c, *_ in errors]
     root = os.path.realpath(example_copy)
     assert all(os.path.realpath(p).startswith(root) for p in touched), [p for p in touched if not p.startswith(root)]
@@ -160,17 +170,23 @@ def test_links_inside_the_workspace_are_fine(example_copy):
     assert diagnostics.errors == []
 
 
-@pytest.mark.parametrize("field, value, problem", [
-    ("properties", ["a", "b"], "'properties' must be an object, not list"),
-    ("headers", "x", "'headers' must be an object, not str"),
-    ("skillName", 3, "'skillName' must be a string, not int"),
-])
+@pytest.mark.parametrize(
+    "field, value, problem",
+    [
+        ("properties", ["a", "b"], "'properties' must be an object, not list"),
+        ("headers", "x", "'headers' must be an object, not str"),
+        ("skillName", 3, "'skillName' must be a string, not int"),
+    ],
+)
 def test_a_message_envelope_field_of_the_wrong_type_is_invalid_and_render_never_crashes(
-        example_copy, tmp_path, field, value, problem):
+    example_copy, tmp_path, field, value, problem
+):
     message = example_copy / "skills/hello/invoke/request/message.json"
     message.write_text(json.dumps({"payload": {"name": "x"}, field: value}, indent=2))
     errors = _errors(example_copy)
-    assert [(c, n, line) for c, n, line, _ in errors] == [("invoke-json", "message.json", line_of(message, f'"{field}"'))]
+    assert [(c, n, line) for c, n, line, _ in errors] == [
+        ("invoke-json", "message.json", line_of(message, f'"{field}"'))
+    ]
     assert problem in errors[0][3]
     shutil.copy(REPO / "Pulumi.yaml", example_copy)
     shutil.copytree(REPO / "stacks", example_copy / "stacks")
@@ -190,11 +206,17 @@ def _wire(example_copy: Path, loop: bool) -> Path:
     mappings = [({"refId": "h", "output": "response"}, {"refId": "p", "input": "request"})]
     if loop:
         mappings.append(({"refId": "p", "output": "records"}, {"refId": "h", "input": "request"}))
-    agent.write_text(json.dumps({
-        "camel": "1.0.0", "name": "loop",
-        "skills": [{"skillName": "hello", "refId": "h"}, {"skillName": "producer", "refId": "p"}],
-        "mappings": [{"from": {"skill": a}, "to": {"skill": b}} for a, b in mappings],
-    }, indent=1))
+    agent.write_text(
+        json.dumps(
+            {
+                "camel": "1.0.0",
+                "name": "loop",
+                "skills": [{"skillName": "hello", "refId": "h"}, {"skillName": "producer", "refId": "p"}],
+                "mappings": [{"from": {"skill": a}, "to": {"skill": b}} for a, b in mappings],
+            },
+            indent=1,
+        )
+    )
     return agent
 
 
@@ -214,24 +236,45 @@ def test_a_chain_of_jobs_longer_than_the_recursion_limit_is_ordered(example_copy
     from skillship.settings import StackSettings
 
     workspace, _ = load_workspace(REPO)
-    base = plan_deployment(workspace, StackSettings.from_config("t", {"target": "render", "buildImages": False}),
-                           project_dir=REPO).task("hello")
+    base = plan_deployment(
+        workspace, StackSettings.from_config("t", {"target": "render", "buildImages": False}), project_dir=REPO
+    ).task("hello")
     count = 3000  # each task runs after the one with the next name: run order is the reverse of name order
-    tasks = tuple(dataclasses.replace(base, key=f"t{i:05d}", after=(f"t{i + 1:05d}",) if i + 1 < count else ())
-                  for i in range(count))
+    tasks = tuple(
+        dataclasses.replace(base, key=f"t{i:05d}", after=(f"t{i + 1:05d}",) if i + 1 < count else ())
+        for i in range(count)
+    )
     ordered = DeploymentPlan(settings=None, tasks=tasks).ordered_tasks()  # type: ignore[arg-type]
     assert [t.key for t in ordered] == [f"t{i:05d}" for i in reversed(range(count))]
 
 
-@pytest.mark.parametrize("edit, code, problem", [
-    (("  - name: hello\n    type: job\n    image: hello", "  - name: hello\n    type: job\n    image: hello:1.2"),
-     "image-tag", "has a tag or digest"),
-    (("  - name: hello\n    type: job\n    image: hello", "  - name: hello\n    type: job\n    image: reg.io/x/hello@sha256:" + "a" * 64),
-     "image-tag", "has a tag or digest"),
-    (("environmentVariables: '\"LOG_LEVEL\"=\"info\"'", "environmentVariables: {'LOG LEVEL': info}"),
-     "env-name", "printable ASCII without spaces or '='"),
-    (("- name: api.token", "- name: api token"), "secret-key", "letters, digits"),
-])
+@pytest.mark.parametrize(
+    "edit, code, problem",
+    [
+        (
+            (
+                "  - name: hello\n    type: job\n    image: hello",
+                "  - name: hello\n    type: job\n    image: hello:1.2",
+            ),
+            "image-tag",
+            "has a tag or digest",
+        ),
+        (
+            (
+                "  - name: hello\n    type: job\n    image: hello",
+                "  - name: hello\n    type: job\n    image: reg.io/x/hello@sha256:" + "a" * 64,
+            ),
+            "image-tag",
+            "has a tag or digest",
+        ),
+        (
+            ('environmentVariables: \'"LOG_LEVEL"="info"\'', "environmentVariables: {'LOG LEVEL': info}"),
+            "env-name",
+            "printable ASCII without spaces or '='",
+        ),
+        (("- name: api.token", "- name: api token"), "secret-key", "letters, digits"),
+    ],
+)
 def test_names_the_api_server_would_refuse_are_validate_errors(example_copy, edit, code, problem):
     skill = _edit(example_copy, HELLO, *edit)
     errors = [(c, line, m) for c, _, line, m in _errors(example_copy)]

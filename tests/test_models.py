@@ -84,7 +84,10 @@ def test_camel_as_a_number_stays_text_for_a_clear_version_error():
 
 def test_routing_by_property_lists_every_target():
     routing = Input.model_validate(
-        {"name": "r", "routing": {"property": "kind", "rules": [{"match": "a", "action": "x"}], "default": {"action": "y"}}}
+        {
+            "name": "r",
+            "routing": {"property": "kind", "rules": [{"match": "a", "action": "x"}], "default": {"action": "y"}},
+        }
     ).routing
     assert [(path, t.action) for path, t in routing.targets()] == [(("rules", 0), "x"), (("default",), "y")]
 

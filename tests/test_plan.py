@@ -9,9 +9,9 @@ import pytest
 
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment, secret_env_name
-from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from skillship.settings import StackSettings
 from skillship.validation import load_workspace
+from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from tests.conftest import REPO
 
 
@@ -36,12 +36,16 @@ def test_message_comes_from_invoke_by_default_and_properties_merge():
 
 
 def test_stack_message_as_object_or_file(example_copy):
-    assert plan(messages={"hello": {"payload": {"name": "stack"}}}).task("hello").envelope["payload"] == {"name": "stack"}
+    assert plan(messages={"hello": {"payload": {"name": "stack"}}}).task("hello").envelope["payload"] == {
+        "name": "stack"
+    }
     assert plan(messages={"hello": {"name": "bare"}}).task("hello").envelope["payload"] == {"name": "bare"}
     message = example_copy / "messages" / "m.json"
     message.parent.mkdir()
     message.write_text(json.dumps({"payload": {"name": "file"}}))
-    assert plan(example_copy, messages={"hello": "messages/m.json"}).task("hello").envelope["payload"] == {"name": "file"}
+    assert plan(example_copy, messages={"hello": "messages/m.json"}).task("hello").envelope["payload"] == {
+        "name": "file"
+    }
     assert plan(example_copy, messages={"hello": str(message)}).task("hello").envelope["payload"] == {"name": "file"}
 
 
@@ -53,11 +57,14 @@ def test_a_stack_message_outside_the_project_is_never_read(example_copy, tmp_pat
             plan(example_copy, messages={"hello": given})
 
 
-@pytest.mark.parametrize("message, problem", [
-    ({"payload": 1, "properties": ["a"]}, "'properties' must be an object, not list"),
-    ({"payload": 1, "headers": "x"}, "'headers' must be an object, not str"),
-    ({"payload": 1, "agentName": 7}, "'agentName' must be a string, not int"),
-])
+@pytest.mark.parametrize(
+    "message, problem",
+    [
+        ({"payload": 1, "properties": ["a"]}, "'properties' must be an object, not list"),
+        ({"payload": 1, "headers": "x"}, "'headers' must be an object, not str"),
+        ({"payload": 1, "agentName": 7}, "'agentName' must be a string, not int"),
+    ],
+)
 def test_a_stack_message_of_the_wrong_shape_is_a_plan_problem_not_a_crash(message, problem):
     with pytest.raises(PlanError) as caught:
         plan(messages={"hello": message})
@@ -77,7 +84,10 @@ def test_a_new_message_is_a_new_task_with_a_new_name():
         ({"skills": ["ghost"]}, "skillship:skills names skill 'ghost'"),
         ({"messages": {"ghost": {}}}, "skillship:messages names skill 'ghost'"),
         ({"properties": {"hello": {"colour": "red"}}}, "sets 'colour', which skill 'hello' does not declare"),
-        ({"properties": {"hello": {"api.token": "x"}}}, "is a secure property: set it with `pulumi config set --secret"),
+        (
+            {"properties": {"hello": {"api.token": "x"}}},
+            "is a secure property: set it with `pulumi config set --secret",
+        ),
         ({"images": {"ghost/x": "img"}}, "skillship:images names 'ghost/x'"),
         ({"messages": {"hello": "missing.json"}}, "cannot be read"),
     ],
@@ -101,7 +111,9 @@ def test_unknown_secret_is_reported():
 
 def test_required_properties_need_a_value(example_copy):
     skill = example_copy / "skills/hello/skill.yaml"
-    skill.write_text(skill.read_text().replace("    required: false\n    secure: true", "    required: true\n    secure: true"))
+    skill.write_text(
+        skill.read_text().replace("    required: false\n    secure: true", "    required: true\n    secure: true")
+    )
     with pytest.raises(PlanError, match="requires property 'api.token'"):
         plan(example_copy)
     assert plan(example_copy, secrets={"hello": ["api.token"]}).task("hello").secure_properties == ("api.token",)
@@ -112,9 +124,15 @@ def test_large_messages_travel_in_a_config_map():
     result = plan(messages={"hello": big})
     hello = result.task("hello")
     assert hello.message_in_file
-    objects = {o["kind"]: o for o in stack_objects(result) if o["metadata"].get("labels", {}).get("skillship.io/skill") == "hello"}
+    objects = {
+        o["kind"]: o
+        for o in stack_objects(result)
+        if o["metadata"].get("labels", {}).get("skillship.io/skill") == "hello"
+    }
     config_map = objects["ConfigMap"]
-    assert config_map["immutable"] is True and json.loads(config_map["data"]["message.json"])["payload"] == big["payload"]
+    assert (
+        config_map["immutable"] is True and json.loads(config_map["data"]["message.json"])["payload"] == big["payload"]
+    )
     pod = objects["Job"]["spec"]["template"]["spec"]
     assert pod["containers"][0]["args"] == ["@/var/run/skillship/message/message.json"]
     assert {"name": "message", "configMap": {"name": config_map["metadata"]["name"]}} in pod["volumes"]
@@ -129,7 +147,9 @@ def test_sidecar_mode_warns_when_the_entrypoint_cannot_stop_the_proxy(example_co
     assert plan(example_copy, istioMode="sidecar").warnings == ()  # the examples run under the runtime
     dockerfile = example_copy / "skills/hello/actions/hello/Dockerfile"
     plain = 'ENTRYPOINT ["python", "/app/main.py"]'
-    dockerfile.write_text(dockerfile.read_text().replace('ENTRYPOINT ["python", "-m", "skillship_runtime", "/app/main.py"]', plain))
+    dockerfile.write_text(
+        dockerfile.read_text().replace('ENTRYPOINT ["python", "-m", "skillship_runtime", "/app/main.py"]', plain)
+    )
     [warning] = plan(example_copy, istioMode="sidecar").warnings
     assert "skill 'hello'" in warning.message and "never completes" in warning.message
     lines = dockerfile.read_text().splitlines()
@@ -176,4 +196,9 @@ def test_an_unreadable_build_context_is_a_plan_problem_naming_the_file():
         plan_deployment(loaded, settings, project_dir=REPO, digester=digester)
     hello = [d for d in caught.value.diagnostics if d.file.startswith("skills/hello/")]
     assert [(d.code, d.file, d.message) for d in hello] == [
-        ("build-context", "skills/hello/actions/hello/main.py", "build context skills/hello/actions/hello: Permission denied")]
+        (
+            "build-context",
+            "skills/hello/actions/hello/main.py",
+            "build context skills/hello/actions/hello: Permission denied",
+        )
+    ]

@@ -45,7 +45,11 @@ def test_components_parent_their_children():
         if resource["type"].endswith((":Namespace", ":PeerAuthentication", ":ServiceAccount", ":Secret")):
             expected = "skillship:index:Workspace"  # the stack's, and each skill's shared identity
         else:
-            expected = "skillship:index:SkillDaemon" if resource["name"].startswith("skillship-consumer") else "skillship:index:SkillJob"
+            expected = (
+                "skillship:index:SkillDaemon"
+                if resource["name"].startswith("skillship-consumer")
+                else "skillship:index:SkillJob"
+            )
         assert parent == expected, resource["name"]
     for image in run.of_type("docker-build:index:Image"):
         assert run.by_urn(image["parent"])["type"] == "skillship:index:SkillImage"
@@ -115,9 +119,21 @@ def test_the_builder_setting_names_the_buildx_builder_of_every_image():
     ("stack", "kinds", "inject", "annotations"),
     [
         ("local", set(), "false", {}),
-        ("dev", {"PeerAuthentication", "AuthorizationPolicy", "Sidecar"}, "true",
-         {"sidecar.istio.io/nativeSidecar": "false", "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}'}),
-        ("staging", {"PeerAuthentication", "AuthorizationPolicy", "Sidecar"}, "true", {"sidecar.istio.io/nativeSidecar": "true"}),
+        (
+            "dev",
+            {"PeerAuthentication", "AuthorizationPolicy", "Sidecar"},
+            "true",
+            {
+                "sidecar.istio.io/nativeSidecar": "false",
+                "proxy.istio.io/config": '{"holdApplicationUntilProxyStarts": true}',
+            },
+        ),
+        (
+            "staging",
+            {"PeerAuthentication", "AuthorizationPolicy", "Sidecar"},
+            "true",
+            {"sidecar.istio.io/nativeSidecar": "true"},
+        ),
         ("prod", {"PeerAuthentication", "AuthorizationPolicy"}, "false", {}),
     ],
 )
@@ -125,9 +141,11 @@ def test_istio_objects_and_pod_settings_follow_the_mode(stack, kinds, inject, an
     run = run_program(stack, stack_config(stack))
     assert run.error is None, run.error
     istio = {r["type"] for r in run.kubernetes() if ".istio.io/" in r["type"]}
-    tokens = {"PeerAuthentication": "kubernetes:security.istio.io/v1:PeerAuthentication",
-              "AuthorizationPolicy": "kubernetes:security.istio.io/v1:AuthorizationPolicy",
-              "Sidecar": "kubernetes:networking.istio.io/v1:Sidecar"}
+    tokens = {
+        "PeerAuthentication": "kubernetes:security.istio.io/v1:PeerAuthentication",
+        "AuthorizationPolicy": "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+        "Sidecar": "kubernetes:networking.istio.io/v1:Sidecar",
+    }
     assert istio == {tokens[k] for k in kinds}
     job = run.manifest(run.one(JOB, "skillship-hello-job"))
     pod = job["spec"]["template"]["metadata"]
@@ -148,7 +166,9 @@ def test_sidecar_egress_is_limited_to_the_stack_hosts():
     sidecar = run.manifest(run.one("kubernetes:networking.istio.io/v1:Sidecar", "skillship-hello-sidecar"))
     assert sidecar["spec"]["egress"] == [{"hosts": ["./*", "istio-system/*", "data/api.internal"]}]
     assert sidecar["spec"]["outboundTrafficPolicy"] == {"mode": "REGISTRY_ONLY"}
-    assert sidecar["spec"]["workloadSelector"] == {"labels": {"skillship.io/stack": "dev", "skillship.io/action": "hello"}}
+    assert sidecar["spec"]["workloadSelector"] == {
+        "labels": {"skillship.io/stack": "dev", "skillship.io/action": "hello"}
+    }
 
 
 def test_succeeded_tasks_are_stack_outputs():
@@ -210,13 +230,16 @@ def test_secure_property_reaches_the_container_only_through_the_secret():
     assert SECRET_VALUE not in json.dumps(run.exports)
     job = run.manifest(run.one(JOB, "skillship-hello-job"))
     env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["SKILLSHIP_SECRET_API_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "hello-secrets", "key": "api.token"}}
+    assert env["SKILLSHIP_SECRET_API_TOKEN"]["valueFrom"] == {
+        "secretKeyRef": {"name": "hello-secrets", "key": "api.token"}
+    }
     assert "api.token" not in job["spec"]["template"]["spec"]["containers"][0]["args"][0]
 
 
 def test_render_stack_never_holds_secret_values():
-    run = run_program("local", {**stack_config("local"), "secrets": {"hello": {"api.token": SECRET_VALUE}}},
-                      secret_keys=("secrets",))
+    run = run_program(
+        "local", {**stack_config("local"), "secrets": {"hello": {"api.token": SECRET_VALUE}}}, secret_keys=("secrets",)
+    )
     assert run.error is None, run.error
     secret = run.one("kubernetes:core/v1:Secret", "skillship-hello-secret")
     assert secret["inputs"]["stringData"] == {"api.token": "<redacted>"}
@@ -267,12 +290,16 @@ def test_jobs_that_send_records_wait_for_their_receiver_and_know_where_it_is():
     assert {deployment["urn"], service["urn"]} <= set(producer["dependencies"])
     hello = run.one(JOB, "skillship-hello-job")
     assert deployment["urn"] not in hello["dependencies"]  # hello sends nothing to the consumer
-    env = {e["name"]: e.get("value") for e in run.manifest(producer)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    env = {
+        e["name"]: e.get("value") for e in run.manifest(producer)["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert json.loads(env["SKILLSHIP_TARGETS"]) == {
-        "records": ["http://consumer.skillship-staging.svc.cluster.local:5000/records/records"]}
+        "records": ["http://consumer.skillship-staging.svc.cluster.local:5000/records/records"]
+    }
     [policy] = [r for r in run.kubernetes() if r["name"] == "skillship-consumer-authz"]
     assert run.manifest(policy)["spec"]["rules"][0]["from"] == [
-        {"source": {"principals": ["cluster.local/ns/skillship-staging/sa/producer"]}}]
+        {"source": {"principals": ["cluster.local/ns/skillship-staging/sa/producer"]}}
+    ]
 
 
 def _program_with_agent(tmp_path, mappings: list[dict]):
@@ -281,16 +308,27 @@ def _program_with_agent(tmp_path, mappings: list[dict]):
     for item in ("__main__.py", "Pulumi.yaml", "components", "stacks", "skills", "agents"):
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, program / item)
-    agent = {"camel": "1.0.0", "name": "chain", "title": "chain",
-             "skills": [{"skillName": "hello", "refId": "h"}, {"skillName": "producer", "refId": "p"}],
-             "mappings": mappings}
+    agent = {
+        "camel": "1.0.0",
+        "name": "chain",
+        "title": "chain",
+        "skills": [{"skillName": "hello", "refId": "h"}, {"skillName": "producer", "refId": "p"}],
+        "mappings": mappings,
+    }
     (program / "agents/chain.yaml").write_text(json.dumps(agent))
     return program
 
 
 def test_a_job_mapped_to_another_job_runs_after_it(tmp_path):
-    program = _program_with_agent(tmp_path, [
-        {"from": {"skill": {"refId": "h", "output": "response"}}, "to": {"skill": {"refId": "p", "input": "request"}}}])
+    program = _program_with_agent(
+        tmp_path,
+        [
+            {
+                "from": {"skill": {"refId": "h", "output": "response"}},
+                "to": {"skill": {"refId": "p", "input": "request"}},
+            }
+        ],
+    )
     run = run_program("staging", stack_config("staging"), program_dir=program)
     assert run.error is None, run.error
     hello, producer = run.one(JOB, "skillship-hello-job"), run.one(JOB, "skillship-producer-job")
@@ -299,13 +337,25 @@ def test_a_job_mapped_to_another_job_runs_after_it(tmp_path):
 
 
 def test_jobs_mapped_in_a_loop_are_refused_before_anything_is_declared(tmp_path):
-    program = _program_with_agent(tmp_path, [
-        {"from": {"skill": {"refId": "h", "output": "response"}}, "to": {"skill": {"refId": "p", "input": "request"}}},
-        {"from": {"skill": {"refId": "p", "output": "records"}}, "to": {"skill": {"refId": "h", "input": "request"}}}])
+    program = _program_with_agent(
+        tmp_path,
+        [
+            {
+                "from": {"skill": {"refId": "h", "output": "response"}},
+                "to": {"skill": {"refId": "p", "input": "request"}},
+            },
+            {
+                "from": {"skill": {"refId": "p", "output": "records"}},
+                "to": {"skill": {"refId": "h", "input": "request"}},
+            },
+        ],
+    )
     run = run_program("staging", stack_config("staging"), program_dir=program)
     assert run.error is not None
-    assert "jobs mapped in a loop can never start: hello -> producer -> hello" in run.error["message"] or \
-        "jobs mapped in a loop can never start: producer -> hello -> producer" in run.error["message"]
+    assert (
+        "jobs mapped in a loop can never start: hello -> producer -> hello" in run.error["message"]
+        or "jobs mapped in a loop can never start: producer -> hello -> producer" in run.error["message"]
+    )
     assert run.kubernetes() == []
 
 
@@ -349,10 +399,15 @@ def test_the_sdk_still_lists_the_stacks_keys_and_their_secrecy(monkeypatch):
 
     monkeypatch.delenv("PULUMI_CONFIG", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)
-    pulumi.runtime.set_all_config({"skillship:namespace": "team-a", "skillship:registryPassword": "s3cret",
-                                   "kubernetes:context": "kind"}, secret_keys=["skillship:registryPassword"])
+    pulumi.runtime.set_all_config(
+        {"skillship:namespace": "team-a", "skillship:registryPassword": "s3cret", "kubernetes:context": "kind"},
+        secret_keys=["skillship:registryPassword"],
+    )
     try:
-        assert stack_config() == {"skillship:namespace": ("team-a", False), "skillship:registryPassword": ("s3cret", True)}
+        assert stack_config() == {
+            "skillship:namespace": ("team-a", False),
+            "skillship:registryPassword": ("s3cret", True),
+        }
     finally:
         pulumi.runtime.set_all_config({}, secret_keys=[])
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"skillship:wait": "false"}))

@@ -92,7 +92,9 @@ def test_render_json_lists_every_file(tmp_path):
 
 def test_render_redacts_secrets(project, tmp_path):
     stack = project / "stacks/Pulumi.local.yaml"
-    stack.write_text(stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n")
+    stack.write_text(
+        stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n"
+    )
     result = render(project, "local", tmp_path / "out")
     assert result.exit_code == 0, result.output
     [secret] = [yaml.safe_load(t) for n, t in files(tmp_path / "out").items() if "-secret-" in n]
@@ -103,7 +105,9 @@ def test_render_redacts_secrets(project, tmp_path):
 def test_show_secrets_needs_the_pulumi_cli(project, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     stack = project / "stacks/Pulumi.local.yaml"
-    stack.write_text(stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n")
+    stack.write_text(
+        stack.read_text() + "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n"
+    )
     result = render(project, "local", tmp_path / "out", "--show-secrets")
     assert result.exit_code == 2
     assert "needs the pulumi CLI" in result.stderr
@@ -140,8 +144,10 @@ def test_an_unreadable_build_context_fails_render_naming_the_file(project, tmp_p
     monkeypatch.setenv("SKILLSHIP_CACHE_DIR", "off")
     result = render(project, "local", tmp_path / "out")
     assert result.exit_code == 1, result.output
-    assert ("skills/hello/actions/hello/main.py: error: build context skills/hello/actions/hello: Permission denied "
-            "[build-context]") in result.output
+    assert (
+        "skills/hello/actions/hello/main.py: error: build context skills/hello/actions/hello: Permission denied "
+        "[build-context]"
+    ) in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
 
@@ -154,7 +160,9 @@ def test_render_json_of_an_invalid_workspace_is_validates_report(project, tmp_pa
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert report["valid"] is False and report["version"] == 1
-    assert [(d["code"], d["file"], d["line"]) for d in report["diagnostics"]] == [("camel-version", "skills/hello/skill.yaml", 1)]
+    assert [(d["code"], d["file"], d["line"]) for d in report["diagnostics"]] == [
+        ("camel-version", "skills/hello/skill.yaml", 1)
+    ]
     assert not (tmp_path / "out").exists()
 
 

@@ -62,7 +62,9 @@ def _fake_pulumi(folder: Path) -> None:
     """Stands in for `pulumi config --show-secrets --json`, the one call --show-secrets makes."""
     folder.mkdir()
     script = folder / "pulumi"
-    values = json.dumps({"skillship:secrets": {"value": json.dumps({"hello": {"api.token": "s3cret"}}), "secret": True}})
+    values = json.dumps(
+        {"skillship:secrets": {"value": json.dumps({"hello": {"api.token": "s3cret"}}), "secret": True}}
+    )
     script.write_text(f"#!/bin/sh\ncat <<'EOF'\n{values}\nEOF\n")
     script.chmod(0o755)
 
@@ -93,8 +95,8 @@ def _umask() -> int:
 
 def test_render_reads_the_stack_from_skillship_stack(project, tmp_path, monkeypatch):
     monkeypatch.setenv("SKILLSHIP_STACK", "dev")
-    from tests.test_render import runner
     from skillship.cli import app
+    from tests.test_render import runner
 
     cwd = os.getcwd()
     os.chdir(project)
@@ -106,12 +108,15 @@ def test_render_reads_the_stack_from_skillship_stack(project, tmp_path, monkeypa
     assert all("skillship-dev" in p.read_text() for p in (tmp_path / "out").glob("*.yaml"))
 
 
-@pytest.mark.parametrize("case, code, needle", [
-    ("unknown-stack", 2, "unknown stack 'qa'"),
-    ("plan-error", 1, "which is not in the workspace"),
-    ("missing-folder", 2, "no such directory"),
-    ("unsafe-out", 2, "is a file, not a folder"),
-])
+@pytest.mark.parametrize(
+    "case, code, needle",
+    [
+        ("unknown-stack", 2, "unknown stack 'qa'"),
+        ("plan-error", 1, "which is not in the workspace"),
+        ("missing-folder", 2, "no such directory"),
+        ("unsafe-out", 2, "is a file, not a folder"),
+    ],
+)
 def test_render_json_always_prints_a_json_document(project, tmp_path, case, code, needle):
     out, args, stack = tmp_path / "out", ["--json"], "local"
     if case == "unknown-stack":

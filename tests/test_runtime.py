@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from skillship_runtime import sender as sender_module
 from skillship_runtime.message import read_message
 from skillship_runtime.receiver import RecordServer, RecordStore, make_handler
-from skillship_runtime import sender as sender_module
 from skillship_runtime.sender import DeliveryError, Sender
 from tests.support.records import free_port
 
@@ -44,8 +44,9 @@ def _post(port: int, path: str, body: bytes, headers: dict | None = None) -> tup
 
 
 def _batch(*keys: str) -> bytes:
-    return json.dumps({"activationId": "a", "records": [{"key": k, "sequence": i, "payload": {"n": i}}
-                                                        for i, k in enumerate(keys)]}).encode()
+    return json.dumps(
+        {"activationId": "a", "records": [{"key": k, "sequence": i, "payload": {"n": i}} for i, k in enumerate(keys)]}
+    ).encode()
 
 
 def test_receiver_keeps_each_key_once_and_says_so(receiver):
@@ -56,13 +57,16 @@ def test_receiver_keeps_each_key_once_and_says_so(receiver):
     assert len(receiver.store.path.read_text().splitlines()) == 3
 
 
-@pytest.mark.parametrize("path, body, status, words", [
-    ("/records/other", _batch("k"), 404, "no input at /records/other"),
-    ("/elsewhere", _batch("k"), 404, "no input"),
-    ("/records/records", b"{nope", 400, "not JSON"),
-    ("/records/records", b'{"records": {}}', 400, "'records' list"),
-    ("/records/records", b'{"records": [{"payload": 1}]}', 400, "records[0] has no 'key'"),
-])
+@pytest.mark.parametrize(
+    "path, body, status, words",
+    [
+        ("/records/other", _batch("k"), 404, "no input at /records/other"),
+        ("/elsewhere", _batch("k"), 404, "no input"),
+        ("/records/records", b"{nope", 400, "not JSON"),
+        ("/records/records", b'{"records": {}}', 400, "'records' list"),
+        ("/records/records", b'{"records": [{"payload": 1}]}', 400, "records[0] has no 'key'"),
+    ],
+)
 def test_receiver_answers_bad_batches_clearly_and_stores_nothing(receiver, path, body, status, words):
     code, answer = _post(receiver.server_address[1], path, body)
     assert code == status and words in answer["error"]
@@ -89,7 +93,11 @@ def test_a_store_cut_short_by_a_crash_drops_the_unacknowledged_tail(tmp_path):
     fresh, duplicates = again.add("records", json.loads(_batch("k/2", "k/3")))
     assert [r["key"] for r in fresh] == ["k/3"] and duplicates == 1
     again.close()
-    assert [json.loads(line)["key"] for line in (tmp_path / "records.jsonl").read_text().splitlines()] == ["k/1", "k/2", "k/3"]
+    assert [json.loads(line)["key"] for line in (tmp_path / "records.jsonl").read_text().splitlines()] == [
+        "k/1",
+        "k/2",
+        "k/3",
+    ]
 
 
 def test_sender_delivers_every_record_once_in_order(receiver):
@@ -139,7 +147,9 @@ def scripted():
     server.shutdown()
 
 
-@pytest.mark.parametrize("answers", [[429], [503], [429, 503, 502, 500, 504, 408, 425]], ids=["429", "503", "every-retryable"])
+@pytest.mark.parametrize(
+    "answers", [[429], [503], [429, 503, 502, 500, 504, 408, 425]], ids=["429", "503", "every-retryable"]
+)
 def test_a_receiver_that_says_later_gets_the_same_batch_again(scripted, answers):
     scripted.script = list(answers)
     sender = Sender({"records": [scripted.url]}, activation_id="act", backoff=(0.01, 0.02))
@@ -157,8 +167,11 @@ def test_an_answer_that_cannot_change_fails_at_once_and_says_which(scripted, sta
     scripted.script = [status]
     sender = Sender({"records": [scripted.url]}, activation_id="act", backoff=(0.01, 0.02))
     sender.send({"n": 0})
-    with pytest.raises(DeliveryError, match=rf"1 record\(s\) of output 'records' were not delivered to .*"
-                                            rf"refused them with HTTP {status} \(.*scripted {status}"):
+    with pytest.raises(
+        DeliveryError,
+        match=rf"1 record\(s\) of output 'records' were not delivered to .*"
+        rf"refused them with HTTP {status} \(.*scripted {status}",
+    ):
         sender.close()
     assert len(scripted.bodies) == 1
 
@@ -292,8 +305,13 @@ def envoy():
 
 
 def _wrapped(script: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "skillship_runtime", str(script), '{"payload": 1}'],
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "skillship_runtime", str(script), '{"payload": 1}'],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_the_wrapper_waits_for_the_proxy_runs_the_script_and_stops_the_proxy(envoy, tmp_path):
@@ -320,8 +338,9 @@ def test_without_a_proxy_the_wrapper_only_runs_the_script(tmp_path):
     script = tmp_path / "main.py"
     script.write_text("print('plain')\n")
     env = {k: v for k, v in os.environ.items() if k not in ("ENVOY_ADMIN_API", "ISTIO_QUIT_API")}
-    done = subprocess.run([sys.executable, "-m", "skillship_runtime", str(script)], env=env, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "skillship_runtime", str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and done.stdout == "plain\n"
 
 
@@ -329,8 +348,12 @@ def test_a_script_that_ends_without_flush_still_delivers_or_fails(tmp_path):
     script = tmp_path / "main.py"
     script.write_text("from skillship_runtime import send_message\nfor n in range(7):\n    send_message(n)\n")
     target = f"http://127.0.0.1:{free_port()}/records/records"
-    env = {**os.environ, "SKILLSHIP_TARGETS": json.dumps({"records": [target]}), "SKILLSHIP_SEND_RETRY_SECONDS": "0.5",
-           "SKILLSHIP_ACTIVATION_ID": "a"}
+    env = {
+        **os.environ,
+        "SKILLSHIP_TARGETS": json.dumps({"records": [target]}),
+        "SKILLSHIP_SEND_RETRY_SECONDS": "0.5",
+        "SKILLSHIP_ACTIVATION_ID": "a",
+    }
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert f"7 record(s) of output 'records' were not delivered to {target}" in done.stderr

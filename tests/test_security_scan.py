@@ -38,8 +38,23 @@ def checkov() -> str:
 
 
 def scan(checkov: str, folder: Path) -> list[dict]:
-    done = subprocess.run([checkov, "-d", str(folder), "--framework", "kubernetes", "--quiet", "--compact",
-                           "--skip-download", "-o", "json"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            checkov,
+            "-d",
+            str(folder),
+            "--framework",
+            "kubernetes",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if not done.stdout.strip():
         raise AssertionError(f"checkov printed nothing: {done.stderr[-2000:]}")
     report = json.loads(done.stdout)
@@ -52,8 +67,11 @@ def scan(checkov: str, folder: Path) -> list[dict]:
 def test_rendered_manifests_have_no_findings(checkov, tmp_path):
     for stack in STACKS:
         assert render(REPO, stack, tmp_path / stack).exit_code == 0
-    findings = [f"{f['check_id']} {f['check_name']} in {Path(f['file_path']).name}"
-                for f in scan(checkov, tmp_path) if f["check_id"] not in ACCEPTED_EVERYWHERE | ACCEPTED_IN_RENDER]
+    findings = [
+        f"{f['check_id']} {f['check_name']} in {Path(f['file_path']).name}"
+        for f in scan(checkov, tmp_path)
+        if f["check_id"] not in ACCEPTED_EVERYWHERE | ACCEPTED_IN_RENDER
+    ]
     assert findings == []
 
 
@@ -64,6 +82,9 @@ def test_deployed_jobs_run_images_by_digest_and_have_no_findings(checkov, tmp_pa
         for resource in run.kubernetes():
             obj = run.manifest(resource)
             (tmp_path / f"{stack}-{obj['kind'].lower()}-{obj['metadata']['name']}.yaml").write_text(yaml.safe_dump(obj))
-    findings = [f"{f['check_id']} {f['check_name']} in {Path(f['file_path']).name}"
-                for f in scan(checkov, tmp_path) if f["check_id"] not in ACCEPTED_EVERYWHERE]
+    findings = [
+        f"{f['check_id']} {f['check_name']} in {Path(f['file_path']).name}"
+        for f in scan(checkov, tmp_path)
+        if f["check_id"] not in ACCEPTED_EVERYWHERE
+    ]
     assert findings == []

@@ -80,8 +80,11 @@ def _project(tmp_path, stack_yaml: str):
 
 
 def test_encrypted_secrets_are_known_by_name_only(tmp_path):
-    root = _project(tmp_path, "config:\n  skillship:target: render\n  skillship:secrets:\n    hello:\n"
-                              "      api.token:\n        secure: v1:AAAA\n  skillship:registryPassword:\n    secure: v1:BBBB\n")
+    root = _project(
+        tmp_path,
+        "config:\n  skillship:target: render\n  skillship:secrets:\n    hello:\n"
+        "      api.token:\n        secure: v1:AAAA\n  skillship:registryPassword:\n    secure: v1:BBBB\n",
+    )
     config = load_stack(root, "s")
     assert config.secret_properties == {"hello": ["api.token"]}
     assert "v1:AAAA" not in repr(config)

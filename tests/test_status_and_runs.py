@@ -1,4 +1,5 @@
-"""Task rows (skillship.status) and ad-hoc runs (skillship.runs) from plain Job dicts (the cluster side is in tests/e2e/test_cli_tasks.py)."""
+"""Task rows (skillship.status) and ad-hoc runs (skillship.runs) from plain Job dicts (the cluster side is
+in tests/e2e/test_cli_tasks.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ import pytest
 
 from skillship.manifests import stack_objects
 from skillship.plan import plan_deployment
-from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
-from skillship.stackfiles import load_stack
 from skillship.runs import (
     RunError,
     adhoc_run,
@@ -21,50 +20,99 @@ from skillship.runs import (
     run_envelope,
     run_job_name,
 )
+from skillship.stackfiles import load_stack
 from skillship.status import exit_state, task_row
 from skillship.validation import load_workspace
+from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from tests.conftest import REPO
 
-NOW = datetime.datetime(2026, 11, 24, 12, 0, 0, tzinfo=datetime.timezone.utc)
+NOW = datetime.datetime(2026, 11, 24, 12, 0, 0, tzinfo=datetime.UTC)
 
 
 def _job(status: dict | None = None, **labels: str) -> dict:
-    return {"metadata": {"name": "hello-1234abcd", "creationTimestamp": "2026-11-24T11:58:00Z",
-                         "labels": {"skillship.io/skill": "hello", **labels},
-                         "annotations": {"skillship.io/skill-name": "Hello", "skillship.io/action-name": "hello"}},
-            "status": status or {}}
+    return {
+        "metadata": {
+            "name": "hello-1234abcd",
+            "creationTimestamp": "2026-11-24T11:58:00Z",
+            "labels": {"skillship.io/skill": "hello", **labels},
+            "annotations": {"skillship.io/skill-name": "Hello", "skillship.io/action-name": "hello"},
+        },
+        "status": status or {},
+    }
 
 
 def test_rows_of_each_state():
-    done = task_row(_job({"succeeded": 1, "startTime": "2026-11-24T11:58:10Z", "completionTime": "2026-11-24T11:59:00Z",
-                          "conditions": [{"type": "Complete", "status": "True"}]}), [], NOW)
-    assert (done.skill, done.action, done.kind, done.state, done.attempts) == ("Hello", "hello", "deployed", "Succeeded", 1)
+    done = task_row(
+        _job(
+            {
+                "succeeded": 1,
+                "startTime": "2026-11-24T11:58:10Z",
+                "completionTime": "2026-11-24T11:59:00Z",
+                "conditions": [{"type": "Complete", "status": "True"}],
+            }
+        ),
+        [],
+        NOW,
+    )
+    assert (done.skill, done.action, done.kind, done.state, done.attempts) == (
+        "Hello",
+        "hello",
+        "deployed",
+        "Succeeded",
+        1,
+    )
     assert (done.age_seconds, done.duration_seconds) == (120, 50)
 
-    failed = task_row(_job({"failed": 2, "startTime": "2026-11-24T11:58:10Z", "conditions": [
-        {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit",
-         "lastTransitionTime": "2026-11-24T11:58:40Z"}]}), [], NOW)
+    failed = task_row(
+        _job(
+            {
+                "failed": 2,
+                "startTime": "2026-11-24T11:58:10Z",
+                "conditions": [
+                    {
+                        "type": "Failed",
+                        "status": "True",
+                        "reason": "BackoffLimitExceeded",
+                        "message": "Job has reached the specified backoff limit",
+                        "lastTransitionTime": "2026-11-24T11:58:40Z",
+                    }
+                ],
+            }
+        ),
+        [],
+        NOW,
+    )
     assert (failed.state, failed.attempts, failed.duration_seconds) == ("Failed", 2, 30)
     assert failed.message == "BackoffLimitExceeded: Job has reached the specified backoff limit"
 
-    pod = {"metadata": {"creationTimestamp": "2026-11-24T11:58:01Z"}, "status": {"containerStatuses": [
-        {"name": "istio-proxy", "state": {"running": {}}},
-        {"name": "task", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "no such image"}}}]}}
+    pod = {
+        "metadata": {"creationTimestamp": "2026-11-24T11:58:01Z"},
+        "status": {
+            "containerStatuses": [
+                {"name": "istio-proxy", "state": {"running": {}}},
+                {"name": "task", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "no such image"}}},
+            ]
+        },
+    }
     older = {"metadata": {"creationTimestamp": "2026-11-24T11:50:00Z"}, "status": {"message": "old"}}
-    running = task_row(_job({"active": 1, "startTime": "2026-11-24T11:59:30Z"}, **{"skillship.io/task": "run"}),
-                       [pod, older], NOW)
+    running = task_row(
+        _job({"active": 1, "startTime": "2026-11-24T11:59:30Z"}, **{"skillship.io/task": "run"}), [pod, older], NOW
+    )
     assert (running.kind, running.state, running.duration_seconds) == ("run", "Running", 30)
     assert running.message == "ImagePullBackOff: no such image"
     assert task_row(_job(), [], NOW).state == "Pending"
 
 
-@pytest.mark.parametrize("states, expected", [
-    (["Succeeded", "Succeeded"], "Succeeded"),
-    (["Succeeded", "Running"], "Running"),
-    (["Pending"], "Running"),
-    (["Running", "Failed"], "Failed"),
-    ([], "Nothing"),  # no task is no success: a CI gate must not pass on it
-])
+@pytest.mark.parametrize(
+    "states, expected",
+    [
+        (["Succeeded", "Succeeded"], "Succeeded"),
+        (["Succeeded", "Running"], "Running"),
+        (["Pending"], "Running"),
+        (["Running", "Failed"], "Failed"),
+        ([], "Nothing"),  # no task is no success: a CI gate must not pass on it
+    ],
+)
 def test_exit_state(states, expected):
     assert exit_state(states) == expected
 
@@ -75,7 +123,11 @@ def deployed_job() -> dict:
     config = load_stack(REPO, "staging")
     workspace, _ = load_workspace(REPO)
     plan = plan_deployment(workspace, config.settings, project_dir=REPO, secret_properties=config.secret_properties)
-    [job] = [o for o in stack_objects(plan) if o["kind"] == "Job" and o["metadata"]["labels"]["skillship.io/skill"] == "hello"]
+    [job] = [
+        o
+        for o in stack_objects(plan)
+        if o["kind"] == "Job" and o["metadata"]["labels"]["skillship.io/skill"] == "hello"
+    ]
     # What the API server adds once the Job exists: a selector and controller labels.
     job["spec"]["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": "u-1"}}
     job["spec"]["template"]["metadata"]["labels"].update({"batch.kubernetes.io/controller-uid": "u-1", "job-name": "x"})
@@ -84,8 +136,9 @@ def deployed_job() -> dict:
 
 
 def test_an_adhoc_run_changes_only_name_message_and_activation(deployed_job):
-    envelope = run_envelope(json.loads(inline_message(deployed_job)), activation_id="hello-abc", payload={"n": 1},
-                            replace_payload=True)
+    envelope = run_envelope(
+        json.loads(inline_message(deployed_job)), activation_id="hello-abc", payload={"n": 1}, replace_payload=True
+    )
     made = adhoc_run(deployed_job, envelope, name="hello-run-1", retention_seconds=60)
     job = made.job
     assert made.config_map is None and made.name == "hello-run-1"
@@ -97,7 +150,10 @@ def test_an_adhoc_run_changes_only_name_message_and_activation(deployed_job):
     labels = job["spec"]["template"]["metadata"]["labels"]
     assert "job-name" not in labels and "batch.kubernetes.io/controller-uid" not in labels
     assert labels["skillship.io/task"] == "run"
-    container, original = job["spec"]["template"]["spec"]["containers"][0], deployed_job["spec"]["template"]["spec"]["containers"][0]
+    container, original = (
+        job["spec"]["template"]["spec"]["containers"][0],
+        deployed_job["spec"]["template"]["spec"]["containers"][0],
+    )
     message = json.loads(container["args"][0])
     assert message["payload"] == {"n": 1} and message["activationId"] == message["sessionId"] == "hello-abc"
     assert {e["name"]: e.get("value") for e in container["env"]}["SKILLSHIP_ACTIVATION_ID"] == "hello-abc"
@@ -112,7 +168,9 @@ def test_a_large_run_message_moves_to_a_config_map_and_a_huge_one_is_refused(dep
     made = adhoc_run(deployed_job, big, name="hello-run-2", retention_seconds=0)
     container = made.job["spec"]["template"]["spec"]["containers"][0]
     assert container["args"] == ["@/var/run/skillship/message/message.json"]
-    assert {"name": "message", "configMap": {"name": "hello-run-2-message"}} in made.job["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "message", "configMap": {"name": "hello-run-2-message"}} in made.job["spec"]["template"]["spec"][
+        "volumes"
+    ]
     assert json.loads(made.config_map["data"]["message.json"])["payload"] == big["payload"]
     assert made.config_map["immutable"] is True
 
@@ -133,12 +191,15 @@ def test_run_names_and_activations_are_fresh_and_valid(deployed_job):
     assert new_activation_id(deployed_job) != new_activation_id(deployed_job)
 
 
-@pytest.mark.parametrize("text, error", [
-    ("{", "is not JSON"),
-    ("[1]", "must be a JSON object with a 'payload'"),
-    ('{"name": "x"}', "must be a JSON object with a 'payload'"),
-    ('{"payload": 1, "properties": {"a": 1}}', "a run uses the stack's properties"),
-])
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("{", "is not JSON"),
+        ("[1]", "must be a JSON object with a 'payload'"),
+        ('{"name": "x"}', "must be a JSON object with a 'payload'"),
+        ('{"payload": 1, "properties": {"a": 1}}', "a run uses the stack's properties"),
+    ],
+)
 def test_bad_message_files(text, error):
     with pytest.raises(RunError, match=error):
         payload_from_message(text, "m.json")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -77,55 +77,237 @@ CONSUMER = "skills/consumer/skill.yaml"
 AGENT = "agents/stream.yaml"
 
 CASES = {
-    "malformed-yaml": Broken("yaml-syntax", replace(HELLO, "title: Hello job", "title: [Hello job"), HELLO, "description:", None),
+    "malformed-yaml": Broken(
+        "yaml-syntax", replace(HELLO, "title: Hello job", "title: [Hello job"), HELLO, "description:", None
+    ),
     "unknown-camel": Broken("camel-version", replace(HELLO, "camel: 1.0.0", "camel: 2.0.0"), HELLO, "camel:", "camel"),
-    "missing-dockerfile": Broken("missing-dockerfile", delete("skills/hello/actions/hello/Dockerfile"), HELLO, "  - name: hello", "actions[0].name"),
-    "routing-to-missing-action": Broken("routing-unknown-action", replace(HELLO, "action: hello", "action: helo"), HELLO, "action: helo", "inputs[0].routing.all.action"),
-    "daemon-on-jobs-runtime": Broken("routing-runtime", replace(CONSUMER, "runtime: cortex/daemons", "runtime: cortex/jobs"), CONSUMER, "runtime: cortex/jobs", "inputs[0].routing.all.runtime"),
-    "duplicate-property": Broken("duplicate-property", replace(HELLO, "  - name: api.token", "  - name: greeting"), HELLO, "  - name: greeting", "properties[1].name", occurrence=-1),
-    "duplicate-skill": Broken("duplicate-skill", replace("skills/producer/skill.yaml", "name: producer", "name: hello"), "skills/producer/skill.yaml", "name: hello", "name"),
-    "name-collision": Broken("name-collision", replace("skills/producer/skill.yaml", "name: producer", "name: Hello"), "skills/producer/skill.yaml", "name: Hello", "name"),
-    "agent-unknown-ref": Broken("agent-unknown-ref", replace(AGENT, "        refId: consumer-1\n        input", "        refId: consumer-9\n        input"), AGENT, "refId: consumer-9", "mappings[1].to.skill.refId"),
-    "agent-unknown-input": Broken("agent-unknown-input", replace(AGENT, "input: records", "input: recordz"), AGENT, "input: recordz", "mappings[1].to.skill.input"),
-    "agent-unknown-output": Broken("agent-unknown-output", replace(AGENT, "output: records", "output: recordz"), AGENT, "output: recordz", "mappings[1].from.skill.output"),
-    "agent-unknown-skill": Broken("agent-unknown-skill", replace(AGENT, "skillName: consumer", "skillName: nobody"), AGENT, "skillName: nobody", "skills[1].skillName"),
-    "agent-unknown-signal": Broken("agent-unknown-signal", replace(AGENT, "signalId: stream-ack\n", "signalId: stream-ac\n"), AGENT, "signalId: stream-ack", "mappings[2].to.output.signalId"),
-    "placeholder": Broken("unrendered-placeholder", replace(HELLO, "title: Hello job", "title: {{skillname}}"), HELLO, "{{skillname}}", "title"),
-    "placeholder-in-valid-yaml": Broken("unrendered-placeholder", replace(HELLO, "image: hello", "image: '{{skillname}}'"), HELLO, "{{skillname}}", "actions[0].image"),
-    "invalid-invoke-json": Broken("invoke-json", replace("skills/hello/invoke/request/message.json", '"world"', '"world",'), "skills/hello/invoke/request/message.json", "  }", None),
+    "missing-dockerfile": Broken(
+        "missing-dockerfile",
+        delete("skills/hello/actions/hello/Dockerfile"),
+        HELLO,
+        "  - name: hello",
+        "actions[0].name",
+    ),
+    "routing-to-missing-action": Broken(
+        "routing-unknown-action",
+        replace(HELLO, "action: hello", "action: helo"),
+        HELLO,
+        "action: helo",
+        "inputs[0].routing.all.action",
+    ),
+    "daemon-on-jobs-runtime": Broken(
+        "routing-runtime",
+        replace(CONSUMER, "runtime: cortex/daemons", "runtime: cortex/jobs"),
+        CONSUMER,
+        "runtime: cortex/jobs",
+        "inputs[0].routing.all.runtime",
+    ),
+    "duplicate-property": Broken(
+        "duplicate-property",
+        replace(HELLO, "  - name: api.token", "  - name: greeting"),
+        HELLO,
+        "  - name: greeting",
+        "properties[1].name",
+        occurrence=-1,
+    ),
+    "duplicate-skill": Broken(
+        "duplicate-skill",
+        replace("skills/producer/skill.yaml", "name: producer", "name: hello"),
+        "skills/producer/skill.yaml",
+        "name: hello",
+        "name",
+    ),
+    "name-collision": Broken(
+        "name-collision",
+        replace("skills/producer/skill.yaml", "name: producer", "name: Hello"),
+        "skills/producer/skill.yaml",
+        "name: Hello",
+        "name",
+    ),
+    "agent-unknown-ref": Broken(
+        "agent-unknown-ref",
+        replace(AGENT, "        refId: consumer-1\n        input", "        refId: consumer-9\n        input"),
+        AGENT,
+        "refId: consumer-9",
+        "mappings[1].to.skill.refId",
+    ),
+    "agent-unknown-input": Broken(
+        "agent-unknown-input",
+        replace(AGENT, "input: records", "input: recordz"),
+        AGENT,
+        "input: recordz",
+        "mappings[1].to.skill.input",
+    ),
+    "agent-unknown-output": Broken(
+        "agent-unknown-output",
+        replace(AGENT, "output: records", "output: recordz"),
+        AGENT,
+        "output: recordz",
+        "mappings[1].from.skill.output",
+    ),
+    "agent-unknown-skill": Broken(
+        "agent-unknown-skill",
+        replace(AGENT, "skillName: consumer", "skillName: nobody"),
+        AGENT,
+        "skillName: nobody",
+        "skills[1].skillName",
+    ),
+    "agent-unknown-signal": Broken(
+        "agent-unknown-signal",
+        replace(AGENT, "signalId: stream-ack\n", "signalId: stream-ac\n"),
+        AGENT,
+        "signalId: stream-ack",
+        "mappings[2].to.output.signalId",
+    ),
+    "placeholder": Broken(
+        "unrendered-placeholder",
+        replace(HELLO, "title: Hello job", "title: {{skillname}}"),
+        HELLO,
+        "{{skillname}}",
+        "title",
+    ),
+    "placeholder-in-valid-yaml": Broken(
+        "unrendered-placeholder",
+        replace(HELLO, "image: hello", "image: '{{skillname}}'"),
+        HELLO,
+        "{{skillname}}",
+        "actions[0].image",
+    ),
+    "invalid-invoke-json": Broken(
+        "invoke-json",
+        replace("skills/hello/invoke/request/message.json", '"world"', '"world",'),
+        "skills/hello/invoke/request/message.json",
+        "  }",
+        None,
+    ),
     "duplicate-key": Broken("duplicate-key", append(HELLO, "name: hello2\n"), HELLO, "name: hello2", "name"),
-    "bad-port": Broken("schema", replace(CONSUMER, "port: 5000", "port: http"), CONSUMER, "port: http", "actions[0].port"),
-    "missing-required-field": Broken("schema", replace(CONSUMER, "  - name: consumer\n    type: daemon", "  - type: daemon"), CONSUMER, "  - type: daemon", "actions[0].name"),
+    "bad-port": Broken(
+        "schema", replace(CONSUMER, "port: 5000", "port: http"), CONSUMER, "port: http", "actions[0].port"
+    ),
+    "missing-required-field": Broken(
+        "schema",
+        replace(CONSUMER, "  - name: consumer\n    type: daemon", "  - type: daemon"),
+        CONSUMER,
+        "  - type: daemon",
+        "actions[0].name",
+    ),
     "top-level-list": Broken("not-a-mapping", lambda root: (root / HELLO).write_text("- a\n- b\n"), HELLO, "- a", None),
-    "routing-without-action": Broken("routing-no-action", replace(HELLO, "        action: hello\n", ""), HELLO, "    all:", "inputs[0].routing.all"),
-    "duplicate-action": Broken("duplicate-action", replace(CONSUMER, "actions:\n  - name: consumer\n", "actions:\n  - name: consumer\n    type: job\n  - name: consumer\n"),
-                               CONSUMER, "  - name: consumer", "actions[1].name", occurrence=1),
-    "duplicate-input": Broken("duplicate-input", replace(HELLO, "inputs:\n  - name: request\n", "inputs:\n  - name: request\n    title: first\n  - name: request\n"),
-                              HELLO, "  - name: request", "inputs[1].name", occurrence=1),
-    "duplicate-output": Broken("duplicate-output", replace(HELLO, "outputs:\n  - name: response\n", "outputs:\n  - name: response\n    title: first\n  - name: response\n"),
-                               HELLO, "  - name: response", "outputs[1].name", occurrence=1),
-    "agent-duplicate-ref": Broken("agent-duplicate-ref", replace(AGENT, "refId: consumer-1\n    title", "refId: producer-1\n    title"),
-                                  AGENT, "refId: producer-1", "skills[1].refId", occurrence=1),
+    "routing-without-action": Broken(
+        "routing-no-action", replace(HELLO, "        action: hello\n", ""), HELLO, "    all:", "inputs[0].routing.all"
+    ),
+    "duplicate-action": Broken(
+        "duplicate-action",
+        replace(
+            CONSUMER,
+            "actions:\n  - name: consumer\n",
+            "actions:\n  - name: consumer\n    type: job\n  - name: consumer\n",
+        ),
+        CONSUMER,
+        "  - name: consumer",
+        "actions[1].name",
+        occurrence=1,
+    ),
+    "duplicate-input": Broken(
+        "duplicate-input",
+        replace(
+            HELLO, "inputs:\n  - name: request\n", "inputs:\n  - name: request\n    title: first\n  - name: request\n"
+        ),
+        HELLO,
+        "  - name: request",
+        "inputs[1].name",
+        occurrence=1,
+    ),
+    "duplicate-output": Broken(
+        "duplicate-output",
+        replace(
+            HELLO,
+            "outputs:\n  - name: response\n",
+            "outputs:\n  - name: response\n    title: first\n  - name: response\n",
+        ),
+        HELLO,
+        "  - name: response",
+        "outputs[1].name",
+        occurrence=1,
+    ),
+    "agent-duplicate-ref": Broken(
+        "agent-duplicate-ref",
+        replace(AGENT, "refId: consumer-1\n    title", "refId: producer-1\n    title"),
+        AGENT,
+        "refId: producer-1",
+        "skills[1].refId",
+        occurrence=1,
+    ),
     # Once skipped by the walk, which lists only files: the skill vanished without a word.
-    "skill-yaml-is-a-folder": Broken("file-unreadable", lambda root: ((root / HELLO).unlink(), (root / HELLO).mkdir()), HELLO, None, None),
-    "mapping-into-an-agent-input": Broken("agent-mapping", replace(AGENT, "    to:\n      skill:\n        refId: producer-1\n        input: request",
-                                                                   "    to:\n      input:\n        signalId: stream-start"),
-                                          AGENT, "    to:", "mappings[0].to"),
-    "skill-name": Broken("skill-name", replace(HELLO, "\nname: hello\n", "\nname: hello world\n"), HELLO, "name: hello world", "name"),
+    "skill-yaml-is-a-folder": Broken(
+        "file-unreadable", lambda root: ((root / HELLO).unlink(), (root / HELLO).mkdir()), HELLO, None, None
+    ),
+    "mapping-into-an-agent-input": Broken(
+        "agent-mapping",
+        replace(
+            AGENT,
+            "    to:\n      skill:\n        refId: producer-1\n        input: request",
+            "    to:\n      input:\n        signalId: stream-start",
+        ),
+        AGENT,
+        "    to:",
+        "mappings[0].to",
+    ),
+    "skill-name": Broken(
+        "skill-name", replace(HELLO, "\nname: hello\n", "\nname: hello world\n"), HELLO, "name: hello world", "name"
+    ),
     # Root reads any file whatever its mode, so the test makes one no one can read: a link to itself.
-    "skill-yaml-unreadable": Broken("file-unreadable", lambda root: ((root / HELLO).unlink(), (root / HELLO).symlink_to("skill.yaml")),
-                                    HELLO, None, None),
+    "skill-yaml-unreadable": Broken(
+        "file-unreadable",
+        lambda root: ((root / HELLO).unlink(), (root / HELLO).symlink_to("skill.yaml")),
+        HELLO,
+        None,
+        None,
+    ),
     # Warnings: reported at their line, and the workspace still deploys.
-    "skill-name-length": Broken("skill-name-length", replace(HELLO, "\nname: hello\n", f"\nname: {'h' * 70}\n"), HELLO, "name: hhh", "name",
-                                severity=Severity.WARNING),
-    "invalid-default": Broken("invalid-default", replace("skills/producer/skill.yaml", "    defaultValue: record\n", "    defaultValue: record\n    validValues: [a, b]\n"),
-                              "skills/producer/skill.yaml", "defaultValue: record", "properties[0].defaultValue", severity=Severity.WARNING),
-    "daemon-without-port": Broken("daemon-port", replace(CONSUMER, "    port: 5000\n", ""), CONSUMER, "    type: daemon", "actions[0].port",
-                                  severity=Severity.WARNING),
-    "unknown-runtime": Broken("unknown-runtime", replace(HELLO, "runtime: cortex/jobs", "runtime: cortex/lambda"), HELLO, "runtime: cortex/lambda",
-                              "inputs[0].routing.all.runtime", severity=Severity.WARNING),
-    "unknown-output": Broken("unknown-output", replace(HELLO, "output: response", "output: responze"), HELLO, "output: responze",
-                             "inputs[0].routing.all.output", severity=Severity.WARNING),
+    "skill-name-length": Broken(
+        "skill-name-length",
+        replace(HELLO, "\nname: hello\n", f"\nname: {'h' * 70}\n"),
+        HELLO,
+        "name: hhh",
+        "name",
+        severity=Severity.WARNING,
+    ),
+    "invalid-default": Broken(
+        "invalid-default",
+        replace(
+            "skills/producer/skill.yaml",
+            "    defaultValue: record\n",
+            "    defaultValue: record\n    validValues: [a, b]\n",
+        ),
+        "skills/producer/skill.yaml",
+        "defaultValue: record",
+        "properties[0].defaultValue",
+        severity=Severity.WARNING,
+    ),
+    "daemon-without-port": Broken(
+        "daemon-port",
+        replace(CONSUMER, "    port: 5000\n", ""),
+        CONSUMER,
+        "    type: daemon",
+        "actions[0].port",
+        severity=Severity.WARNING,
+    ),
+    "unknown-runtime": Broken(
+        "unknown-runtime",
+        replace(HELLO, "runtime: cortex/jobs", "runtime: cortex/lambda"),
+        HELLO,
+        "runtime: cortex/lambda",
+        "inputs[0].routing.all.runtime",
+        severity=Severity.WARNING,
+    ),
+    "unknown-output": Broken(
+        "unknown-output",
+        replace(HELLO, "output: response", "output: responze"),
+        HELLO,
+        "output: responze",
+        "inputs[0].routing.all.output",
+        severity=Severity.WARNING,
+    ),
 }
 
 
@@ -145,10 +327,17 @@ def test_broken_workspace_is_reported_precisely(example_copy, case: Broken):
 
 
 def test_all_problems_are_reported_in_one_pass(example_copy):
-    for case in (CASES["unknown-camel"], CASES["routing-to-missing-action"], CASES["agent-unknown-input"], CASES["invalid-invoke-json"]):
+    for case in (
+        CASES["unknown-camel"],
+        CASES["routing-to-missing-action"],
+        CASES["agent-unknown-input"],
+        CASES["invalid-invoke-json"],
+    ):
         case.mutate(example_copy)
     _, diagnostics = load_workspace(example_copy)
-    assert {"camel-version", "routing-unknown-action", "agent-unknown-input", "invoke-json"} <= {d.code for d in diagnostics.errors}
+    assert {"camel-version", "routing-unknown-action", "agent-unknown-input", "invoke-json"} <= {
+        d.code for d in diagnostics.errors
+    }
 
 
 def test_warnings_do_not_block(example_copy):
@@ -224,7 +413,10 @@ def test_an_ignore_file_docker_refuses_is_an_error_at_its_line(example_copy):
     _, diagnostics = load_workspace(example_copy)
     [error] = diagnostics.errors
     assert (error.code, error.file, error.line) == ("dockerignore", str(context / ".dockerignore"), 2)
-    assert error.message == "docker refuses this ignore file: pattern '[a-' is malformed (Go's filepath.Match: syntax error in pattern)"
+    assert (
+        error.message
+        == "docker refuses this ignore file: pattern '[a-' is malformed (Go's filepath.Match: syntax error in pattern)"
+    )
     (context / "Dockerfile.dockerignore").write_text("*.tmp\n!\n")
     [error] = load_workspace(example_copy)[1].errors
     assert (error.file, error.line) == (str(context / "Dockerfile.dockerignore"), 2)

@@ -11,7 +11,8 @@ import textwrap
 
 
 def test_each_group_runs_on_one_worker(tmp_path):
-    (tmp_path / "test_grouped.py").write_text(textwrap.dedent("""
+    (tmp_path / "test_grouped.py").write_text(
+        textwrap.dedent("""
         import os, time, pytest
         pytestmark = pytest.mark.xdist_group("together")
 
@@ -19,10 +20,28 @@ def test_each_group_runs_on_one_worker(tmp_path):
         def test_member(n):
             time.sleep(0.2)  # long enough that a second worker would take some
             print("WORKER", os.environ["PYTEST_XDIST_WORKER"])
-    """))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-rP", "-q",
-                           "-p", "no:cacheprovider", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path,
-                          timeout=120)
+    """)
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            "2",
+            "--dist",
+            "loadgroup",
+            "-rP",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     workers = {line.split()[1] for line in done.stdout.splitlines() if line.startswith("WORKER ")}
     assert len(workers) == 1, done.stdout[-3000:]

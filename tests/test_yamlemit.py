@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillship.yamlemit import scalar, to_yaml
 
@@ -24,9 +25,45 @@ def test_round_trip_through_a_yaml_reader(obj):
 
 @pytest.mark.parametrize(
     "text",
-    ["true", "No", "on", "NULL", "y", "~", "", "1.0", "0x1F", "1e3", "2026-11-24", "12:30", ".inf", "-",
-     "a: b", "a #b", "- x", "@x", "*x", "&x", "!x", "%x", "'x'", '"x"', "x\ny", "tab\there", "\u2028", "\x85",
-     "\x7f", "\ufeff", "é", "emoji 😀", "{}", "[]", "? x", "| x", "> x"],
+    [
+        "true",
+        "No",
+        "on",
+        "NULL",
+        "y",
+        "~",
+        "",
+        "1.0",
+        "0x1F",
+        "1e3",
+        "2026-11-24",
+        "12:30",
+        ".inf",
+        "-",
+        "a: b",
+        "a #b",
+        "- x",
+        "@x",
+        "*x",
+        "&x",
+        "!x",
+        "%x",
+        "'x'",
+        '"x"',
+        "x\ny",
+        "tab\there",
+        "\u2028",
+        "\x85",
+        "\x7f",
+        "\ufeff",
+        "é",
+        "emoji 😀",
+        "{}",
+        "[]",
+        "? x",
+        "| x",
+        "> x",
+    ],
 )
 def test_strings_that_could_be_misread_stay_strings(text):
     assert yaml.safe_load(to_yaml({"k": text})) == {"k": text}
@@ -34,7 +71,9 @@ def test_strings_that_could_be_misread_stay_strings(text):
 
 
 def test_plain_where_it_is_safe_and_sorted_keys():
-    text = to_yaml({"metadata": {"name": "hello-1a2b", "labels": {"app.kubernetes.io/name": "hello"}}, "apiVersion": "batch/v1"})
+    text = to_yaml(
+        {"metadata": {"name": "hello-1a2b", "labels": {"app.kubernetes.io/name": "hello"}}, "apiVersion": "batch/v1"}
+    )
     assert text == "apiVersion: batch/v1\nmetadata:\n  labels:\n    app.kubernetes.io/name: hello\n  name: hello-1a2b\n"
 
 
@@ -56,20 +95,25 @@ def test_remembered_strings_are_bounded_and_written_the_same(monkeypatch):
 
 
 def test_lists_of_mappings_and_lists_nest_as_block_yaml():
-    obj = {"containers": [{"name": "a", "ports": [{"containerPort": 1}, {"containerPort": 2}]}, {"name": "b"}],
-           "matrix": [[1, 2], [], [[3]]], "empty": [{}]}
+    obj = {
+        "containers": [{"name": "a", "ports": [{"containerPort": 1}, {"containerPort": 2}]}, {"name": "b"}],
+        "matrix": [[1, 2], [], [[3]]],
+        "empty": [{}],
+    }
     text = to_yaml(obj)
-    assert text == ("containers:\n"
-                    "- name: a\n"
-                    "  ports:\n"
-                    "  - containerPort: 1\n"
-                    "  - containerPort: 2\n"
-                    "- name: b\n"
-                    "empty:\n"
-                    "- {}\n"
-                    "matrix:\n"
-                    "- - 1\n"
-                    "  - 2\n"
-                    "- []\n"
-                    "- - - 3\n")
+    assert text == (
+        "containers:\n"
+        "- name: a\n"
+        "  ports:\n"
+        "  - containerPort: 1\n"
+        "  - containerPort: 2\n"
+        "- name: b\n"
+        "empty:\n"
+        "- {}\n"
+        "matrix:\n"
+        "- - 1\n"
+        "  - 2\n"
+        "- []\n"
+        "- - - 3\n"
+    )
     assert yaml.safe_load(text) == obj

@@ -41,8 +41,16 @@ def test_merge_keys_resolve_and_explicit_keys_win():
         ("name: x\n? 2023-13-01\n: 1\n", 2),
         ("name: x\nport: !port 80\n", 2),
     ],
-    ids=["unclosed-list", "bad-indent", "placeholder-key", "unterminated-quote", "a-date-that-does-not-exist",
-         "unknown-tag-on-a-key", "impossible-date-as-key", "unknown-tag-on-a-value"],
+    ids=[
+        "unclosed-list",
+        "bad-indent",
+        "placeholder-key",
+        "unterminated-quote",
+        "a-date-that-does-not-exist",
+        "unknown-tag-on-a-key",
+        "impossible-date-as-key",
+        "unknown-tag-on-a-value",
+    ],
 )
 def test_syntax_errors_carry_a_line(text, line):
     with pytest.raises(YamlSyntaxError) as caught:

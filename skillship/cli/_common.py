@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import IntEnum
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,13 +32,15 @@ def print_table(table) -> None:
 
 # `-w` is --workspace across the CLI. `status` and `run` once read it as --wait: scripts that
 # say `-w` there keep working for now, and are told what to write instead.
-WAIT_SHORT_OPTION = typer.Option(False, "-w", hidden=True, help="Deprecated spelling of --wait.")
+WaitShortOption = Annotated[bool, typer.Option("-w", hidden=True, help="Deprecated spelling of --wait.")]
 
 
 def old_wait_flag(wait: bool, wait_short: bool) -> bool:
     if wait_short:
-        stderr.print("[yellow]warning:[/] -w for --wait is deprecated and will mean --workspace, as it does in "
-                      "every other command; write --wait")
+        stderr.print(
+            "[yellow]warning:[/] -w for --wait is deprecated and will mean --workspace, as it does in "
+            "every other command; write --wait"
+        )
     return wait or wait_short
 
 

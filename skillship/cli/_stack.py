@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,8 +11,10 @@ from skillship.cli._common import Exit, fail
 from skillship.cli.cluster import Cluster, ClusterError, connect
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 
-STACK_OPTION = typer.Option(..., "--stack", "-s", envvar="SKILLSHIP_STACK",
-                            help="The deployed stack (or set SKILLSHIP_STACK).")
+# A required --stack of the commands that read a deployed stack.
+StackOption = Annotated[
+    str, typer.Option("--stack", "-s", envvar="SKILLSHIP_STACK", help="The deployed stack (or set SKILLSHIP_STACK).")
+]
 
 
 def deployed_stack(name: str) -> StackConfig:

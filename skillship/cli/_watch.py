@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from skillship.cli._common import Exit, stderr
 from skillship.status import FAILED, NOTHING, SUCCEEDED, TaskRow, exit_state
@@ -29,7 +29,9 @@ def follow(fetch: Callable[[], list[TaskRow]], *, timeout: float | None, interva
     with spinner as live:
         while exit_code(rows) is Exit.STILL_RUNNING:
             counts = Counter(r.state for r in rows)
-            line = f"waiting for {len(rows)} task(s): " + ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+            line = f"waiting for {len(rows)} task(s): " + ", ".join(
+                f"{n} {s.lower()}" for s, n in sorted(counts.items())
+            )
             if live is not None:
                 live.update(f"{line} ({int(time.monotonic() - started)} s)")
             elif line != last_line:

@@ -8,9 +8,10 @@ serialises them, which is what `skillship.status` and `skillship.runs` read.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -58,11 +59,15 @@ class Cluster:
         try:
             return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except ApiException as exc:
-            raise ClusterError(f"{what}: the API server answered {exc.status} {exc.reason}"
-                               f"{_api_message(exc)} (context {self.context!r})") from None
+            raise ClusterError(
+                f"{what}: the API server answered {exc.status} {exc.reason}"
+                f"{_api_message(exc)} (context {self.context!r})"
+            ) from None
         except (HTTPError, OSError) as exc:
-            raise ClusterError(f"cannot reach the cluster of context {self.context!r} at {self.api.configuration.host}: "
-                               f"{_root_cause(exc)}") from None
+            raise ClusterError(
+                f"cannot reach the cluster of context {self.context!r} at {self.api.configuration.host}: "
+                f"{_root_cause(exc)}"
+            ) from None
 
     def _plain(self, obj: Any) -> dict[str, Any]:
         return self.api.sanitize_for_serialization(obj)
@@ -72,48 +77,75 @@ class Cluster:
         return selector if skill is None else f"{selector},{LABEL_SKILL}={skill}"
 
     def jobs(self, skill: str | None = None) -> list[dict[str, Any]]:
-        found = self._call(f"listing the Jobs of namespace {self.namespace}", self.batch.list_namespaced_job,
-                           self.namespace, label_selector=self.stack_selector(skill))
+        found = self._call(
+            f"listing the Jobs of namespace {self.namespace}",
+            self.batch.list_namespaced_job,
+            self.namespace,
+            label_selector=self.stack_selector(skill),
+        )
         return [self._plain(j) for j in found.items]
 
     def job(self, name: str) -> dict[str, Any]:
-        return self._plain(self._call(f"reading Job {self.namespace}/{name}", self.batch.read_namespaced_job,
-                                      name, self.namespace))
+        return self._plain(
+            self._call(f"reading Job {self.namespace}/{name}", self.batch.read_namespaced_job, name, self.namespace)
+        )
 
     def pods(self, selector: str) -> list[dict[str, Any]]:
-        found = self._call(f"listing pods of namespace {self.namespace}", self.core.list_namespaced_pod,
-                           self.namespace, label_selector=selector)
+        found = self._call(
+            f"listing pods of namespace {self.namespace}",
+            self.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=selector,
+        )
         return [self._plain(p) for p in found.items]
 
     def config_map_data(self, name: str) -> dict[str, str]:
-        found = self._call(f"reading ConfigMap {self.namespace}/{name}", self.core.read_namespaced_config_map,
-                           name, self.namespace)
+        found = self._call(
+            f"reading ConfigMap {self.namespace}/{name}", self.core.read_namespaced_config_map, name, self.namespace
+        )
         return dict(found.data or {})
 
     def create_job(self, job: dict[str, Any]) -> dict[str, Any]:
-        return self._plain(self._call(f"creating Job {job['metadata']['name']}", self.batch.create_namespaced_job,
-                                      self.namespace, job))
+        return self._plain(
+            self._call(f"creating Job {job['metadata']['name']}", self.batch.create_namespaced_job, self.namespace, job)
+        )
 
     def delete_job(self, name: str) -> None:
-        self._call(f"deleting Job {name}", self.batch.delete_namespaced_job, name, self.namespace,
-                   propagation_policy="Background")
+        self._call(
+            f"deleting Job {name}",
+            self.batch.delete_namespaced_job,
+            name,
+            self.namespace,
+            propagation_policy="Background",
+        )
 
     def create_config_map(self, config_map: dict[str, Any]) -> None:
-        self._call(f"creating ConfigMap {config_map['metadata']['name']}", self.core.create_namespaced_config_map,
-                   self.namespace, config_map)
+        self._call(
+            f"creating ConfigMap {config_map['metadata']['name']}",
+            self.core.create_namespaced_config_map,
+            self.namespace,
+            config_map,
+        )
 
     def pod_logs(self, pod: str, container: str, *, previous: bool, follow: bool) -> Iterator[bytes]:
         """The container's log, chunk by chunk (line by line as the kubelet flushes when following)."""
         try:
             response = self.core.read_namespaced_pod_log(
-                pod, self.namespace, container=container, previous=previous, follow=follow,
-                _preload_content=False, _request_timeout=None if follow else REQUEST_TIMEOUT)
+                pod,
+                self.namespace,
+                container=container,
+                previous=previous,
+                follow=follow,
+                _preload_content=False,
+                _request_timeout=None if follow else REQUEST_TIMEOUT,
+            )
         except ApiException as exc:
             message = _api_message(exc).strip(": ")
             if exc.status in (400, 404) or "not found" in message:
                 raise NoLogs(message or f"{exc.status} {exc.reason}") from None
-            raise ClusterError(f"reading the logs of pod {pod}: the API server answered {exc.status} {exc.reason}"
-                               f"{_api_message(exc)}") from None
+            raise ClusterError(
+                f"reading the logs of pod {pod}: the API server answered {exc.status} {exc.reason}{_api_message(exc)}"
+            ) from None
         except (HTTPError, OSError) as exc:
             raise ClusterError(f"cannot reach the cluster of context {self.context!r}: {_root_cause(exc)}") from None
         try:
@@ -128,21 +160,31 @@ def connect(stack: StackConfig) -> Cluster:
     """A client for the stack's cluster: its `kubernetes:context`, else the kubeconfig's current one."""
     path = kubeconfig_path()
     if not path.is_file():
-        raise ClusterError(f"no kubeconfig at {path}: set KUBECONFIG or create ~/.kube/config to reach stack "
-                           f"{stack.settings.stack!r}")
+        raise ClusterError(
+            f"no kubeconfig at {path}: set KUBECONFIG or create ~/.kube/config to reach stack {stack.settings.stack!r}"
+        )
     try:
         contexts, current = config.list_kube_config_contexts(str(path))
     except (ConfigException, OSError, ValueError, TypeError) as exc:
-        raise ClusterError(f"the kubeconfig {path} cannot be read: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        raise ClusterError(
+            f"the kubeconfig {path} cannot be read: {str(exc).splitlines()[0] if str(exc) else exc}"
+        ) from None
     names = [c["name"] for c in contexts or []]
     wanted = stack.kube_context or (current or {}).get("name")
     if not wanted:
-        raise ClusterError(f"the kubeconfig {path} has no current context and stack {stack.settings.stack!r} sets no "
-                           f"{KUBE_CONTEXT_KEY}")
+        raise ClusterError(
+            f"the kubeconfig {path} has no current context and stack {stack.settings.stack!r} sets no "
+            f"{KUBE_CONTEXT_KEY}"
+        )
     if wanted not in names:
-        where = f"stack {stack.settings.stack!r} sets {KUBE_CONTEXT_KEY}: {wanted}" if stack.kube_context else \
-            f"the current context is {wanted!r}"
-        raise ClusterError(f"{where}, and the kubeconfig {path} has no such context (it has: {', '.join(names) or 'none'})")
+        where = (
+            f"stack {stack.settings.stack!r} sets {KUBE_CONTEXT_KEY}: {wanted}"
+            if stack.kube_context
+            else f"the current context is {wanted!r}"
+        )
+        raise ClusterError(
+            f"{where}, and the kubeconfig {path} has no such context (it has: {', '.join(names) or 'none'})"
+        )
     configuration = client.Configuration()
     try:
         config.load_kube_config(str(path), context=wanted, client_configuration=configuration, persist_config=False)

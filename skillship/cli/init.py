@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,7 +13,7 @@ from skillship.workspace import display_path
 
 
 def init(
-    directory: Path = typer.Argument(Path("."), help="The project folder (made if missing; default: here)."),
+    directory: Annotated[Path, typer.Argument(help="The project folder (made if missing; default: here).")] = Path("."),
 ) -> None:
     """Start a Skillship project in DIRECTORY: Pulumi.yaml, __main__.py, stacks, an example skill."""
     if directory.exists() and not directory.is_dir():

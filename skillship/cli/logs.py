@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Annotated
 
 import typer
 
 from skillship.cli._common import Exit, fail, stderr
-from skillship.cli._stack import STACK_OPTION, deployed_stack, open_cluster
+from skillship.cli._stack import StackOption, deployed_stack, open_cluster
 from skillship.cli.cluster import Cluster, ClusterError, NoLogs
 from skillship.cli.status import JOB_NAME_LABEL
 from skillship.manifests.job import CONTAINER
@@ -18,21 +19,33 @@ from skillship.names import skill_name
 
 
 def logs(
-    skill: str = typer.Argument(..., help="The skill (or skill/action) whose task to read."),
-    stack: str = STACK_OPTION,
-    job: str | None = typer.Option(None, "--job", help="This Job of the skill (default: its newest task)."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep streaming until the task's containers end."),
-    previous: bool = typer.Option(False, "--previous", "-p", help=(
-        "The log of the container before it restarted. Task containers never restart (each attempt is a pod "
-        "of its own, and all are shown without this flag): the cluster says so.")),
+    skill: Annotated[str, typer.Argument(help="The skill (or skill/action) whose task to read.")],
+    stack: StackOption,
+    job: Annotated[str | None, typer.Option("--job", help="This Job of the skill (default: its newest task).")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep streaming until the task's containers end.")
+    ] = False,
+    previous: Annotated[
+        bool,
+        typer.Option(
+            "--previous",
+            "-p",
+            help=(
+                "The log of the container before it restarted. Task containers never restart (each attempt is a "
+                "pod of its own, and all are shown without this flag): the cluster says so."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Print the task container's logs; with several pods, each line starts with its pod's name."""
     config = deployed_stack(stack)
     cluster = open_cluster(config)
     try:
         target = _pick_job(cluster, skill, job)
-        pods = sorted(cluster.pods(f"{JOB_NAME_LABEL}={target}"),
-                      key=lambda p: (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"]))
+        pods = sorted(
+            cluster.pods(f"{JOB_NAME_LABEL}={target}"),
+            key=lambda p: (p["metadata"].get("creationTimestamp") or "", p["metadata"]["name"]),
+        )
         if not pods:
             fail(f"Job {target} has no pods yet: no logs to show", Exit.FAILED)
         printed = _print_pods(cluster, pods, previous=previous, follow=follow)
@@ -44,17 +57,25 @@ def logs(
 
 def _pick_job(cluster: Cluster, skill: str, job: str | None) -> str:
     name, _, action = skill.partition("/")
-    jobs = [j for j in cluster.jobs(skill_name(name))
-            if not action or (j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION) == action]
+    jobs = [
+        j
+        for j in cluster.jobs(skill_name(name))
+        if not action or (j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION) == action
+    ]
     names = [j["metadata"]["name"] for j in jobs]
     if job is not None:
         if job not in names:
-            fail(f"Job {job!r} is not a task of skill {skill!r} in stack {cluster.stack!r}"
-                 f" (its tasks: {', '.join(sorted(names)) or 'none'})", Exit.USAGE)
+            fail(
+                f"Job {job!r} is not a task of skill {skill!r} in stack {cluster.stack!r}"
+                f" (its tasks: {', '.join(sorted(names)) or 'none'})",
+                Exit.USAGE,
+            )
         return job
     if not jobs:
         fail(f"skill {skill!r} has no task in stack {cluster.stack!r} (namespace {cluster.namespace})", Exit.USAGE)
-    return max(jobs, key=lambda j: (j["metadata"].get("creationTimestamp") or "", j["metadata"]["name"]))["metadata"]["name"]
+    return max(jobs, key=lambda j: (j["metadata"].get("creationTimestamp") or "", j["metadata"]["name"]))["metadata"][
+        "name"
+    ]
 
 
 def _print_pods(cluster: Cluster, pods: list[dict], *, previous: bool, follow: bool) -> int:
@@ -70,8 +91,11 @@ def _print_pods(cluster: Cluster, pods: list[dict], *, previous: bool, follow: b
             stderr.print(f"pod {name} has not been scheduled to a node yet: no logs yet")
             return
         try:
-            _write(cluster.pod_logs(name, CONTAINER, previous=previous, follow=follow),
-                   f"[{name}] " if prefixed else "", lock)
+            _write(
+                cluster.pod_logs(name, CONTAINER, previous=previous, follow=follow),
+                f"[{name}] " if prefixed else "",
+                lock,
+            )
             printed.append(name)
         except NoLogs as exc:
             stderr.print(_no_logs(name, pod, str(exc), previous=previous))
@@ -97,8 +121,10 @@ def _no_logs(name: str, pod: dict, reason: str, *, previous: bool) -> str:
     if "node" in reason.lower() and "not found" in reason.lower():
         return f"pod {name}: its node {node} is gone, and its logs with it ({reason})"
     if previous and "previous terminated container" in reason:
-        return (f"pod {name}: its container never restarted, so it has no previous log ({reason}); a task's "
-                "attempts are pods of their own, and `skillship logs` without --previous prints each")
+        return (
+            f"pod {name}: its container never restarted, so it has no previous log ({reason}); a task's "
+            "attempts are pods of their own, and `skillship logs` without --previous prints each"
+        )
     return f"pod {name} has no logs yet: {reason}"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,9 +13,11 @@ from skillship.workspace import display_path, resolve_layout
 
 
 def new(
-    name: str = typer.Argument(..., help="The skill's name: letters, digits, '-' and '_', at most 20 characters."),
-    kind: SkillType = typer.Option("job", "--type", help="A batch job, or a daemon that serves requests."),
-    workspace: Path = typer.Option(Path("."), "--workspace", "-w", help="The workspace root, or its skills/ directory."),
+    name: Annotated[str, typer.Argument(help="The skill's name: letters, digits, '-' and '_', at most 20 characters.")],
+    kind: Annotated[SkillType, typer.Option("--type", help="A batch job, or a daemon that serves requests.")] = "job",
+    workspace: Annotated[
+        Path, typer.Option("--workspace", "-w", help="The workspace root, or its skills/ directory.")
+    ] = Path("."),
 ) -> None:
     """Create skills/NAME with skill.yaml, one action and an example message."""
     try:
@@ -26,12 +29,15 @@ def new(
         fail(f"{skills_dir}: no such directory", Exit.USAGE)
     if skills_dir.resolve().name != "skills":
         # Outside a workspace, `new x` once wrote ./x: a skill nothing would ever find.
-        fail(f"{display_path(workspace)} is not a workspace (it has no skills/ folder): run it in one, give "
-             "--workspace, or start a project with `skillship init`", Exit.USAGE)
+        fail(
+            f"{display_path(workspace)} is not a workspace (it has no skills/ folder): run it in one, give "
+            "--workspace, or start a project with `skillship init`",
+            Exit.USAGE,
+        )
     try:
         target = create_skill(skills_dir=skills_dir, name=name, kind=kind)
     except ScaffoldError as exc:
         fail(str(exc), Exit.FAILED)
     where = display_path(target)
     stderr.print(f"created {kind} skill [bold]{name}[/] in {where}")
-    stderr.print(f"try it: python {where}/actions/{name}/main.py \"$(cat {where}/invoke/request/message.json)\"")
+    stderr.print(f'try it: python {where}/actions/{name}/main.py "$(cat {where}/invoke/request/message.json)"')

@@ -7,7 +7,8 @@ import datetime
 import json
 import shutil
 import subprocess
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from skillship.stackfiles import StackConfig
 from skillship.status import DEPLOYED, TaskRow
@@ -22,8 +23,13 @@ def stack_output_tasks(stack: StackConfig, *, timeout: float = 60) -> dict[str, 
     if pulumi is None:
         raise OutputsUnavailable("the pulumi CLI is not on PATH")
     try:
-        done = subprocess.run([pulumi, "stack", "output", "tasks", "--json", "--stack", stack.settings.stack],
-                              cwd=stack.project_dir, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [pulumi, "stack", "output", "tasks", "--json", "--stack", stack.settings.stack],
+            cwd=stack.project_dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise OutputsUnavailable(f"pulumi stack output failed: {exc}") from None
     if done.returncode != 0:
@@ -43,18 +49,20 @@ def rows_from_outputs(tasks: Mapping[str, Mapping[str, Any]]) -> list[TaskRow]:
     rows = []
     for key, summary in sorted(tasks.items()):
         started, ended = _time(summary.get("startTime")), _time(summary.get("completionTime"))
-        rows.append(TaskRow(
-            skill=str(summary.get("skill") or key).split("/", 1)[0],
-            action=key.split("/", 1)[1] if "/" in key else "",
-            job=str(summary.get("job") or ""),
-            kind=DEPLOYED,
-            state=str(summary.get("state") or ""),
-            attempts=int(summary.get("succeeded") or 0) + int(summary.get("failed") or 0),
-            created=None,
-            age_seconds=None,
-            duration_seconds=int((ended - started).total_seconds()) if started and ended else None,
-            message=str(summary.get("reason") or ""),
-        ))
+        rows.append(
+            TaskRow(
+                skill=str(summary.get("skill") or key).split("/", 1)[0],
+                action=key.split("/", 1)[1] if "/" in key else "",
+                job=str(summary.get("job") or ""),
+                kind=DEPLOYED,
+                state=str(summary.get("state") or ""),
+                attempts=int(summary.get("succeeded") or 0) + int(summary.get("failed") or 0),
+                created=None,
+                age_seconds=None,
+                duration_seconds=int((ended - started).total_seconds()) if started and ended else None,
+                message=str(summary.get("reason") or ""),
+            )
+        )
     return rows
 
 

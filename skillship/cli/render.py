@@ -6,7 +6,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -23,13 +23,26 @@ from skillship.workspace import Workspace, display_path
 
 
 def render(
-    stack: str = typer.Option("local", "--stack", "-s", envvar="SKILLSHIP_STACK",
-                              help="The stack whose objects to render (or set SKILLSHIP_STACK)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Folder to write (default: <renderDir>/manifests)."),
-    workspace: Path | None = typer.Option(None, "--workspace", "-w",
-                                          help="Workspace root (default: the stack's skillship:workspace)."),
-    show_secrets: bool = typer.Option(False, "--show-secrets", help="Write secret values (decrypted by the pulumi CLI)."),
-    json_output: bool = typer.Option(False, "--json", help="Print the written files as JSON on stdout."),
+    stack: Annotated[
+        str,
+        typer.Option(
+            "--stack",
+            "-s",
+            envvar="SKILLSHIP_STACK",
+            help="The stack whose objects to render (or set SKILLSHIP_STACK).",
+        ),
+    ] = "local",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder to write (default: <renderDir>/manifests).")
+    ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Workspace root (default: the stack's skillship:workspace)."),
+    ] = None,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Write secret values (decrypted by the pulumi CLI).")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the written files as JSON on stdout.")] = False,
 ) -> None:
     """Write every object of a stack's deployment, one YAML file each; Secret values are redacted."""
     json_mode(json_output)
@@ -41,8 +54,10 @@ def render(
     if workspace is not None and not workspace.is_dir():
         fail(f"{workspace}: no such directory", Exit.USAGE)
     if workspace is not None and workspace.resolve() != stack_workspace.resolve():
-        stderr.print(f"[yellow]warning:[/] `pulumi up --stack {stack}` deploys {display_path(stack_workspace)}, not "
-                     f"{display_path(workspace)}; set skillship:workspace to deploy what this renders")
+        stderr.print(
+            f"[yellow]warning:[/] `pulumi up --stack {stack}` deploys {display_path(stack_workspace)}, not "
+            f"{display_path(workspace)}; set skillship:workspace to deploy what this renders"
+        )
     root = workspace or stack_workspace
     target = out or config.project_dir / config.settings.output_dir / "manifests"
     try:  # before any work: a folder render must never replace is a usage error, whatever else is wrong
@@ -50,8 +65,9 @@ def render(
     except UnsafeTarget as exc:
         fail(str(exc), Exit.USAGE)
     try:
-        plan = plan_stack(root, config.settings, project_dir=config.project_dir,
-                          secret_properties=config.secret_properties)
+        plan = plan_stack(
+            root, config.settings, project_dir=config.project_dir, secret_properties=config.secret_properties
+        )
     except InvalidWorkspace as exc:
         _refuse(exc.workspace, exc.diagnostics, json_output)
     except InvalidStack as exc:  # reported as validate reports a workspace: one shape for both
@@ -64,9 +80,16 @@ def render(
     except RenderError as exc:
         fail(str(exc), Exit.FAILED)
     if json_output:
-        print_json({"stack": stack, "directory": display_path(target),
-                    "objects": [{"file": display_path(f.path), "kind": f.kind, "name": f.name, "namespace": f.namespace}
-                                for f in files]})
+        print_json(
+            {
+                "stack": stack,
+                "directory": display_path(target),
+                "objects": [
+                    {"file": display_path(f.path), "kind": f.kind, "name": f.name, "namespace": f.namespace}
+                    for f in files
+                ],
+            }
+        )
         return
     table = Table(title=f"stack {stack}: {len(files)} objects in {display_path(target)}")
     for column in ("kind", "name", "namespace", "file"):
@@ -91,8 +114,12 @@ def _decrypted_secrets(config: StackConfig) -> dict[str, dict[str, str]]:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         fail("--show-secrets needs the pulumi CLI to decrypt the stack's secrets, and it is not on PATH", Exit.USAGE)
-    done = subprocess.run([pulumi, "config", "--show-secrets", "--json", "--stack", config.settings.stack],
-                          cwd=config.project_dir, capture_output=True, text=True)
+    done = subprocess.run(
+        [pulumi, "config", "--show-secrets", "--json", "--stack", config.settings.stack],
+        cwd=config.project_dir,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         fail(f"pulumi could not decrypt the stack's secrets: {done.stderr.strip() or done.stdout.strip()}", Exit.USAGE)
     values = json.loads(done.stdout).get("skillship:secrets", {}).get("value", "{}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from skillship.cli._common import WAIT_SHORT_OPTION, Exit, fail, json_mode, old_wait_flag, print_json, stderr, stdout
-from skillship.cli._stack import STACK_OPTION, deployed_stack, open_cluster
+from skillship.cli._common import Exit, WaitShortOption, fail, json_mode, old_wait_flag, print_json, stderr, stdout
+from skillship.cli._stack import StackOption, deployed_stack, open_cluster
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError
 from skillship.cli.status import live_rows
@@ -31,15 +32,19 @@ from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_LIMIT
 
 
 def run(
-    skill: str = typer.Argument(..., help="The deployed skill (or skill/action) to run."),
-    message: Path | None = typer.Option(None, "--message", "-m", help="A message file (JSON object with 'payload')."),
-    payload: str | None = typer.Option(None, "--payload", help="The payload, as JSON text."),
-    stack: str = STACK_OPTION,
-    wait: bool = typer.Option(False, "--wait", help="Follow the task and exit with its result."),
-    timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: stop waiting after S seconds."),
-    interval: float = typer.Option(2.0, "--interval", min=0.1, help="With --wait: seconds between polls."),
-    wait_short: bool = WAIT_SHORT_OPTION,
-    json_output: bool = typer.Option(False, "--json", help="Print the new task as JSON on stdout."),
+    skill: Annotated[str, typer.Argument(help="The deployed skill (or skill/action) to run.")],
+    stack: StackOption,
+    message: Annotated[
+        Path | None, typer.Option("--message", "-m", help="A message file (JSON object with 'payload').")
+    ] = None,
+    payload: Annotated[str | None, typer.Option("--payload", help="The payload, as JSON text.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the task and exit with its result.")] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0, help="With --wait: stop waiting after S seconds.")
+    ] = None,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="With --wait: seconds between polls.")] = 2.0,
+    wait_short: WaitShortOption = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the new task as JSON on stdout.")] = False,
 ) -> None:
     """Start a new task from the deployed skill's Job; without a message it runs the deployed one again."""
     json_mode(json_output)
@@ -54,18 +59,24 @@ def run(
     cluster = open_cluster(config)
     try:
         deployed = _deployed_job(cluster, skill)
-        envelope = run_envelope(_deployed_envelope(cluster, deployed), activation_id=new_activation_id(deployed),
-                                payload=new_payload, replace_payload=new_payload is not _UNSET)
-        made = adhoc_run(deployed, envelope, name=run_job_name(deployed),
-                         retention_seconds=config.settings.run_retention_seconds)
+        envelope = run_envelope(
+            _deployed_envelope(cluster, deployed),
+            activation_id=new_activation_id(deployed),
+            payload=new_payload,
+            replace_payload=new_payload is not _UNSET,
+        )
+        made = adhoc_run(
+            deployed, envelope, name=run_job_name(deployed), retention_seconds=config.settings.run_retention_seconds
+        )
         _create(cluster, made)
     except RunError as exc:
         fail(str(exc), Exit.USAGE)
     except ClusterError as exc:
         fail(str(exc), Exit.USAGE)
     if json_output and not wait:
-        print_json({"stack": stack, "namespace": cluster.namespace, "job": made.name,
-                    "activationId": envelope["activationId"]})
+        print_json(
+            {"stack": stack, "namespace": cluster.namespace, "job": made.name, "activationId": envelope["activationId"]}
+        )
     elif not json_output:
         stdout.print(made.name)
     if not wait:
@@ -77,9 +88,16 @@ def run(
         fail(str(exc), Exit.USAGE)
     code = exit_code(rows)
     if json_output:
-        print_json({"stack": stack, "namespace": cluster.namespace, "job": made.name,
-                    "activationId": envelope["activationId"], "exitCode": int(code),
-                    "task": rows[0].as_json() if rows else None})
+        print_json(
+            {
+                "stack": stack,
+                "namespace": cluster.namespace,
+                "job": made.name,
+                "activationId": envelope["activationId"],
+                "exitCode": int(code),
+                "task": rows[0].as_json() if rows else None,
+            }
+        )
     else:
         state = rows[0].state if rows else "gone before its result was read (deleted: see runRetentionSeconds)"
         stderr.print(f"Job {made.name}: {state}" + (f" ({rows[0].message})" if rows and rows[0].message else ""))
@@ -114,12 +132,16 @@ def _deployed_job(cluster: Cluster, skill: str) -> dict:
         mine = [j for j in mine if (j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION) == action]
     if not mine:
         known = sorted({(j["metadata"].get("annotations") or {}).get("skillship.io/skill-name", "?") for j in deployed})
-        raise RunError(f"skill {skill!r} is not deployed in stack {cluster.stack!r} "
-                        f"(deployed: {', '.join(known) or 'nothing'}); deploy it with `pulumi up`")
+        raise RunError(
+            f"skill {skill!r} is not deployed in stack {cluster.stack!r} "
+            f"(deployed: {', '.join(known) or 'nothing'}); deploy it with `pulumi up`"
+        )
     if len(mine) > 1:
         actions = sorted((j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION, "?") for j in mine)
-        raise RunError(f"skill {skill!r} has {len(mine)} deployed job actions; name one: "
-                        + ", ".join(f"{name}/{a}" for a in actions))
+        raise RunError(
+            f"skill {skill!r} has {len(mine)} deployed job actions; name one: "
+            + ", ".join(f"{name}/{a}" for a in actions)
+        )
     return mine[0]
 
 
@@ -133,7 +155,9 @@ def _deployed_envelope(cluster: Cluster, job: dict) -> dict:
     try:
         envelope = json.loads(text)
     except json.JSONDecodeError:
-        raise RunError(f"the message of Job {job['metadata']['name']} is not JSON: it was not made by Skillship") from None
+        raise RunError(
+            f"the message of Job {job['metadata']['name']} is not JSON: it was not made by Skillship"
+        ) from None
     if not isinstance(envelope, dict) or "activationId" not in envelope:
         raise RunError(f"the message of Job {job['metadata']['name']} is not a Skillship envelope")
     return envelope

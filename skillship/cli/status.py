@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from skillship.cli._common import WAIT_SHORT_OPTION, Exit, fail, json_mode, old_wait_flag, print_json, print_table, stderr
-from skillship.cli._stack import STACK_OPTION, deployed_stack
+from skillship.cli._common import (
+    Exit,
+    WaitShortOption,
+    fail,
+    json_mode,
+    old_wait_flag,
+    print_json,
+    print_table,
+    stderr,
+)
+from skillship.cli._stack import StackOption, deployed_stack
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError, connect
 from skillship.cli.outputs import OutputsUnavailable, rows_from_outputs, stack_output_tasks
@@ -21,17 +31,20 @@ JOB_NAME_LABEL = "job-name"  # set by the Job controller on every pod it makes
 
 
 def status(
-    stack: str = STACK_OPTION,
-    skills: list[str] = typer.Option([], "--skill", help="Only this skill's tasks (repeatable)."),
-    wait: bool = typer.Option(False, "--wait", help="Follow the tasks until none is running."),
-    timeout: float | None = typer.Option(None, "--timeout", min=0, help="With --wait: stop waiting after S seconds."),
-    interval: float = typer.Option(2.0, "--interval", min=0.1, help="With --wait: seconds between polls."),
-    wait_short: bool = WAIT_SHORT_OPTION,
-    json_output: bool = typer.Option(False, "--json", help="Print the tasks as JSON on stdout."),
+    stack: StackOption,
+    skills: Annotated[list[str] | None, typer.Option("--skill", help="Only this skill's tasks (repeatable).")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the tasks until none is running.")] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0, help="With --wait: stop waiting after S seconds.")
+    ] = None,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="With --wait: seconds between polls.")] = 2.0,
+    wait_short: WaitShortOption = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the tasks as JSON on stdout.")] = False,
 ) -> None:
     """One row per task. Exit 0: all succeeded; 1: one failed; 3: one still runs; 2: usage or cluster error."""
     json_mode(json_output)
     wait = old_wait_flag(wait, wait_short)
+    skills = skills or []
     config = deployed_stack(stack)
     try:
         cluster = connect(config)
@@ -50,8 +63,11 @@ def _refuse_skills_without_tasks(config: StackConfig, skills: Sequence[str], eve
     """A `--skill` with no task is a typo or a skill this stack does not run: a usage error (exit 2),
     never an empty success a CI gate would pass on."""
     having = sorted({row.skill for row in every_row})
-    fail(f"no task of {', '.join(repr(s) for s in skills)} in stack {config.settings.stack!r} "
-         f"(skills with tasks: {', '.join(having) or 'none'})", Exit.USAGE)
+    fail(
+        f"no task of {', '.join(repr(s) for s in skills)} in stack {config.settings.stack!r} "
+        f"(skills with tasks: {', '.join(having) or 'none'})",
+        Exit.USAGE,
+    )
 
 
 def live_rows(cluster: Cluster, skills: Sequence[str] = ()) -> list[TaskRow]:
@@ -60,7 +76,7 @@ def live_rows(cluster: Cluster, skills: Sequence[str] = ()) -> list[TaskRow]:
     by_job: dict[str, list[dict]] = {}
     for pod in pods:
         by_job.setdefault((pod["metadata"].get("labels") or {}).get(JOB_NAME_LABEL, ""), []).append(pod)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     rows = [task_row(job, by_job.get(job["metadata"]["name"], []), now) for job in jobs]
     if skills:
         wanted = {skill_name(s.split("/", 1)[0]) for s in skills} | set(skills)
@@ -83,8 +99,15 @@ def _fall_back_to_outputs(config: StackConfig, skills: Sequence[str], problem: s
 
 def _print(config: StackConfig, rows: list[TaskRow], *, source: str, code: Exit, json_output: bool) -> None:
     if json_output:
-        print_json({"stack": config.settings.stack, "namespace": config.settings.namespace, "source": source,
-                    "exitCode": int(code), "tasks": [r.as_json() for r in rows]})
+        print_json(
+            {
+                "stack": config.settings.stack,
+                "namespace": config.settings.namespace,
+                "source": source,
+                "exitCode": int(code),
+                "tasks": [r.as_json() for r in rows],
+            }
+        )
         return
     if not rows:
         stderr.print(f"stack {config.settings.stack!r} has no tasks in namespace {config.settings.namespace!r}")
@@ -95,8 +118,16 @@ def _print(config: StackConfig, rows: list[TaskRow], *, source: str, code: Exit,
     for column in columns:
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r.skill, r.job, r.kind,
-                      _state(r.state), str(r.attempts), _span(r.age_seconds), _span(r.duration_seconds), r.message)
+        table.add_row(
+            r.skill,
+            r.job,
+            r.kind,
+            _state(r.state),
+            str(r.attempts),
+            _span(r.age_seconds),
+            _span(r.duration_seconds),
+            r.message,
+        )
     print_table(table)
 
 

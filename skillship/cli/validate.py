@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout
-from skillship.diagnostics import Diagnostics, Severity
 from skillship.compose import plan_workspace
+from skillship.diagnostics import Diagnostics, Severity
 from skillship.plan import PlanError
 from skillship.stackfiles import StackFileError, find_project, load_stack
 from skillship.validation import load_workspace
@@ -19,12 +20,18 @@ JSON_SCHEMA_VERSION = 1
 
 
 def validate(
-    workspace_argument: Path | None = typer.Argument(None, metavar="[WORKSPACE]",
-                                                     help="The workspace root, or its skills/ directory (default: .)."),
-    workspace_option: Path | None = typer.Option(None, "--workspace", "-w", help="The same, as an option."),
-    stack: str | None = typer.Option(None, "--stack", "-s",
-                                     help="Also check what this stack would deploy: its settings, messages, properties."),
-    json_output: bool = typer.Option(False, "--json", help="Print a JSON report on stdout."),
+    workspace_argument: Annotated[
+        Path | None,
+        typer.Argument(metavar="[WORKSPACE]", help="The workspace root, or its skills/ directory (default: .)."),
+    ] = None,
+    workspace_option: Annotated[Path | None, typer.Option("--workspace", "-w", help="The same, as an option.")] = None,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack", "-s", help="Also check what this stack would deploy: its settings, messages, properties."
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")] = False,
 ) -> None:
     """Check every skill and agent; exit 0 if valid, 1 if not."""
     json_mode(json_output)
@@ -50,8 +57,9 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
     except StackFileError as exc:
         fail(str(exc), Exit.USAGE)
     try:
-        plan = plan_workspace(loaded, config.settings, project_dir=config.project_dir,
-                              secret_properties=config.secret_properties)
+        plan = plan_workspace(
+            loaded, config.settings, project_dir=config.project_dir, secret_properties=config.secret_properties
+        )
     except PlanError as exc:
         diagnostics.extend(exc.diagnostics)
         return

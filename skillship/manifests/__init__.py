@@ -11,5 +11,13 @@ from skillship.manifests.assemble import (
     task_objects,
 )
 
-__all__ = ["DaemonObjects", "SkillIdentity", "TaskObjects", "daemon_objects", "namespace_objects", "skill_identity",
-           "stack_objects", "task_objects"]
+__all__ = [
+    "DaemonObjects",
+    "SkillIdentity",
+    "TaskObjects",
+    "daemon_objects",
+    "namespace_objects",
+    "skill_identity",
+    "stack_objects",
+    "task_objects",
+]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from skillship.manifests import istio, network
 from skillship.manifests.daemon import build_deployment, build_service
@@ -70,9 +70,12 @@ def namespace_objects(settings: StackSettings) -> list[dict]:
     return [o for o in (namespace(settings), istio.peer_authentication(settings)) if o is not None]
 
 
-def skill_identity(workload: Workload, settings: StackSettings, *, secret_values: Mapping[str, str] | None) -> SkillIdentity:
-    return SkillIdentity(service_account=service_account(workload, settings),
-                         secret=secret(workload, settings, secret_values))
+def skill_identity(
+    workload: Workload, settings: StackSettings, *, secret_values: Mapping[str, str] | None
+) -> SkillIdentity:
+    return SkillIdentity(
+        service_account=service_account(workload, settings), secret=secret(workload, settings, secret_values)
+    )
 
 
 def task_objects(task: TaskPlan, settings: StackSettings, *, image: ImageRef) -> TaskObjects:

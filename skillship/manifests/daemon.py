@@ -27,8 +27,11 @@ def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.
         "image": image,
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": PORT_NAME, "containerPort": daemon.port, "protocol": "TCP"}],
-        "env": pod.environment(daemon, settings, {
-            PORT_ENV: str(daemon.port), DATA_DIR_ENV: DATA_DIR, **pod.properties_env(daemon.properties)}),
+        "env": pod.environment(
+            daemon,
+            settings,
+            {PORT_ENV: str(daemon.port), DATA_DIR_ENV: DATA_DIR, **pod.properties_env(daemon.properties)},
+        ),
         "resources": pod.resources(settings),
         "securityContext": pod.container_security(),
         "readinessProbe": {**probe, "failureThreshold": 3},
@@ -61,7 +64,14 @@ def build_service(daemon: DaemonPlan, settings: StackSettings) -> dict:
         "spec": {
             "type": "ClusterIP",
             "selector": selector_labels(daemon, settings),
-            "ports": [{"name": PORT_NAME, "port": daemon.port, "targetPort": PORT_NAME, "protocol": "TCP",
-                       "appProtocol": "http"}],
+            "ports": [
+                {
+                    "name": PORT_NAME,
+                    "port": daemon.port,
+                    "targetPort": PORT_NAME,
+                    "protocol": "TCP",
+                    "appProtocol": "http",
+                }
+            ],
         },
     }

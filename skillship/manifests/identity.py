@@ -3,7 +3,7 @@ per skill, however many actions it has), and a task's large message."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from skillship.manifests.labels import metadata, skill_metadata
 from skillship.plan import TaskPlan, Workload

@@ -66,7 +66,11 @@ def peer_authentication(settings: StackSettings) -> dict | None:
     return {
         "apiVersion": SECURITY,
         "kind": "PeerAuthentication",
-        "metadata": {"name": "skillship-strict-mtls", "namespace": settings.namespace, "labels": stack_labels(settings)},
+        "metadata": {
+            "name": "skillship-strict-mtls",
+            "namespace": settings.namespace,
+            "labels": stack_labels(settings),
+        },
         "spec": {"mtls": {"mode": "STRICT"}},
     }
 
@@ -95,10 +99,14 @@ def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict | None:
         return None
     spec: dict = {"selector": {"matchLabels": selector_labels(daemon, settings)}, "action": "ALLOW"}
     if daemon.senders:
-        spec["rules"] = [{
-            "from": [{"source": {"principals": [principal(settings, sa) for sa in daemon.senders]}}],
-            "to": [{"operation": {"ports": [str(daemon.port)], "methods": ["POST"], "paths": [f"{RECORDS_PATH}*"]}}],
-        }]
+        spec["rules"] = [
+            {
+                "from": [{"source": {"principals": [principal(settings, sa) for sa in daemon.senders]}}],
+                "to": [
+                    {"operation": {"ports": [str(daemon.port)], "methods": ["POST"], "paths": [f"{RECORDS_PATH}*"]}}
+                ],
+            }
+        ]
     return {
         "apiVersion": SECURITY,
         "kind": "AuthorizationPolicy",

@@ -44,8 +44,11 @@ def workload_labels(workload: Workload, settings: StackSettings) -> dict[str, st
 
 def skill_labels(workload: Workload, settings: StackSettings) -> dict[str, str]:
     """Labels of what a skill's actions share (its ServiceAccount and Secret)."""
-    return {**stack_labels(settings), "app.kubernetes.io/name": skill_name(workload.skill),
-            LABEL_SKILL: skill_name(workload.skill)}
+    return {
+        **stack_labels(settings),
+        "app.kubernetes.io/name": skill_name(workload.skill),
+        LABEL_SKILL: skill_name(workload.skill),
+    }
 
 
 def version_label(workload: Workload) -> dict[str, str]:

@@ -27,12 +27,21 @@ def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict:
         ports = [{"protocol": "TCP", "port": daemon.port}]
         if settings.istio_mode is IstioMode.AMBIENT:
             ports.append({"protocol": "TCP", "port": HBONE_PORT})
-        spec["ingress"] = [{
-            "from": [{"podSelector": {
-                "matchLabels": {LABEL_STACK: k8s_name(settings.stack)},
-                "matchExpressions": [{"key": LABEL_SKILL, "operator": "In", "values": list(daemon.senders)}]}}],
-            "ports": ports,
-        }]
+        spec["ingress"] = [
+            {
+                "from": [
+                    {
+                        "podSelector": {
+                            "matchLabels": {LABEL_STACK: k8s_name(settings.stack)},
+                            "matchExpressions": [
+                                {"key": LABEL_SKILL, "operator": "In", "values": list(daemon.senders)}
+                            ],
+                        }
+                    }
+                ],
+                "ports": ports,
+            }
+        ]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

@@ -10,5 +10,13 @@ from skillship.plan.envelope import canonical_json
 from skillship.plan.model import DaemonPlan, DeploymentPlan, PlanError, TaskPlan, Workload
 from skillship.plan.properties import secret_env_name
 
-__all__ = ["DaemonPlan", "DeploymentPlan", "PlanError", "TaskPlan", "Workload", "canonical_json", "plan_deployment",
-           "secret_env_name"]
+__all__ = [
+    "DaemonPlan",
+    "DeploymentPlan",
+    "PlanError",
+    "TaskPlan",
+    "Workload",
+    "canonical_json",
+    "plan_deployment",
+    "secret_env_name",
+]

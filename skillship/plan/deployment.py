@@ -8,9 +8,10 @@ task's identity and envelope, agent wiring, images, the Dockerfile, run order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Collection, Mapping
+from typing import Any
 
 from skillship.diagnostics import Diagnostic
 from skillship.digest import ContextDigest, digest_context
@@ -66,8 +67,9 @@ def plan_deployment(
         properties = merged_properties(source, defaults, message, settings)
         several = len(jobs) + len(servers) > 1
         for action in jobs:
-            task = _plan_task(source, action, several, settings, message, properties, secrets, digests, wiring,
-                              problems)
+            task = _plan_task(
+                source, action, several, settings, message, properties, secrets, digests, wiring, problems
+            )
             if task is not None:
                 tasks.append(task)
         for action in servers:
@@ -77,27 +79,50 @@ def plan_deployment(
     tasks = _ordered(tasks, wiring, problems)
     if problems.errors:
         raise PlanError(settings.stack, problems.errors)
-    return DeploymentPlan(settings, tuple(sorted(tasks, key=lambda t: t.key)), tuple(problems.warnings),
-                          tuple(sorted(daemons, key=lambda d: d.key)))
+    return DeploymentPlan(
+        settings,
+        tuple(sorted(tasks, key=lambda t: t.key)),
+        tuple(problems.warnings),
+        tuple(sorted(daemons, key=lambda d: d.key)),
+    )
 
 
-def _check_named_skills(workspace: Workspace, settings: StackSettings, secret_properties: Mapping[str, Collection[str]],
-                        problems: StackProblems) -> None:
+def _check_named_skills(
+    workspace: Workspace,
+    settings: StackSettings,
+    secret_properties: Mapping[str, Collection[str]],
+    problems: StackProblems,
+) -> None:
     known = {s.skill.name for s in workspace.skills}
     for index, name in enumerate(settings.skills or []):
         if name not in known:
-            problems.setting("stack-unknown-skill", f"skillship:skills names skill {name!r}, which is not in the "
-                             "workspace", "skills", index)
-    for key, named in (("messages", settings.messages), ("properties", settings.properties),
-                       ("secrets", secret_properties)):
+            problems.setting(
+                "stack-unknown-skill",
+                f"skillship:skills names skill {name!r}, which is not in the workspace",
+                "skills",
+                index,
+            )
+    for key, named in (
+        ("messages", settings.messages),
+        ("properties", settings.properties),
+        ("secrets", secret_properties),
+    ):
         for name in sorted(named):
             if name not in known:
-                problems.setting("stack-unknown-skill", f"skillship:{key} names skill {name!r}, which is not in the "
-                                 "workspace", key, name)
+                problems.setting(
+                    "stack-unknown-skill",
+                    f"skillship:{key} names skill {name!r}, which is not in the workspace",
+                    key,
+                    name,
+                )
     for name in sorted(settings.images):
         if name.split("/", 1)[0] not in known:
-            problems.setting("stack-unknown-skill", f"skillship:images names {name!r}, which is not a skill (or "
-                             "skill/action) of the workspace", "images", name)
+            problems.setting(
+                "stack-unknown-skill",
+                f"skillship:images names {name!r}, which is not a skill (or skill/action) of the workspace",
+                "images",
+                name,
+            )
 
 
 def _ordered(tasks: list[TaskPlan], wiring: StackWiring, problems: StackProblems) -> list[TaskPlan]:
@@ -106,16 +131,27 @@ def _ordered(tasks: list[TaskPlan], wiring: StackWiring, problems: StackProblems
     keys_by_skill: dict[str, list[str]] = {}
     for task in tasks:
         keys_by_skill.setdefault(task.skill, []).append(task.key)
-    tasks = [replace(t, after=tuple(sorted(k for s in wiring.after.get(t.skill, ()) for k in keys_by_skill.get(s, ()))))
-             for t in tasks]
+    tasks = [
+        replace(t, after=tuple(sorted(k for s in wiring.after.get(t.skill, ()) for k in keys_by_skill.get(s, ()))))
+        for t in tasks
+    ]
     for loop in loops({t.key: t.after for t in tasks}):
         problems.setting("agent-loop", "jobs mapped in a loop can never start: " + " -> ".join(loop), "skills")
     return tasks
 
 
-def _plan_task(source: SkillSource, action: Action, several: bool, settings: StackSettings, message: dict[str, Any],
-               properties: dict[str, Any], secrets: set[str], digests: ContextDigests, wiring: StackWiring,
-               problems: StackProblems) -> TaskPlan | None:
+def _plan_task(
+    source: SkillSource,
+    action: Action,
+    several: bool,
+    settings: StackSettings,
+    message: dict[str, Any],
+    properties: dict[str, Any],
+    secrets: set[str],
+    digests: ContextDigests,
+    wiring: StackWiring,
+    problems: StackProblems,
+) -> TaskPlan | None:
     skill = source.skill
     context = source.build_context(action.name)
     if not context.is_dir():
@@ -128,9 +164,16 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
     name = action_name(skill.name, action.name)
     prebuilt = _prebuilt(skill.name, action.name, settings)
     targets = wiring.targets_of(skill.name)
-    identity = envelopes.task_identity(stack=settings.stack, skill=skill.name, action=action.name, name=name,
-                                       image=prebuilt or digest.tag, payload=message.get("payload"),
-                                       properties=properties, targets=targets)
+    identity = envelopes.task_identity(
+        stack=settings.stack,
+        skill=skill.name,
+        action=action.name,
+        name=name,
+        image=prebuilt or digest.tag,
+        payload=message.get("payload"),
+        properties=properties,
+        targets=targets,
+    )
     task = TaskPlan(
         key=f"{skill.name}/{action.name}" if several else skill.name,
         source=source,
@@ -144,26 +187,46 @@ def _plan_task(source: SkillSource, action: Action, several: bool, settings: Sta
         targets=targets,
         named_contexts=named,
         job_name=identity.job_name,
-        envelope=envelopes.envelope(activation_id=identity.activation_id, skill=skill.name,
-                                    output_name=envelopes.output_name(source, action), payload=message.get("payload"),
-                                    properties=properties, project=settings.namespace),
+        envelope=envelopes.envelope(
+            activation_id=identity.activation_id,
+            skill=skill.name,
+            output_name=envelopes.output_name(source, action),
+            payload=message.get("payload"),
+            properties=properties,
+            project=settings.namespace,
+        ),
     )
     size = len(task.message_json.encode("utf-8"))
     if size > MESSAGE_LIMIT:
-        problems.setting("message-too-large", f"the message of skill {skill.name!r} is {size} bytes; at most "
-                         f"{MESSAGE_LIMIT} can be delivered", "messages", skill.name)
+        problems.setting(
+            "message-too-large",
+            f"the message of skill {skill.name!r} is {size} bytes; at most {MESSAGE_LIMIT} can be delivered",
+            "messages",
+            skill.name,
+        )
         return None
     if not stops_the_proxy(action.command, dockerfile, settings.istio_mode):
-        problems.file_warning("proxy-stop", f"skill {skill.name!r}: with istioMode 'sidecar' the entrypoint of action "
-                              f"{action.name!r} must stop the proxy (scuttle, or the Skillship runtime), or its Job "
-                              "never completes; or use istioMode 'native'", display_path(dockerfile.path),
-                              dockerfile.entrypoint_line)
+        problems.file_warning(
+            "proxy-stop",
+            f"skill {skill.name!r}: with istioMode 'sidecar' the entrypoint of action "
+            f"{action.name!r} must stop the proxy (scuttle, or the Skillship runtime), or its Job "
+            "never completes; or use istioMode 'native'",
+            display_path(dockerfile.path),
+            dockerfile.entrypoint_line,
+        )
     return task
 
 
-def _plan_daemon(source: SkillSource, action: Action, several: bool, settings: StackSettings,
-                 properties: dict[str, Any], secrets: set[str], digests: ContextDigests,
-                 wiring: StackWiring) -> DaemonPlan | None:
+def _plan_daemon(
+    source: SkillSource,
+    action: Action,
+    several: bool,
+    settings: StackSettings,
+    properties: dict[str, Any],
+    secrets: set[str],
+    digests: ContextDigests,
+    wiring: StackWiring,
+) -> DaemonPlan | None:
     skill = source.skill
     context = source.build_context(action.name)
     if not context.is_dir():

@@ -34,10 +34,17 @@ def read_dockerfile(context: Path) -> DockerfileFacts:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return DockerfileFacts(path, False, "", None)
-    entry = [(number, line) for number, line in enumerate(text.splitlines(), start=1)
-             if line.strip().upper().startswith(_ENTRYPOINT)]
-    return DockerfileFacts(path, _RUNTIME_NAME.search(text) is not None, " ".join(line for _, line in entry),
-                           entry[0][0] if entry else None)
+    entry = [
+        (number, line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip().upper().startswith(_ENTRYPOINT)
+    ]
+    return DockerfileFacts(
+        path,
+        _RUNTIME_NAME.search(text) is not None,
+        " ".join(line for _, line in entry),
+        entry[0][0] if entry else None,
+    )
 
 
 def stops_the_proxy(command: list[str], dockerfile: DockerfileFacts, mode: IstioMode) -> bool:

@@ -31,16 +31,28 @@ class TaskIdentity:
     activation_id: str
 
 
-def task_identity(*, stack: str, skill: str, action: str, name: str, image: str, payload: Any,
-                  properties: dict[str, Any], targets: tuple[tuple[str, tuple[str, ...]], ...]) -> TaskIdentity:
+def task_identity(
+    *,
+    stack: str,
+    skill: str,
+    action: str,
+    name: str,
+    image: str,
+    payload: Any,
+    properties: dict[str, Any],
+    targets: tuple[tuple[str, tuple[str, ...]], ...],
+) -> TaskIdentity:
     """`image` is the prebuilt reference or the content tag; `name` the action's Kubernetes name."""
     identity = canonical_json([stack, skill, action, image, payload, properties, *([targets] if targets else [])])
-    return TaskIdentity(job_name=f"{k8s_name(name, max_length=_JOB_NAME_BASE)}-{short_hash(identity, 8)}",
-                        activation_id=f"{name[:40]}-{short_hash(identity, 12)}")
+    return TaskIdentity(
+        job_name=f"{k8s_name(name, max_length=_JOB_NAME_BASE)}-{short_hash(identity, 8)}",
+        activation_id=f"{name[:40]}-{short_hash(identity, 12)}",
+    )
 
 
-def envelope(*, activation_id: str, skill: str, output_name: str, payload: Any, properties: dict[str, Any],
-             project: str) -> dict[str, Any]:
+def envelope(
+    *, activation_id: str, skill: str, output_name: str, payload: Any, properties: dict[str, Any], project: str
+) -> dict[str, Any]:
     """The message a task receives: a fresh activation is its own channel and session."""
     return {
         "activationId": activation_id,

@@ -4,9 +4,9 @@ build context with the named contexts its Dockerfile uses (the runtime's)."""
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Callable
 
 from skillship.digest import ContextDigest, ContextError
 from skillship.models import Action
@@ -53,8 +53,9 @@ class ContextDigests:
             if self._runtime is None:
                 self._runtime = self.digester(runtime_context())
         except ContextError as exc:
-            self.problems.file("build-context", f"build context {display_path(context)}: {exc.reason}",
-                               display_path(Path(exc.path)))
+            self.problems.file(
+                "build-context", f"build context {display_path(context)}: {exc.reason}", display_path(Path(exc.path))
+            )
             return None
         # The runtime is part of what the image is built from: a new runtime is a new image.
         return digest.combined(self._runtime), ((RUNTIME_CONTEXT, runtime_context()),)

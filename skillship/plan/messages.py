@@ -17,8 +17,9 @@ from skillship_runtime.contract import MESSAGE_LIMIT
 DEFAULT_MESSAGE = Path("invoke", "request", "message.json")
 
 
-def stack_message(source: SkillSource, settings: StackSettings, project_dir: Path,
-                  problems: StackProblems) -> dict[str, Any] | None:
+def stack_message(
+    source: SkillSource, settings: StackSettings, project_dir: Path, problems: StackProblems
+) -> dict[str, Any] | None:
     """The message, or None after saying in `problems` why there is none."""
     skill = source.skill.name
     configured = settings.messages.get(skill)
@@ -26,36 +27,59 @@ def stack_message(source: SkillSource, settings: StackSettings, project_dir: Pat
         message = configured if "payload" in configured else {"payload": configured}
         found = envelope_problems(message)
         for field, problem in found:
-            problems.setting("invoke-json", f"the message of skill {skill!r}: {problem}", "messages", skill,
-                             *([field] if field else []))
+            problems.setting(
+                "invoke-json",
+                f"the message of skill {skill!r}: {problem}",
+                "messages",
+                skill,
+                *([field] if field else []),
+            )
         return None if found else message
     if isinstance(configured, str):
         path = project_dir / configured
         if escapes(path, project_dir):
-            problems.setting("outside-project", f"skillship:messages.{skill} ({configured}) is outside the project "
-                             "folder; messages are read only from inside it", "messages", skill)
+            problems.setting(
+                "outside-project",
+                f"skillship:messages.{skill} ({configured}) is outside the project "
+                "folder; messages are read only from inside it",
+                "messages",
+                skill,
+            )
             return None
     else:
         path = source.directory / DEFAULT_MESSAGE
     display = display_path(path)
     try:
         if path.stat().st_size > MESSAGE_LIMIT:
-            problems.file("message-too-large", f"the message of skill {skill!r} is larger than {MESSAGE_LIMIT} bytes",
-                          display)
+            problems.file(
+                "message-too-large", f"the message of skill {skill!r} is larger than {MESSAGE_LIMIT} bytes", display
+            )
             return None
         text = path.read_text(encoding="utf-8")
         message = json.loads(text)
     except FileNotFoundError:
         if isinstance(configured, str):
-            problems.setting("message-unreadable", f"skillship:messages.{skill} names {configured!r}, which cannot be "
-                             "read: no such file", "messages", skill)
+            problems.setting(
+                "message-unreadable",
+                f"skillship:messages.{skill} names {configured!r}, which cannot be read: no such file",
+                "messages",
+                skill,
+            )
         else:
-            problems.file("message-missing", f"skill {skill!r} has no message: add {DEFAULT_MESSAGE.as_posix()} or "
-                          f"set skillship:messages.{skill}", source.display, source.line(("name",)))
+            problems.file(
+                "message-missing",
+                f"skill {skill!r} has no message: add {DEFAULT_MESSAGE.as_posix()} or set skillship:messages.{skill}",
+                source.display,
+                source.line(("name",)),
+            )
         return None
     except json.JSONDecodeError as exc:
-        problems.file("message-unreadable", f"the message of skill {skill!r} is not valid JSON: {exc.msg} "
-                      f"(column {exc.colno})", display, exc.lineno)
+        problems.file(
+            "message-unreadable",
+            f"the message of skill {skill!r} is not valid JSON: {exc.msg} (column {exc.colno})",
+            display,
+            exc.lineno,
+        )
         return None
     except (OSError, UnicodeDecodeError) as exc:
         problems.file("message-unreadable", f"the message of skill {skill!r} cannot be read: {exc}", display)
@@ -65,6 +89,11 @@ def stack_message(source: SkillSource, settings: StackSettings, project_dir: Pat
         return None
     found = envelope_problems(message)
     for field, problem in found:
-        problems.file("invoke-json", f"the message of skill {skill!r}: {problem}", display,
-                      json_key_line(text, field), field or None)
+        problems.file(
+            "invoke-json",
+            f"the message of skill {skill!r}: {problem}",
+            display,
+            json_key_line(text, field),
+            field or None,
+        )
     return None if found else message

@@ -6,7 +6,7 @@ Both functions walk without recursion: an agent may chain more jobs than Python'
 from __future__ import annotations
 
 import graphlib
-from typing import Collection, Mapping
+from collections.abc import Collection, Mapping
 
 
 def run_order(after: Mapping[str, Collection[str]]) -> list[str]:
@@ -39,7 +39,7 @@ def loops(after: Mapping[str, Collection[str]]) -> list[list[str]]:
                 state[path.pop()] = 2
                 pending.pop()
             elif state.get(previous) == 1:
-                found.append(list(reversed(path[path.index(previous):] + [previous])))
+                found.append(list(reversed(path[path.index(previous) :] + [previous])))
             elif previous not in state:
                 state[previous] = 1
                 path.append(previous)

@@ -5,7 +5,8 @@ name, since their values travel in the skill's Secret."""
 from __future__ import annotations
 
 import re
-from typing import Any, Collection, Mapping
+from collections.abc import Collection, Mapping
+from typing import Any
 
 from skillship.plan.problems import StackProblems
 from skillship.settings import StackSettings
@@ -20,8 +21,9 @@ def secret_env_name(prop: str) -> str:
     return SECRET_ENV_PREFIX + _ENV_NAME.sub("_", prop.upper()).strip("_")
 
 
-def checked_defaults(source: SkillSource, settings: StackSettings, secrets: Collection[str],
-                     problems: StackProblems) -> dict[str, Any]:
+def checked_defaults(
+    source: SkillSource, settings: StackSettings, secrets: Collection[str], problems: StackProblems
+) -> dict[str, Any]:
     """Checks the stack's property values for a skill, once however many actions it has; returns
     the defaults of its plain properties."""
     skill = source.skill
@@ -29,34 +31,59 @@ def checked_defaults(source: SkillSource, settings: StackSettings, secrets: Coll
     given = settings.properties.get(skill.name, {})
     for name in sorted(given):
         if name not in declared:
-            problems.setting("stack-unknown-property", f"skillship:properties.{skill.name} sets {name!r}, which skill "
-                             f"{skill.name!r} does not declare", "properties", skill.name, name)
+            problems.setting(
+                "stack-unknown-property",
+                f"skillship:properties.{skill.name} sets {name!r}, which skill {skill.name!r} does not declare",
+                "properties",
+                skill.name,
+                name,
+            )
         elif declared[name].secure:
-            problems.setting("stack-plain-secret", f"skillship:properties.{skill.name}.{name} is a secure property: "
-                             f"set it with `pulumi config set --secret --path 'secrets.{skill.name}[\"{name}\"]' VALUE`",
-                             "properties", skill.name, name)
+            problems.setting(
+                "stack-plain-secret",
+                f"skillship:properties.{skill.name}.{name} is a secure property: "
+                f"set it with `pulumi config set --secret --path 'secrets.{skill.name}[\"{name}\"]' VALUE`",
+                "properties",
+                skill.name,
+                name,
+            )
     for name in sorted(secrets):
         if name not in declared or not declared[name].secure:
-            problems.setting("stack-unknown-property", f"skillship:secrets.{skill.name} sets {name!r}, which is not a "
-                             "secure property of the skill", "secrets", skill.name, name)
+            problems.setting(
+                "stack-unknown-property",
+                f"skillship:secrets.{skill.name} sets {name!r}, which is not a secure property of the skill",
+                "secrets",
+                skill.name,
+                name,
+            )
     for prop in skill.properties:
         has_value = prop.name in secrets if prop.secure else (prop.name in given or prop.default_value is not None)
         if prop.required and not has_value:
-            problems.setting("required-property", f"skill {skill.name!r} requires property {prop.name!r}; stack "
-                             f"{settings.stack!r} gives no value", "secrets" if prop.secure else "properties",
-                             skill.name, prop.name)
+            problems.setting(
+                "required-property",
+                f"skill {skill.name!r} requires property {prop.name!r}; stack {settings.stack!r} gives no value",
+                "secrets" if prop.secure else "properties",
+                skill.name,
+                prop.name,
+            )
     env_names: dict[str, str] = {}
     for name in sorted(secrets):
         env = secret_env_name(name)
         if env in env_names:
-            problems.setting("secret-env-clash", f"secure properties {env_names[env]!r} and {name!r} of skill "
-                             f"{skill.name!r} share the variable {env}", "secrets", skill.name, name)
+            problems.setting(
+                "secret-env-clash",
+                f"secure properties {env_names[env]!r} and {name!r} of skill {skill.name!r} share the variable {env}",
+                "secrets",
+                skill.name,
+                name,
+            )
         env_names[env] = name
     return {p.name: p.default_value for p in skill.properties if not p.secure and p.default_value is not None}
 
 
-def merged_properties(source: SkillSource, defaults: Mapping[str, Any], message: Mapping[str, Any],
-                      settings: StackSettings) -> dict[str, Any]:
+def merged_properties(
+    source: SkillSource, defaults: Mapping[str, Any], message: Mapping[str, Any], settings: StackSettings
+) -> dict[str, Any]:
     """What a skill's tasks and daemons see: defaults, then the message's, then the stack's; never
     a secure property's value."""
     merged = {**defaults, **(message.get("properties") or {}), **settings.properties.get(source.skill.name, {})}

@@ -32,8 +32,9 @@ class StackWiring:
         return tuple(sorted(self.senders.get((skill, action), ())))
 
 
-def stack_wiring(workspace: Workspace, settings: StackSettings, deployed: list[SkillSource],
-                 problems: StackProblems) -> StackWiring:
+def stack_wiring(
+    workspace: Workspace, settings: StackSettings, deployed: list[SkillSource], problems: StackProblems
+) -> StackWiring:
     """A mapping to a skill the stack does not deploy is a warning: those records have nowhere to go."""
     wiring = StackWiring()
     skills = {s.skill.name: s for s in deployed}
@@ -41,16 +42,21 @@ def stack_wiring(workspace: Workspace, settings: StackSettings, deployed: list[S
         missing = [name for name in (wire.sender, wire.receiver) if name not in skills]
         if missing:
             if wire.sender in skills:
-                problems.setting_warning("receiver-not-deployed", f"{wire.describe()}, but stack {settings.stack!r} "
-                                         f"does not deploy {' or '.join(missing)}: those records have nowhere to go",
-                                         "skills")
+                problems.setting_warning(
+                    "receiver-not-deployed",
+                    f"{wire.describe()}, but stack {settings.stack!r} "
+                    f"does not deploy {' or '.join(missing)}: those records have nowhere to go",
+                    "skills",
+                )
             continue
         receiver = skills[wire.receiver]
         action = next((a for a in receiver.skill.actions if a.name == wire.receiver_action), None)
         if action is None:
             continue  # an external API: nothing of ours to wire
         if action.type == "daemon":
-            url = receiver_url(action_name(wire.receiver, action.name), settings.namespace, daemon_port(action), wire.input)
+            url = receiver_url(
+                action_name(wire.receiver, action.name), settings.namespace, daemon_port(action), wire.input
+            )
             urls = wiring.targets.setdefault(wire.sender, {}).setdefault(wire.output, [])
             if url not in urls:
                 urls.append(url)

@@ -26,12 +26,23 @@ class Cli:
     env: dict[str, str]
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        done = subprocess.run([sys.executable, "-m", "skillship", *args], cwd=self.project, capture_output=True,
-                              text=True, timeout=180, env={**os.environ, **self.env, **(env or {})})
+        done = subprocess.run(
+            [sys.executable, "-m", "skillship", *args],
+            cwd=self.project,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env={**os.environ, **self.env, **(env or {})},
+        )
         assert "Traceback" not in done.stderr, done.stderr
         return Result(done.returncode, done.stdout, done.stderr)
 
     def start(self, *args: str) -> subprocess.Popen:
         """The command, still running: for what streams (`logs --follow`, `status --wait`)."""
-        return subprocess.Popen([sys.executable, "-m", "skillship", *args], cwd=self.project, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env={**os.environ, **self.env})
+        return subprocess.Popen(
+            [sys.executable, "-m", "skillship", *args],
+            cwd=self.project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **self.env},
+        )

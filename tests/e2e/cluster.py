@@ -31,14 +31,18 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 from cryptography.hazmat.primitives import serialization
 
-from tests.support.pki import certificate as _certificate, new_key as _key, pem_key as _pem_key
+from tests.support.pki import certificate as _certificate
+from tests.support.pki import new_key as _key
+from tests.support.pki import pem_key as _pem_key
 
 if TYPE_CHECKING:
     from tests.realnode.sandbox import Sandbox
 
-CONTROLLERS = ("job-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
-               "endpoints-controller,endpointslice-controller,garbage-collector-controller,namespace-controller,"
-               "serviceaccount-controller,pod-garbage-collector-controller")
+CONTROLLERS = (
+    "job-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
+    "endpoints-controller,endpointslice-controller,garbage-collector-controller,namespace-controller,"
+    "serviceaccount-controller,pod-garbage-collector-controller"
+)
 
 
 def free_port() -> int:
@@ -55,48 +59,112 @@ class Cluster:
     bin_dir: Path
     # With a sandbox (tests/realnode), every process runs inside it, and its API server port is
     # forwarded to the host's loopback, so one kubeconfig serves the tests and the node alike.
-    sandbox: "Sandbox | None" = None
+    sandbox: Sandbox | None = None
     controllers: str = CONTROLLERS
     kubeconfig: Path = field(init=False)
     processes: list[subprocess.Popen] = field(default_factory=list)
 
-    def start(self, *, timeout: float = 120) -> "Cluster":
+    def start(self, *, timeout: float = 120) -> Cluster:
         self.directory.mkdir(parents=True, exist_ok=True)
         pki = self._pki()
         etcd_port, peer_port, api_port, cm_port = (free_port() for _ in range(4))
-        self._spawn("etcd", [
-            "--data-dir", str(self.directory / "etcd"), "--name", "e2e",
-            "--listen-client-urls", f"http://127.0.0.1:{etcd_port}", "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
-            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-            "--initial-cluster", f"e2e=http://127.0.0.1:{peer_port}", "--unsafe-no-fsync", "--log-level", "warn",
-        ])
-        self._spawn("kube-apiserver", [
-            "--etcd-servers", f"http://127.0.0.1:{etcd_port}",
-            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(api_port),
-            "--tls-cert-file", str(pki["serving.crt"]), "--tls-private-key-file", str(pki["serving.key"]),
-            "--kubelet-certificate-authority", str(pki["ca.crt"]), "--kubelet-preferred-address-types", "InternalIP",
-            "--kubelet-client-certificate", str(pki["kubelet-client.crt"]),
-            "--kubelet-client-key", str(pki["kubelet-client.key"]),
-            "--token-auth-file", str(pki["tokens.csv"]), "--authorization-mode", "RBAC",
-            "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-            "--service-account-key-file", str(pki["sa.pub"]), "--service-account-signing-key-file", str(pki["sa.key"]),
-            "--api-audiences", "https://kubernetes.default.svc.cluster.local",
-            "--service-cluster-ip-range", "10.96.0.0/24", "--allow-privileged=false",
-            "--enable-priority-and-fairness=false", "--profiling=false", "--v=0",
-        ])
+        self._spawn(
+            "etcd",
+            [
+                "--data-dir",
+                str(self.directory / "etcd"),
+                "--name",
+                "e2e",
+                "--listen-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--advertise-client-urls",
+                f"http://127.0.0.1:{etcd_port}",
+                "--listen-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-advertise-peer-urls",
+                f"http://127.0.0.1:{peer_port}",
+                "--initial-cluster",
+                f"e2e=http://127.0.0.1:{peer_port}",
+                "--unsafe-no-fsync",
+                "--log-level",
+                "warn",
+            ],
+        )
+        self._spawn(
+            "kube-apiserver",
+            [
+                "--etcd-servers",
+                f"http://127.0.0.1:{etcd_port}",
+                "--bind-address",
+                "127.0.0.1",
+                "--advertise-address",
+                "127.0.0.1",
+                "--secure-port",
+                str(api_port),
+                "--tls-cert-file",
+                str(pki["serving.crt"]),
+                "--tls-private-key-file",
+                str(pki["serving.key"]),
+                "--kubelet-certificate-authority",
+                str(pki["ca.crt"]),
+                "--kubelet-preferred-address-types",
+                "InternalIP",
+                "--kubelet-client-certificate",
+                str(pki["kubelet-client.crt"]),
+                "--kubelet-client-key",
+                str(pki["kubelet-client.key"]),
+                "--token-auth-file",
+                str(pki["tokens.csv"]),
+                "--authorization-mode",
+                "RBAC",
+                "--service-account-issuer",
+                "https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file",
+                str(pki["sa.pub"]),
+                "--service-account-signing-key-file",
+                str(pki["sa.key"]),
+                "--api-audiences",
+                "https://kubernetes.default.svc.cluster.local",
+                "--service-cluster-ip-range",
+                "10.96.0.0/24",
+                "--allow-privileged=false",
+                "--enable-priority-and-fairness=false",
+                "--profiling=false",
+                "--v=0",
+            ],
+        )
         self.server = f"https://127.0.0.1:{api_port}"
         if self.sandbox:
             self.sandbox.forward(api_port)
         self.pki = pki
         self.kubeconfig = self._write_kubeconfig(pki)
         self._wait_ready(timeout)
-        self._spawn("kube-controller-manager", [
-            "--kubeconfig", str(self.kubeconfig), "--authentication-kubeconfig", str(self.kubeconfig),
-            "--authorization-kubeconfig", str(self.kubeconfig), "--leader-elect=false",
-            "--bind-address", "127.0.0.1", "--secure-port", str(cm_port), "--controllers", self.controllers,
-            "--service-account-private-key-file", str(pki["sa.key"]), "--root-ca-file", str(pki["ca.crt"]),
-            "--use-service-account-credentials=false", "--concurrent-job-syncs", "5", "--v=0",
-        ])
+        self._spawn(
+            "kube-controller-manager",
+            [
+                "--kubeconfig",
+                str(self.kubeconfig),
+                "--authentication-kubeconfig",
+                str(self.kubeconfig),
+                "--authorization-kubeconfig",
+                str(self.kubeconfig),
+                "--leader-elect=false",
+                "--bind-address",
+                "127.0.0.1",
+                "--secure-port",
+                str(cm_port),
+                "--controllers",
+                self.controllers,
+                "--service-account-private-key-file",
+                str(pki["sa.key"]),
+                "--root-ca-file",
+                str(pki["ca.crt"]),
+                "--use-service-account-credentials=false",
+                "--concurrent-job-syncs",
+                "5",
+                "--v=0",
+            ],
+        )
         return self
 
     def _pki(self) -> dict[str, Path]:
@@ -110,8 +178,9 @@ class Cluster:
         kubelet = _certificate("node", kubelet_key, ca_key, ca.subject, ca=False, ips=node_ips)
         # How the API server proves itself to a kubelet (logs, the proxy to pods): a client
         # certificate of the cluster's CA, which the real kubelet authenticates and authorizes.
-        client = _certificate("kube-apiserver-kubelet-client", client_key, ca_key, ca.subject, ca=False,
-                              organization="system:masters")
+        client = _certificate(
+            "kube-apiserver-kubelet-client", client_key, ca_key, ca.subject, ca=False, organization="system:masters"
+        )
         self.token = secrets.token_hex(24)
         files = {
             "ca.crt": ca.public_bytes(serialization.Encoding.PEM),
@@ -122,8 +191,9 @@ class Cluster:
             "kubelet-client.crt": client.public_bytes(serialization.Encoding.PEM),
             "kubelet-client.key": _pem_key(client_key),
             "sa.key": _pem_key(sa_key),
-            "sa.pub": sa_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                       serialization.PublicFormat.SubjectPublicKeyInfo),
+            "sa.pub": sa_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
             # The tests act as a cluster admin; the token exists only for this cluster's lifetime.
             "tokens.csv": f'{self.token},skillship-e2e,skillship-e2e,"system:masters"\n'.encode(),
         }
@@ -136,8 +206,12 @@ class Cluster:
 
     def _write_kubeconfig(self, pki: dict[str, Path]) -> Path:
         config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": "e2e",
-            "clusters": [{"name": "e2e", "cluster": {"server": self.server, "certificate-authority": str(pki["ca.crt"])}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "e2e",
+            "clusters": [
+                {"name": "e2e", "cluster": {"server": self.server, "certificate-authority": str(pki["ca.crt"])}}
+            ],
             "users": [{"name": "e2e", "user": {"token": self.token}}],
             "contexts": [{"name": "e2e", "context": {"cluster": "e2e", "user": "e2e"}}],
         }
@@ -162,7 +236,9 @@ class Cluster:
         while time.monotonic() < deadline:
             for process in self.processes:
                 if process.poll() is not None:
-                    binary = Path(next(arg for arg in process.args if "/" in arg and Path(arg).parent == self.bin_dir)).name
+                    binary = Path(
+                        next(arg for arg in process.args if "/" in arg and Path(arg).parent == self.bin_dir)
+                    ).name
                     raise RuntimeError(f"{binary} exited early: {self.log_tail(binary)}")
             try:
                 with urllib.request.urlopen(request, context=context, timeout=2) as answer:
@@ -205,8 +281,9 @@ def spawn_tied(argv: list[str], log) -> subprocess.Popen:
         if os.getppid() != parent:  # the parent died before the signal was set
             os._exit(1)
 
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            preexec_fn=die_with_parent)
+    return subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent
+    )
 
 
 class _KubeletLogs(BaseHTTPRequestHandler):
@@ -215,7 +292,7 @@ class _KubeletLogs(BaseHTTPRequestHandler):
     container never restarted (task pods never do); with `follow`, the stream stays open while the
     pod is held and ends with it."""
 
-    node: "FakeNode"
+    node: FakeNode
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         url = urlsplit(self.path)
@@ -309,14 +386,21 @@ class FakeNode:
             return False
         return pod.status.phase == "Running" and self.outcome(pod) == "hold"
 
-    def __enter__(self) -> "FakeNode":
+    def __enter__(self) -> FakeNode:
         self._server_thread.start()
         self.api.create_node({"metadata": {"name": self.NAME, "labels": {"skillship.io/e2e": "fake-node"}}})
-        self.api.patch_node_status(self.NAME, {"status": {
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": self._server.server_address[1]}},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "FakeNode", "message": "played by the tests"}],
-        }})
+        self.api.patch_node_status(
+            self.NAME,
+            {
+                "status": {
+                    "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": self._server.server_address[1]}},
+                    "conditions": [
+                        {"type": "Ready", "status": "True", "reason": "FakeNode", "message": "played by the tests"}
+                    ],
+                }
+            },
+        )
         self._thread.start()
         return self
 
@@ -334,8 +418,12 @@ class FakeNode:
             self._stop.wait(self.interval)
 
     def _bind(self, pod, node: str) -> None:
-        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod.metadata.name},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": pod.metadata.name},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+        }
         # The client cannot read a Binding back (a known quirk of its model): take the raw answer.
         self.api.create_namespaced_pod_binding(pod.metadata.name, pod.metadata.namespace, body, _preload_content=False)
 
@@ -361,28 +449,66 @@ class FakeNode:
             return
         if not pod.spec.node_name:
             self._bind(pod, self.GONE if outcome == "vanish" else self.NAME)
-        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        now = datetime.datetime.now(datetime.UTC).isoformat()
         containers = pod.spec.containers
         if any(owner.kind == "ReplicaSet" for owner in pod.metadata.owner_references or []):
             outcome = "serve"  # a daemon's pod: it runs, ready, until deleted
         if outcome in ("hold", "serve"):
             if pod.status.phase != "Running":
                 self._next_ip += 1
-                self._patch(pod, {"phase": "Running", "startTime": now, "hostIP": "127.0.0.1",
-                                  "podIP": f"10.244.{self._next_ip // 250}.{self._next_ip % 250 + 1}",
-                                  "containerStatuses": [{
-                    "name": c.name, "image": c.image, "imageID": "", "ready": True, "restartCount": 0,
-                    "started": True, "state": {"running": {"startedAt": now}}} for c in containers]}, now, ready=True)
+                self._patch(
+                    pod,
+                    {
+                        "phase": "Running",
+                        "startTime": now,
+                        "hostIP": "127.0.0.1",
+                        "podIP": f"10.244.{self._next_ip // 250}.{self._next_ip % 250 + 1}",
+                        "containerStatuses": [
+                            {
+                                "name": c.name,
+                                "image": c.image,
+                                "imageID": "",
+                                "ready": True,
+                                "restartCount": 0,
+                                "started": True,
+                                "state": {"running": {"startedAt": now}},
+                            }
+                            for c in containers
+                        ],
+                    },
+                    now,
+                    ready=True,
+                )
             return
         code, phase, reason = (1, "Failed", "Error") if outcome == "fail" else (0, "Succeeded", "Completed")
-        self._patch(pod, {"phase": phase, "startTime": now, "containerStatuses": [{
-            "name": c.name, "image": c.image, "imageID": "", "ready": False, "restartCount": 0, "started": False,
-            "state": {"terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}},
-        } for c in containers]}, now)
+        self._patch(
+            pod,
+            {
+                "phase": phase,
+                "startTime": now,
+                "containerStatuses": [
+                    {
+                        "name": c.name,
+                        "image": c.image,
+                        "imageID": "",
+                        "ready": False,
+                        "restartCount": 0,
+                        "started": False,
+                        "state": {
+                            "terminated": {"exitCode": code, "reason": reason, "startedAt": now, "finishedAt": now}
+                        },
+                    }
+                    for c in containers
+                ],
+            },
+            now,
+        )
 
     def _patch(self, pod, status: dict, now: str, *, ready: bool = False) -> None:
         status["conditions"] = [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now}]
         if ready:
-            status["conditions"] += [{"type": kind, "status": "True", "lastTransitionTime": now}
-                                     for kind in ("Initialized", "ContainersReady", "Ready")]
+            status["conditions"] += [
+                {"type": kind, "status": "True", "lastTransitionTime": now}
+                for kind in ("Initialized", "ContainersReady", "Ready")
+            ]
         self.api.patch_namespaced_pod_status(pod.metadata.name, pod.metadata.namespace, {"status": status})

@@ -111,5 +111,7 @@ def real_node(tmp_path_factory):
     environment = RealNode(tmp_path_factory.mktemp("realnode"), bin_dir, rootfs)
     with environment:
         yield environment
-    assert environment.report.get("left_processes") == [] and environment.report.get("cgroups_removed"), environment.report
+    assert environment.report.get("left_processes") == [] and environment.report.get("cgroups_removed"), (
+        environment.report
+    )
     assert reading() == before

@@ -24,7 +24,9 @@ def stack(spec: dict) -> auto.Stack:
         exec(code, {"__name__": "__main__", "__file__": str(main)})
 
     workspace = auto.LocalWorkspace(
-        work_dir=str(project), program=program, env_vars=spec["env"],
+        work_dir=str(project),
+        program=program,
+        env_vars=spec["env"],
         pulumi_command=auto.PulumiCommand(root=spec["engine_root"], skip_version_check=True),
     )
     return auto.Stack.create_or_select(spec["stack"], workspace)
@@ -49,8 +51,13 @@ def main(spec: dict) -> dict:
     try:
         if spec["op"] == "up":
             result = target.up(on_output=lines.append, on_event=on_event)
-            return {"ok": True, "changes": result.summary.resource_changes, "steps": steps,
-                    "outputs": {k: v.value for k, v in result.outputs.items()}, "log": "\n".join(lines)}
+            return {
+                "ok": True,
+                "changes": result.summary.resource_changes,
+                "steps": steps,
+                "outputs": {k: v.value for k, v in result.outputs.items()},
+                "log": "\n".join(lines),
+            }
         if spec["op"] == "destroy":
             result = target.destroy(on_output=lines.append)
             return {"ok": True, "changes": result.summary.resource_changes, "outputs": {}, "log": "\n".join(lines)}

@@ -19,8 +19,10 @@ def engine_bin_folder(given: Path, scratch: Path) -> Path:
     named otherwise (SKILLSHIP_ENGINE_BIN=/opt/engine) is linked as `scratch/bin`."""
     missing = [name for name in BINARIES if not (given / name).is_file() or not os.access(given / name, os.X_OK)]
     if missing:
-        raise EngineMissing(f"{given} has no executable {', '.join(missing)}: SKILLSHIP_ENGINE_BIN must name the "
-                            "folder tools/engine/build.sh prints on its last line")
+        raise EngineMissing(
+            f"{given} has no executable {', '.join(missing)}: SKILLSHIP_ENGINE_BIN must name the "
+            "folder tools/engine/build.sh prints on its last line"
+        )
     if given.name == "bin":
         return given
     link = scratch / "bin"

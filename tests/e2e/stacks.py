@@ -22,10 +22,22 @@ class Stack:
     env: dict[str, str]
 
     def _run(self, op: str, config: dict | None = None, secrets: dict | None = None) -> dict:
-        spec = {"project": str(self.project), "stack": self.name, "op": op, "config": config or {},
-                "secrets": secrets or {}, "env": self.env, "engine_root": str(self.engine_bin.parent)}
-        done = subprocess.run([sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)], cwd=REPO,
-                              capture_output=True, text=True, timeout=600)
+        spec = {
+            "project": str(self.project),
+            "stack": self.name,
+            "op": op,
+            "config": config or {},
+            "secrets": secrets or {},
+            "env": self.env,
+            "engine_root": str(self.engine_bin.parent),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode != 0 or not done.stdout.strip():
             raise AssertionError(f"the driver failed:\n{done.stderr[-4000:]}")
         return json.loads(done.stdout)
@@ -46,9 +58,14 @@ class Stack:
 
     def export(self) -> str:
         """`pulumi stack export` as a user runs it (the Automation API's export shows secrets)."""
-        done = subprocess.run([str(self.engine_bin / "pulumi"), "stack", "export", "--stack", self.name],
-                              cwd=self.project, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, **self.env})
+        done = subprocess.run(
+            [str(self.engine_bin / "pulumi"), "stack", "export", "--stack", self.name],
+            cwd=self.project,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **self.env},
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -58,8 +75,9 @@ class Stack:
         return result
 
 
-def make_stack(name: str, project: Path, engine_bin: Path, cluster, backend: Path,
-               extra_env: dict[str, str] | None = None) -> Stack:
+def make_stack(
+    name: str, project: Path, engine_bin: Path, cluster, backend: Path, extra_env: dict[str, str] | None = None
+) -> Stack:
     env = {
         "PULUMI_BACKEND_URL": f"file://{backend}",
         "PULUMI_CONFIG_PASSPHRASE": "e2e-passphrase",

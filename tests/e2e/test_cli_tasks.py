@@ -25,9 +25,11 @@ STACK_FILE = {
         "kubernetes:context": "e2e",
         "skillship:namespace": NAMESPACE,
         "skillship:buildImages": False,
-        "skillship:images": {"hello": "registry.example.com/skillship/hello:e2e",
-                             "producer": "registry.example.com/skillship/producer:e2e",
-                             "consumer": "registry.example.com/skillship/consumer:e2e"},
+        "skillship:images": {
+            "hello": "registry.example.com/skillship/hello:e2e",
+            "producer": "registry.example.com/skillship/producer:e2e",
+            "consumer": "registry.example.com/skillship/consumer:e2e",
+        },
         "skillship:istioMode": "native",
         "skillship:wait": False,
         "skillship:backoffLimit": 1,
@@ -35,7 +37,18 @@ STACK_FILE = {
         "skillship:runRetentionSeconds": 15,
     }
 }
-ROW_KEYS = {"skill", "action", "job", "kind", "state", "attempts", "created", "age_seconds", "duration_seconds", "message"}
+ROW_KEYS = {
+    "skill",
+    "action",
+    "job",
+    "kind",
+    "state",
+    "attempts",
+    "created",
+    "age_seconds",
+    "duration_seconds",
+    "message",
+}
 
 
 def _wait_for(predicate, what: str, timeout: float = 60):
@@ -62,7 +75,9 @@ def _jobs(kube) -> list[dict]:
 
 
 def _finished(job: dict) -> bool:
-    return any(c["type"] in ("Complete", "Failed") and c["status"] == "True" for c in job["status"].get("conditions") or [])
+    return any(
+        c["type"] in ("Complete", "Failed") and c["status"] == "True" for c in job["status"].get("conditions") or []
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +100,12 @@ def test_status_rows_and_exit_code_for_a_succeeded_and_a_failed_task(deployed):
     assert result.code == 1, result.stderr
     report = result.json()
     assert set(report) == {"stack", "namespace", "source", "exitCode", "tasks"}
-    assert (report["stack"], report["namespace"], report["source"], report["exitCode"]) == ("cli", NAMESPACE, "cluster", 1)
+    assert (report["stack"], report["namespace"], report["source"], report["exitCode"]) == (
+        "cli",
+        NAMESPACE,
+        "cluster",
+        1,
+    )
     rows = {r["skill"]: r for r in report["tasks"]}
     assert all(set(r) == ROW_KEYS for r in report["tasks"])
     assert (rows["hello"]["state"], rows["hello"]["attempts"], rows["hello"]["kind"]) == ("Succeeded", 1, "deployed")
@@ -127,13 +147,19 @@ def adhoc(deployed, node, kube):
     _wait_for(lambda: (_job(kube, seen["name"])["status"].get("active") or 0) > 0, "the run's pod to run")
     seen["job"] = _job(kube, seen["name"])
     seen["running"] = cli("status", "--stack", "cli", "--skill", "hello", "--json")
-    seen["timed_out"] = cli("status", "--stack", "cli", "--skill", "hello", "--wait", "--timeout", "1", "--interval", "0.2")
+    seen["timed_out"] = cli(
+        "status", "--stack", "cli", "--skill", "hello", "--wait", "--timeout", "1", "--interval", "0.2"
+    )
     node.outcomes[NAMESPACE, "hello"] = "succeed"
-    seen["waited"] = cli("status", "--stack", "cli", "--skill", "hello", "--wait", "--timeout", "60", "--interval", "0.3",
-                         "--json")
+    seen["waited"] = cli(
+        "status", "--stack", "cli", "--skill", "hello", "--wait", "--timeout", "60", "--interval", "0.3", "--json"
+    )
     seen["logs"] = cli("logs", "hello", "--stack", "cli", "--job", seen["name"])
-    seen["gone_after_retention"] = _wait_for(lambda: all(j["metadata"]["name"] != seen["name"] for j in _jobs(kube)),
-                                             "the run to be deleted after its retention", timeout=90)
+    seen["gone_after_retention"] = _wait_for(
+        lambda: all(j["metadata"]["name"] != seen["name"] for j in _jobs(kube)),
+        "the run to be deleted after its retention",
+        timeout=90,
+    )
     return seen
 
 
@@ -155,16 +181,27 @@ def test_run_starts_a_job_that_matches_the_deployed_template_except_name_and_mes
     deployed_pod, deployed_message = comparable(deployed_job)
     run_pod, run_message = comparable(run_job)
     assert run_pod == deployed_pod  # image, ServiceAccount, secrets, limits, security, volumes
-    template_labels = {k: v for k, v in run_job["spec"]["template"]["metadata"]["labels"].items()
-                       if "controller-uid" not in k and "job-name" not in k}
-    deployed_labels = {k: v for k, v in deployed_job["spec"]["template"]["metadata"]["labels"].items()
-                       if "controller-uid" not in k and "job-name" not in k}
+    template_labels = {
+        k: v
+        for k, v in run_job["spec"]["template"]["metadata"]["labels"].items()
+        if "controller-uid" not in k and "job-name" not in k
+    }
+    deployed_labels = {
+        k: v
+        for k, v in deployed_job["spec"]["template"]["metadata"]["labels"].items()
+        if "controller-uid" not in k and "job-name" not in k
+    }
     assert template_labels == {**deployed_labels, "skillship.io/task": "run"}
-    assert run_job["spec"]["template"]["metadata"]["annotations"] == deployed_job["spec"]["template"]["metadata"]["annotations"]
+    assert (
+        run_job["spec"]["template"]["metadata"]["annotations"]
+        == deployed_job["spec"]["template"]["metadata"]["annotations"]
+    )
     assert run_message["payload"] == {"name": "ad hoc"}
     assert run_message["activationId"] != deployed_message["activationId"]
     same = {k: v for k, v in run_message.items() if k not in ("payload", "activationId", "channelId", "sessionId")}
-    assert same == {k: v for k, v in deployed_message.items() if k not in ("payload", "activationId", "channelId", "sessionId")}
+    assert same == {
+        k: v for k, v in deployed_message.items() if k not in ("payload", "activationId", "channelId", "sessionId")
+    }
     env = {e["name"]: e.get("value") for e in run_job["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["SKILLSHIP_ACTIVATION_ID"] == run_message["activationId"]
 
@@ -210,13 +247,19 @@ def test_logs_of_several_pods_are_prefixed_and_previous_says_there_is_none(deplo
     assert sorted(previous.stderr.strip().splitlines()) == [
         f'pod {p}: its container never restarted, so it has no previous log (previous terminated container "task" '
         f'in pod "{p}" not found); a task\'s attempts are pods of their own, and `skillship logs` without --previous '
-        "prints each" for p in pods]
+        "prints each"
+        for p in pods
+    ]
 
 
 def _running_pod(kube, job: str) -> str | None:
     from kubernetes import client
 
-    pods = client.CoreV1Api(kube).list_namespaced_pod(NAMESPACE, label_selector=f"batch.kubernetes.io/job-name={job}").items
+    pods = (
+        client.CoreV1Api(kube)
+        .list_namespaced_pod(NAMESPACE, label_selector=f"batch.kubernetes.io/job-name={job}")
+        .items
+    )
     return next((p.metadata.name for p in pods if p.status.phase == "Running"), None)
 
 
@@ -255,13 +298,17 @@ def test_logs_read_the_task_container_where_the_istio_proxy_runs_beside_it(deplo
     template = json.loads(json.dumps(deployed_job["spec"]["template"]))
     generated = ("controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name")
     template["metadata"]["labels"] = {k: v for k, v in template["metadata"]["labels"].items() if k not in generated}
-    template["spec"]["containers"].insert(0, {"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.28.0",
-                                              "args": ["proxy", "sidecar"]})
+    template["spec"]["containers"].insert(
+        0, {"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.28.0", "args": ["proxy", "sidecar"]}
+    )
     name = "hello-meshed"
     labels = {**deployed_job["metadata"]["labels"], "skillship.io/task": "run"}
-    body = {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": name, "labels": labels, "annotations": deployed_job["metadata"]["annotations"]},
-            "spec": {"backoffLimit": 0, "template": template}}
+    body = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "labels": labels, "annotations": deployed_job["metadata"]["annotations"]},
+        "spec": {"backoffLimit": 0, "template": template},
+    }
     batch = client.BatchV1Api(kube)
     batch.create_namespaced_job(NAMESPACE, body)
     try:
@@ -294,8 +341,9 @@ def test_logs_say_when_a_pod_has_not_started_or_its_node_is_gone(deployed, node,
 
 def test_run_wait_exits_with_the_result_of_the_task(deployed, node):
     node.outcomes[NAMESPACE, "producer"] = "fail"
-    failed = deployed["cli"]("run", "producer", "--stack", "cli", "--wait", "--timeout", "60", "--interval", "0.3",
-                             "--json")
+    failed = deployed["cli"](
+        "run", "producer", "--stack", "cli", "--wait", "--timeout", "60", "--interval", "0.3", "--json"
+    )
     assert failed.code == 1, failed.stderr
     report = failed.json()
     assert report["exitCode"] == 1 and report["task"]["state"] == "Failed" and report["task"]["kind"] == "run"
@@ -355,7 +403,9 @@ def test_cluster_problems_are_one_line_and_exit_two(deployed, project, tmp_path,
     (project / "stacks" / "Pulumi.nocontext.yaml").write_text(yaml.safe_dump(no_context))
     missing = cli("status", "--stack", "nocontext")
     assert missing.code == 2
-    assert "sets kubernetes:context: missing, and the kubeconfig" in missing.stderr and "(it has: e2e)" in missing.stderr
+    assert (
+        "sets kubernetes:context: missing, and the kubeconfig" in missing.stderr and "(it has: e2e)" in missing.stderr
+    )
 
     config = yaml.safe_load(cluster.kubeconfig.read_text())
     from tests.e2e.cluster import free_port
@@ -387,4 +437,5 @@ def test_status_falls_back_to_the_stack_outputs_and_says_so(deployed, tmp_path, 
     report = result.json()
     assert report["source"] == "stack-outputs" and report["exitCode"] == 2
     assert {r["skill"]: r["job"] for r in report["tasks"]} == {
-        s: j["metadata"]["name"] for s, j in deployed["jobs"].items()}
+        s: j["metadata"]["name"] for s, j in deployed["jobs"].items()
+    }

@@ -23,8 +23,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("re
 def test_a_killed_suite_leaves_the_host_as_it_found_it(tmp_path):
     bin_dir, rootfs = prepare()
     before = reading()
-    held = subprocess.Popen([sys.executable, "-m", "tests.realnode.hold", str(tmp_path), str(bin_dir), str(rootfs)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=open(tmp_path / "hold.log", "wb"), text=True)
+    held = subprocess.Popen(
+        [sys.executable, "-m", "tests.realnode.hold", str(tmp_path), str(bin_dir), str(rootfs)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=open(tmp_path / "hold.log", "wb"),
+        text=True,
+    )
     try:
         sandbox = held.stdout.readline().strip()
         assert sandbox, (tmp_path / "hold.log").read_text()[-3000:]

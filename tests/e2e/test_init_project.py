@@ -23,6 +23,9 @@ def test_an_initialised_project_renders_through_pulumi_up(tmp_path, engine_bin, 
     assert list(tasks) == ["hello"] and tasks["hello"]["state"] == "Rendered"
     written = [yaml.safe_load(p.read_text()) for p in sorted((project / "rendered/local/pulumi").rglob("*.yaml"))]
     assert sorted((o["kind"], o["metadata"]["name"]) for o in written if o) == [
-        ("Job", tasks["hello"]["job"]), ("Namespace", "team-skills-local"), ("NetworkPolicy", "hello-deny-ingress"),
-        ("ServiceAccount", "hello")]
+        ("Job", tasks["hello"]["job"]),
+        ("Namespace", "team-skills-local"),
+        ("NetworkPolicy", "hello-deny-ingress"),
+        ("ServiceAccount", "hello"),
+    ]
     local.destroy()

@@ -33,10 +33,18 @@ def _jobs(kube, skill: str | None = None) -> list[dict]:
 
     selector = SELECTOR if skill is None else f"{SELECTOR},skillship.io/skill={skill}"
     jobs = client.BatchV1Api(kube).list_namespaced_job(NAMESPACE, label_selector=selector).items
-    return sorted(({
-        "skill": j.metadata.labels["skillship.io/skill"], "name": j.metadata.name, "uid": j.metadata.uid,
-        "conditions": {c.type for c in (j.status.conditions or []) if c.status == "True"},
-    } for j in jobs), key=lambda j: (j["skill"], j["name"]))
+    return sorted(
+        (
+            {
+                "skill": j.metadata.labels["skillship.io/skill"],
+                "name": j.metadata.name,
+                "uid": j.metadata.uid,
+                "conditions": {c.type for c in (j.status.conditions or []) if c.status == "True"},
+            }
+            for j in jobs
+        ),
+        key=lambda j: (j["skill"], j["name"]),
+    )
 
 
 def _by_skill(jobs: list[dict]) -> dict[str, dict]:
@@ -71,12 +79,20 @@ def lifecycle(project, engine_bin, cluster, node, backend, kube) -> dict:
     seen: dict = {}
     seen["first"] = e2e.up()
     seen["first_jobs"] = _jobs(kube)
-    seen["accounts"] = sorted(a.metadata.name for a in client.CoreV1Api(kube).list_namespaced_service_account(
-        NAMESPACE, label_selector=SELECTOR).items)
-    seen["sidecars"] = sorted(o["metadata"]["name"] for o in custom.list_namespaced_custom_object(
-        "networking.istio.io", "v1", NAMESPACE, "sidecars")["items"])
-    seen["peer_modes"] = [o["spec"]["mtls"]["mode"] for o in custom.list_namespaced_custom_object(
-        "security.istio.io", "v1", NAMESPACE, "peerauthentications")["items"]]
+    seen["accounts"] = sorted(
+        a.metadata.name
+        for a in client.CoreV1Api(kube).list_namespaced_service_account(NAMESPACE, label_selector=SELECTOR).items
+    )
+    seen["sidecars"] = sorted(
+        o["metadata"]["name"]
+        for o in custom.list_namespaced_custom_object("networking.istio.io", "v1", NAMESPACE, "sidecars")["items"]
+    )
+    seen["peer_modes"] = [
+        o["spec"]["mtls"]["mode"]
+        for o in custom.list_namespaced_custom_object("security.istio.io", "v1", NAMESPACE, "peerauthentications")[
+            "items"
+        ]
+    ]
     seen["network_policies"] = len(client.NetworkingV1Api(kube).list_namespaced_network_policy(NAMESPACE).items)
 
     seen["second"] = e2e.up()
@@ -131,8 +147,11 @@ def test_a_new_message_replaces_exactly_that_job(lifecycle):
 
 def test_a_failing_task_fails_up_naming_the_skill_and_its_logs(lifecycle):
     text = lifecycle["failure"]
-    named = re.search(r"task of skill 'hello' runs as Job skillship-e2e/(hello-[0-9a-f]{8}); "
-                      r"its logs: kubectl logs --namespace skillship-e2e job/\1 --container task", text)
+    named = re.search(
+        r"task of skill 'hello' runs as Job skillship-e2e/(hello-[0-9a-f]{8}); "
+        r"its logs: kubectl logs --namespace skillship-e2e job/\1 --container task",
+        text,
+    )
     assert named, text
     assert "BackoffLimitExceeded" in text
     failed = [j for j in lifecycle["failure_jobs"] if j["name"] == named.group(1)]
@@ -162,6 +181,13 @@ def test_local_stack_up_renders_manifests_without_a_cluster(project, engine_bin,
     written = [yaml.safe_load(p.read_text()) for p in sorted((project / "rendered/local/pulumi").rglob("*.yaml"))]
     jobs = sorted(o["metadata"]["name"] for o in written if o and o["kind"] == "Job")
     assert jobs == sorted(t["job"] for t in tasks.values())
-    assert {o["kind"] for o in written if o} == {"Namespace", "ServiceAccount", "NetworkPolicy", "Job", "Deployment", "Service"}
+    assert {o["kind"] for o in written if o} == {
+        "Namespace",
+        "ServiceAccount",
+        "NetworkPolicy",
+        "Job",
+        "Deployment",
+        "Service",
+    }
     assert client.BatchV1Api(kube).list_job_for_all_namespaces(label_selector="skillship.io/stack=local").items == []
     local.destroy()

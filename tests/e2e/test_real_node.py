@@ -36,16 +36,18 @@ FIXED = "\n# fixed: a line that changes the build context, and so the image\n"
 
 def _stack_file(registry, builder: str | None = None) -> dict:
     """The stack: `builder` names the suite's buildx instance; without it buildx's current one builds."""
-    return {"config": {
-        **({"skillship:builder": builder} if builder else {}),
-        "kubernetes:context": "e2e",
-        "skillship:namespace": NAMESPACE,
-        "skillship:registry": f"{registry.host}/skillship",
-        "skillship:registryUsername": registry.USERNAME,
-        # Envoy cannot run here: no proxy, so the namespace enforces the restricted profile.
-        "skillship:istioMode": "none",
-        "skillship:activeDeadlineSeconds": 180,
-    }}
+    return {
+        "config": {
+            **({"skillship:builder": builder} if builder else {}),
+            "kubernetes:context": "e2e",
+            "skillship:namespace": NAMESPACE,
+            "skillship:registry": f"{registry.host}/skillship",
+            "skillship:registryUsername": registry.USERNAME,
+            # Envoy cannot run here: no proxy, so the namespace enforces the restricted profile.
+            "skillship:istioMode": "none",
+            "skillship:activeDeadlineSeconds": 180,
+        }
+    }
 
 
 def _steps(result: dict, kind: str) -> Counter:
@@ -59,28 +61,42 @@ def _changed(result: dict, kind: str) -> int:
 def _pods(kube, skill: str) -> list:
     from kubernetes import client
 
-    return client.CoreV1Api(kube).list_namespaced_pod(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill={skill}").items
+    return (
+        client.CoreV1Api(kube)
+        .list_namespaced_pod(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill={skill}")
+        .items
+    )
 
 
 def _jobs(kube) -> dict[str, dict]:
     from kubernetes import client
 
     jobs = client.BatchV1Api(kube).list_namespaced_job(NAMESPACE, label_selector=SELECTOR).items
-    return {j.metadata.name: {"skill": j.metadata.labels["skillship.io/skill"], "uid": j.metadata.uid,
-                              "image": j.spec.template.spec.containers[0].image,
-                              "conditions": {c.type for c in (j.status.conditions or []) if c.status == "True"}}
-            for j in jobs}
+    return {
+        j.metadata.name: {
+            "skill": j.metadata.labels["skillship.io/skill"],
+            "uid": j.metadata.uid,
+            "image": j.spec.template.spec.containers[0].image,
+            "conditions": {c.type for c in (j.status.conditions or []) if c.status == "True"},
+        }
+        for j in jobs
+    }
 
 
 def _consumer_stats(kube) -> dict:
     """The consumer's /stats, read through the API server's proxy to its Service."""
     from kubernetes import client
 
-    services = client.CoreV1Api(kube).list_namespaced_service(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill=consumer").items
+    services = (
+        client.CoreV1Api(kube)
+        .list_namespaced_service(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill=consumer")
+        .items
+    )
     [service] = services
     port = service.spec.ports[0].port
     answer = client.CoreV1Api(kube).connect_get_namespaced_service_proxy_with_path(
-        f"{service.metadata.name}:{port}", NAMESPACE, "stats", _preload_content=False)
+        f"{service.metadata.name}:{port}", NAMESPACE, "stats", _preload_content=False
+    )
     return json.loads(answer.data)
 
 
@@ -94,8 +110,10 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     stack = make_stack("node", project, engine_bin, real_node.cluster, backend, extra_env=real_node.pulumi_env())
     kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
     token = secrets.token_hex(12)  # hello's secure property api.token, as a user sets it
-    secret_config = {"skillship:registryPassword": real_node.registry.password,
-                     'skillship:secrets.hello["api.token"]': token}
+    secret_config = {
+        "skillship:registryPassword": real_node.registry.password,
+        'skillship:secrets.hello["api.token"]': token,
+    }
     cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)})
     seen: dict = {"project": project, "kube": kube, "password": real_node.registry.password, "token": token}
 
@@ -103,8 +121,9 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     seen["first_jobs"] = _jobs(kube)
     seen["hello_pods"] = _pods(kube, "hello")
     seen["namespace_labels"] = client.CoreV1Api(kube).read_namespace(NAMESPACE).metadata.labels
-    seen["job_specs"] = json.dumps([kube.sanitize_for_serialization(job) for job in
-                                    client.BatchV1Api(kube).list_namespaced_job(NAMESPACE).items])
+    seen["job_specs"] = json.dumps(
+        [kube.sanitize_for_serialization(job) for job in client.BatchV1Api(kube).list_namespaced_job(NAMESPACE).items]
+    )
     seen["hello_secret"] = client.CoreV1Api(kube).read_namespaced_secret("hello-secrets", NAMESPACE).data
     seen["stats"] = _consumer_stats(kube)
     seen["status"] = cli("status", "--stack", "node", "--json")
@@ -144,7 +163,9 @@ def test_up_builds_pushes_and_runs_every_task_by_digest(journey, real_node):
     assert _steps(journey["first"], IMAGE) == Counter(create=3)  # hello, producer, consumer
     images = {job["skill"]: job["image"] for job in journey["first_jobs"].values()}
     for skill, image in images.items():
-        assert re.fullmatch(rf"{re.escape(real_node.registry.host)}/skillship/{skill}:ctx-[0-9a-f]+@sha256:[0-9a-f]{{64}}", image), image
+        assert re.fullmatch(
+            rf"{re.escape(real_node.registry.host)}/skillship/{skill}:ctx-[0-9a-f]+@sha256:[0-9a-f]{{64}}", image
+        ), image
 
 
 def test_the_pods_ran_as_65532_on_a_read_only_root_in_a_restricted_namespace(journey):
@@ -177,9 +198,10 @@ def test_logs_follow_a_finished_container_to_its_end_and_previous_gets_the_kubel
     [pod] = journey["hello_pods"]
     assert previous.code == 1 and previous.stdout == ""
     assert previous.stderr.strip().splitlines() == [
-        f'pod {pod.metadata.name}: its container never restarted, so it has no previous log (previous terminated '
+        f"pod {pod.metadata.name}: its container never restarted, so it has no previous log (previous terminated "
         f'container "task" in pod "{pod.metadata.name}" not found); a task\'s attempts are pods of their own, and '
-        "`skillship logs` without --previous prints each"], previous.stderr
+        "`skillship logs` without --previous prints each"
+    ], previous.stderr
 
 
 def test_the_producers_records_reach_the_consumer_through_its_service_once_each(journey):
@@ -200,8 +222,11 @@ def test_a_task_that_exits_1_fails_up_naming_the_skill_the_reason_and_the_logs(j
     failure = journey["failure"]
     text = failure["error"]
     assert _changed(failure, IMAGE) == 1, failure["steps"]  # only hello's context changed
-    named = re.search(r"task of skill 'hello' runs as Job skillship-node/(hello-[0-9a-f]{8}); "
-                      r"its logs: kubectl logs --namespace skillship-node job/\1 --container task", text)
+    named = re.search(
+        r"task of skill 'hello' runs as Job skillship-node/(hello-[0-9a-f]{8}); "
+        r"its logs: kubectl logs --namespace skillship-node job/\1 --container task",
+        text,
+    )
     assert named, text
     assert "BackoffLimitExceeded" in text
     assert "Failed" in journey["failure_jobs"][named.group(1)]["conditions"]
@@ -251,8 +276,14 @@ def wrong_password(real_node, engine_bin, tmp_path_factory) -> dict:
     stack_file = _stack_file(real_node.registry)
     stack_file["config"]["skillship:namespace"] = "skillship-badpass"
     (project / "stacks" / "Pulumi.badpass.yaml").write_text(yaml.safe_dump(stack_file))
-    stack = make_stack("badpass", project, engine_bin, real_node.cluster, tmp_path_factory.mktemp("badpass-backend"),
-                       extra_env=real_node.pulumi_env())
+    stack = make_stack(
+        "badpass",
+        project,
+        engine_bin,
+        real_node.cluster,
+        tmp_path_factory.mktemp("badpass-backend"),
+        extra_env=real_node.pulumi_env(),
+    )
     wrong = "not-" + real_node.registry.password[::-1]
     result = stack.failing_up_result(secrets={"skillship:registryPassword": wrong})
     kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))

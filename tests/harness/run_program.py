@@ -29,12 +29,26 @@ def job_status(outcome: str) -> dict[str, Any]:
     """The status the Job controller would report, as pulumi-kubernetes returns it."""
     start = "2026-11-24T10:00:00Z"
     if outcome == "succeed":
-        return {"startTime": start, "completionTime": "2026-11-24T10:00:30Z", "succeeded": 1,
-                "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}
+        return {
+            "startTime": start,
+            "completionTime": "2026-11-24T10:00:30Z",
+            "succeeded": 1,
+            "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}],
+        }
     if outcome == "fail":
-        return {"startTime": start, "failed": 1, "conditions": [
-            {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded"},
-            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}
+        return {
+            "startTime": start,
+            "failed": 1,
+            "conditions": [
+                {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded"},
+                {
+                    "type": "Failed",
+                    "status": "True",
+                    "reason": "BackoffLimitExceeded",
+                    "message": "Job has reached the specified backoff limit",
+                },
+            ],
+        }
     if outcome == "running":
         return {"startTime": start, "active": 1}
     return {}
@@ -49,7 +63,9 @@ class Mocks(pulumi.runtime.Mocks):
         self.inputs[(args.typ, args.name)] = args.inputs
         state = dict(args.inputs)
         if args.typ == "docker-build:index:Image":
-            digest = "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()
+            digest = (
+                "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()
+            )
             state.update(digest=digest, ref=f"{args.inputs['tags'][0]}@{digest}", contextHash="mock")
         if args.typ == "kubernetes:batch/v1:Job" and "-render::" not in (args.provider or ""):
             # renderYamlToDirectory only writes files: no Job runs, so no status comes back.
@@ -68,11 +84,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
-        self.registrations.append({
-            "urn": response.urn, "type": request.type, "name": request.name, "parent": request.parent,
-            "custom": request.custom, "dependencies": sorted(request.dependencies),
-            "additionalSecretOutputs": sorted(request.additionalSecretOutputs), "provider": request.provider,
-        })
+        self.registrations.append(
+            {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "parent": request.parent,
+                "custom": request.custom,
+                "dependencies": sorted(request.dependencies),
+                "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
+                "provider": request.provider,
+            }
+        )
         return response
 
 
@@ -95,6 +118,7 @@ def _jsonable(value: Any, path: str = "", secrets: list[str] | None = None) -> A
 @dataclass
 class Run:
     """What one run of the program left behind, before it is turned into plain JSON."""
+
     monitor: RecordingMonitor
     mocks: Mocks
     exports: dict[str, Any]
@@ -116,6 +140,7 @@ def run(spec: dict) -> Run:
     error = None
     resolved: dict[str, Any] = {}
     try:
+
         def program() -> None:
             runpy.run_path(str(program_dir / "__main__.py"), run_name="__main__")
 
@@ -137,8 +162,12 @@ def collect(result: Run) -> dict:
         secret_paths: list[str] = []
         plain = _jsonable(inputs, "", secret_paths)
         resources.append({**registration, "inputs": plain, "secretInputs": secret_paths})
-    return {"resources": resources, "exports": _jsonable(result.exports), "error": result.error,
-            "gc_threshold": list(gc.get_threshold())}  # the collector schedule the program left
+    return {
+        "resources": resources,
+        "exports": _jsonable(result.exports),
+        "error": result.error,
+        "gc_threshold": list(gc.get_threshold()),
+    }  # the collector schedule the program left
 
 
 def main(spec: dict) -> dict:

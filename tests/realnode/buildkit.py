@@ -37,7 +37,7 @@ class BuildKit:
         self.docker_config = directory / "docker"
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> "BuildKit":
+    def start(self, timeout: float = 60) -> BuildKit:
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self.directory / "buildkitd.toml"
         host = self.registry.host
@@ -45,11 +45,13 @@ class BuildKit:
             f'root = "{self.directory / "state"}"\n'
             f'[grpc]\n  address = ["unix://{self.socket}"]\n'
             # The build steps' cgroups go under the sandbox's, like everything else it runs.
-            f'[worker.oci]\n  enabled = true\n  snapshotter = "overlayfs"\n  defaultCgroupParent = "/{self.sandbox.name}/buildkit"\n'
-            f'  gc = false\n'
-            f'[worker.containerd]\n  enabled = false\n'
+            f'[worker.oci]\n  enabled = true\n  snapshotter = "overlayfs"\n'
+            f'  defaultCgroupParent = "/{self.sandbox.name}/buildkit"\n'
+            f"  gc = false\n"
+            f"[worker.containerd]\n  enabled = false\n"
             f'[registry."{host}"]\n  http = false\n  ca = ["{self.registry.ca_file}"]\n'
-            f'[registry."docker.io"]\n  mirrors = ["{host}"]\n')
+            f'[registry."docker.io"]\n  mirrors = ["{host}"]\n'
+        )
         log = open(self.directory / "buildkitd.log", "wb")
         self.process = spawn_tied(self.sandbox.command([str(self.bin_dir / "buildkitd"), "--config", str(config)]), log)
         self._write_client_config()
@@ -65,9 +67,21 @@ class BuildKit:
     def _write_client_config(self) -> None:
         instances = self.buildx_config / "instances"
         instances.mkdir(parents=True, exist_ok=True)
-        instance = {"Name": BUILDER, "Driver": "remote", "Dynamic": False, "Nodes": [{
-            "Name": f"{BUILDER}0", "Endpoint": f"unix://{self.socket}", "Platforms": None,
-            "DriverOpts": {}, "Flags": None, "Files": None}]}
+        instance = {
+            "Name": BUILDER,
+            "Driver": "remote",
+            "Dynamic": False,
+            "Nodes": [
+                {
+                    "Name": f"{BUILDER}0",
+                    "Endpoint": f"unix://{self.socket}",
+                    "Platforms": None,
+                    "DriverOpts": {},
+                    "Flags": None,
+                    "Files": None,
+                }
+            ],
+        }
         (instances / BUILDER).write_text(json.dumps(instance))
         (self.buildx_config / "current").write_text(json.dumps({"Key": "", "Name": BUILDER, "Global": True}))
         # Only buildctl (publishing the base images) uses these credentials; pulumi gets its own
@@ -82,8 +96,12 @@ class BuildKit:
         return {"BUILDX_CONFIG": str(self.buildx_config)}
 
     def buildctl(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([str(self.bin_dir / "buildctl"), "--addr", f"unix://{self.socket}", *args],
-                              capture_output=True, text=True, env={"DOCKER_CONFIG": str(self.docker_config), "PATH": "/usr/bin:/bin"})
+        done = subprocess.run(
+            [str(self.bin_dir / "buildctl"), "--addr", f"unix://{self.socket}", *args],
+            capture_output=True,
+            text=True,
+            env={"DOCKER_CONFIG": str(self.docker_config), "PATH": "/usr/bin:/bin"},
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f"buildctl {' '.join(args[:2])} failed: {done.stderr[-3000:]}")
         return done
@@ -101,9 +119,19 @@ class BuildKit:
             except OSError:
                 shutil.copy2(source.resolve(), context / target)
         reference = f"{self.registry.host}/{name}"
-        self.buildctl(["build", "--frontend", "dockerfile.v0", "--local", f"context={context}",
-                       "--local", f"dockerfile={context}",
-                       "--output", f"type=image,name={reference},push=true"])
+        self.buildctl(
+            [
+                "build",
+                "--frontend",
+                "dockerfile.v0",
+                "--local",
+                f"context={context}",
+                "--local",
+                f"dockerfile={context}",
+                "--output",
+                f"type=image,name={reference},push=true",
+            ]
+        )
         return reference
 
     def stop(self) -> None:

@@ -53,20 +53,26 @@ class RealNode:
     node: Node = field(init=False)
     report: dict = field(default_factory=dict)
 
-    def __enter__(self) -> "RealNode":
+    def __enter__(self) -> RealNode:
         self.sandbox = Sandbox(self.directory).start()
         try:
-            self.cluster = Cluster(self.directory / "cluster", self.bin_dir, sandbox=self.sandbox,
-                                   controllers=CONTROLLERS_WITH_NODE).start()
+            self.cluster = Cluster(
+                self.directory / "cluster", self.bin_dir, sandbox=self.sandbox, controllers=CONTROLLERS_WITH_NODE
+            ).start()
             self.registry = Registry(self.directory / "registry", self.bin_dir, self.sandbox).start()
             self.buildkit = BuildKit(self.directory / "buildkit", self.bin_dir, self.sandbox, self.registry).start()
             # Debian's Python standing in for the tag the example Dockerfiles name (README: "the base image").
-            self.buildkit.publish(BASE_IMAGE, 'FROM scratch\nADD rootfs.tar /\nCMD ["python3"]\n',
-                                  {"rootfs.tar": self.rootfs})
-            pause = self.buildkit.publish(PAUSE_IMAGE, 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\n'
-                                          'ENTRYPOINT ["/pause"]\n', {"pause": self.bin_dir / "pause"})
-            self.node = Node(self.directory / "node", self.bin_dir, self.sandbox, self.cluster, self.registry,
-                             pause).start()
+            self.buildkit.publish(
+                BASE_IMAGE, 'FROM scratch\nADD rootfs.tar /\nCMD ["python3"]\n', {"rootfs.tar": self.rootfs}
+            )
+            pause = self.buildkit.publish(
+                PAUSE_IMAGE,
+                'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',
+                {"pause": self.bin_dir / "pause"},
+            )
+            self.node = Node(
+                self.directory / "node", self.bin_dir, self.sandbox, self.cluster, self.registry, pause
+            ).start()
         except BaseException:
             self.__exit__(None, None, None)
             raise

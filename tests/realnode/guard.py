@@ -30,8 +30,14 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # What the kubelet sets at start (pkg/kubelet/cm: setupKernelTunables) that is not per namespace.
-HOST_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
-                "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes")
+HOST_SYSCTLS = (
+    "vm/overcommit_memory",
+    "vm/panic_on_oom",
+    "kernel/panic",
+    "kernel/panic_on_oops",
+    "kernel/keys/root_maxkeys",
+    "kernel/keys/root_maxbytes",
+)
 
 
 def hierarchies() -> list[Path]:
@@ -39,8 +45,7 @@ def hierarchies() -> list[Path]:
     v2 root itself on a pure cgroup v2 machine."""
     if (CGROUP_ROOT / "cgroup.controllers").exists():
         return [CGROUP_ROOT]
-    return sorted(path for path in CGROUP_ROOT.iterdir()
-                  if path.is_dir() and (path / "cgroup.procs").exists())
+    return sorted(path for path in CGROUP_ROOT.iterdir() if path.is_dir() and (path / "cgroup.procs").exists())
 
 
 def _read(path: Path) -> str:
@@ -99,8 +104,9 @@ class Guard:
         self.node_ip: str = spec["node_ip"]
         self.tmpfs: list[str] = spec["tmpfs"]
         self.report_path = Path(spec["report"])
-        self.sysctls = {key: _read(Path("/proc/sys") / key) for key in HOST_SYSCTLS
-                        if (Path("/proc/sys") / key).exists()}
+        self.sysctls = {
+            key: _read(Path("/proc/sys") / key) for key in HOST_SYSCTLS if (Path("/proc/sys") / key).exists()
+        }
         self.created_folders: list[Path] = []
         self.net = os.stat("/proc/self/ns/net").st_ino
 
@@ -115,10 +121,12 @@ class Guard:
                 folder.mkdir(parents=True)
                 self.created_folders.append(missing)
             subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", str(folder)], check=True)
-        for command in (["ip", "link", "set", "lo", "up"],
-                        ["ip", "link", "add", "node0", "type", "bridge"],
-                        ["ip", "addr", "add", f"{self.node_ip}/32", "dev", "node0"],
-                        ["ip", "link", "set", "node0", "up"]):
+        for command in (
+            ["ip", "link", "set", "lo", "up"],
+            ["ip", "link", "add", "node0", "type", "bridge"],
+            ["ip", "addr", "add", f"{self.node_ip}/32", "dev", "node0"],
+            ["ip", "link", "set", "node0", "up"],
+        ):
             subprocess.run(command, check=True)
         # Routing between pods and the node's own address, inside this namespace only.
         Path("/proc/sys/net/ipv4/ip_forward").write_text("1")
@@ -158,8 +166,12 @@ class Guard:
                 subprocess.run(["umount", "-l", str(folder)], check=False)
         for folder in reversed(self.created_folders):
             subprocess.run(["rm", "-rf", "--one-file-system", str(folder)], check=False)
-        return {"left_processes": sorted(left), "cgroups_removed": removed, "sysctls_restored": restored,
-                "folders_removed": [str(folder) for folder in self.created_folders]}
+        return {
+            "left_processes": sorted(left),
+            "cgroups_removed": removed,
+            "sysctls_restored": restored,
+            "folders_removed": [str(folder) for folder in self.created_folders],
+        }
 
 
 def main(spec: dict) -> None:

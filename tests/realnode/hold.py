@@ -18,10 +18,21 @@ def main(directory: Path, bin_dir: Path, rootfs: Path) -> None:
 
     environment = RealNode(directory, bin_dir, rootfs).__enter__()
     api = client.CoreV1Api(config.new_client_from_config(str(environment.cluster.kubeconfig)))
-    api.create_namespaced_pod("default", {
-        "metadata": {"name": "held"},
-        "spec": {"containers": [{"name": "sleeper", "image": f"{environment.registry.host}/{BASE_IMAGE}",
-                                 "command": ["sleep", "3600"]}]}})
+    api.create_namespaced_pod(
+        "default",
+        {
+            "metadata": {"name": "held"},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "sleeper",
+                        "image": f"{environment.registry.host}/{BASE_IMAGE}",
+                        "command": ["sleep", "3600"],
+                    }
+                ]
+            },
+        },
+    )
     deadline = time.monotonic() + 120
     while api.read_namespaced_pod("held", "default").status.phase != "Running":
         if time.monotonic() > deadline:

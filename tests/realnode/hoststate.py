@@ -16,8 +16,18 @@ from tests.realnode.guard import HOST_SYSCTLS, hierarchies
 from tests.realnode.sandbox import TMPFS
 
 SYSCTLS = (*HOST_SYSCTLS, "net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables")
-PROGRAMS = {"containerd", "containerd-shim-runc-v2", "runc", "kubelet", "kube-proxy", "coredns", "buildkitd",
-            "registry", "kube-scheduler", "pause"}
+PROGRAMS = {
+    "containerd",
+    "containerd-shim-runc-v2",
+    "runc",
+    "kubelet",
+    "kube-proxy",
+    "coredns",
+    "buildkitd",
+    "registry",
+    "kube-scheduler",
+    "pause",
+}
 
 
 def _run(argv: list[str]) -> str:
@@ -50,13 +60,19 @@ def _programs() -> list[str]:
 
 def reading() -> dict:
     return {
-        "sysctls": {key: Path("/proc/sys", key).read_text().strip() for key in SYSCTLS if Path("/proc/sys", key).exists()},
+        "sysctls": {
+            key: Path("/proc/sys", key).read_text().strip() for key in SYSCTLS if Path("/proc/sys", key).exists()
+        },
         "iptables": _iptables(),
         "links": sorted(line.split(":")[1].strip().split("@")[0] for line in _run(["ip", "-o", "link"]).splitlines()),
         "addresses": sorted(" ".join(line.split()[1:4]) for line in _run(["ip", "-o", "addr"]).splitlines()),
         "mounts": sorted(line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()),
-        "cgroups": sorted(f"{hierarchy.name}/{child.name}" for hierarchy in hierarchies() for child in hierarchy.iterdir()
-                          if child.is_dir()),
+        "cgroups": sorted(
+            f"{hierarchy.name}/{child.name}"
+            for hierarchy in hierarchies()
+            for child in hierarchy.iterdir()
+            if child.is_dir()
+        ),
         "folders": sorted(folder for folder in TMPFS if Path(folder).exists()),
         "programs": _programs(),
     }

@@ -29,8 +29,9 @@ CONTAINERD_SOCKET = "/run/containerd/containerd.sock"  # inside the sandbox: a t
 
 
 class Node:
-    def __init__(self, directory: Path, bin_dir: Path, sandbox: Sandbox, cluster: Cluster, registry: Registry,
-                 pause_image: str) -> None:
+    def __init__(
+        self, directory: Path, bin_dir: Path, sandbox: Sandbox, cluster: Cluster, registry: Registry, pause_image: str
+    ) -> None:
         self.directory = directory
         self.bin_dir = bin_dir
         self.sandbox = sandbox
@@ -39,30 +40,81 @@ class Node:
         self.pause_image = pause_image
         self.processes: dict[str, subprocess.Popen] = {}
 
-    def start(self, timeout: float = 120) -> "Node":
+    def start(self, timeout: float = 120) -> Node:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._spawn("containerd", ["/usr/bin/containerd", "--config", str(self._containerd_config())])
         self._wait_for(lambda: Path(f"/proc/{self.sandbox.pid}/root{CONTAINERD_SOCKET}").exists(), "containerd", 30)
         kubeconfig = str(self.cluster.kubeconfig)
-        self._spawn("kube-scheduler", [str(self.bin_dir / "kube-scheduler"), "--kubeconfig", kubeconfig,
-                                       "--authentication-kubeconfig", kubeconfig, "--authorization-kubeconfig", kubeconfig,
-                                       "--leader-elect=false", "--bind-address", "127.0.0.1",
-                                       "--secure-port", str(free_port()), "--v=0"])
-        self._spawn("kubelet", [str(self.bin_dir / "kubelet"), "--config", str(self._kubelet_config()),
-                                "--kubeconfig", kubeconfig, "--hostname-override", NODE_NAME,
-                                "--node-ip", self.sandbox.NODE_IP, "--root-dir", "/var/lib/kubelet", "--v=1"])
-        self._spawn("kube-proxy", [str(self.bin_dir / "kube-proxy"), "--kubeconfig", kubeconfig,
-                                   "--hostname-override", NODE_NAME, "--proxy-mode", "iptables",
-                                   "--cluster-cidr", POD_SUBNET, "--bind-address", self.sandbox.NODE_IP,
-                                   # No conntrack tuning: those settings are not all per namespace.
-                                   "--conntrack-max-per-core", "0", "--conntrack-min", "0",
-                                   "--conntrack-tcp-timeout-established", "0", "--conntrack-tcp-timeout-close-wait", "0",
-                                   "--healthz-bind-address", f"127.0.0.1:{free_port()}",
-                                   "--metrics-bind-address", f"127.0.0.1:{free_port()}", "--v=0"])
+        self._spawn(
+            "kube-scheduler",
+            [
+                str(self.bin_dir / "kube-scheduler"),
+                "--kubeconfig",
+                kubeconfig,
+                "--authentication-kubeconfig",
+                kubeconfig,
+                "--authorization-kubeconfig",
+                kubeconfig,
+                "--leader-elect=false",
+                "--bind-address",
+                "127.0.0.1",
+                "--secure-port",
+                str(free_port()),
+                "--v=0",
+            ],
+        )
+        self._spawn(
+            "kubelet",
+            [
+                str(self.bin_dir / "kubelet"),
+                "--config",
+                str(self._kubelet_config()),
+                "--kubeconfig",
+                kubeconfig,
+                "--hostname-override",
+                NODE_NAME,
+                "--node-ip",
+                self.sandbox.NODE_IP,
+                "--root-dir",
+                "/var/lib/kubelet",
+                "--v=1",
+            ],
+        )
+        self._spawn(
+            "kube-proxy",
+            [
+                str(self.bin_dir / "kube-proxy"),
+                "--kubeconfig",
+                kubeconfig,
+                "--hostname-override",
+                NODE_NAME,
+                "--proxy-mode",
+                "iptables",
+                "--cluster-cidr",
+                POD_SUBNET,
+                "--bind-address",
+                self.sandbox.NODE_IP,
+                # No conntrack tuning: those settings are not all per namespace.
+                "--conntrack-max-per-core",
+                "0",
+                "--conntrack-min",
+                "0",
+                "--conntrack-tcp-timeout-established",
+                "0",
+                "--conntrack-tcp-timeout-close-wait",
+                "0",
+                "--healthz-bind-address",
+                f"127.0.0.1:{free_port()}",
+                "--metrics-bind-address",
+                f"127.0.0.1:{free_port()}",
+                "--v=0",
+            ],
+        )
         corefile = self.directory / "Corefile"
         corefile.write_text(
             f"cluster.local:53 {{\n  bind {self.sandbox.NODE_IP}\n  errors\n"
-            f"  kubernetes cluster.local {{\n    kubeconfig {kubeconfig} e2e\n  }}\n}}\n")
+            f"  kubernetes cluster.local {{\n    kubeconfig {kubeconfig} e2e\n  }}\n}}\n"
+        )
         self._spawn("coredns", [str(self.bin_dir / "coredns"), "-conf", str(corefile)])
         self._wait_ready(timeout)
         return self
@@ -101,25 +153,47 @@ class Node:
         try:
             self._wait_for(ready, f"node {NODE_NAME}", timeout)
         except RuntimeError as exc:
-            raise RuntimeError(f"{exc}\nkubelet:\n{self.log_tail('kubelet')}\ncontainerd:\n{self.log_tail('containerd')}") from None
+            raise RuntimeError(
+                f"{exc}\nkubelet:\n{self.log_tail('kubelet')}\ncontainerd:\n{self.log_tail('containerd')}"
+            ) from None
 
     def _containerd_config(self) -> Path:
         cni = self.directory / "cni"
         cni.mkdir(exist_ok=True)
-        (cni / "10-skillship.conflist").write_text(json.dumps({
-            "cniVersion": "0.4.0", "name": "skillship-e2e", "plugins": [{
-                "type": "bridge", "bridge": "cni0", "isGateway": True, "ipMasq": False, "hairpinMode": True,
-                "ipam": {"type": "host-local", "ranges": [[{"subnet": POD_SUBNET}]], "routes": [{"dst": "0.0.0.0/0"}],
-                         "dataDir": str(self.directory / "ipam")}}]}))
+        (cni / "10-skillship.conflist").write_text(
+            json.dumps(
+                {
+                    "cniVersion": "0.4.0",
+                    "name": "skillship-e2e",
+                    "plugins": [
+                        {
+                            "type": "bridge",
+                            "bridge": "cni0",
+                            "isGateway": True,
+                            "ipMasq": False,
+                            "hairpinMode": True,
+                            "ipam": {
+                                "type": "host-local",
+                                "ranges": [[{"subnet": POD_SUBNET}]],
+                                "routes": [{"dst": "0.0.0.0/0"}],
+                                "dataDir": str(self.directory / "ipam"),
+                            },
+                        }
+                    ],
+                }
+            )
+        )
         hosts = self.directory / "certs.d" / self.registry.host
         hosts.mkdir(parents=True, exist_ok=True)
         (hosts / "hosts.toml").write_text(
             f'server = "https://{self.registry.host}"\n'
-            f'[host."https://{self.registry.host}"]\n  capabilities = ["pull", "resolve"]\n  ca = "{self.registry.ca_file}"\n')
+            f'[host."https://{self.registry.host}"]\n  capabilities = ["pull", "resolve"]\n'
+            f'  ca = "{self.registry.ca_file}"\n'
+        )
         cri = 'plugins."io.containerd.grpc.v1.cri"'
         config = self.directory / "containerd.toml"
         config.write_text(f"""version = 2
-root = "{self.directory / 'containerd'}"
+root = "{self.directory / "containerd"}"
 state = "/run/containerd/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
                     "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
@@ -139,7 +213,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     bin_dir = "{CNI_PLUGINS}"
     conf_dir = "{cni}"
   [{cri}.registry]
-    config_path = "{self.directory / 'certs.d'}"
+    config_path = "{self.directory / "certs.d"}"
   [{cri}.registry.configs."{self.registry.host}"]
     auth = {{ username = "{self.registry.USERNAME}", password = "{self.registry.password}" }}
 """)
@@ -151,21 +225,37 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         resolv = self.directory / "resolv.conf"
         resolv.write_text("")
         config = {
-            "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+            "apiVersion": "kubelet.config.k8s.io/v1beta1",
+            "kind": "KubeletConfiguration",
             # Kubernetes 1.34 still runs on cgroup v1 when told to; these machines have v1.
-            "failCgroupV1": False, "cgroupDriver": "cgroupfs", "cgroupRoot": f"/{self.sandbox.name}",
+            "failCgroupV1": False,
+            "cgroupDriver": "cgroupfs",
+            "cgroupRoot": f"/{self.sandbox.name}",
             "containerRuntimeEndpoint": f"unix://{CONTAINERD_SOCKET}",
-            "address": self.sandbox.NODE_IP, "port": free_port(), "readOnlyPort": 0,
-            "healthzBindAddress": "127.0.0.1", "healthzPort": free_port(),
-            "tlsCertFile": str(pki["kubelet.crt"]), "tlsPrivateKeyFile": str(pki["kubelet.key"]),
-            "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": False},
-                               "x509": {"clientCAFile": str(pki["ca.crt"])}},
+            "address": self.sandbox.NODE_IP,
+            "port": free_port(),
+            "readOnlyPort": 0,
+            "healthzBindAddress": "127.0.0.1",
+            "healthzPort": free_port(),
+            "tlsCertFile": str(pki["kubelet.crt"]),
+            "tlsPrivateKeyFile": str(pki["kubelet.key"]),
+            "authentication": {
+                "anonymous": {"enabled": False},
+                "webhook": {"enabled": False},
+                "x509": {"clientCAFile": str(pki["ca.crt"])},
+            },
             "authorization": {"mode": "AlwaysAllow"},
-            "clusterDNS": [self.sandbox.NODE_IP], "clusterDomain": "cluster.local", "resolvConf": str(resolv),
-            "failSwapOn": False, "serializeImagePulls": False, "localStorageCapacityIsolation": False,
-            "nodeStatusUpdateFrequency": "4s", "syncFrequency": "5s",
+            "clusterDNS": [self.sandbox.NODE_IP],
+            "clusterDomain": "cluster.local",
+            "resolvConf": str(resolv),
+            "failSwapOn": False,
+            "serializeImagePulls": False,
+            "localStorageCapacityIsolation": False,
+            "nodeStatusUpdateFrequency": "4s",
+            "syncFrequency": "5s",
             "evictionHard": {"memory.available": "100Mi", "nodefs.available": "2%", "imagefs.available": "2%"},
-            "imageGCHighThresholdPercent": 99, "imageGCLowThresholdPercent": 98,
+            "imageGCHighThresholdPercent": 99,
+            "imageGCLowThresholdPercent": 98,
         }
         path = self.directory / "kubelet.yaml"
         path.write_text(yaml.safe_dump(config))

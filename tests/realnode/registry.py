@@ -35,25 +35,37 @@ class Registry:
         self.password = secrets.token_urlsafe(18)
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> "Registry":
+    def start(self, timeout: float = 30) -> Registry:
         self.directory.mkdir(parents=True, exist_ok=True)
         ca_key, key = new_key(), new_key()
         ca = certificate("skillship-e2e-registry-ca", ca_key, ca=True)
         served = certificate("skillship-e2e-registry", key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
         self.ca_file = self._write("ca.crt", pem_certificate(ca))
-        cert_file, key_file = self._write("registry.crt", pem_certificate(served)), self._write("registry.key", pem_key(key))
-        htpasswd = self._write("htpasswd", f"{self.USERNAME}:".encode() + bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(rounds=6)) + b"\n")
+        cert_file, key_file = (
+            self._write("registry.crt", pem_certificate(served)),
+            self._write("registry.key", pem_key(key)),
+        )
+        htpasswd = self._write(
+            "htpasswd",
+            f"{self.USERNAME}:".encode() + bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(rounds=6)) + b"\n",
+        )
         config = {
-            "version": 0.1, "log": {"level": "warn", "accesslog": {"disabled": True}},
+            "version": 0.1,
+            "log": {"level": "warn", "accesslog": {"disabled": True}},
             "storage": {"filesystem": {"rootdirectory": str(self.directory / "data")}, "delete": {"enabled": True}},
-            "http": {"addr": self.host, "tls": {"certificate": str(cert_file), "key": str(key_file)},
-                     "debug": {"addr": ""}},
+            "http": {
+                "addr": self.host,
+                "tls": {"certificate": str(cert_file), "key": str(key_file)},
+                "debug": {"addr": ""},
+            },
             "auth": {"htpasswd": {"realm": "skillship-e2e", "path": str(htpasswd)}},
         }
         config_file = self._write("config.yml", yaml.safe_dump(config).encode())
         self._trust_inside_sandbox()
         log = open(self.directory / "registry.log", "wb")
-        self.process = spawn_tied(self.sandbox.command([str(self.bin_dir / "registry"), "serve", str(config_file)]), log)
+        self.process = spawn_tied(
+            self.sandbox.command([str(self.bin_dir / "registry"), "serve", str(config_file)]), log
+        )
         self.sandbox.forward(self.port)
         self._wait_ready(timeout)
         return self

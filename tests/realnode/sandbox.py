@@ -25,8 +25,16 @@ REPO = Path(__file__).resolve().parents[2]
 CLONE_NEWNET = 0x40000000
 # The runtime folders the node's pieces write to whatever their configuration says; each gets a
 # tmpfs that only the sandbox sees.
-TMPFS = ("/run/containerd", "/run/netns", "/var/lib/cni", "/run/buildkit", "/var/lib/kubelet", "/var/log/pods",
-         "/var/log/containers", "/etc/cni/net.d")
+TMPFS = (
+    "/run/containerd",
+    "/run/netns",
+    "/var/lib/cni",
+    "/run/buildkit",
+    "/var/lib/kubelet",
+    "/var/log/pods",
+    "/var/log/containers",
+    "/etc/cni/net.d",
+)
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -41,13 +49,27 @@ class Sandbox:
         self._listeners: list[socket.socket] = []
         self._stopping = threading.Event()
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         spec = {"name": self.name, "node_ip": self.NODE_IP, "tmpfs": list(TMPFS), "report": str(self.report_path)}
         self._keeper = subprocess.Popen(
-            ["unshare", "--net", "--mount", "--propagation", "private", "--",
-             sys.executable, "-m", "tests.realnode.guard", json.dumps(spec)],
-            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.directory / "guard.log", "wb"),
-            start_new_session=True)
+            [
+                "unshare",
+                "--net",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                sys.executable,
+                "-m",
+                "tests.realnode.guard",
+                json.dumps(spec),
+            ],
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=open(self.directory / "guard.log", "wb"),
+            start_new_session=True,
+        )
         line = self._keeper.stdout.readline()
         if not line:
             self._keeper.wait(timeout=30)
@@ -58,12 +80,24 @@ class Sandbox:
 
     def cgroup_entry(self) -> str:
         """Shell words that move the shell into the keeper's cgroups (every hierarchy)."""
-        return (f'for h in /sys/fs/cgroup/*/{self.name}/system /sys/fs/cgroup/{self.name}/system; do '
-                f'[ -d "$h" ] && echo $$ > "$h/cgroup.procs"; done; exec "$@"')
+        return (
+            f"for h in /sys/fs/cgroup/*/{self.name}/system /sys/fs/cgroup/{self.name}/system; do "
+            f'[ -d "$h" ] && echo $$ > "$h/cgroup.procs"; done; exec "$@"'
+        )
 
     def command(self, argv: list[str]) -> list[str]:
-        return ["nsenter", f"--target={self.pid}", "--net", "--mount", "--",
-                "sh", "-c", self.cgroup_entry(), "sandboxed", *argv]
+        return [
+            "nsenter",
+            f"--target={self.pid}",
+            "--net",
+            "--mount",
+            "--",
+            "sh",
+            "-c",
+            self.cgroup_entry(),
+            "sandboxed",
+            *argv,
+        ]
 
     def run(self, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run(self.command(argv), **kwargs)

@@ -43,8 +43,11 @@ class ProgramRun:
         return found
 
     def kubernetes(self) -> list[dict]:
-        return [r for r in self.resources if r["type"].startswith("kubernetes:") and r["custom"]
-                and not r["type"].startswith("pulumi:providers")]
+        return [
+            r
+            for r in self.resources
+            if r["type"].startswith("kubernetes:") and r["custom"] and not r["type"].startswith("pulumi:providers")
+        ]
 
     def manifest(self, resource: dict) -> dict:
         """The object as the provider receives it."""
@@ -53,16 +56,27 @@ class ProgramRun:
 
 @functools.cache
 def _run(spec_json: str) -> ProgramRun:
-    done = subprocess.run([sys.executable, "-m", "tests.harness.run_program", spec_json],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.harness.run_program", spec_json],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         raise AssertionError(f"the harness itself failed:\n{done.stderr}")
     data = json.loads(done.stdout)
     return ProgramRun(data["resources"], data["exports"], data["error"], tuple(data["gc_threshold"]))
 
 
-def run_program(stack: str, config: dict, *, secret_keys: tuple[str, ...] = (), outcomes: dict | None = None,
-                program_dir: Path | None = None) -> ProgramRun:
+def run_program(
+    stack: str,
+    config: dict,
+    *,
+    secret_keys: tuple[str, ...] = (),
+    outcomes: dict | None = None,
+    program_dir: Path | None = None,
+) -> ProgramRun:
     spec = {"stack": stack, "config": config, "secret_keys": list(secret_keys), "outcomes": outcomes or {}}
     if program_dir is not None:
         spec["program_dir"] = str(program_dir)

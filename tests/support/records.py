@@ -43,10 +43,11 @@ class Consumer:
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self, timeout: float = 20) -> "Consumer":
+    def start(self, timeout: float = 20) -> Consumer:
         env = {**os.environ, "PORT": str(self.port), "SKILLSHIP_DATA_DIR": str(self.data_dir)}
-        self.process = subprocess.Popen([sys.executable, str(CONSUMER)], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [sys.executable, str(CONSUMER)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -133,13 +134,23 @@ class FlakyProxy:
         self.server.shutdown()
 
 
-def run_producer(count: int, target: str, *, retry_seconds: float, wrapper: bool = False,
-                 timeout: float = 300) -> subprocess.CompletedProcess:
+def run_producer(
+    count: int, target: str, *, retry_seconds: float, wrapper: bool = False, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """The producer's main.py with its message, as a job runs it (with the runtime's entrypoint
     when `wrapper`)."""
-    message = json.dumps({"activationId": "producer-test", "outputName": "records", "payload": {"count": count},
-                          "properties": {"record.prefix": "r"}})
+    message = json.dumps(
+        {
+            "activationId": "producer-test",
+            "outputName": "records",
+            "payload": {"count": count},
+            "properties": {"record.prefix": "r"},
+        }
+    )
     command = [sys.executable, *(["-m", "skillship_runtime"] if wrapper else []), str(PRODUCER), message]
-    env = {**os.environ, "SKILLSHIP_TARGETS": json.dumps({"records": [target]}),
-           "SKILLSHIP_SEND_RETRY_SECONDS": str(retry_seconds)}
+    env = {
+        **os.environ,
+        "SKILLSHIP_TARGETS": json.dumps({"records": [target]}),
+        "SKILLSHIP_SEND_RETRY_SECONDS": str(retry_seconds),
+    }
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)

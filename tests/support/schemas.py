@@ -22,8 +22,12 @@ ISTIO_API_VERSIONS = ["v1.24.2", "v1.31.4"]  # the oldest Istio with every mode 
 @functools.cache
 def istio_crd_file(version: str) -> Path:
     """The module is in Go's module cache after the first download (CI warms it in .ci/run)."""
-    done = subprocess.run(["go", "mod", "download", "-json", f"istio.io/api@{version}"],
-                          capture_output=True, text=True, env={**os.environ, "GOFLAGS": "-mod=mod"})
+    done = subprocess.run(
+        ["go", "mod", "download", "-json", f"istio.io/api@{version}"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOFLAGS": "-mod=mod"},
+    )
     if done.returncode != 0:
         raise RuntimeError(f"cannot fetch istio.io/api@{version} with the Go toolchain: {done.stdout}{done.stderr}")
     return Path(json.loads(done.stdout)["Dir"]) / "kubernetes" / "customresourcedefinitions.gen.yaml"
@@ -33,8 +37,11 @@ def _strict(schema: Any) -> Any:
     """Reject unknown fields, as the API server's structural-schema pruning would drop them."""
     if isinstance(schema, dict):
         schema = {k: _strict(v) for k, v in schema.items()}
-        if "properties" in schema and "additionalProperties" not in schema \
-                and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
             schema["additionalProperties"] = False
         return schema
     if isinstance(schema, list):
@@ -52,7 +59,8 @@ def istio_schemas(version: str) -> dict[tuple[str, str], dict]:
         for served in spec["versions"]:
             root = copy.deepcopy(served["schema"]["openAPIV3Schema"])
             root.setdefault("properties", {}).update(
-                apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"})
+                apiVersion={"type": "string"}, kind={"type": "string"}, metadata={"type": "object"}
+            )
             schemas[(f"{spec['group']}/{served['name']}", spec["names"]["kind"])] = _strict(root)
     return schemas
 
