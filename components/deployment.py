@@ -123,7 +123,7 @@ def _summaries(plan: DeploymentPlan, jobs: list[tuple[TaskPlan, SkillJob]]) -> p
     settings = plan.settings
     gate = settings.wait and not settings.renders
 
-    def summarise(values: list) -> dict:
+    def summarise(values: list[Any]) -> dict[str, Any]:
         statuses, images = values[: len(jobs)], values[len(jobs) :]
         summaries = {
             task.key: task_summary(

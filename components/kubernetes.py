@@ -33,7 +33,11 @@ def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
     given = opts.depends_on if opts is not None else None
     if given is None:
         return []
-    return list(given) if isinstance(given, (list, tuple)) else [given]
+    listed = list(given) if isinstance(given, (list, tuple)) else [given]
+    resources = [r for r in listed if isinstance(r, pulumi.Resource)]
+    if len(resources) != len(listed):  # an Output or awaitable would need resolving first
+        raise TypeError("a Skillship component's depends_on must list resources")
+    return resources
 
 
 def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> pulumi.CustomResource:
@@ -46,4 +50,5 @@ def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **over
         return k8s.apiextensions.CustomResource(
             name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields
         )
-    return resource(name, opts=opts, **{keyword(k): v for k, v in fields.items()})
+    declared: pulumi.CustomResource = resource(name, opts=opts, **{keyword(k): v for k, v in fields.items()})
+    return declared

@@ -17,7 +17,7 @@ def declare_identity(
     prefix: str,
     workload: Workload,
     settings: StackSettings,
-    secret_values: pulumi.Output | None,
+    secret_values: pulumi.Output[Any] | None,
     opts: pulumi.ResourceOptions,
     *,
     former_owner: str,
@@ -34,7 +34,7 @@ def declare_identity(
         return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[alias], **extra))
 
     name = f"{prefix}-{workload.service_account}"
-    declared = [declare(f"{name}-sa", objects.service_account, options("sa"))]
+    declared: list[pulumi.Resource] = [declare(f"{name}-sa", objects.service_account, options("sa"))]
     if objects.secret is not None:
         declared.append(
             declare(

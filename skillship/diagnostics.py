@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import Enum
+from typing import Any
 
 from skillship.yamlsource import FieldPath
 
@@ -52,7 +53,7 @@ class Diagnostic:
         field = f" {self.field}:" if self.field else ""
         return f"{where}:{field} {self.severity.value}: {self.message} [{self.code}]"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["severity"] = self.severity.value
         return data
@@ -73,7 +74,9 @@ class Diagnostics:
     def extend(self, items: Iterable[Diagnostic]) -> None:
         self._items.extend(items)
 
-    def _add(self, severity: Severity, file: str, line: int | None, field, code: str, message: str) -> None:
+    def _add(
+        self, severity: Severity, file: str, line: int | None, field: FieldPath | str | None, code: str, message: str
+    ) -> None:
         if isinstance(field, tuple):
             field = format_field(field) or None
         self._items.append(Diagnostic(file, line, field, severity, code, message))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skillship.dockerignore import IGNORE_FILES, Ignore, IgnoreFileError, compiled, read_ignore_file
 
@@ -200,7 +201,7 @@ class DigestCache:
         self.path = path
         self._clock = clock
         self.hits = self.misses = 0
-        self._entries: dict[str, dict] = {}
+        self._entries: dict[str, dict[str, Any]] = {}
         self._dirty = False
         if path is not None:
             try:

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from skillship.yamlemit import to_yaml
 
@@ -46,7 +47,7 @@ class RenderedFile:
     namespace: str | None
 
 
-def file_name(index: int, obj: dict) -> str:
+def file_name(index: int, obj: dict[str, Any]) -> str:
     """`003-job-hello-1a2b3c4d.yaml`: the index keeps `kubectl apply -f DIR` in dependency order."""
     return f"{index:03d}-{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
 
@@ -61,7 +62,7 @@ def _write_new(path: Path, text: str, mode: int) -> None:
         os.close(descriptor)
 
 
-def write_objects(objects: list[dict], out_dir: Path, *, private: bool = False) -> list[RenderedFile]:
+def write_objects(objects: list[dict[str, Any]], out_dir: Path, *, private: bool = False) -> list[RenderedFile]:
     """Replace `out_dir` with the objects' files. Refuses a non-empty folder that it did not write.
     `private` (decrypted secrets inside): the folder and its files are readable by the owner only.
 

@@ -45,7 +45,7 @@ class RunError(Exception):
 
 def _container(job: Mapping[str, Any]) -> dict[str, Any]:
     containers = job["spec"]["template"]["spec"].get("containers") or []
-    found = next((c for c in containers if c.get("name") == CONTAINER), None)
+    found: dict[str, Any] | None = next((c for c in containers if c.get("name") == CONTAINER), None)
     if found is None:
         raise RunError(
             f"Job {job['metadata'].get('name')} has no container {CONTAINER!r}: it was not made by Skillship"
@@ -57,7 +57,7 @@ def message_config_map(job: Mapping[str, Any]) -> str | None:
     """The ConfigMap that holds a deployed Job's message, when it is too large for an argument."""
     for volume in job["spec"]["template"]["spec"].get("volumes") or []:
         if volume.get("name") == MESSAGE_VOLUME and volume.get("configMap"):
-            return volume["configMap"]["name"]
+            return str(volume["configMap"]["name"])
     return None
 
 
@@ -122,7 +122,7 @@ class AdhocRun:
 
     @property
     def name(self) -> str:
-        return self.job["metadata"]["name"]
+        return str(self.job["metadata"]["name"])
 
 
 def adhoc_run(

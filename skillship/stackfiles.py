@@ -138,7 +138,7 @@ def _secret_names(path: Path, key: str, value: Any) -> dict[str, list[str]]:
     return {skill: sorted(props) for skill, props in value.items()}
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:

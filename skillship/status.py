@@ -127,7 +127,7 @@ def _seconds(start: datetime.datetime | None, end: datetime.datetime | None) -> 
 
 
 def task_kind(job: Mapping[str, Any]) -> str:
-    return ((job.get("metadata") or {}).get("labels") or {}).get(LABEL_TASK_KIND, DEPLOYED)
+    return str(((job.get("metadata") or {}).get("labels") or {}).get(LABEL_TASK_KIND, DEPLOYED))
 
 
 def task_row(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: datetime.datetime) -> TaskRow:

@@ -11,6 +11,7 @@ import os
 import re
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from skillship.diagnostics import Diagnostics, json_key_line
 from skillship.dockerignore import IgnoreFileError, compiled, read_ignore_file
@@ -20,6 +21,7 @@ from skillship.models import (
     RUNTIME_EXTERNAL_API,
     RUNTIME_JOBS,
     Agent,
+    MappingEnd,
     envelope_problems,
 )
 from skillship.names import action_name, skill_name
@@ -468,7 +470,7 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
 def _json_files(folder: Path) -> list[Path]:
     """Every `*.json` file below `folder`, sorted; none when it does not exist. One listing per
     folder (pathlib's rglob lists each twice, and this runs for every skill)."""
-    found = []
+    found: list[Path] = []
     for current, _, files in os.walk(folder):
         found.extend(Path(current, name) for name in files if name.endswith(".json"))
     return sorted(found)
@@ -567,7 +569,12 @@ def check_agent(source: AgentSource, workspace: Workspace, diagnostics: Diagnost
 
 
 def _check_mapping_end(
-    source: AgentSource, workspace: Workspace, path: tuple, side: str, end, diagnostics: Diagnostics
+    source: AgentSource,
+    workspace: Workspace,
+    path: tuple[Any, ...],
+    side: str,
+    end: MappingEnd,
+    diagnostics: Diagnostics,
 ) -> None:
     agent = source.agent
     if end.input is not None:
@@ -601,6 +608,8 @@ def _check_mapping_end(
             )
         return
     port = end.skill
+    if port is None:  # a MappingEnd holds exactly one of input, skill and output
+        return
     ref = agent.skill_ref(port.ref_id)
     if ref is None:
         p = (*path, "skill", "refId")
@@ -663,9 +672,9 @@ def check_job_loops(workspace: Workspace, diagnostics: Diagnostics) -> None:
             after[receiver].discard(sender)  # report each loop once, then look for the next
 
 
-def _mapping_places(workspace: Workspace) -> dict[tuple[str, str], tuple[str, int | None, tuple]]:
+def _mapping_places(workspace: Workspace) -> dict[tuple[str, str], tuple[str, int | None, tuple[Any, ...]]]:
     """(sender skill, receiver skill) -> the file, line and field of the first mapping between them."""
-    places: dict[tuple[str, str], tuple[str, int | None, tuple]] = {}
+    places: dict[tuple[str, str], tuple[str, int | None, tuple[Any, ...]]] = {}
     for source in workspace.agents:
         agent = source.agent
         refs = {ref.ref_id: ref.skill_name for ref in agent.skills}

@@ -265,7 +265,7 @@ def build_model(model: type[M], document: YamlDocument, display: str, diagnostic
         return None
 
 
-def data_path(data: Any, loc: tuple) -> FieldPath:
+def data_path(data: Any, loc: tuple[Any, ...]) -> FieldPath:
     """Keep the parts of a pydantic error location that exist in the data (drop union tags)."""
     path: list[str | int] = []
     current = data

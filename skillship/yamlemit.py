@@ -22,7 +22,7 @@ _WORDS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
-def _escape(match: re.Match) -> str:
+def _escape(match: re.Match[str]) -> str:
     code = ord(match.group(0))
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
@@ -65,7 +65,7 @@ def _inline(value: Any) -> str:
     return scalar(value)
 
 
-def _mapping(value: dict, indent: str, lead: str, out: list[str]) -> None:
+def _mapping(value: dict[str, Any], indent: str, lead: str, out: list[str]) -> None:
     """`lead` starts the first line in place of `indent`: `- ` when the mapping is a list item."""
     deeper = indent + "  "
     for key in sorted(value):
@@ -82,7 +82,7 @@ def _mapping(value: dict, indent: str, lead: str, out: list[str]) -> None:
             out.append(f"{head} {_inline(item)}")
 
 
-def _sequence(value: list, indent: str, lead: str, out: list[str]) -> None:
+def _sequence(value: list[Any], indent: str, lead: str, out: list[str]) -> None:
     deeper = indent + "  "
     for item in value:
         if item and isinstance(item, dict):
@@ -94,7 +94,7 @@ def _sequence(value: list, indent: str, lead: str, out: list[str]) -> None:
         lead = indent
 
 
-def to_yaml(obj: dict) -> str:
+def to_yaml(obj: dict[str, Any]) -> str:
     """One YAML document, keys sorted, two-space block indentation."""
     if not obj:
         return "{}\n"

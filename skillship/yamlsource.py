@@ -24,17 +24,17 @@ class _Loader(_BaseLoader):
     """libyaml parses, but PyYAML still decides each scalar's type in Python, one regex at a time;
     skill files repeat the same keys and values, so the decisions are remembered."""
 
-    _resolved: dict[tuple, str] = {}
+    _resolved: dict[tuple[Any, ...], str] = {}
 
-    def resolve(self, kind, value, implicit):
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
         if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)
+            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
         key = (value, implicit)
         tag = self._resolved.get(key)
         if tag is None:
             if len(self._resolved) > 100_000:
                 self._resolved.clear()
-            tag = self._resolved[key] = super().resolve(kind, value, implicit)
+            tag = self._resolved[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         return tag
 
 
@@ -174,9 +174,10 @@ class _Converter:
             finally:
                 self.open.discard(identity)
                 self.within_alias -= repeat
+        assert isinstance(node, yaml.ScalarNode)  # YAML has no fourth kind of node
         return _scalar(node)
 
-    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict:
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[str, Any]:
         document = self.document
         result: dict[Any, Any] = {}
         for key_node, value_node in self.merged_pairs(node, frozenset()):
@@ -201,7 +202,7 @@ class _Converter:
         """Resolve YAML merge keys (`<<: *anchor`) so anchors in real files load as written.
         `merging` holds the mappings being merged into this one: a mapping that merges itself is a loop."""
         if not any(key.tag == _MERGE for key, _ in node.value):
-            return node.value  # nearly every mapping: nothing to resolve or remember
+            return list(node.value)  # nearly every mapping: nothing to resolve or remember
         if id(node) in self.merged:  # a mapping merged many times is resolved once
             return self.merged[id(node)]
         if id(node) in merging or len(merging) > MAX_DEPTH:

@@ -66,7 +66,7 @@ class RecordStore:
             with open(self.path, "r+b") as handle:
                 handle.truncate(good)
 
-    def add(self, input_name: str, batch: dict[str, Any]) -> tuple[list[dict], int]:
+    def add(self, input_name: str, batch: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
         """Store the new records of a batch durably; returns (new records, duplicates)."""
         with self._lock:
             fresh, seen, duplicates = [], set(), 0
@@ -113,7 +113,7 @@ def _valid_batch(body: Any) -> str | None:
 
 def make_handler(
     store: RecordStore, inputs: set[str] | None, on_record: Handler | None, idle_seconds: float = IDLE_SECONDS
-):
+) -> type[BaseHTTPRequestHandler]:
     class RecordHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: senders reuse their connection
         timeout = idle_seconds  # socketserver sets it on the connection; a read that waits longer ends it
@@ -170,7 +170,7 @@ def make_handler(
             if 0 < length <= MAX_BODY:
                 self.rfile.read(length)
 
-        def _answer(self, status: int, body: dict, *, close: bool = False) -> None:
+        def _answer(self, status: int, body: dict[str, Any], *, close: bool = False) -> None:
             data = json.dumps(body).encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -181,7 +181,7 @@ def make_handler(
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args) -> None:
+        def log_message(self, format: str, *args: Any) -> None:
             if os.environ.get("SKILLSHIP_ACCESS_LOG"):
                 sys.stderr.write(f"{self.address_string()} {format % args}\n")
 

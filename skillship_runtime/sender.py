@@ -36,7 +36,7 @@ MAX_BATCH_BYTES = 1024 * 1024  # of a batch's records; a single larger record go
 _CLOSE = object()
 
 
-def _encoded_size(item: tuple[str, dict]) -> int:
+def _encoded_size(item: tuple[str, dict[str, Any]]) -> int:
     """The bytes one queued record adds to a batch's `records` list (JSON is ASCII here)."""
     return len(json.dumps(item[1])) + 1
 
@@ -115,7 +115,7 @@ class Sender:
         self.batch_size, self.linger = max(1, batch_size), linger
         self.retry_seconds, self.backoff = retry_seconds, backoff
         self._connections = {url: _Connection(url, request_timeout) for urls in self.targets.values() for url in urls}
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, buffer_size))
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, buffer_size))
         self._sequence: dict[str, int] = {}
         self._failure: _Failure | None = None
         self._lock = threading.Lock()
@@ -215,19 +215,20 @@ class Sender:
                     break
                 batch.append(item)
                 size += item_size
-            delivered = self._deliver(batch)
+            failure = self._deliver(batch)
             for _ in batch:
                 self._queue.task_done()
-            if not delivered:
+            if failure is not None:
                 if carried is not None:
                     self._queue.task_done()
                     with self._lock:
-                        self._failure.undelivered += 1
-                self._drain()
+                        failure.undelivered += 1
+                self._drain(failure)
                 return
 
-    def _deliver(self, batch: list) -> bool:
-        by_output: dict[str, list[dict]] = {}
+    def _deliver(self, batch: list[Any]) -> _Failure | None:
+        """None once every target has the batch; else the failure, which is also the sender's."""
+        by_output: dict[str, list[dict[str, Any]]] = {}
         for output, record in batch:
             by_output.setdefault(output, []).append(record)
         for output, records in by_output.items():
@@ -238,9 +239,9 @@ class Sender:
                 reason = self._post(self._connections[url], body)
                 if reason is not None:
                     self._failure = _Failure(output, url, reason, len(batch))
-                    return False
+                    return self._failure
             self.delivered += len(records)
-        return True
+        return None
 
     def _post(self, connection: _Connection, body: bytes) -> str | None:
         """None once the receiver has the batch; else why it never will."""
@@ -265,7 +266,7 @@ class Sender:
             time.sleep(delay * (0.5 + random.random() / 2))
             delay = min(delay * 2, self.backoff[1])
 
-    def _drain(self) -> None:
+    def _drain(self, failure: _Failure) -> None:
         """After a failure: count what is still queued, and free any producer waiting on the buffer."""
         while True:
             try:
@@ -275,7 +276,7 @@ class Sender:
             self._queue.task_done()
             if item is not _CLOSE:
                 with self._lock:
-                    self._failure.undelivered += 1
+                    failure.undelivered += 1
 
 
 # --- the process-wide sender used by send_message ---
@@ -298,7 +299,7 @@ def default_sender() -> Sender:
                 targets = json.loads(os.environ.get(TARGETS_ENV) or "{}")
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{TARGETS_ENV} is not JSON: {exc}") from None
-            message: dict = {}
+            message: dict[str, Any] = {}
             try:
                 message = read_message()
             except (OSError, ValueError):

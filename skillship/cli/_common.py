@@ -9,6 +9,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 
 class Exit(IntEnum):
@@ -23,7 +24,7 @@ stdout = Console(soft_wrap=True, highlight=False)
 stderr = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
-def print_table(table) -> None:
+def print_table(table: Table) -> None:
     """Tables for people: the terminal's width, else (CI logs, pipes) wide enough not to fold
     every cell at Rich's 80-column default."""
     console = stdout if stdout.is_terminal else Console(soft_wrap=True, highlight=False, width=240)

@@ -8,7 +8,7 @@ serialises them, which is what `skillship.status` and `skillship.runs` read.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ class Cluster:
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
 
-    def _call(self, what: str, method, *args, **kwargs) -> Any:
+    def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except ApiException as exc:
@@ -70,7 +70,8 @@ class Cluster:
             ) from None
 
     def _plain(self, obj: Any) -> dict[str, Any]:
-        return self.api.sanitize_for_serialization(obj)
+        plain: dict[str, Any] = self.api.sanitize_for_serialization(obj)
+        return plain
 
     def stack_selector(self, skill: str | None = None) -> str:
         selector = f"{LABEL_STACK}={k8s_name(self.stack)}"

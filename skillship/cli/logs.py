@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -73,19 +73,18 @@ def _pick_job(cluster: Cluster, skill: str, job: str | None) -> str:
         return job
     if not jobs:
         fail(f"skill {skill!r} has no task in stack {cluster.stack!r} (namespace {cluster.namespace})", Exit.USAGE)
-    return max(jobs, key=lambda j: (j["metadata"].get("creationTimestamp") or "", j["metadata"]["name"]))["metadata"][
-        "name"
-    ]
+    newest = max(jobs, key=lambda j: (j["metadata"].get("creationTimestamp") or "", j["metadata"]["name"]))
+    return str(newest["metadata"]["name"])
 
 
-def _print_pods(cluster: Cluster, pods: list[dict], *, previous: bool, follow: bool) -> int:
+def _print_pods(cluster: Cluster, pods: list[dict[str, Any]], *, previous: bool, follow: bool) -> int:
     """Print each pod's log (in parallel when following); returns how many pods gave logs."""
     prefixed = len(pods) > 1
     lock = threading.Lock()
     printed: list[str] = []
     errors: list[ClusterError] = []
 
-    def one(pod: dict) -> None:
+    def one(pod: dict[str, Any]) -> None:
         name = pod["metadata"]["name"]
         if not (pod.get("spec") or {}).get("nodeName"):
             stderr.print(f"pod {name} has not been scheduled to a node yet: no logs yet")
@@ -116,7 +115,7 @@ def _print_pods(cluster: Cluster, pods: list[dict], *, previous: bool, follow: b
     return len(printed)
 
 
-def _no_logs(name: str, pod: dict, reason: str, *, previous: bool) -> str:
+def _no_logs(name: str, pod: dict[str, Any], reason: str, *, previous: bool) -> str:
     node = (pod.get("spec") or {}).get("nodeName")
     if "node" in reason.lower() and "not found" in reason.lower():
         return f"pod {name}: its node {node} is gone, and its logs with it ({reason})"

@@ -123,4 +123,5 @@ def _decrypted_secrets(config: StackConfig) -> dict[str, dict[str, str]]:
     if done.returncode != 0:
         fail(f"pulumi could not decrypt the stack's secrets: {done.stderr.strip() or done.stdout.strip()}", Exit.USAGE)
     values = json.loads(done.stdout).get("skillship:secrets", {}).get("value", "{}")
-    return json.loads(values) if isinstance(values, str) else values
+    secrets: dict[str, dict[str, str]] = json.loads(values) if isinstance(values, str) else values
+    return secrets

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -107,7 +107,8 @@ def run(
 _UNSET = object()
 
 
-def _read_payload(message: Path | None, payload: str | None):
+def _read_payload(message: Path | None, payload: str | None) -> Any:
+    """The payload given, or _UNSET when none is (a run of the deployed payload again)."""
     if payload is not None:
         if len(payload.encode("utf-8")) > MESSAGE_LIMIT:
             raise RunError(f"--payload is larger than {MESSAGE_LIMIT} bytes")
@@ -124,7 +125,7 @@ def _read_payload(message: Path | None, payload: str | None):
         raise RunError(f"{message} cannot be read: {exc}") from None
 
 
-def _deployed_job(cluster: Cluster, skill: str) -> dict:
+def _deployed_job(cluster: Cluster, skill: str) -> dict[str, Any]:
     name, _, action = skill.partition("/")
     deployed = [j for j in cluster.jobs() if task_kind(j) == DEPLOYED]
     mine = [j for j in deployed if (j["metadata"].get("labels") or {}).get("skillship.io/skill") == skill_name(name)]
@@ -145,7 +146,7 @@ def _deployed_job(cluster: Cluster, skill: str) -> dict:
     return mine[0]
 
 
-def _deployed_envelope(cluster: Cluster, job: dict) -> dict:
+def _deployed_envelope(cluster: Cluster, job: dict[str, Any]) -> dict[str, Any]:
     text = inline_message(job)
     if text is None:
         config_map = message_config_map(job)

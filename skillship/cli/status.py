@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -48,7 +48,10 @@ def status(
     config = deployed_stack(stack)
     try:
         cluster = connect(config)
-        fetch = lambda: live_rows(cluster, skills)  # noqa: E731
+
+        def fetch() -> list[TaskRow]:
+            return live_rows(cluster, skills)
+
         rows = follow(fetch, timeout=timeout, interval=interval) if wait else fetch()
         if skills and not rows:
             _refuse_skills_without_tasks(config, skills, live_rows(cluster))
@@ -73,7 +76,7 @@ def _refuse_skills_without_tasks(config: StackConfig, skills: Sequence[str], eve
 def live_rows(cluster: Cluster, skills: Sequence[str] = ()) -> list[TaskRow]:
     """The stack's Jobs and their pods, in two requests whatever the number of tasks."""
     jobs, pods = cluster.jobs(), cluster.pods(cluster.stack_selector())
-    by_job: dict[str, list[dict]] = {}
+    by_job: dict[str, list[dict[str, Any]]] = {}
     for pod in pods:
         by_job.setdefault((pod["metadata"].get("labels") or {}).get(JOB_NAME_LABEL, ""), []).append(pod)
     now = datetime.datetime.now(datetime.UTC)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -14,7 +15,7 @@ from skillship.diagnostics import Diagnostics, Severity
 from skillship.plan import PlanError
 from skillship.stackfiles import StackFileError, find_project, load_stack
 from skillship.validation import load_workspace
-from skillship.workspace import Workspace
+from skillship.workspace import AgentSource, SkillSource, Workspace
 
 JSON_SCHEMA_VERSION = 1
 
@@ -66,7 +67,7 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
     diagnostics.extend(plan.warnings)
 
 
-def report(skills, agents, diagnostics: Diagnostics) -> dict:
+def report(skills: Sequence[SkillSource], agents: Sequence[AgentSource], diagnostics: Diagnostics) -> dict[str, Any]:
     """The `--json` document (documented in README.md; keep it stable)."""
     return {
         "version": JSON_SCHEMA_VERSION,

@@ -11,6 +11,7 @@ from skillship.manifests.identity import message_config_map, secret, service_acc
 from skillship.manifests.job import build_job
 from skillship.manifests.labels import stack_labels
 from skillship.manifests.network import deny_ingress
+from skillship.manifests.objects import KubeObject
 from skillship.manifests.pod import ImageRef
 from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan, Workload
 from skillship.settings import IstioMode, StackSettings
@@ -21,22 +22,22 @@ class SkillIdentity:
     """What every action of a skill shares: declared once per skill, never once per action, so no
     two declarations own one Kubernetes object (deleting either would delete it for both)."""
 
-    service_account: dict
-    secret: dict | None
+    service_account: KubeObject
+    secret: KubeObject | None
 
-    def all(self) -> list[dict]:
+    def all(self) -> list[KubeObject]:
         return [o for o in (self.service_account, self.secret) if o is not None]
 
 
 @dataclass(frozen=True)
 class TaskObjects:
-    message: dict | None
-    network_policy: dict
-    authorization: dict | None
-    sidecar: dict | None
-    job: dict
+    message: KubeObject | None
+    network_policy: KubeObject
+    authorization: KubeObject | None
+    sidecar: KubeObject | None
+    job: KubeObject
 
-    def all(self) -> list[dict]:
+    def all(self) -> list[KubeObject]:
         """Dependencies first: what the Job refers to exists before it."""
         found = (self.message, self.network_policy, self.authorization, self.sidecar, self.job)
         return [o for o in found if o is not None]
@@ -44,18 +45,18 @@ class TaskObjects:
 
 @dataclass(frozen=True)
 class DaemonObjects:
-    network_policy: dict
-    authorization: dict | None
-    sidecar: dict | None
-    deployment: dict
-    service: dict
+    network_policy: KubeObject
+    authorization: KubeObject | None
+    sidecar: KubeObject | None
+    deployment: KubeObject
+    service: KubeObject
 
-    def all(self) -> list[dict]:
+    def all(self) -> list[KubeObject]:
         found = (self.network_policy, self.authorization, self.sidecar, self.deployment, self.service)
         return [o for o in found if o is not None]
 
 
-def namespace(settings: StackSettings) -> dict | None:
+def namespace(settings: StackSettings) -> KubeObject | None:
     if not settings.create_namespace:
         return None
     labels = {**stack_labels(settings), **istio.namespace_labels(settings.istio_mode)}
@@ -66,7 +67,7 @@ def namespace(settings: StackSettings) -> dict | None:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": settings.namespace, "labels": labels}}
 
 
-def namespace_objects(settings: StackSettings) -> list[dict]:
+def namespace_objects(settings: StackSettings) -> list[KubeObject]:
     return [o for o in (namespace(settings), istio.peer_authentication(settings)) if o is not None]
 
 
@@ -98,13 +99,15 @@ def daemon_objects(daemon: DaemonPlan, settings: StackSettings, *, image: ImageR
     )
 
 
-def stack_objects(plan: DeploymentPlan, *, secret_values: Mapping[str, Mapping[str, str]] | None = None) -> list[dict]:
+def stack_objects(
+    plan: DeploymentPlan, *, secret_values: Mapping[str, Mapping[str, str]] | None = None
+) -> list[KubeObject]:
     """Every object of the plan, with images referenced by content tag (what `render` shows):
     daemons first, since jobs send records to them."""
     objects = namespace_objects(plan.settings)
     identified: set[str] = set()
 
-    def identity(workload: Workload) -> list[dict]:
+    def identity(workload: Workload) -> list[KubeObject]:
         """A skill's shared objects, before the first of its actions that runs as them."""
         if workload.skill in identified:
             return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 from skillship.manifests import istio, pod
 from skillship.manifests.job import await_annotations
 from skillship.manifests.labels import metadata, selector_labels, version_label
+from skillship.manifests.objects import KubeObject
 from skillship.plan import DaemonPlan
 from skillship.settings import StackSettings
 from skillship_runtime.contract import DATA_DIR, DATA_DIR_ENV, PORT_ENV
@@ -13,7 +14,7 @@ CONTAINER = "daemon"
 PORT_NAME = "http"
 
 
-def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.ImageRef) -> dict:
+def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.ImageRef) -> KubeObject:
     meta = metadata(daemon.name, daemon, settings, **version_label(daemon))
     if not settings.wait:
         meta["annotations"].update(await_annotations(settings))
@@ -52,7 +53,7 @@ def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.
     }
 
 
-def build_service(daemon: DaemonPlan, settings: StackSettings) -> dict:
+def build_service(daemon: DaemonPlan, settings: StackSettings) -> KubeObject:
     """Named `http` with appProtocol, so Istio treats the traffic as HTTP without guessing."""
     meta = metadata(daemon.name, daemon, settings)
     if not settings.wait:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from skillship.manifests.labels import metadata, skill_metadata
+from skillship.manifests.objects import KubeObject
 from skillship.plan import TaskPlan, Workload
 from skillship.settings import StackSettings
 from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_FILE_ARGUMENT, message_config_map_name
@@ -13,7 +14,7 @@ from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_FILE_ARGUMENT, mess
 REDACTED = "<redacted>"
 
 
-def service_account(task: Workload, settings: StackSettings) -> dict:
+def service_account(task: Workload, settings: StackSettings) -> KubeObject:
     """No API token is mounted: jobs do not talk to the Kubernetes API."""
     return {
         "apiVersion": "v1",
@@ -27,7 +28,7 @@ def secret_name(task: Workload) -> str:
     return f"{task.service_account}-secrets"
 
 
-def secret(task: Workload, settings: StackSettings, values: Mapping[str, str] | None) -> dict | None:
+def secret(task: Workload, settings: StackSettings, values: Mapping[str, str] | None) -> KubeObject | None:
     """The task's secure properties; `values=None` renders every value as <redacted>."""
     if not task.secure_properties:
         return None
@@ -41,7 +42,7 @@ def secret(task: Workload, settings: StackSettings, values: Mapping[str, str] | 
     }
 
 
-def message_config_map(task: TaskPlan, settings: StackSettings) -> dict | None:
+def message_config_map(task: TaskPlan, settings: StackSettings) -> KubeObject | None:
     """Messages too large for argv are mounted from an immutable ConfigMap named after the task."""
     if not task.message_in_file:
         return None

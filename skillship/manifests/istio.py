@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from skillship.manifests.labels import metadata, selector_labels, stack_labels
+from skillship.manifests.objects import KubeObject
 from skillship.plan import DaemonPlan, Workload
 from skillship.settings import IstioMode, StackSettings
 from skillship_runtime.contract import RECORDS_PATH
@@ -59,7 +60,7 @@ def namespace_labels(mode: IstioMode) -> dict[str, str]:
     return {}
 
 
-def peer_authentication(settings: StackSettings) -> dict | None:
+def peer_authentication(settings: StackSettings) -> KubeObject | None:
     """STRICT mTLS for the whole namespace wherever Istio is on."""
     if not settings.uses_istio:
         return None
@@ -75,7 +76,7 @@ def peer_authentication(settings: StackSettings) -> dict | None:
     }
 
 
-def deny_inbound(task: Workload, settings: StackSettings) -> dict | None:
+def deny_inbound(task: Workload, settings: StackSettings) -> KubeObject | None:
     """Nobody calls a job: an ALLOW policy with no rules admits no request to its pods."""
     if not settings.uses_istio:
         return None
@@ -92,12 +93,12 @@ def principal(settings: StackSettings, service_account: str) -> str:
     return f"{settings.trust_domain}/ns/{settings.namespace}/sa/{service_account}"
 
 
-def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict | None:
+def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> KubeObject | None:
     """Only the skills its agents map to this daemon may call it, and only on its port; with no
     mapped sender the policy has no rule and admits nobody."""
     if not settings.uses_istio:
         return None
-    spec: dict = {"selector": {"matchLabels": selector_labels(daemon, settings)}, "action": "ALLOW"}
+    spec: KubeObject = {"selector": {"matchLabels": selector_labels(daemon, settings)}, "action": "ALLOW"}
     if daemon.senders:
         spec["rules"] = [
             {
@@ -115,7 +116,7 @@ def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict | None:
     }
 
 
-def egress_sidecar(task: Workload, settings: StackSettings) -> dict | None:
+def egress_sidecar(task: Workload, settings: StackSettings) -> KubeObject | None:
     """Limit where a job's proxy may send traffic. Ambient pods have no proxy: Sidecar does not apply."""
     if settings.istio_mode not in (IstioMode.SIDECAR, IstioMode.NATIVE):
         return None

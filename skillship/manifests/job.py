@@ -5,6 +5,7 @@ from __future__ import annotations
 from skillship.manifests import istio, pod
 from skillship.manifests.identity import message_argument
 from skillship.manifests.labels import ANNOTATION_ACTIVATION, metadata, version_label
+from skillship.manifests.objects import KubeObject
 from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
 from skillship_runtime.contract import ACTIVATION_ENV, MESSAGE_DIR, MESSAGE_VOLUME, message_config_map_name
@@ -26,7 +27,7 @@ def await_annotations(settings: StackSettings) -> dict[str, str]:
     }
 
 
-def build_job(task: TaskPlan, settings: StackSettings, *, image: pod.ImageRef) -> dict:
+def build_job(task: TaskPlan, settings: StackSettings, *, image: pod.ImageRef) -> KubeObject:
     meta = metadata(task.job_name, task, settings, **version_label(task))
     meta["annotations"].update({ANNOTATION_ACTIVATION: task.activation_id, **await_annotations(settings)})
     pod_meta = metadata(task.job_name, task, settings, **version_label(task), **istio.pod_labels(settings.istio_mode))
@@ -44,7 +45,7 @@ def build_job(task: TaskPlan, settings: StackSettings, *, image: pod.ImageRef) -
     }
 
 
-def _pod_spec(task: TaskPlan, settings: StackSettings, image: pod.ImageRef) -> dict:
+def _pod_spec(task: TaskPlan, settings: StackSettings, image: pod.ImageRef) -> KubeObject:
     tmp, tmp_mount = pod.tmp_volume(settings)
     volumes, mounts = [tmp], [tmp_mount]
     if task.message_in_file:

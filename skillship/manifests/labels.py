@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from skillship.manifests.objects import KubeObject
 from skillship.names import k8s_name, skill_name
 from skillship.plan import Workload
 from skillship.settings import StackSettings
@@ -61,7 +62,7 @@ def workload_annotations(workload: Workload) -> dict[str, str]:
     return {ANNOTATION_SKILL: workload.skill, ANNOTATION_ACTION: workload.action.name}
 
 
-def skill_metadata(name: str, workload: Workload, settings: StackSettings) -> dict:
+def skill_metadata(name: str, workload: Workload, settings: StackSettings) -> KubeObject:
     return {
         "name": name,
         "namespace": settings.namespace,
@@ -70,7 +71,7 @@ def skill_metadata(name: str, workload: Workload, settings: StackSettings) -> di
     }
 
 
-def metadata(name: str, workload: Workload, settings: StackSettings, **extra_labels: str) -> dict:
+def metadata(name: str, workload: Workload, settings: StackSettings, **extra_labels: str) -> KubeObject:
     return {
         "name": name,
         "namespace": settings.namespace,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from skillship.manifests.labels import LABEL_SKILL, LABEL_STACK, metadata, selector_labels
+from skillship.manifests.objects import KubeObject
 from skillship.names import k8s_name
 from skillship.plan import DaemonPlan, TaskPlan
 from skillship.settings import IstioMode, StackSettings
@@ -10,7 +11,7 @@ from skillship.settings import IstioMode, StackSettings
 HBONE_PORT = 15008  # ambient mode: ztunnel delivers mesh traffic to the pod on this port
 
 
-def deny_ingress(task: TaskPlan, settings: StackSettings) -> dict:
+def deny_ingress(task: TaskPlan, settings: StackSettings) -> KubeObject:
     """Jobs only call out: an Ingress policy with no rules admits no connection to their pods."""
     return {
         "apiVersion": "networking.k8s.io/v1",
@@ -20,9 +21,9 @@ def deny_ingress(task: TaskPlan, settings: StackSettings) -> dict:
     }
 
 
-def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> dict:
+def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> KubeObject:
     """A daemon admits connections only from the pods of the skills mapped to it, on its port."""
-    spec: dict = {"podSelector": {"matchLabels": selector_labels(daemon, settings)}, "policyTypes": ["Ingress"]}
+    spec: KubeObject = {"podSelector": {"matchLabels": selector_labels(daemon, settings)}, "policyTypes": ["Ingress"]}
     if daemon.senders:
         ports = [{"protocol": "TCP", "port": daemon.port}]
         if settings.istio_mode is IstioMode.AMBIENT:

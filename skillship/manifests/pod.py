@@ -3,8 +3,11 @@ the writable /tmp, and the environment a skill's code reads."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from skillship.manifests import istio
 from skillship.manifests.identity import secret_name
+from skillship.manifests.objects import KubeObject
 from skillship.plan import Workload, canonical_json, secret_env_name
 from skillship.settings import StackSettings
 from skillship_runtime.contract import PROPERTIES_ENV, SKILL_ENV, TARGETS_ENV
@@ -16,7 +19,7 @@ ImageRef = object
 RUN_AS = 65532  # the conventional "nonroot" user of distroless and the scaffolded Dockerfile
 
 
-def container_security() -> dict:
+def container_security() -> KubeObject:
     return {
         "allowPrivilegeEscalation": False,
         "privileged": False,
@@ -29,7 +32,7 @@ def container_security() -> dict:
     }
 
 
-def pod_security() -> dict:
+def pod_security() -> KubeObject:
     return {
         "runAsNonRoot": True,
         "runAsUser": RUN_AS,
@@ -39,19 +42,19 @@ def pod_security() -> dict:
     }
 
 
-def resources(settings: StackSettings) -> dict:
+def resources(settings: StackSettings) -> KubeObject:
     return {
         "requests": {"cpu": settings.cpu_request, "memory": settings.memory_request},
         "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit},
     }
 
 
-def tmp_volume(settings: StackSettings) -> tuple[dict, dict]:
+def tmp_volume(settings: StackSettings) -> tuple[KubeObject, KubeObject]:
     """The only writable place: the root filesystem is read-only."""
     return {"name": "tmp", "emptyDir": {"sizeLimit": settings.tmp_size}}, {"name": "tmp", "mountPath": "/tmp"}
 
 
-def environment(workload: Workload, settings: StackSettings, extra: dict[str, str]) -> list[dict]:
+def environment(workload: Workload, settings: StackSettings, extra: dict[str, str]) -> list[KubeObject]:
     plain = {
         **workload.action.environment_variables,
         **extra,
@@ -61,7 +64,7 @@ def environment(workload: Workload, settings: StackSettings, extra: dict[str, st
     }
     if workload.targets_json:
         plain[TARGETS_ENV] = workload.targets_json
-    env = [{"name": name, "value": value} for name, value in sorted(plain.items())]
+    env: list[KubeObject] = [{"name": name, "value": value} for name, value in sorted(plain.items())]
     env += [
         {"name": secret_env_name(prop), "valueFrom": {"secretKeyRef": {"name": secret_name(workload), "key": prop}}}
         for prop in workload.secure_properties
@@ -69,7 +72,9 @@ def environment(workload: Workload, settings: StackSettings, extra: dict[str, st
     return env
 
 
-def pod_spec(workload: Workload, settings: StackSettings, container: dict, volumes: list[dict], **extra) -> dict:
+def pod_spec(
+    workload: Workload, settings: StackSettings, container: KubeObject, volumes: list[KubeObject], **extra: Any
+) -> KubeObject:
     return {
         "serviceAccountName": workload.service_account,
         # Skills do not talk to the Kubernetes API: no token in their pods.
@@ -82,7 +87,7 @@ def pod_spec(workload: Workload, settings: StackSettings, container: dict, volum
     }
 
 
-def properties_env(properties: dict) -> dict[str, str]:
+def properties_env(properties: dict[str, Any]) -> dict[str, str]:
     return {PROPERTIES_ENV: canonical_json(properties)}
 
 
