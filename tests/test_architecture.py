@@ -21,6 +21,16 @@ def test_every_core_module_is_under_the_purity_contract():
     assert core == listed, "add new core modules to .importlinter (or move them under skillship.cli)"
 
 
+def test_every_core_module_has_its_place_in_the_layers():
+    """A module missing from the layers contract could import anything: the contract would not see it."""
+    config = configparser.ConfigParser()
+    config.read(REPO / ".importlinter")
+    layers = config["importlinter:contract:core-layers"]["layers"].split("\n")
+    placed = [name.strip() for layer in layers for name in layer.split("|") if name.strip()]
+    core = {f"skillship.{info.name}" for info in pkgutil.iter_modules(skillship.__path__)}
+    assert sorted(placed) == sorted(core - {"skillship.__main__", "skillship.templates"})
+
+
 def test_the_runtime_contract_is_spelled_only_in_its_module():
     """Names the core writes into pods and the runtime reads there (skillship_runtime.contract):
     spelled anywhere else, a rename on one side would silently break the other."""
