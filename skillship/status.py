@@ -111,7 +111,14 @@ class TaskRow:
     message: str
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """camelCase keys, as in every --json document and the stack outputs."""
+        return {camel_case(key): value for key, value in asdict(self).items()}
+
+
+def camel_case(name: str) -> str:
+    """`age_seconds` -> `ageSeconds`."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def _time(value: Any) -> datetime.datetime | None:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from skillship.cli import app
 from tests.conftest import REPO
+from tests.support.jsondocs import check_document
 
 runner = CliRunner()
 
@@ -35,7 +36,7 @@ def test_validate_json_report_is_machine_readable(example_copy):
     (example_copy / "skills/hello/invoke/request/message.json").write_text("{")
     result = runner.invoke(app, ["validate", "--json", str(example_copy)])
     assert result.exit_code == 1
-    report = json.loads(result.stdout)
+    report = check_document(json.loads(result.stdout))
     assert report["version"] == 1 and report["valid"] is False and report["errors"] == 1
     [diagnostic] = report["diagnostics"]
     assert set(diagnostic) == {"file", "line", "field", "severity", "code", "message"}

@@ -11,6 +11,7 @@ from skillship.manifests import stack_objects
 from skillship.plan import plan_deployment
 from skillship.settings import StackSettings
 from skillship.validation import load_workspace
+from tests.support.jsondocs import miscased_keys
 from tests.support.program import REPO, run_program, stack_config
 
 JOB = "kubernetes:batch/v1:Job"
@@ -181,6 +182,7 @@ def test_succeeded_tasks_are_stack_outputs():
     assert hello["namespace"] == "skillship-dev" and hello["job"].startswith("hello-")
     assert hello["logs"] == f"kubectl logs --namespace skillship-dev job/{hello['job']} --container task"
     assert set(run.exports["tasks"]) == {"hello", "producer"}  # dev deploys only these two
+    assert miscased_keys(run.exports["tasks"]["hello"]) == []  # one casing, as in every --json document
 
 
 def test_failed_task_fails_the_deploy():

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from skillship.cli import app
 from skillship.render import MARKER
 from tests.conftest import REPO
+from tests.support.jsondocs import check_document
 from tests.support.schemas import schema_errors
 
 STACKS = ["local", "dev", "staging", "prod", "e2e"]
@@ -84,7 +85,7 @@ def test_one_changed_file_changes_exactly_one_tag_and_one_job(project, tmp_path)
 def test_render_json_lists_every_file(tmp_path):
     result = render(REPO, "prod", tmp_path / "out", "--json")
     assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = check_document(json.loads(result.stdout))
     assert report["stack"] == "prod"
     assert [Path(o["file"]).name for o in report["objects"]] == sorted(files(tmp_path / "out"))
     assert {o["kind"] for o in report["objects"]} >= {"Namespace", "PeerAuthentication", "Job", "NetworkPolicy"}
@@ -158,7 +159,7 @@ def test_render_json_of_an_invalid_workspace_is_validates_report(project, tmp_pa
     skill.write_text(skill.read_text().replace("camel: 1.0.0", "camel: 9"))
     result = render(project, "local", tmp_path / "out", "--json")
     assert result.exit_code == 1
-    report = json.loads(result.stdout)
+    report = check_document(json.loads(result.stdout))
     assert report["valid"] is False and report["version"] == 1
     assert [(d["code"], d["file"], d["line"]) for d in report["diagnostics"]] == [
         ("camel-version", "skills/hello/skill.yaml", 1)

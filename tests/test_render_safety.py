@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from skillship.render import MARKER
+from tests.support.jsondocs import check_document
 from tests.test_render import render
 
 SECRET_STACK = "  skillship:secrets:\n    hello:\n      api.token:\n        secure: v1:AAAA\n"
@@ -130,7 +131,7 @@ def test_render_json_always_prints_a_json_document(project, tmp_path, case, code
         out.write_text("a file")
     result = render(project, stack, out, *args)
     assert result.exit_code == code, result.output
-    document = json.loads(result.stdout)
+    document = check_document(json.loads(result.stdout))
     if case == "plan-error":  # what the stack refuses comes as validate reports it: located
         [problem] = document["diagnostics"]
         assert document["valid"] is False and needle in problem["message"]

@@ -25,6 +25,7 @@ from skillship.status import exit_state, task_row
 from skillship.validation import load_workspace
 from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from tests.conftest import REPO
+from tests.support.jsondocs import miscased_keys
 
 NOW = datetime.datetime(2026, 11, 24, 12, 0, 0, tzinfo=datetime.UTC)
 
@@ -62,6 +63,9 @@ def test_rows_of_each_state():
         1,
     )
     assert (done.age_seconds, done.duration_seconds) == (120, 50)
+    # In --json, as in the stack outputs: camelCase
+    assert (done.as_json()["ageSeconds"], done.as_json()["durationSeconds"]) == (120, 50)
+    assert miscased_keys(done.as_json()) == []
 
     failed = task_row(
         _job(

@@ -21,6 +21,9 @@ from skillship.render import RenderError, UnsafeTarget, check_target, write_obje
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 from skillship.workspace import Workspace, display_path
 
+# The --json document's version: it changes only when a key changes meaning or disappears.
+JSON_VERSION = 1
+
 
 def render(
     stack: Annotated[
@@ -82,6 +85,7 @@ def render(
     if json_output:
         print_json(
             {
+                "version": JSON_VERSION,
                 "stack": stack,
                 "directory": display_path(target),
                 "objects": [

@@ -30,6 +30,10 @@ from skillship.runs import (
 from skillship.status import DEPLOYED, task_kind
 from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_LIMIT
 
+# The --json document's version: it changes only when a key changes meaning or disappears. 2: the
+# task's age_seconds and duration_seconds became ageSeconds and durationSeconds (one casing in all).
+JSON_VERSION = 2
+
 
 def run(
     skill: Annotated[str, typer.Argument(help="The deployed skill (or skill/action) to run.")],
@@ -75,7 +79,13 @@ def run(
         fail(str(exc), Exit.USAGE)
     if json_output and not wait:
         print_json(
-            {"stack": stack, "namespace": cluster.namespace, "job": made.name, "activationId": envelope["activationId"]}
+            {
+                "version": JSON_VERSION,
+                "stack": stack,
+                "namespace": cluster.namespace,
+                "job": made.name,
+                "activationId": envelope["activationId"],
+            }
         )
     elif not json_output:
         stdout.print(made.name)
@@ -90,6 +100,7 @@ def run(
     if json_output:
         print_json(
             {
+                "version": JSON_VERSION,
                 "stack": stack,
                 "namespace": cluster.namespace,
                 "job": made.name,

@@ -29,6 +29,10 @@ from skillship.status import DEPLOYED, TaskRow, task_row
 
 JOB_NAME_LABEL = "job-name"  # set by the Job controller on every pod it makes
 
+# The --json document's version: it changes only when a key changes meaning or disappears. 2: each
+# task's age_seconds and duration_seconds became ageSeconds and durationSeconds (one casing in all).
+JSON_VERSION = 2
+
 
 def status(
     stack: StackOption,
@@ -104,6 +108,7 @@ def _print(config: StackConfig, rows: list[TaskRow], *, source: str, code: Exit,
     if json_output:
         print_json(
             {
+                "version": JSON_VERSION,
                 "stack": config.settings.stack,
                 "namespace": config.settings.namespace,
                 "source": source,

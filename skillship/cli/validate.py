@@ -17,7 +17,7 @@ from skillship.stackfiles import StackFileError, find_project, load_stack
 from skillship.validation import load_workspace
 from skillship.workspace import AgentSource, SkillSource, Workspace
 
-JSON_SCHEMA_VERSION = 1
+JSON_VERSION = 1
 
 
 def validate(
@@ -70,7 +70,7 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
 def report(skills: Sequence[SkillSource], agents: Sequence[AgentSource], diagnostics: Diagnostics) -> dict[str, Any]:
     """The `--json` document (documented in README.md; keep it stable)."""
     return {
-        "version": JSON_SCHEMA_VERSION,
+        "version": JSON_VERSION,
         "valid": diagnostics.ok,
         "skills": sorted(s.skill.name for s in skills),
         "agents": sorted(a.agent.name for a in agents),

@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.jsondocs import check_document
+
 
 @dataclass
 class Result:
@@ -17,7 +19,8 @@ class Result:
     stderr: str
 
     def json(self) -> dict:
-        return json.loads(self.stdout)
+        """The document, checked for what every --json document promises (tests/support/jsondocs.py)."""
+        return check_document(json.loads(self.stdout))
 
 
 @dataclass

@@ -45,8 +45,8 @@ ROW_KEYS = {
     "state",
     "attempts",
     "created",
-    "age_seconds",
-    "duration_seconds",
+    "ageSeconds",
+    "durationSeconds",
     "message",
 }
 
@@ -99,7 +99,7 @@ def test_status_rows_and_exit_code_for_a_succeeded_and_a_failed_task(deployed):
     result = deployed["cli"]("status", "--stack", "cli", "--json")
     assert result.code == 1, result.stderr
     report = result.json()
-    assert set(report) == {"stack", "namespace", "source", "exitCode", "tasks"}
+    assert set(report) == {"version", "stack", "namespace", "source", "exitCode", "tasks"} and report["version"] == 2
     assert (report["stack"], report["namespace"], report["source"], report["exitCode"]) == (
         "cli",
         NAMESPACE,
@@ -112,7 +112,7 @@ def test_status_rows_and_exit_code_for_a_succeeded_and_a_failed_task(deployed):
     assert rows["hello"]["job"] == deployed["jobs"]["hello"]["metadata"]["name"]
     assert (rows["producer"]["state"], rows["producer"]["attempts"]) == ("Failed", 2)
     assert rows["producer"]["message"].startswith("BackoffLimitExceeded")
-    assert rows["hello"]["age_seconds"] >= 0 and rows["hello"]["duration_seconds"] is not None
+    assert rows["hello"]["ageSeconds"] >= 0 and rows["hello"]["durationSeconds"] is not None
 
     table = deployed["cli"]("status", "--stack", "cli")
     assert table.code == 1
