@@ -34,6 +34,11 @@ def print_table(table: Table) -> None:
 # `-w` is --workspace across the CLI. `status` and `run` once read it as --wait: scripts that
 # say `-w` there keep working for now, and are told what to write instead.
 WaitShortOption = Annotated[bool, typer.Option("-w", hidden=True, help="Deprecated spelling of --wait.")]
+# How the commands that follow tasks (`status --wait`, `run --wait`) follow them.
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", min=0, help="With --wait: stop waiting after S seconds.")
+]
+IntervalOption = Annotated[float, typer.Option("--interval", min=0.1, help="With --wait: seconds between polls.")]
 
 
 def old_wait_flag(wait: bool, wait_short: bool) -> bool:

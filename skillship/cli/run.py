@@ -8,7 +8,18 @@ from typing import Annotated, Any
 
 import typer
 
-from skillship.cli._common import Exit, WaitShortOption, fail, json_mode, old_wait_flag, print_json, stderr, stdout
+from skillship.cli._common import (
+    Exit,
+    IntervalOption,
+    TimeoutOption,
+    WaitShortOption,
+    fail,
+    json_mode,
+    old_wait_flag,
+    print_json,
+    stderr,
+    stdout,
+)
 from skillship.cli._stack import StackOption, deployed_stack, open_cluster
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError
@@ -43,10 +54,8 @@ def run(
     ] = None,
     payload: Annotated[str | None, typer.Option("--payload", help="The payload, as JSON text.")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the task and exit with its result.")] = False,
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0, help="With --wait: stop waiting after S seconds.")
-    ] = None,
-    interval: Annotated[float, typer.Option("--interval", min=0.1, help="With --wait: seconds between polls.")] = 2.0,
+    timeout: TimeoutOption = None,
+    interval: IntervalOption = 2.0,
     wait_short: WaitShortOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the new task as JSON on stdout.")] = False,
 ) -> None:
@@ -77,16 +86,15 @@ def run(
         fail(str(exc), Exit.USAGE)
     except ClusterError as exc:
         fail(str(exc), Exit.USAGE)
+    started = {
+        "version": JSON_VERSION,
+        "stack": stack,
+        "namespace": cluster.namespace,
+        "job": made.name,
+        "activationId": envelope["activationId"],
+    }
     if json_output and not wait:
-        print_json(
-            {
-                "version": JSON_VERSION,
-                "stack": stack,
-                "namespace": cluster.namespace,
-                "job": made.name,
-                "activationId": envelope["activationId"],
-            }
-        )
+        print_json(started)
     elif not json_output:
         stdout.print(made.name)
     if not wait:
@@ -98,17 +106,7 @@ def run(
         fail(str(exc), Exit.USAGE)
     code = exit_code(rows)
     if json_output:
-        print_json(
-            {
-                "version": JSON_VERSION,
-                "stack": stack,
-                "namespace": cluster.namespace,
-                "job": made.name,
-                "activationId": envelope["activationId"],
-                "exitCode": int(code),
-                "task": rows[0].as_json() if rows else None,
-            }
-        )
+        print_json({**started, "exitCode": int(code), "task": rows[0].as_json() if rows else None})
     else:
         state = rows[0].state if rows else "gone before its result was read (deleted: see runRetentionSeconds)"
         stderr.print(f"Job {made.name}: {state}" + (f" ({rows[0].message})" if rows and rows[0].message else ""))

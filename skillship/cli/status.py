@@ -11,6 +11,8 @@ from rich.table import Table
 
 from skillship.cli._common import (
     Exit,
+    IntervalOption,
+    TimeoutOption,
     WaitShortOption,
     fail,
     json_mode,
@@ -38,10 +40,8 @@ def status(
     stack: StackOption,
     skills: Annotated[list[str] | None, typer.Option("--skill", help="Only this skill's tasks (repeatable).")] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the tasks until none is running.")] = False,
-    timeout: Annotated[
-        float | None, typer.Option("--timeout", min=0, help="With --wait: stop waiting after S seconds.")
-    ] = None,
-    interval: Annotated[float, typer.Option("--interval", min=0.1, help="With --wait: seconds between polls.")] = 2.0,
+    timeout: TimeoutOption = None,
+    interval: IntervalOption = 2.0,
     wait_short: WaitShortOption = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the tasks as JSON on stdout.")] = False,
 ) -> None:

@@ -32,6 +32,7 @@ JOB = "kubernetes:batch/v1:Job"
 HELLO = Path("skills/hello/actions/hello/main.py")
 BROKEN = "import sys\nprint('failing on purpose')\nsys.exit(1)\n"  # put first: the process exits 1
 FIXED = "\n# fixed: a line that changes the build context, and so the image\n"
+BIG_NAME = "x" * 150_000  # over the 100 kB an argument carries
 
 
 def _stack_file(registry, builder: str | None = None) -> dict:
@@ -131,6 +132,15 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     seen["followed_logs"] = cli("logs", "hello", "--stack", "node", "--follow")
     seen["previous_logs"] = cli("logs", "hello", "--stack", "node", "--previous")
     seen["producer_logs"] = cli("logs", "producer", "--stack", "node")
+    # A message too large for an argument: the kubelet mounts it from a ConfigMap beside the
+    # read-only root, and the job reads the file its argument names.
+    big = project / "big-message.json"
+    big.write_text(json.dumps({"payload": {"name": BIG_NAME}}))
+    seen["big_run"] = cli(
+        "run", "hello", "--stack", "node", "--message", str(big), "--wait", "--timeout", "120", "--json"
+    )
+    if seen["big_run"].code == 0:
+        seen["big_logs"] = cli("logs", "hello", "--stack", "node", "--job", seen["big_run"].json()["job"])
 
     seen["unchanged"] = stack.up()
 
@@ -186,8 +196,18 @@ def test_status_and_logs_show_what_the_container_printed(journey):
     rows = {row["skill"]: row for row in json.loads(status.stdout)["tasks"]}
     assert rows["hello"]["state"] == "Succeeded"
     assert logs.code == 0, logs.stderr
-    # Printed by skills/hello's main.py, inside the container, for the stack's message.
-    assert re.search(r'\{"greeting": "Hello, [^"]+!", "authenticated": (true|false)\}', logs.stdout), logs.stdout
+    # Printed by skills/hello's main.py, inside the container, for the message the Job's argument
+    # carries (invoke/request/message.json: world) and the greeting property's default.
+    assert re.search(r'\{"greeting": "Hello, world!", "authenticated": (true|false)\}', logs.stdout), logs.stdout
+
+
+def test_a_message_too_large_for_an_argument_reaches_the_job_through_its_mounted_file(journey):
+    run = journey["big_run"]
+    assert run.code == 0, (run.stdout, run.stderr)
+    assert run.json()["task"]["state"] == "Succeeded"
+    logs = journey["big_logs"]
+    assert logs.code == 0, logs.stderr
+    assert f'"greeting": "Hello, {BIG_NAME}!"' in logs.stdout
 
 
 def test_logs_follow_a_finished_container_to_its_end_and_previous_gets_the_kubelets_answer(journey):
