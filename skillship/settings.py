@@ -24,7 +24,7 @@ _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 
 
 class IstioMode(str, Enum):
-    """How job pods live with Istio (README: "Istio")."""
+    """How job pods live with Istio (docs/istio.md)."""
 
     NONE = "none"  # no injection: no mesh identity, nothing to stop
     SIDECAR = "sidecar"  # classic sidecar: hold the app until Envoy is ready, tell it to quit at the end
@@ -159,5 +159,5 @@ def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("function-", "union[")))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown setting (see README: Stack settings)"
+        message = "unknown setting (see docs/settings.md)"
     return f"{CONFIG_NAMESPACE}:{key}: {message}" if key else message

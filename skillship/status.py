@@ -63,7 +63,7 @@ def logs_command(*, namespace: str, job: str, container: str) -> str:
 def task_summary(
     *, key: str, job: str, namespace: str, image: str, container: str, status: Mapping[str, Any] | None, rendered: bool
 ) -> dict[str, Any]:
-    """The stack output of one task (README: "Task status and failed tasks")."""
+    """The stack output of one task (docs/objects.md: "Task status and failed tasks")."""
     status = status or {}
     return {
         "skill": key,
@@ -97,7 +97,7 @@ def check_tasks(summaries: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapp
 
 @dataclass(frozen=True)
 class TaskRow:
-    """One task in `skillship status` (README: "skillship status --json")."""
+    """One task in `skillship status` (docs/cli.md: "skillship status --json")."""
 
     skill: str
     action: str

@@ -399,7 +399,7 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
 
 def _check_unrouted(source: SkillSource, diagnostics: Diagnostics) -> None:
     """Where a skill routes its inputs to actions, an action no input routes to is still deployed
-    (README: Validation): a job runs once per deployment with the skill's message and an empty
+    (docs/validation.md): a job runs once per deployment with the skill's message and an empty
     outputName, a daemon serves. Say so, as Cortex would never have started it."""
     routed = {
         target.action

@@ -7,7 +7,7 @@
   and asking it to quit at the end when the pod has a classic sidecar;
 - `skillship_runtime.receiver`: the receiving side, for daemon skills.
 
-Images get it from the build context named `skillship-runtime` (README: "The job runtime").
+Images get it from the build context named `skillship-runtime` (docs/runtime.md).
 """
 
 from skillship_runtime.message import read_message

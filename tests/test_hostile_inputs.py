@@ -1,6 +1,6 @@
 """Hostile or broken workspaces: each is a located diagnostic from `validate`, in bounded time and
 memory, never a traceback, and nothing outside the workspace is read. Each case crashed, hung or
-read outside the workspace before it was added here (README: Validation)."""
+read outside the workspace before it was added here (docs/validation.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A Kubernetes security scanner (checkov, in a virtualenv of its own) finds nothing in what we deploy.
 
-Two findings are accepted, each for a reason (README: "Security"):
+Two findings are accepted, each for a reason (docs/objects.md: "Security"):
 - CKV_K8S_15 (imagePullPolicy Always): cluster stacks run images by digest, which cannot change
   under the same reference, so IfNotPresent is correct and saves a registry round trip per pod.
 - CKV_K8S_43 (image by digest) in `render` output only: a render has built nothing, so it names the

@@ -68,7 +68,7 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
 
 
 def report(skills: Sequence[SkillSource], agents: Sequence[AgentSource], diagnostics: Diagnostics) -> dict[str, Any]:
-    """The `--json` document (documented in README.md; keep it stable)."""
+    """The `--json` document (documented in docs/cli.md; keep it stable)."""
     return {
         "version": JSON_VERSION,
         "valid": diagnostics.ok,

@@ -17,7 +17,7 @@ AWAIT_MARGIN_SECONDS = 120
 
 
 def await_annotations(settings: StackSettings) -> dict[str, str]:
-    """How `pulumi up` waits for the Job (README: "Task status and failed tasks")."""
+    """How `pulumi up` waits for the Job (docs/objects.md: "Task status and failed tasks")."""
     if not settings.wait:
         return {"pulumi.com/skipAwait": "true"}
     return {

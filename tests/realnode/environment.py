@@ -61,7 +61,8 @@ class RealNode:
             ).start()
             self.registry = Registry(self.directory / "registry", self.bin_dir, self.sandbox).start()
             self.buildkit = BuildKit(self.directory / "buildkit", self.bin_dir, self.sandbox, self.registry).start()
-            # Debian's Python standing in for the tag the example Dockerfiles name (README: "the base image").
+            # Debian's Python standing in for the tag the example Dockerfiles name (docs/development.md:
+            # "The base image is Debian's Python").
             self.buildkit.publish(
                 BASE_IMAGE, 'FROM scratch\nADD rootfs.tar /\nCMD ["python3"]\n', {"rootfs.tar": self.rootfs}
             )
