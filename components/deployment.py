@@ -19,6 +19,7 @@ from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
 from skillship.manifests.job import CONTAINER
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
+from skillship.promotion import PromotionError, image_key, image_output, promoted_ref
 from skillship.status import TaskFailed, check_tasks, task_summary
 
 
@@ -35,6 +36,7 @@ class StackDeployment(pulumi.ComponentResource):
     TYPE = "skillship:index:Workspace"
 
     tasks: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.status.task_summary by task key
+    images: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.promotion.image_output by skill/action
 
     def __init__(self, name: str, args: StackDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         plan = _plan(args)
@@ -59,6 +61,7 @@ class StackDeployment(pulumi.ComponentResource):
                 )
             )
         identities: dict[str, list[pulumi.Resource]] = {}
+        images = _Images(name, args.inputs, options)
 
         def identity(workload: Workload, former_owner: str) -> list[pulumi.Resource]:
             """The skill's ServiceAccount and Secret, once, before the first of its actions."""
@@ -76,7 +79,7 @@ class StackDeployment(pulumi.ComponentResource):
         # Daemons first: the jobs that send them records wait until they serve.
         receivers: dict[str, list[pulumi.Resource]] = {}
         for daemon in plan.daemons:
-            image = _image(f"{name}-{daemon.name}", daemon, args.inputs, options)
+            image = images.of(f"{name}-{daemon.name}", daemon)
             component = SkillDaemon(
                 f"{name}-{daemon.name}",
                 SkillDaemonArgs(daemon, settings, image),
@@ -87,7 +90,7 @@ class StackDeployment(pulumi.ComponentResource):
         jobs: list[tuple[TaskPlan, SkillJob]] = []
         declared: dict[str, SkillJob] = {}
         for task in plan.ordered_tasks():
-            image = _image(f"{name}-{task.name}", task, args.inputs, options)
+            image = images.of(f"{name}-{task.name}", task)
             # A job mapped to another job runs after that job's Job has succeeded (the provider
             # waits for completion), never beside it.
             before = [declared[key].job for key in task.after]
@@ -101,16 +104,61 @@ class StackDeployment(pulumi.ComponentResource):
             declared[task.key] = job
             jobs.append((task, job))
         self.tasks = _summaries(plan, jobs)
-        self.register_outputs({"tasks": self.tasks})
+        self.images = images.output()
+        self.register_outputs({"tasks": self.tasks, "images": self.images})
 
 
-def _image(name: str, workload: Workload, inputs: StackInputs, options: pulumi.ResourceOptions) -> pulumi.Input[str]:
-    """What the workload runs: the reference a build pushed (by digest), or, when nothing is built
-    (a prebuilt image, a stack that does not build), the content-tagged name, with no component
-    that would hold nothing and still cost a resource in every step and in the state."""
-    if workload.prebuilt_image or not inputs.settings.build_images:
-        return workload.image_by_tag
-    return SkillImage(name, SkillImageArgs(workload, inputs.settings, inputs.registry_password), options).ref
+class _Images:
+    """What each workload runs, and the stack's `images` output of them."""
+
+    def __init__(self, name: str, inputs: StackInputs, options: pulumi.ResourceOptions) -> None:
+        self.inputs = inputs
+        self.options = options
+        self.source = inputs.settings.promote_from
+        self.promoted: pulumi.Output[Any] | None = None
+        if self.source is not None:
+            reference = pulumi.StackReference(f"{name}-images-of-{self.source}", self.source, opts=options)
+            self.promoted = reference.get_output("images")
+        self.runs: list[tuple[Workload, pulumi.Input[str]]] = []
+
+    def of(self, name: str, workload: Workload) -> pulumi.Input[str]:
+        """The reference a build pushed (by digest); the one the source stack ran, for a promoted
+        stack (skillship.promotion); or, when nothing is built (a prebuilt image, a stack that does
+        not build), the content-tagged name, with no component that would hold nothing and still
+        cost a resource in every step and in the state."""
+        image: pulumi.Input[str]
+        if workload.prebuilt_image:
+            image = workload.image_by_tag
+        elif self.promoted is not None and self.source is not None:
+            source = self.source
+
+            def promoted(found: Any) -> str:
+                return _promoted(found, workload, source)
+
+            image = self.promoted.apply(promoted)
+        elif not self.inputs.settings.builds:
+            image = workload.image_by_tag
+        else:
+            image = SkillImage(
+                name, SkillImageArgs(workload, self.inputs.settings, self.inputs.registry_password), self.options
+            ).ref
+        self.runs.append((workload, image))
+        return image
+
+    def output(self) -> pulumi.Output[dict[str, dict[str, Any]]]:
+        if not self.runs:
+            return pulumi.Output.from_input({})
+        workloads = [workload for workload, _ in self.runs]
+        return pulumi.Output.all(*[image for _, image in self.runs]).apply(
+            lambda refs: {image_key(w): image_output(w, ref) for w, ref in zip(workloads, refs, strict=True)}
+        )
+
+
+def _promoted(images: Any, workload: Workload, source: str) -> str:
+    try:
+        return promoted_ref(images, workload, source=source)
+    except PromotionError as exc:
+        raise pulumi.RunError(f"{exc}. Nothing of this task was deployed.") from None
 
 
 def _after(options: pulumi.ResourceOptions, *resources: pulumi.Resource) -> pulumi.ResourceOptions:

@@ -20,6 +20,7 @@ CONFIG_NAMESPACE = "skillship"
 # Keys whose values are secrets: never part of StackSettings, passed on as opaque values.
 SECRET_KEYS = frozenset({"registryPassword", "secrets"})
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 
 
@@ -61,6 +62,10 @@ class StackSettings(BaseModel):
     # builds the images; unset: buildx's current builder. No Docker daemon is needed either way.
     builder: str | None = None
     images: dict[str, str] = Field(default_factory=dict)
+    # Another stack of the project whose images this one deploys, by the very references (tag and
+    # digest) that stack built and pushed; nothing is built here. Its `images` output is read
+    # through a StackReference (skillship.promotion).
+    promote_from: str | None = Field(default=None, alias="promoteFrom")
     skills: list[str] | None = None
     # Per skill: a message object (with `payload`), or the path of a JSON file holding one.
     messages: dict[str, dict[str, Any] | str] = Field(default_factory=dict)
@@ -80,7 +85,9 @@ class StackSettings(BaseModel):
     trust_domain: str = Field(default="cluster.local", alias="trustDomain")
     egress_hosts: list[str] = Field(default_factory=lambda: ["./*", "istio-system/*"], alias="egressHosts")
 
-    @field_validator("registry", "registry_username", "builder", "render_dir", "workspace", mode="before")
+    @field_validator(
+        "registry", "registry_username", "builder", "render_dir", "workspace", "promote_from", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value  # Pulumi.yaml declares these with default ""
@@ -121,11 +128,29 @@ class StackSettings(BaseModel):
                 raise ValueError(f"egress host {host!r} must read namespace/host, e.g. './*' or 'istio-system/*'")
         return value
 
+    @field_validator("promote_from")
+    @classmethod
+    def _stack_name(cls, value: str | None) -> str | None:
+        if value is not None and not _STACK_NAME.match(value):
+            raise ValueError(f"{value!r} is not a stack name (a stack, or organization/project/stack)")
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> StackSettings:
-        if self.target == "cluster" and self.build_images and not self.registry:
+        if self.builds and not self.registry:
             raise ValueError("a cluster stack that builds images needs 'registry'")
+        if self.promote_from is not None and self.renders:
+            raise ValueError(
+                "a render stack cannot take its images from another stack (promoteFrom): it deploys nothing"
+            )
+        if self.promote_from is not None and self.promote_from.rsplit("/", 1)[-1] == self.stack:
+            raise ValueError(f"stack {self.stack!r} cannot take its images from itself (promoteFrom)")
         return self
+
+    @property
+    def builds(self) -> bool:
+        """Whether `pulumi up` builds and pushes images: a cluster stack that is not promoted."""
+        return self.target == "cluster" and self.build_images and self.promote_from is None
 
     @property
     def renders(self) -> bool:

@@ -21,8 +21,8 @@ DOCS = REPO / "docs"
 _CODE_ARGUMENT = {"error": 3, "warning": 3, "setting": 0, "setting_warning": 0, "file": 0, "file_warning": 0}
 
 
-def _commands():
-    group = typer.main.get_command(app)
+def _commands(typer_app=app):
+    group = typer.main.get_command(typer_app)
     return sorted(group.commands.items())
 
 
@@ -35,17 +35,20 @@ def _table_keys(text: str) -> set[str]:
     return keys
 
 
-def test_every_command_and_option_is_in_the_cli_page():
-    page = (DOCS / "cli.md").read_text()
+@pytest.mark.parametrize(("program", "page_name"), [("skillship", "cli.md"), ("skillship-pipeline", "pipelines.md")])
+def test_every_command_and_option_is_in_its_page(program, page_name):
+    from skillship_pipeline.__main__ import app as pipeline
+
+    page = (DOCS / page_name).read_text()
     missing = []
-    for name, command in _commands():
-        if f"`skillship {name}" not in page:
+    for name, command in _commands(app if program == "skillship" else pipeline):
+        if f"`{program} {name}" not in page:
             missing.append(f"command {name}")
         for param in command.params:
             if getattr(param, "hidden", False):
                 continue  # a deprecated spelling, which warns when used
             for opt in [*param.opts, *param.secondary_opts]:
-                if opt.startswith("-") and not re.search(rf"`[^`]*skillship {name}\b[^`]*{re.escape(opt)}\b", page):
+                if opt.startswith("-") and not re.search(rf"`[^`]*{program} {name}\b[^`]*{re.escape(opt)}\b", page):
                     missing.append(f"{name} {opt}")
     assert missing == []
 

@@ -99,14 +99,64 @@ def test_cluster_stack_builds_pushes_and_runs_the_pushed_digest():
     assert inputs["context"] == {"location": str(context), "named": {"skillship-runtime": {"location": str(runtime)}}}
     assert inputs["dockerfile"] == {"location": str(context / "Dockerfile")}
     [tag] = inputs["tags"]
-    assert tag.startswith("registry.dev.example.com/skillship/hello:ctx-")
+    assert tag.startswith("registry.example.com/skillship/hello:ctx-")
     [registry] = inputs["registries"]
-    assert (registry["address"], registry["username"]) == ("registry.dev.example.com", "skillship-ci")
+    assert (registry["address"], registry["username"]) == ("registry.example.com", "skillship-ci")
     job = run.manifest(run.one(JOB, "skillship-hello-job"))
     ref = job["spec"]["template"]["spec"]["containers"][0]["image"]
     assert ref.startswith(f"{tag}@sha256:")  # the pushed tag, pinned to the pushed digest
     assert run.exports["tasks"]["hello"]["image"] == ref
     assert "builder" not in inputs  # buildx's current builder
+
+
+def test_every_stack_exports_the_image_each_action_runs_and_its_content_tag():
+    run = dev(config={"registryPassword": "hunter2"}, secret_keys=("registryPassword",))
+    images = run.exports["images"]
+    assert set(images) == {"hello/hello", "producer/producer", "consumer/consumer"}
+    job = run.manifest(run.one(JOB, "skillship-hello-job"))
+    assert images["hello/hello"] == {
+        "ref": job["spec"]["template"]["spec"]["containers"][0]["image"],
+        "tag": job["metadata"]["labels"]["app.kubernetes.io/version"],
+    }
+
+
+def _promoted_staging(source_images: dict):
+    return run_program(
+        "staging", {**stack_config("staging"), "promoteFrom": "dev"}, stack_outputs={"dev": {"images": source_images}}
+    )
+
+
+def test_a_promoted_stack_runs_the_very_references_its_source_ran_and_builds_nothing():
+    source = dev(config={"registryPassword": "hunter2"}, secret_keys=("registryPassword",)).exports["images"]
+    run = _promoted_staging(source)
+    assert run.error is None, run.error
+    assert run.of_type("docker-build:index:Image") == []
+    # (the mocks answer a StackReference to "dev" alone: the images below came through it)
+    job = run.manifest(run.one(JOB, "skillship-hello-job"))
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == source["hello/hello"]["ref"]
+    deployment = run.manifest(run.one("kubernetes:apps/v1:Deployment", "skillship-consumer-deployment"))
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == source["consumer/consumer"]["ref"]
+    assert run.exports["images"] == source  # and staging can be promoted from in turn
+
+
+@pytest.mark.parametrize(
+    "change, refusal",
+    [
+        (lambda images: images.pop("hello/hello"), "stack 'dev' has no image for action hello/hello"),
+        (
+            lambda images: images["hello/hello"].update(tag="ctx-00000000000000000000"),
+            "stack 'dev' built action hello/hello from other contents (ctx-00000000000000000000; this workspace: ctx-",
+        ),
+    ],
+)
+def test_a_promoted_stack_refuses_an_image_its_source_did_not_run_from_this_workspace(change, refusal):
+    source = dev(config={"registryPassword": "hunter2"}, secret_keys=("registryPassword",)).exports["images"]
+    source = json.loads(json.dumps(source))
+    change(source)
+    run = _promoted_staging(source)
+    assert run.error is not None and refusal in run.error["message"], run.error
+    # No Job runs an image nobody vouched for: the hello Job waits on the refused reference.
+    assert [r["name"] for r in run.of_type(JOB) if "hello" in r["name"]] == []
 
 
 def test_the_builder_setting_names_the_buildx_builder_of_every_image():

@@ -41,12 +41,24 @@ def test_every_stack_file_loads():
         ({"egressHosts": ["example.com"]}, "must read namespace/host"),
         ({"target": "cluster", "registry": ""}, "a cluster stack that builds images needs 'registry'"),
         ({"namespce": "x"}, "skillship:namespce: unknown setting"),
+        ({"promoteFrom": "dev"}, "a render stack cannot take its images from another stack"),
+        (
+            {"target": "cluster", "buildImages": False, "promoteFrom": "org/skillship/dev"},
+            "cannot take its images from itself",
+        ),
+        ({"target": "cluster", "buildImages": False, "promoteFrom": "dev stack"}, "'dev stack' is not a stack name"),
     ],
 )
 def test_bad_settings_are_named(values, fragment):
     with pytest.raises(SettingsError) as caught:
         StackSettings.from_config("dev", {"target": "render", **values})
     assert any(fragment in problem for problem in caught.value.problems), caught.value.problems
+
+
+def test_a_promoted_stack_builds_nothing_and_needs_no_registry():
+    settings = StackSettings.from_config("prod", {"target": "cluster", "promoteFrom": "staging"})
+    assert settings.promote_from == "staging" and not settings.builds
+    assert StackSettings.from_config("dev", {"target": "cluster", "registry": "r.example.com"}).builds
 
 
 def test_text_values_from_pulumi_config_are_converted():

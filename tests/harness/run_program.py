@@ -55,8 +55,9 @@ def job_status(outcome: str) -> dict[str, Any]:
 
 
 class Mocks(pulumi.runtime.Mocks):
-    def __init__(self, outcomes: dict[str, str]) -> None:
+    def __init__(self, outcomes: dict[str, str], stack_outputs: dict[str, dict[str, Any]] | None = None) -> None:
         self.outcomes = outcomes
+        self.stack_outputs = stack_outputs or {}  # what a StackReference to each stack reads
         self.inputs: dict[tuple[str, str], dict] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -67,6 +68,8 @@ class Mocks(pulumi.runtime.Mocks):
                 "sha256:" + hashlib.sha256(json.dumps(args.inputs, sort_keys=True, default=str).encode()).hexdigest()
             )
             state.update(digest=digest, ref=f"{args.inputs['tags'][0]}@{digest}", contextHash="mock")
+        if args.typ == "pulumi:pulumi:StackReference":
+            state["outputs"] = self.stack_outputs.get(args.inputs["name"], {})
         if args.typ == "kubernetes:batch/v1:Job" and "-render::" not in (args.provider or ""):
             # renderYamlToDirectory only writes files: no Job runs, so no status comes back.
             skill = args.inputs["metadata"]["annotations"]["skillship.io/skill-name"]
@@ -129,7 +132,7 @@ def run(spec: dict) -> Run:
     """Run __main__.py under the mocks until every export is resolved."""
     program_dir = Path(spec.get("program_dir", REPO))
     sys.path.insert(0, str(program_dir))
-    mocks = Mocks(spec.get("outcomes", {}))
+    mocks = Mocks(spec.get("outcomes", {}), spec.get("stack_outputs"))
     monitor = RecordingMonitor(mocks)
     pulumi_mocks.set_mocks(mocks, project="skillship", stack=spec["stack"], preview=False, monitor=monitor)
     config = {f"skillship:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in spec.get("config", {}).items()}

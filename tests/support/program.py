@@ -76,8 +76,20 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     outcomes: dict | None = None,
     program_dir: Path | None = None,
+    stack_outputs: dict | None = None,
 ) -> ProgramRun:
-    spec = {"stack": stack, "config": config, "secret_keys": list(secret_keys), "outcomes": outcomes or {}}
+    """`stack_outputs` are what StackReferences read, by stack; by default, for a stack that takes
+    its images from another (promoteFrom), that stack's run of the program."""
+    source = config.get("promoteFrom")
+    if stack_outputs is None and source:
+        stack_outputs = {source: run_program(source, stack_config(source), program_dir=program_dir).exports}
+    spec = {
+        "stack": stack,
+        "config": config,
+        "secret_keys": list(secret_keys),
+        "outcomes": outcomes or {},
+        "stack_outputs": stack_outputs or {},
+    }
     if program_dir is not None:
         spec["program_dir"] = str(program_dir)
     return _run(json.dumps(spec, sort_keys=True))

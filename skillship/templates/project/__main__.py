@@ -13,3 +13,4 @@ inputs = read_stack_inputs()
 deployment = StackDeployment("skillship", StackDeploymentArgs(root=Path(__file__).resolve().parent, inputs=inputs))
 pulumi.export("namespace", inputs.settings.namespace)
 pulumi.export("tasks", deployment.tasks)
+pulumi.export("images", deployment.images)  # what `promoteFrom` in another stack deploys

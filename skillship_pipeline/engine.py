@@ -1,0 +1,104 @@
+"""The project's Pulumi program, run through the Automation API: preview, up, and another stack's
+outputs. The one module here that talks to Pulumi."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+REGISTRY_PASSWORD_KEY = "skillship:registryPassword"
+
+
+class EngineError(Exception):
+    """Pulumi refused or failed; the message is what it said."""
+
+
+@dataclass
+class Outcome:
+    """What one preview or up did: its output, and the steps the engine took by resource type."""
+
+    ok: bool
+    output: str
+    changes: dict[str, int] = field(default_factory=dict)
+    steps: Counter[tuple[str, str]] = field(default_factory=Counter)  # (operation, resource type) -> count
+    error: str = ""
+
+    def steps_of(self, resource_type: str) -> dict[str, int]:
+        return {op: n for (op, kind), n in sorted(self.steps.items()) if kind == resource_type}
+
+
+def _program(project: Path) -> Callable[[], None]:
+    main = project / "__main__.py"
+    code = compile(main.read_text(encoding="utf-8"), str(main), "exec")
+    if str(project) not in sys.path:
+        sys.path.insert(0, str(project))  # the program imports components/ from its project
+
+    def program() -> None:
+        exec(code, {"__name__": "__main__", "__file__": str(main)})
+
+    return program
+
+
+def _workspace(project: Path) -> auto.LocalWorkspace:
+    return auto.LocalWorkspace(work_dir=str(project), program=_program(project))
+
+
+def open_stack(project: Path, name: str, *, registry_password: str | None = None) -> auto.Stack:
+    """The stack (made on its first deployment), with the registry password, when given, set as
+    its secret config for this run."""
+    stack = auto.Stack.create_or_select(name, _workspace(project))
+    if registry_password is not None:
+        stack.set_config(REGISTRY_PASSWORD_KEY, auto.ConfigValue(registry_password, secret=True))
+    return stack
+
+
+def outputs_of(project: Path, name: str) -> dict[str, Any]:
+    """Another stack's outputs, as its last successful update left them."""
+    try:
+        stack = auto.Stack.select(name, _workspace(project))
+        return {key: value.value for key, value in stack.outputs().items()}
+    except auto.errors.CommandError as exc:
+        raise EngineError(_said(exc)) from None
+
+
+def run(stack: auto.Stack, operation: str, echo: Callable[[str], None]) -> Outcome:
+    """`preview` or `up`, its output echoed line by line as it comes."""
+    lines: list[str] = []
+    steps: Counter[tuple[str, str]] = Counter()
+
+    def on_output(line: str) -> None:
+        lines.append(line)
+        echo(line)
+
+    def on_event(event: auto.EngineEvent) -> None:
+        if event.resource_pre_event:
+            metadata = event.resource_pre_event.metadata
+            steps[(str(getattr(metadata.op, "value", metadata.op)), metadata.type)] += 1
+
+    try:
+        if operation == "preview":
+            preview = stack.preview(on_output=on_output, on_event=on_event, diff=True)
+            changes = {str(k): int(v) for k, v in (preview.change_summary or {}).items()}
+        else:
+            result = stack.up(on_output=on_output, on_event=on_event)
+            changes = {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}
+    except auto.errors.CommandError as exc:
+        return Outcome(False, "\n".join(lines), steps=steps, error=_said(exc))
+    return Outcome(True, "\n".join(lines), changes, steps)
+
+
+def _said(exc: auto.errors.CommandError) -> str:
+    """What Pulumi said of why: its error output, else the diagnostics that end its output (where
+    a failed update names each failed resource and the program's own errors)."""
+    text = str(exc)
+    stdout, _, stderr = text.partition("\n stderr: ")
+    if stderr.strip():
+        return stderr.strip()
+    _, found, diagnostics = stdout.partition("Diagnostics:")
+    return (found + diagnostics).strip() if found else stdout.split("\n stdout: ", 1)[-1].strip()

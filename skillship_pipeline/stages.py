@@ -1,0 +1,190 @@
+"""The pipeline's stages, each a sequence of steps that stops at the first that fails.
+
+preview  validate --stack, render, `pulumi preview`: what a pull request would change, and
+         nothing changed; the preview is written for the pull request (`summary`)
+deploy   validate --stack, `pulumi up` (which fails, naming the skill, when a task fails), then
+         the gate: `skillship status --wait`, whose exit code is the stage's
+promote  the same for a stack with `promoteFrom`: first, that the source stack ran every image
+         this workspace would deploy, from these very contents; then up (which builds nothing)
+         and the gate
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
+from skillship.promotion import refusals
+from skillship.stackfiles import StackConfig, load_stack
+from skillship_pipeline import engine
+
+OK, FAILED, USAGE = 0, 1, 2
+IMAGE_TYPE = "docker-build:index:Image"
+
+
+@dataclass
+class Report:
+    """What a stage did, for people (each step as it happens) and for machines (`--json`)."""
+
+    stage: str
+    stack: str
+    exit_code: int = OK
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    problem: str | None = None
+
+    def step(self, name: str, code: int, **details: Any) -> bool:
+        self.steps.append({"step": name, "exitCode": code, **details})
+        if code != OK:
+            self.exit_code = code
+        return code == OK
+
+    def fail(self, problem: str, code: int = FAILED) -> Report:
+        self.problem, self.exit_code = problem, code
+        return self
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "stage": self.stage,
+            "stack": self.stack,
+            "exitCode": self.exit_code,
+            "problem": self.problem,
+            "steps": self.steps,
+        }
+
+
+@dataclass(frozen=True)
+class Context:
+    project: Path
+    config: StackConfig
+    registry_password: str | None
+    status_timeout: float
+    say: Callable[[str], None]  # progress and the tools' output, for the CI log (stderr)
+
+
+def _skillship(context: Context, *args: str) -> int:
+    """A `skillship` command as a user runs it, its output in the CI log."""
+    context.say(f"$ skillship {' '.join(args)}")
+    done = subprocess.run(
+        [sys.executable, "-m", "skillship", *args], cwd=context.project, capture_output=True, text=True
+    )
+    for text in (done.stdout, done.stderr):
+        if text.strip():
+            context.say(text.rstrip())
+    return done.returncode
+
+
+def _validate(context: Context, report: Report) -> bool:
+    return report.step("validate", _skillship(context, "validate", "--stack", context.config.settings.stack))
+
+
+def _engine(context: Context, report: Report, operation: str) -> engine.Outcome | None:
+    stack = context.config.settings.stack
+    context.say(f"$ pulumi {operation} --stack {stack}")
+    try:
+        opened = engine.open_stack(context.project, stack, registry_password=context.registry_password)
+        outcome = engine.run(opened, operation, context.say)
+    except engine.EngineError as exc:
+        report.step(operation, FAILED, error=str(exc))
+        return None
+    details = {"changes": outcome.changes, "imageSteps": outcome.steps_of(IMAGE_TYPE)}
+    if not outcome.ok:
+        context.say(outcome.error)
+        report.step(operation, FAILED, error=outcome.error, **details)
+        return None
+    report.step(operation, OK, **details)
+    return outcome
+
+
+def _gate(context: Context, report: Report) -> bool:
+    timeout = str(context.status_timeout)
+    code = _skillship(context, "status", "--stack", context.config.settings.stack, "--wait", "--timeout", timeout)
+    return report.step("status", code)
+
+
+def preview(context: Context, summary: Path | None) -> Report:
+    report = Report("preview", context.config.settings.stack)
+    if not _validate(context, report):
+        return report
+    with tempfile.TemporaryDirectory(prefix="skillship-render-") as folder:
+        out = Path(folder) / "manifests"
+        if not report.step("render", _skillship(context, "render", "--stack", report.stack, "--out", str(out))):
+            return report
+    outcome = _engine(context, report, "preview")
+    if outcome is not None and summary is not None:
+        summary.write_text(_summary(report.stack, outcome), encoding="utf-8")
+        context.say(f"preview written to {summary}")
+    return report
+
+
+def deploy(context: Context) -> Report:
+    report = Report("deploy", context.config.settings.stack)
+    if context.config.settings.promote_from is not None:
+        return report.fail(
+            f"stack {report.stack!r} takes its images from {context.config.settings.promote_from!r}: "
+            "run the promote stage for it",
+            USAGE,
+        )
+    if _validate(context, report) and _engine(context, report, "up") is not None:
+        _gate(context, report)
+    return report
+
+
+def promote(context: Context) -> Report:
+    report = Report("promote", context.config.settings.stack)
+    source = context.config.settings.promote_from
+    if source is None:
+        return report.fail(f"stack {report.stack!r} has no promoteFrom: there is nothing to promote it from", USAGE)
+    if not _validate(context, report):
+        return report
+    refused = _check_promotion(context, source)
+    if not report.step("check promotion", FAILED if refused else OK, source=source, refused=refused):
+        for line in refused:
+            context.say(f"error: {line}")
+        return report.fail(f"stack {source!r} did not run every image stack {report.stack!r} would deploy")
+    if _engine(context, report, "up") is not None:
+        _gate(context, report)
+    return report
+
+
+def _check_promotion(context: Context, source: str) -> list[str]:
+    """Before anything is deployed: what the promoted stack would refuse, action by action."""
+    settings = context.config.settings
+    try:
+        plan = plan_stack(
+            context.project / settings.workspace_dir,
+            settings,
+            project_dir=context.project,
+            secret_properties=context.config.secret_properties,
+        )
+        outputs = engine.outputs_of(context.project, source)
+    except (InvalidWorkspace, InvalidStack) as exc:
+        return [str(exc)]
+    except engine.EngineError as exc:
+        return [f"the outputs of stack {source!r} cannot be read: {exc}"]
+    return refusals(outputs.get("images"), [*plan.tasks, *plan.daemons], source=source)
+
+
+def _summary(stack: str, outcome: engine.Outcome) -> str:
+    """The preview as a pull request comment: the counts, then the engine's own words."""
+    counts = ", ".join(f"{n} to {op}" for op, n in sorted(outcome.changes.items()) if op != "same") or "no changes"
+    return f"### `pulumi preview` of stack `{stack}`: {counts}\n\n```\n{outcome.output.strip()}\n```\n"
+
+
+def context_from_env(project: Path, stack: str, status_timeout: float, say: Callable[[str], None]) -> Context:
+    """The stack's settings from its file, and the pipeline's secrets from the environment (the CI's
+    secret store puts them there): never from a file of the repository."""
+    return Context(
+        project=project,
+        config=load_stack(project, stack),
+        registry_password=os.environ.get("SKILLSHIP_REGISTRY_PASSWORD") or None,
+        status_timeout=status_timeout,
+        say=say,
+    )

@@ -1,0 +1,131 @@
+"""The CI files a team copies (ci/) are checked by the tools made for them, use only pinned
+actions, keep every secret in the CI's store, and run the pipeline's stages in the right order.
+What the stages do is tested end to end in tests/e2e/test_pipeline.py."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from skillship.stackfiles import load_stack
+from tests.conftest import REPO
+
+WORKFLOW = REPO / "ci" / "github-workflow.yml"
+GITLAB = REPO / "ci" / "gitlab-ci.yml"
+_PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
+
+
+@pytest.fixture(scope="module")
+def actionlint() -> Path:
+    done = subprocess.run(
+        ["bash", str(REPO / "tools" / "actionlint" / "build.sh")], capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def _check_jsonschema(schema: str, path: Path) -> subprocess.CompletedProcess[str]:
+    command = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
+    assert command, "check-jsonschema is in the test extra"
+    return subprocess.run([command, "--builtin-schema", schema, str(path)], capture_output=True, text=True, timeout=120)
+
+
+def _broken_copy(tmp_path: Path, source: Path, old: str, new: str) -> Path:
+    text = source.read_text()
+    assert old in text
+    copy = tmp_path / source.name
+    copy.write_text(text.replace(old, new, 1))
+    return copy
+
+
+def test_actionlint_passes_the_workflow_and_refuses_a_broken_one(actionlint, tmp_path):
+    done = subprocess.run([str(actionlint), str(WORKFLOW)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    broken = _broken_copy(tmp_path, WORKFLOW, "needs: deploy-dev", "needs: deploy-staging")
+    refused = subprocess.run([str(actionlint), str(broken)], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "deploy-staging" in refused.stdout, refused.stdout
+
+
+@pytest.mark.parametrize(
+    ("schema", "path", "old", "new"),
+    [
+        ("vendor.github-workflows", WORKFLOW, "runs-on: ubuntu-24.04", "runs_on: ubuntu-24.04"),
+        ("vendor.gitlab-ci", GITLAB, "when: manual", "when: by-hand"),
+    ],
+)
+def test_the_published_schemas_pass_each_file_and_refuse_a_broken_one(schema, path, old, new, tmp_path):
+    done = _check_jsonschema(schema, path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    refused = _check_jsonschema(schema, _broken_copy(tmp_path, path, old, new))
+    assert refused.returncode == 1, refused.stdout
+
+
+def test_every_action_is_pinned_to_a_version():
+    uses = re.findall(r"^\s*-?\s*uses:\s*(\S+)", WORKFLOW.read_text(), flags=re.M)
+    assert uses and [u for u in uses if not _PINNED.match(u)] == []
+
+
+def test_secrets_come_from_the_ci_secret_store_only():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    secret_like = re.compile(r"PASSPHRASE|TOKEN|PASSWORD|KUBECONFIG")
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str) and secret_like.search(str(key)):
+                    found.append((key, value))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(workflow)
+    assert found
+    assert all(re.fullmatch(r"\$\{\{ (secrets|github)\.[A-Za-z_.]+ \}\}", value) for _, value in found), found
+    gitlab = yaml.safe_load(GITLAB.read_text())
+    assert not secret_like.search(" ".join(gitlab.get("variables", {})))  # set in GitLab's settings, not here
+
+
+def _commands(scripts: list[str]) -> list[str]:
+    return [line.strip() for script in scripts for line in script.splitlines() if "skillship-pipeline" in line]
+
+
+def test_both_files_preview_deploy_and_promote_in_order():
+    workflow = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    github = {name: _commands([s.get("run", "") for s in job["steps"]]) for name, job in workflow.items()}
+    gitlab_file = yaml.safe_load(GITLAB.read_text())
+    gitlab = {
+        name: _commands(job["script"]) for name, job in gitlab_file.items() if isinstance(job, dict) and "script" in job
+    }
+    expected = {
+        "preview": ["skillship-pipeline preview --stack dev --summary preview.md"],
+        "deploy-dev": ["skillship-pipeline deploy --stack dev"],
+        "promote-staging": ["skillship-pipeline promote --stack staging"],
+        "promote-prod": ["skillship-pipeline promote --stack prod"],
+    }
+    assert github == expected and gitlab == expected
+    assert (workflow["promote-staging"]["needs"], workflow["promote-prod"]["needs"]) == (
+        "deploy-dev",
+        "promote-staging",
+    )
+    assert (gitlab_file["promote-staging"]["needs"], gitlab_file["promote-prod"]["needs"]) == (
+        ["deploy-dev"],
+        ["promote-staging"],
+    )
+    # Approval: GitHub's environments with required reviewers, GitLab's manual jobs.
+    assert [workflow[j]["environment"] for j in ("promote-staging", "promote-prod")] == ["staging", "prod"]
+    assert all(r.get("when") == "manual" for j in ("promote-staging", "promote-prod") for r in gitlab_file[j]["rules"])
+
+
+def test_the_stacks_the_files_promote_take_dev_images():
+    """staging runs what dev ran, and prod what staging ran: dev's digests all the way."""
+    assert load_stack(REPO, "staging").settings.promote_from == "dev"
+    assert load_stack(REPO, "prod").settings.promote_from == "staging"
+    assert load_stack(REPO, "dev").settings.builds
