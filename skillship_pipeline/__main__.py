@@ -18,7 +18,14 @@ from typing import Annotated
 import typer
 
 from skillship.stackfiles import StackFileError, find_project
-from skillship_pipeline import stages
+
+try:
+    from skillship_pipeline import stages
+except ImportError as missing:  # pragma: no cover - depends on what is installed
+    if missing.name is None or not missing.name.startswith("pulumi"):
+        raise
+    print("error: skillship-pipeline runs Pulumi: install skillship[deploy]", file=sys.stderr)
+    raise SystemExit(2) from None
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n", 1)[0])
 
