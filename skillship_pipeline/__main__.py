@@ -21,7 +21,7 @@ from skillship.stackfiles import StackFileError, find_project
 
 try:
     from skillship_pipeline import stages
-except ImportError as missing:  # pragma: no cover - depends on what is installed
+except ImportError as missing:
     if missing.name is None or not missing.name.startswith("pulumi"):
         raise
     print("error: skillship-pipeline runs Pulumi: install skillship[deploy]", file=sys.stderr)
