@@ -294,12 +294,21 @@ class AgentSignal(_Model):
         return reference is not None and reference in (self.signal_id, self.name)
 
 
+class AgentProperty(_Model):
+    name: str
+    value: Any = None
+
+    _name = field_validator("name", mode="before")(_scalar_to_str)
+
+
 class AgentSkill(_Model):
     skill_name: str = Field(alias="skillName")
     ref_id: str = Field(alias="refId")
     title: str | None = None
+    properties: list[AgentProperty] = []  # the values this agent gives this skill
 
     _text = field_validator("skill_name", "ref_id", mode="before")(_scalar_to_str)
+    _lists = field_validator("properties", mode="before")(_none_to_list)
 
 
 class SignalRef(_Model):
@@ -333,11 +342,6 @@ class MappingEnd(_Model):
 class Mapping(_Model):
     source: MappingEnd = Field(alias="from")
     target: MappingEnd = Field(alias="to")
-
-
-class AgentProperty(_Model):
-    name: str
-    value: Any = None
 
 
 class Agent(_Model):

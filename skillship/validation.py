@@ -566,6 +566,44 @@ def check_agent(source: AgentSource, workspace: Workspace, diagnostics: Diagnost
     for index, mapping in enumerate(agent.mappings):
         for side, end in (("from", mapping.source), ("to", mapping.target)):
             _check_mapping_end(source, workspace, ("mappings", index, side), side, end, diagnostics)
+    _check_agent_properties(source, workspace, diagnostics)
+
+
+def _check_agent_properties(source: AgentSource, workspace: Workspace, diagnostics: Diagnostics) -> None:
+    """An agent's values reach the properties its skills declare (skillship.plan.agents); say which
+    of them reach nobody, and never pass on a secret written in plain text."""
+    agent = source.agent
+    skills = [s for ref in agent.skills if (s := workspace.skill(ref.skill_name)) is not None]
+
+    def check(path: tuple[Any, ...], name: str, targets: list[SkillSource], whom: str) -> None:
+        declared = [p for s in targets for p in s.skill.properties if p.name == name]
+        where = source.line((*path, "name"))
+        if not declared:
+            diagnostics.warning(
+                source.display,
+                where,
+                (*path, "name"),
+                "agent-unknown-property",
+                f"{whom} declares no property {name!r}; this value reaches no task",
+            )
+        elif any(p.secure for p in declared):
+            diagnostics.warning(
+                source.display,
+                where,
+                (*path, "name"),
+                "agent-secure-property",
+                f"property {name!r} is secure: its value here is plain text and is not passed "
+                "on; set it per stack with `pulumi config set --secret --path`",
+            )
+
+    for index, prop in enumerate(agent.properties):
+        check(("properties", index), prop.name, skills, "no skill of the agent")
+    for index, ref in enumerate(agent.skills):
+        target = workspace.skill(ref.skill_name)
+        if target is None:
+            continue
+        for inner, prop in enumerate(ref.properties):
+            check(("skills", index, "properties", inner), prop.name, [target], f"skill {ref.skill_name!r}")
 
 
 def _check_mapping_end(

@@ -132,7 +132,9 @@ def test_the_stacks_the_files_promote_take_dev_images():
 
 
 def test_the_pipeline_without_pulumi_says_what_to_install():
-    code = "import runpy, sys; sys.modules['pulumi'] = None; runpy.run_module('skillship_pipeline', run_name='__main__')"
+    code = (
+        "import runpy, sys; sys.modules['pulumi'] = None; runpy.run_module('skillship_pipeline', run_name='__main__')"
+    )
     done = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "install skillship[deploy]" in done.stderr

@@ -202,3 +202,54 @@ def test_an_unreadable_build_context_is_a_plan_problem_naming_the_file():
             "build context skills/hello/actions/hello: Permission denied",
         )
     ]
+
+
+def _agent_sets(example_copy: Path, agent_level: str, for_producer: str) -> None:
+    agent = example_copy / "agents/stream.yaml"
+    text = agent.read_text().replace(
+        "properties: []\n", f"properties:\n  - name: record.prefix\n    value: {agent_level}\n"
+    )
+    text = text.replace(
+        "  - skillName: producer\n    refId: producer-1\n",
+        "  - skillName: producer\n    refId: producer-1\n"
+        f"    properties:\n      - name: record.prefix\n        value: {for_producer}\n",
+    )
+    agent.write_text(text)
+
+
+def test_an_agents_values_reach_its_skills_between_their_defaults_and_the_stacks(example_copy):
+    """skill default < the agent's < its entry for the skill < the stack's; agentName is set."""
+    producer = plan(example_copy).task("producer")
+    assert producer.envelope["properties"]["record.prefix"] == "record"  # the skill's default
+    assert producer.envelope["agentName"] == "stream"
+    _agent_sets(example_copy, "from-agent", "for-producer")
+    assert plan(example_copy).task("producer").envelope["properties"]["record.prefix"] == "for-producer"
+    staged = plan(example_copy, properties={"producer": {"record.prefix": "from-stack"}}).task("producer")
+    assert staged.envelope["properties"]["record.prefix"] == "from-stack"
+    assert plan(example_copy).task("producer").job_name != producer.job_name  # other values, another task
+    assert plan(example_copy).task("hello").envelope["agentName"] == ""  # in no agent
+
+
+def test_a_skill_in_two_agents_runs_for_neither_and_is_told(example_copy):
+    second = example_copy / "agents/second.yaml"
+    second.write_text((example_copy / "agents/stream.yaml").read_text().replace("name: stream", "name: second", 1))
+    _agent_sets(example_copy, "from-agent", "for-producer")
+    result = plan(example_copy)
+    assert result.task("producer").envelope["agentName"] == ""
+    assert result.task("producer").envelope["properties"]["record.prefix"] == "record"
+    [warning] = [w for w in result.warnings if w.code == "several-agents" and "'producer'" in w.message]
+    assert warning.file.endswith("skills/producer/skill.yaml") and "'second', 'stream'" in warning.message
+
+
+def test_headers_properties_are_the_messages_headers(example_copy):
+    skill = example_copy / "skills/hello/skill.yaml"
+    skill.write_text(
+        skill.read_text().replace(
+            "properties:\n", "properties:\n  - name: headers.X-Trace\n    type: String\n    defaultValue: abc\n", 1
+        )
+    )
+    message = example_copy / "skills/hello/invoke/request/message.json"
+    message.write_text(json.dumps({"payload": {"name": "world"}, "headers": {"X-From": "message"}}))
+    envelope = plan(example_copy).task("hello").envelope
+    assert envelope["headers"] == {"X-From": "message", "X-Trace": "abc"}
+    assert "headers.X-Trace" not in envelope["properties"]

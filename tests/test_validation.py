@@ -426,3 +426,29 @@ def test_an_ignore_file_docker_refuses_is_an_error_at_its_line(example_copy):
     assert error.line == 2 and "not a valid expression" in error.message
     (context / "Dockerfile.dockerignore").write_text("*.tmp\n")
     assert load_workspace(example_copy)[1].errors == []
+
+
+def test_agent_values_no_skill_declares_or_that_are_secret_are_located_warnings(example_copy):
+    agent = example_copy / "agents/stream.yaml"
+    agent.write_text(
+        agent.read_text()
+        .replace("properties: []\n", "properties:\n  - name: colour\n    value: red\n")
+        .replace(
+            "    refId: producer-1\n",
+            "    refId: producer-1\n    properties:\n      - name: api.key\n        value: x\n",
+        )
+        .replace(
+            "skills:\n",
+            "skills:\n  - skillName: hello\n    refId: hello-1\n    properties:\n      - name: api.token\n"
+            "        value: plain\n",
+            1,
+        )
+    )
+    _, diagnostics = load_workspace(example_copy)
+    found = {(d.code, d.line, d.field) for d in diagnostics.warnings if d.code.startswith("agent-")}
+    lines = agent.read_text().splitlines()
+    assert found == {
+        ("agent-unknown-property", lines.index("  - name: colour") + 1, "properties[0].name"),
+        ("agent-unknown-property", lines.index("      - name: api.key") + 1, "skills[1].properties[0].name"),
+        ("agent-secure-property", lines.index("      - name: api.token") + 1, "skills[0].properties[0].name"),
+    }

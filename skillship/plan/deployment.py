@@ -18,13 +18,14 @@ from skillship.digest import ContextDigest, digest_context
 from skillship.models import Action
 from skillship.names import action_name, skill_name
 from skillship.plan import envelope as envelopes
+from skillship.plan.agents import agent_context
 from skillship.plan.dockerfile import read_dockerfile, stops_the_proxy
 from skillship.plan.images import ContextDigests, image_repository
 from skillship.plan.messages import stack_message
 from skillship.plan.model import DaemonPlan, DeploymentPlan, PlanError, TaskPlan
 from skillship.plan.ordering import loops
 from skillship.plan.problems import StackProblems
-from skillship.plan.properties import checked_defaults, merged_properties
+from skillship.plan.properties import checked_defaults, merged_properties, split_headers
 from skillship.plan.stack_wiring import StackWiring, daemon_port, stack_wiring
 from skillship.settings import StackSettings
 from skillship.stackfiles import StackFileLines
@@ -64,11 +65,12 @@ def plan_deployment(
         message = stack_message(source, settings, project_dir, problems) if jobs else {}
         if message is None:
             continue
-        properties = merged_properties(source, defaults, message, settings)
+        agent = agent_context(workspace, source, problems)
+        properties = merged_properties(source, defaults, agent.properties, message, settings)
         several = len(jobs) + len(servers) > 1
         for action in jobs:
             task = _plan_task(
-                source, action, several, settings, message, properties, secrets, digests, wiring, problems
+                source, action, several, settings, message, properties, agent.name, secrets, digests, wiring, problems
             )
             if task is not None:
                 tasks.append(task)
@@ -147,6 +149,7 @@ def _plan_task(
     settings: StackSettings,
     message: dict[str, Any],
     properties: dict[str, Any],
+    agent: str,
     secrets: set[str],
     digests: ContextDigests,
     wiring: StackWiring,
@@ -164,8 +167,12 @@ def _plan_task(
     name = action_name(skill.name, action.name)
     prebuilt = _prebuilt(skill.name, action.name, settings)
     targets = wiring.targets_of(skill.name)
+    given_headers = message.get("headers") or {}
+    plain, headers = split_headers(properties, given_headers)
     identity = envelopes.task_identity(
         stack=settings.stack,
+        agent=agent,
+        headers=given_headers,
         skill=skill.name,
         action=action.name,
         name=name,
@@ -190,9 +197,11 @@ def _plan_task(
         envelope=envelopes.envelope(
             activation_id=identity.activation_id,
             skill=skill.name,
+            agent=agent,
             output_name=envelopes.output_name(source, action),
             payload=message.get("payload"),
-            properties=properties,
+            properties=plain,
+            headers=headers,
             project=settings.namespace,
         ),
     )

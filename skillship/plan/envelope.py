@@ -34,6 +34,8 @@ class TaskIdentity:
 def task_identity(
     *,
     stack: str,
+    agent: str,
+    headers: dict[str, Any],
     skill: str,
     action: str,
     name: str,
@@ -43,7 +45,14 @@ def task_identity(
     targets: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> TaskIdentity:
     """`image` is the prebuilt reference or the content tag; `name` the action's Kubernetes name."""
-    identity = canonical_json([stack, skill, action, image, payload, properties, *([targets] if targets else [])])
+    # Parts that older plans lacked are added only when present (the later ones tagged), so tasks
+    # without them keep their names.
+    optional = [
+        *([targets] if targets else []),
+        *([{"agent": agent}] if agent else []),
+        *([{"headers": headers}] if headers else []),
+    ]
+    identity = canonical_json([stack, skill, action, image, payload, properties, *optional])
     return TaskIdentity(
         job_name=f"{k8s_name(name, max_length=_JOB_NAME_BASE)}-{short_hash(identity, 8)}",
         activation_id=f"{name[:40]}-{short_hash(identity, 12)}",
@@ -51,14 +60,22 @@ def task_identity(
 
 
 def envelope(
-    *, activation_id: str, skill: str, output_name: str, payload: Any, properties: dict[str, Any], project: str
+    *,
+    activation_id: str,
+    skill: str,
+    agent: str,
+    output_name: str,
+    payload: Any,
+    properties: dict[str, Any],
+    headers: dict[str, Any],
+    project: str,
 ) -> dict[str, Any]:
     """The message a task receives: a fresh activation is its own channel and session."""
     return {
         "activationId": activation_id,
-        "agentName": "",
+        "agentName": agent,
         "channelId": activation_id,
-        "headers": {},
+        "headers": headers,
         "outputName": output_name,
         "payload": payload,
         "projectId": project,

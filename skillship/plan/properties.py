@@ -1,6 +1,7 @@
 """A skill's properties under a stack: the values the stack sets, checked against what the skill
-declares; plain values merged in order (skill default < message < stack); secure ones only ever by
-name, since their values travel in the skill's Secret."""
+declares; plain values merged in order (skill default < agent < message < stack); secure ones only
+ever by name, since their values travel in the skill's Secret. Properties named `headers.<name>`
+are the message's headers, as on Cortex, not its properties."""
 
 from __future__ import annotations
 
@@ -81,13 +82,37 @@ def checked_defaults(
     return {p.name: p.default_value for p in skill.properties if not p.secure and p.default_value is not None}
 
 
+HEADER_PREFIX = "headers."
+
+
 def merged_properties(
-    source: SkillSource, defaults: Mapping[str, Any], message: Mapping[str, Any], settings: StackSettings
+    source: SkillSource,
+    defaults: Mapping[str, Any],
+    agent: Mapping[str, Any],
+    message: Mapping[str, Any],
+    settings: StackSettings,
 ) -> dict[str, Any]:
-    """What a skill's tasks and daemons see: defaults, then the message's, then the stack's; never
-    a secure property's value."""
-    merged = {**defaults, **(message.get("properties") or {}), **settings.properties.get(source.skill.name, {})}
+    """What a skill's tasks and daemons see: defaults, the agent's, the message's, then the stack's;
+    never a secure property's value."""
+    merged = {
+        **defaults,
+        **agent,
+        **(message.get("properties") or {}),
+        **settings.properties.get(source.skill.name, {}),
+    }
     for prop in source.skill.properties:
         if prop.secure:
             merged.pop(prop.name, None)  # secrets travel only through the Secret
     return merged
+
+
+def split_headers(properties: Mapping[str, Any], message_headers: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(properties, headers): `headers.X-Trace` is the header `X-Trace`, after the message's own."""
+    headers = dict(message_headers) if isinstance(message_headers, Mapping) else {}
+    plain: dict[str, Any] = {}
+    for name, value in properties.items():
+        if name.startswith(HEADER_PREFIX) and len(name) > len(HEADER_PREFIX):
+            headers[name[len(HEADER_PREFIX) :]] = value
+        else:
+            plain[name] = value
+    return plain, headers
