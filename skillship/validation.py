@@ -344,6 +344,7 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
     for index, item in enumerate(skill.inputs):
         if item.routing is None:
             continue
+        _check_rules(source, index, diagnostics)
         for sub, target in item.routing.targets():
             path = ("inputs", index, "routing", *sub)
             runtime = target.runtime
@@ -395,6 +396,33 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
                     "routing-runtime",
                     f"{action.type} action {action.name!r} is routed to the {runtime} runtime",
                 )
+
+
+def _check_rules(source: SkillSource, index: int, diagnostics: Diagnostics) -> None:
+    """Routing by a property's or a payload field's value picks an action per message. A deployment
+    runs each job once, with one message, and records reach one receiver, so Skillship honours such
+    routing only where every rule leads to the same action and output; anything else is refused
+    here, never silently flattened."""
+    item = source.skill.inputs[index]
+    routing = item.routing
+    if routing is None or not (routing.rules or routing.property or routing.field):
+        return
+    ends = sorted({(t.action or "", t.output or "") for _, t in routing.targets()})
+    if len(ends) <= 1:
+        return
+    by = f"property {routing.property!r}" if routing.property else f"field {routing.field!r}"
+    key = "property" if routing.property else "field" if routing.field else "rules"
+    path = ("inputs", index, "routing", key)
+    leads = ", ".join(f"{action or 'no action'} ({output or 'no output'})" for action, output in ends)
+    diagnostics.error(
+        source.display,
+        source.line(path),
+        path,
+        "routing-rules",
+        f"input {item.name!r} routes by {by} to {leads}: a deployment runs each job once with one message, "
+        "so the choice per message is not supported; route the input to one action, or give each action an "
+        "input of its own",
+    )
 
 
 def _check_unrouted(source: SkillSource, diagnostics: Diagnostics) -> None:

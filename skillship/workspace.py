@@ -175,10 +175,26 @@ def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Bound
     return sorted(found)
 
 
-def find_agent_files(agents_dir: Path | None) -> list[Path]:
-    if agents_dir is None:
-        return []
-    return sorted(p for p in agents_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+_AGENT_KEYS = (re.compile(r"^camel\s*:", re.M), re.compile(r"^mappings\s*:", re.M))
+
+
+def find_agent_files(agents_dir: Path | None, root: Path) -> list[Path]:
+    """`agents/*.yaml`, and agent files at the workspace's root, where some projects keep them
+    (FORMAT.md): a YAML file there is an agent when it has top-level `camel` and `mappings` keys;
+    any other (Pulumi.yaml, a CI file) is none of Skillship's business."""
+    found = []
+    if agents_dir is not None:
+        found += [p for p in agents_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
+    for path in root.iterdir() if root != agents_dir else ():
+        if path.suffix not in (".yaml", ".yml") or not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+            continue
+        try:
+            head = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if all(key.search(head) for key in _AGENT_KEYS):
+            found.append(path)
+    return sorted(found)
 
 
 def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
@@ -322,6 +338,6 @@ def read_workspace(path: Path, diagnostics: Diagnostics) -> Workspace:
     )
     agents = tuple(
         AgentSource(m, f, d, doc)
-        for m, f, d, doc in _read_sources(find_agent_files(agents_dir), Agent, diagnostics, boundary)
+        for m, f, d, doc in _read_sources(find_agent_files(agents_dir, root), Agent, diagnostics, boundary)
     )
     return Workspace(root, skills_dir, agents_dir, skills, agents)

@@ -452,3 +452,33 @@ def test_agent_values_no_skill_declares_or_that_are_secret_are_located_warnings(
         ("agent-unknown-property", lines.index("      - name: api.key") + 1, "skills[1].properties[0].name"),
         ("agent-secure-property", lines.index("      - name: api.token") + 1, "skills[0].properties[0].name"),
     }
+
+
+def test_routing_by_value_is_honoured_when_it_leads_one_way_and_refused_where_it_chooses(tmp_path):
+    """The variants' `routed` skill routes by property, every rule to one action: nothing to choose.
+    A rule to another action would choose per message, which a deployment cannot: refused at the line."""
+    root = tmp_path / "ws"
+    shutil.copytree(FIXTURES / "cortex-variants", root)
+    _, diagnostics = load_workspace(root)
+    assert [d for d in diagnostics.errors if "routed" in d.file] == []
+    skill = root / "skills/routed/skill.yaml"
+    text = skill.read_text().replace(
+        "        - match: a\n          action: worker", "        - match: a\n          action: other"
+    )
+    skill.write_text(text.replace("actions:\n", "actions:\n  - name: other\n    type: job\n", 1))
+    (root / "skills/routed/actions/other").mkdir()
+    (root / "skills/routed/actions/other/Dockerfile").write_text("FROM scratch\n")
+    _, diagnostics = load_workspace(root)
+    [error] = [d for d in diagnostics.errors if d.code == "routing-rules"]
+    assert (error.line, error.field) == (line_of(skill, "      property: kind"), "inputs[0].routing.property")
+    assert "routes by property 'kind' to other (response), worker (response)" in error.message
+
+
+def test_agent_files_at_the_workspace_root_are_read_and_other_yaml_there_is_not(example_copy):
+    (example_copy / "agents/stream.yaml").rename(example_copy / "stream.yaml")
+    (example_copy / "agents").rmdir()
+    (example_copy / "docker-compose.yml").write_text("services:\n  web: {image: nginx}\n")
+    (example_copy / "broken.yaml").write_text("camel: 1.0.0\nname: [\n")  # neither agent nor YAML: left alone
+    workspace, diagnostics = load_workspace(example_copy)
+    assert diagnostics.errors == []
+    assert [a.agent.name for a in workspace.agents] == ["stream"]
