@@ -401,3 +401,65 @@ def test_remembered_answers_are_bounded(monkeypatch):
     assert all(answers)
     assert not ignore.excludes("f1.py")
     assert len(ignore._answers) == 10
+
+
+@pytest.mark.parametrize("late", ["mtime", "ctime"])
+def test_a_file_changed_exactly_at_the_horizon_is_not_yet_settled(context, tmp_path, monkeypatch, late):
+    """Either timestamp alone, at the very last nanosecond of the settling time, keeps the digest
+    from being remembered (bench/MUTATION.md: each half of the check was unheld on its own)."""
+    now = time.time_ns()
+    horizon = now + digest_module.SETTLE_NS
+    old = now - 10 * digest_module.SETTLE_NS
+    times = (
+        {"mtime_ns": horizon - digest_module.SETTLE_NS, "ctime_ns": old}
+        if late == "mtime"
+        else {"mtime_ns": old, "ctime_ns": horizon - digest_module.SETTLE_NS}
+    )
+    _coarse_filesystem(monkeypatch, **times)
+    _, _, counts = _second_run(context, tmp_path / "digests.json", clock=lambda: horizon)
+    assert counts == (0, 1)
+    _, _, counts = _second_run(context, tmp_path / "later.json", clock=lambda: horizon + 1)
+    assert counts == (1, 0)
+
+
+def test_a_cache_of_another_version_is_a_cold_cache(context, tmp_path):
+    cache_file = tmp_path / "digests.json"
+    first = DigestCache(cache_file, clock=later)
+    first.digest(context)
+    first.save()
+    data = json.loads(cache_file.read_text())
+    cache_file.write_text(json.dumps({**data, "version": data["version"] + 1}))
+    again = DigestCache(cache_file, clock=later)
+    again.digest(context)
+    assert (again.hits, again.misses) == (0, 1)
+
+
+def test_hits_and_misses_are_counted_and_an_unchanged_run_writes_nothing(context, tmp_path):
+    cache_file = tmp_path / "nested" / "cache" / "digests.json"  # folders made as needed
+    first = DigestCache(cache_file, clock=later)
+    first.digest(context)
+    first.digest(context)
+    assert (first.hits, first.misses) == (1, 1)
+    first.save()
+    written = cache_file.stat().st_mtime_ns
+    again = DigestCache(cache_file, clock=later)
+    for _ in range(3):
+        again.digest(context)
+    assert (again.hits, again.misses) == (3, 0)
+    cache_file.write_text(cache_file.read_text())  # a marker: a rewrite would change its inode
+    inode = cache_file.stat().st_ino
+    again.save()
+    assert cache_file.stat().st_ino == inode and written  # nothing new: the file is left as it was
+
+
+def test_the_cache_lives_under_xdg_cache_home_or_the_home_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("SKILLSHIP_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_file(tmp_path).parent == tmp_path / "xdg" / "skillship"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_cache_file(tmp_path).parent == tmp_path / "home" / ".cache" / "skillship"
+
+
+def test_a_context_error_says_which_file_and_why():
+    assert str(digest_module.ContextError("/ctx/main.py", "Permission denied")) == "/ctx/main.py: Permission denied"

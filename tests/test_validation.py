@@ -482,3 +482,17 @@ def test_agent_files_at_the_workspace_root_are_read_and_other_yaml_there_is_not(
     workspace, diagnostics = load_workspace(example_copy)
     assert diagnostics.errors == []
     assert [a.agent.name for a in workspace.agents] == ["stream"]
+
+
+@pytest.mark.parametrize(
+    ("default", "warned"), [(10, False), (2.5, False), ("10", False), ("1e3", False), ("ten", True), (True, True)]
+)
+def test_a_number_propertys_default_must_be_a_number(example_copy, default, warned):
+    skill = example_copy / "skills/producer/skill.yaml"
+    text = skill.read_text().replace(
+        "    type: String\n    defaultValue: record\n", f"    type: Number\n    defaultValue: {json.dumps(default)}\n"
+    )
+    skill.write_text(text)
+    _, diagnostics = load_workspace(example_copy)
+    found = [d for d in diagnostics.warnings if d.code == "invalid-default"]
+    assert bool(found) is warned, found
