@@ -209,6 +209,30 @@ class Action(_Model):
         raise ValueError('environmentVariables must be a string of "KEY"="value" pairs')
 
 
+class ActionFile(Action):
+    """An `action.json` of the older layout, beside the build context it declares (FORMAT.md):
+    `actionType` for `type`, `cmd` for `command`, `docker` for `image`."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_names(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        renamed = dict(value)
+        for old, new in (("actionType", "type"), ("cmd", "command"), ("docker", "image")):
+            if old in renamed and new not in renamed:
+                renamed[new] = renamed.pop(old)
+        return renamed
+
+
+class PodSpecPatch(_Model):
+    """One entry of a `podspec.json`: the value of one place of the pod spec, e.g.
+    `{"path": "/containers/0/resources", "value": {"limits": {"memory": "2Gi"}}}`."""
+
+    path: str
+    value: Any = None
+
+
 class Tag(_Model):
     label: str
     value: str | None = None

@@ -27,10 +27,14 @@ from skillship.models import (
 from skillship.names import action_name, skill_name
 from skillship.wiring import agent_wires
 from skillship.workspace import (
+    ACTION_FILE,
+    DEFAULT_MESSAGES,
+    ActionSource,
     AgentSource,
     Boundary,
     SkillSource,
     Workspace,
+    default_message_file,
     display_path,
     read_text,
     read_workspace,
@@ -79,12 +83,28 @@ def check_skill(source: SkillSource, diagnostics: Diagnostics, boundary: Boundar
         )
     _check_skill_name(source, diagnostics)
     _check_unique(source, "properties", [p.name for p in skill.properties], "property", diagnostics)
-    _check_unique(source, "actions", [a.name for a in skill.actions], "action", diagnostics)
+    _check_unique(source, "actions", [a.action.name for a in source.actions if a.in_skill_file], "action", diagnostics)
+    _check_action_files_unique(source, diagnostics)
     _check_unique(source, "inputs", [i.name for i in skill.inputs], "input", diagnostics)
     _check_unique(source, "outputs", [o.name for o in skill.outputs], "output", diagnostics)
     _check_properties(source, diagnostics)
     _check_actions(source, diagnostics, boundary)
     _check_routing(source, diagnostics)
+
+
+def _check_action_files_unique(source: SkillSource, diagnostics: Diagnostics) -> None:
+    """An action.json may not declare an action skill.yaml (or another action.json) declares."""
+    first: dict[str, ActionSource] = {}
+    for declaration in source.actions:
+        earlier = first.setdefault(declaration.action.name, declaration)
+        if earlier is not declaration and not declaration.in_skill_file:
+            diagnostics.error(
+                declaration.display,
+                declaration.line(("name",)),
+                "name",
+                "duplicate-action",
+                f"action {declaration.action.name!r} is declared already, in {earlier.display}",
+            )
 
 
 def _check_skill_name(source: SkillSource, diagnostics: Diagnostics) -> None:
@@ -189,21 +209,22 @@ def path_like(name: str) -> bool:
 
 def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> None:
     declared = set()
-    for index, action in enumerate(source.skill.actions):
-        path = ("actions", index)
+    for declaration in source.actions:
+        action = declaration.action
         declared.add(action.name)
-        _check_action_fields(source, index, diagnostics)
-        if path_like(action.name):
+        _check_action_fields(source, declaration, diagnostics)
+        if declaration.in_skill_file and path_like(action.name):
+            # An action.json's name may hold a `/` (`hw/name`): its folder is its build context.
             diagnostics.error(
-                source.display,
-                source.line((*path, "name")),
-                (*path, "name"),
+                declaration.display,
+                declaration.line(("name",)),
+                declaration.field(("name",)),
                 "action-name",
                 f"action name {action.name!r} is a path; it must name one folder under "
                 f"{display_path(source.directory / 'actions')}",
             )
             continue
-        context = source.build_context(action.name)
+        context = declaration.context
         if boundary.escapes(context):
             diagnostics.error(
                 display_path(context),
@@ -216,13 +237,17 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boun
             continue
         if not (context / "Dockerfile").is_file():
             where = "folder" if not context.is_dir() else "Dockerfile"
+            rule = (
+                "the 'actions/<name>' folder and the action's name must match"
+                if declaration.in_skill_file
+                else f"an {ACTION_FILE} declares the build context it sits in"
+            )
             diagnostics.error(
-                source.display,
-                source.line((*path, "name")),
-                (*path, "name"),
+                declaration.display,
+                declaration.line(("name",)),
+                declaration.field(("name",)),
                 "missing-dockerfile",
-                f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; "
-                "the 'actions/<name>' folder and the action's name must match",
+                f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; {rule}",
             )
         elif boundary.escapes(context / "Dockerfile"):
             diagnostics.error(
@@ -245,14 +270,14 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boun
             )
 
 
-def _check_action_fields(source: SkillSource, index: int, diagnostics: Diagnostics) -> None:
+def _check_action_fields(source: SkillSource, declaration: ActionSource, diagnostics: Diagnostics) -> None:
     """What the API server would refuse, or the registry would mis-tag, said before any build."""
-    action, path = source.skill.actions[index], ("actions", index)
+    action, file = declaration.action, declaration.display
     if action.image and _has_tag(action.image):
         diagnostics.error(
-            source.display,
-            source.line((*path, "image")),
-            (*path, "image"),
+            file,
+            declaration.line(("image",)),
+            declaration.field(("image",)),
             "image-tag",
             f"image {action.image!r} has a tag or digest; name the repository only: Skillship tags each "
             "image by the content of its build context (a prebuilt image goes in skillship:images)",
@@ -260,36 +285,37 @@ def _check_action_fields(source: SkillSource, index: int, diagnostics: Diagnosti
     if action.type == "daemon":
         if action.port is None:
             diagnostics.warning(
-                source.display,
-                source.line((*path, "type")),
-                (*path, "port"),
+                file,
+                declaration.line(("type",)),
+                declaration.field(("port",)),
                 "daemon-port",
                 f"daemon action {action.name!r} has no port; it cannot receive requests",
             )
         service = action_name(source.skill.name, action.name)
         if not service[:1].isalpha():
             diagnostics.error(
-                source.display,
-                source.line((*path, "name")),
-                (*path, "name"),
+                file,
+                declaration.line(("name",)),
+                declaration.field(("name",)),
                 "service-name",
                 f"daemon {action.name!r} of skill {source.skill.name!r} would be served by the Service "
                 f"{service!r}, and a Service name must start with a letter; rename the skill or action",
             )
-    for name in action.environment_variables:
-        where = (*path, "environmentVariables")
+    environment = {**action.environment_variables, **(declaration.podspec.env if declaration.podspec else {})}
+    for name in environment:
+        where = declaration.field(("environmentVariables",))
         if not _ENV_NAME_ANY.match(name):
             diagnostics.error(
-                source.display,
-                source.line(where),
+                file,
+                declaration.line(("environmentVariables",)),
                 where,
                 "env-name",
                 f"environment variable name {name!r} must be printable ASCII without spaces or '='",
             )
         elif not _ENV_NAME_CLASSIC.match(name):
             diagnostics.warning(
-                source.display,
-                source.line(where),
+                file,
+                declaration.line(("environmentVariables",)),
                 where,
                 "env-name",
                 f"environment variable name {name!r} is refused by Kubernetes before 1.32 "
@@ -377,7 +403,9 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
                     )
                 continue
             action = skill.action(target.action)
-            if action is None:
+            if action is None and not source.declares_actions:
+                _undeclared_action(source, item.name, target.action, path, diagnostics)
+            elif action is None:
                 known = ", ".join(repr(a.name) for a in skill.actions) or "none"
                 diagnostics.error(
                     source.display,
@@ -396,6 +424,34 @@ def _check_routing(source: SkillSource, diagnostics: Diagnostics) -> None:
                     "routing-runtime",
                     f"{action.type} action {action.name!r} is routed to the {runtime} runtime",
                 )
+
+
+def _undeclared_action(
+    source: SkillSource, input_name: str, action: str, path: tuple[Any, ...], diagnostics: Diagnostics
+) -> None:
+    """Older skills route to actions that skill.yaml does not declare: a Makefile step built and
+    deployed them. Skillship reads no Makefile, so it says what to add, and that until then the
+    action is not deployed."""
+    makefile = next((m for m in ("Makefile", "makefile", "GNUmakefile") if (source.directory / m).is_file()), None)
+    seen = (
+        f"; {display_path(source.directory / makefile)} may build it, but Skillship does not read Makefiles"
+        if makefile
+        else ""
+    )
+    declare = (
+        f"an {ACTION_FILE} beside its Dockerfile (its name holds a '/', so no folder under actions/ can be it)"
+        if path_like(action)
+        else f"an actions: entry with its build context actions/{action}/, or an {ACTION_FILE} beside its Dockerfile"
+    )
+    diagnostics.warning(
+        source.display,
+        source.line((*path, "action")),
+        (*path, "action"),
+        "routing-undeclared-action",
+        f"input {input_name!r} routes to action {action!r}, which neither skill.yaml (it has no actions) nor an "
+        f"{ACTION_FILE} declares{seen}. It is not deployed until you add {declare}; or set skillship:images "
+        f"'{source.skill.name}/{action}' to a prebuilt image, which the stack then runs",
+    )
 
 
 def _check_rules(source: SkillSource, index: int, diagnostics: Diagnostics) -> None:
@@ -438,28 +494,30 @@ def _check_unrouted(source: SkillSource, diagnostics: Diagnostics) -> None:
     }
     if not routed:
         return  # no routing at all (older files): every action is the skill's
-    for index, action in enumerate(source.skill.actions):
+    for declaration in source.actions:
+        action = declaration.action
         if action.name not in routed:
-            path = ("actions", index, "name")
             runs = (
                 "runs once per deployment with the skill's message and an empty outputName"
                 if action.type == "job"
                 else "is deployed and serves"
             )
             diagnostics.warning(
-                source.display,
-                source.line(path),
-                path,
+                declaration.display,
+                declaration.line(("name",)),
+                declaration.field(("name",)),
                 "unrouted-action",
                 f"no input routes to action {action.name!r}; it still {runs}: route an input to it, or remove it",
             )
 
 
 def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> None:
-    """Example messages under invoke/ must be JSON objects whose envelope fields have their types;
-    job skills should have one to run with."""
+    """Example messages under invoke/ (and older skills' test/payload.json) must be JSON objects
+    whose envelope fields have their types; job skills should have one to run with."""
     invoke = source.directory / "invoke"
-    files = _json_files(invoke)
+    files = _json_files(invoke) + [
+        source.directory / p for p in DEFAULT_MESSAGES[1:] if (source.directory / p).is_file()
+    ]
     for file in files:
         display = display_path(file)
         if boundary.escapes(file):
@@ -485,13 +543,13 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
         for field, problem in envelope_problems(message):
             diagnostics.error(display, json_key_line(text, field), field or None, "invoke-json", problem)
     has_jobs = any(a.type == "job" for a in source.skill.actions)
-    if has_jobs and invoke / "request" / "message.json" not in files:
+    if has_jobs and default_message_file(source.directory) is None:
         diagnostics.warning(
             source.display,
             source.line(("name",)),
             None,
             "no-message",
-            "no invoke/request/message.json: each stack must give this skill's message",
+            "no invoke/request/message.json (nor test/payload.json): each stack must give this skill's message",
         )
 
 

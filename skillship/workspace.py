@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from skillship.diagnostics import Diagnostics
-from skillship.models import Agent, Skill
+from skillship.models import Action, ActionFile, Agent, Skill
+from skillship.podspec import PodOverrides, read_podspec
 from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -30,21 +31,59 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
+class ActionSource:
+    """Where an action is declared: in skill.yaml's `actions` (its build context is exactly
+    actions/<name>/), or, in the older layout, in an `action.json` beside its build context."""
+
+    action: Action
+    context: Path
+    display: str  # the file that declares it
+    document: YamlDocument
+    path: FieldPath  # its place in that file: ("actions", i), or () for an action.json
+    podspec: PodOverrides | None = None
+
+    @property
+    def in_skill_file(self) -> bool:
+        return bool(self.path)
+
+    def line(self, sub: FieldPath = ()) -> int | None:
+        return self.document.line((*self.path, *sub))
+
+    def field(self, sub: FieldPath = ()) -> FieldPath:
+        return (*self.path, *sub)
+
+
+@dataclass(frozen=True)
 class SkillSource:
-    """A skill as read from its skill.yaml, with where it came from."""
+    """A skill as read from its skill.yaml, with where it came from. `skill.actions` holds every
+    action, those of action.json files after those of skill.yaml; `actions` says where each is."""
 
     skill: Skill
     file: Path
     display: str
     document: YamlDocument
+    actions: tuple[ActionSource, ...] = ()
 
     @property
     def directory(self) -> Path:
         return self.file.parent
 
+    @property
+    def declares_actions(self) -> bool:
+        """Whether skill.yaml has an `actions` key: older files have none, their actions being
+        declared beside their build contexts (or deployed by a Makefile step)."""
+        return isinstance(self.document.data, dict) and "actions" in self.document.data
+
     def build_context(self, action: str) -> Path:
-        """FORMAT.md: the build context of an action is exactly actions/<action name>/."""
+        """FORMAT.md: the build context of an action is exactly actions/<action name>/, or the
+        folder of the action.json that declares it."""
+        for declared in self.actions:
+            if declared.action.name == action:
+                return declared.context
         return self.directory / "actions" / action
+
+    def action_source(self, action: str) -> ActionSource | None:
+        return next((a for a in self.actions if a.action.name == action), None)
 
     def line(self, path: FieldPath) -> int | None:
         return self.document.line(path)
@@ -323,6 +362,79 @@ def _read_sources(
             yield built, file, display, document
 
 
+# A skill's own example message: invoke/request/message.json, else, in older skills, a payload file.
+DEFAULT_MESSAGE = Path("invoke", "request", "message.json")
+DEFAULT_MESSAGES = (DEFAULT_MESSAGE, Path("test", "payload.json"), Path("tests", "payload.json"))
+
+
+def default_message_file(directory: Path) -> Path | None:
+    """The first of DEFAULT_MESSAGES the skill's folder has."""
+    return next((directory / p for p in DEFAULT_MESSAGES if (directory / p).is_file()), None)
+
+
+ACTION_FILE = "action.json"
+PODSPEC_FILE = "podspec.json"
+
+
+def with_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boundary) -> SkillSource:
+    """The skill with every action it declares: skill.yaml's, then each action.json's (at the
+    skill's root or in a folder of it, one per build context)."""
+    declared = [
+        ActionSource(
+            action, source.directory / "actions" / action.name, source.display, source.document, ("actions", i)
+        )
+        for i, action in enumerate(source.skill.actions)
+    ]
+    for file in _action_files(source.directory):
+        found = _read_action_file(file, diagnostics, boundary)
+        if found is not None:
+            declared.append(found)
+    if len(declared) == len(source.skill.actions):
+        return SkillSource(source.skill, source.file, source.display, source.document, tuple(declared))
+    skill = source.skill.model_copy(update={"actions": [d.action for d in declared]})
+    return SkillSource(skill, source.file, source.display, source.document, tuple(declared))
+
+
+def _action_files(directory: Path) -> list[Path]:
+    found = [directory / ACTION_FILE] if (directory / ACTION_FILE).is_file() else []
+    for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+        if (
+            entry.is_dir(follow_symlinks=False)
+            and not entry.name.startswith(".")
+            and entry.name not in (_SKIPPED_DIRS | _SKILL_PARTS)
+        ):
+            candidate = Path(entry.path) / ACTION_FILE
+            if candidate.is_file():
+                found.append(candidate)
+    return found
+
+
+def _read_action_file(file: Path, diagnostics: Diagnostics, boundary: Boundary) -> ActionSource | None:
+    display = display_path(file)
+    if boundary.escapes(file):
+        diagnostics.error(display, None, None, "outside-workspace", "a link to a file outside the workspace; not read")
+        return None
+    text = read_text(file, display, diagnostics)
+    document = parse_document(text, display, diagnostics) if text is not None else None
+    if document is None:
+        return None
+    action = build_model(ActionFile, document, display, diagnostics)
+    if action is None:
+        return None
+    podspec = None
+    podspec_file = file.parent / PODSPEC_FILE
+    if podspec_file.is_file() and not boundary.escapes(podspec_file):
+        podspec_display = display_path(podspec_file)
+        podspec_text = read_text(podspec_file, podspec_display, diagnostics)
+        if podspec_text is not None:
+            try:
+                podspec = read_podspec(parse_yaml(podspec_text), podspec_display, diagnostics)
+            except YamlSyntaxError as exc:
+                diagnostics.error(podspec_display, exc.line, None, "podspec", f"not valid JSON: {exc.message}")
+    plain = Action.model_validate(action.model_dump(by_alias=True))
+    return ActionSource(plain, file.parent, display, document, (), podspec)
+
+
 def read_workspace(path: Path, diagnostics: Diagnostics) -> Workspace:
     """Read every skill and agent file under `path`; problems go to `diagnostics`."""
     root, skills_dir, agents_dir = resolve_layout(path)
@@ -334,7 +446,8 @@ def read_workspace(path: Path, diagnostics: Diagnostics) -> Workspace:
     if not skill_files:
         diagnostics.error(display_path(skills_dir), None, None, "no-skills", "no skill.yaml found below this directory")
     skills = tuple(
-        SkillSource(m, f, d, doc) for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics, boundary)
+        with_actions(SkillSource(m, f, d, doc), diagnostics, boundary)
+        for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics, boundary)
     )
     agents = tuple(
         AgentSource(m, f, d, doc)

@@ -32,7 +32,15 @@ def test_real_world_variants_load_cleanly():
     workspace, diagnostics = load_workspace(FIXTURES / "cortex-variants")
     assert diagnostics.errors == []
     names = sorted(s.skill.name for s in workspace.skills)
-    assert names == ["cortex/simplejob-skill", "daemon1", "external-api", "legacy_skill", "routed"]
+    assert names == [
+        "cortex/simplejob-skill",
+        "daemon1",
+        "external-api",
+        "legacy_skill",
+        "makefile-only",
+        "routed",
+        "trainer",
+    ]
     simple = workspace.skill("cortex/simplejob-skill").skill
     assert simple.actions[0].port == 5000
     assert simple.actions[0].environment_variables == {"TEST": "value", "OTHER": "x"}

@@ -33,7 +33,7 @@ def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.
             settings,
             {PORT_ENV: str(daemon.port), DATA_DIR_ENV: DATA_DIR, **pod.properties_env(daemon.properties)},
         ),
-        "resources": pod.resources(settings),
+        "resources": pod.resources(daemon, settings),
         "securityContext": pod.container_security(),
         "readinessProbe": {**probe, "failureThreshold": 3},
         "livenessProbe": {**probe, "initialDelaySeconds": 10, "failureThreshold": 6},

@@ -57,7 +57,7 @@ def _pod_spec(task: TaskPlan, settings: StackSettings, image: pod.ImageRef) -> K
         "imagePullPolicy": "IfNotPresent",
         "args": [message_argument(task)],
         "env": pod.environment(task, settings, {**pod.istio_env(settings), ACTIVATION_ENV: task.activation_id}),
-        "resources": pod.resources(settings),
+        "resources": pod.resources(task, settings),
         "securityContext": pod.container_security(),
         "volumeMounts": mounts,
     }

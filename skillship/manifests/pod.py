@@ -9,6 +9,7 @@ from skillship.manifests import istio
 from skillship.manifests.identity import secret_name
 from skillship.manifests.objects import KubeObject
 from skillship.plan import Workload, canonical_json, secret_env_name
+from skillship.podspec import quantity
 from skillship.settings import StackSettings
 from skillship_runtime.contract import PROPERTIES_ENV, SKILL_ENV, TARGETS_ENV
 
@@ -42,11 +43,21 @@ def pod_security() -> KubeObject:
     }
 
 
-def resources(settings: StackSettings) -> KubeObject:
-    return {
-        "requests": {"cpu": settings.cpu_request, "memory": settings.memory_request},
-        "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit},
-    }
+def resources(workload: Workload, settings: StackSettings) -> KubeObject:
+    """The stack's requests and limits, where the action's own (its podspec.json) do not say. An
+    action that asks for more than the stack's limit and names no limit of its own gets its
+    request as the limit, and one limited below the stack's request its limit as the request:
+    Kubernetes refuses a request above its limit."""
+    own = workload.pod.resources
+    requests = {"cpu": settings.cpu_request, "memory": settings.memory_request, **own.get("requests", {})}
+    limits = {"cpu": settings.cpu_limit, "memory": settings.memory_limit, **own.get("limits", {})}
+    for name, amount in own.get("requests", {}).items():
+        if name in limits and name not in own.get("limits", {}) and quantity(amount) > quantity(limits[name]):
+            limits[name] = amount
+    for name, amount in own.get("limits", {}).items():
+        if name in requests and name not in own.get("requests", {}) and quantity(amount) < quantity(requests[name]):
+            requests[name] = amount
+    return {"requests": requests, "limits": limits}
 
 
 def tmp_volume(settings: StackSettings) -> tuple[KubeObject, KubeObject]:
@@ -57,6 +68,7 @@ def tmp_volume(settings: StackSettings) -> tuple[KubeObject, KubeObject]:
 def environment(workload: Workload, settings: StackSettings, extra: dict[str, str]) -> list[KubeObject]:
     plain = {
         **workload.action.environment_variables,
+        **workload.pod.env,
         **extra,
         "SKILLSHIP_STACK": settings.stack,
         SKILL_ENV: workload.skill,

@@ -8,6 +8,7 @@ task's identity and envelope, agent wiring, images, the Dockerfile, run order.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -15,21 +16,22 @@ from typing import Any
 
 from skillship.diagnostics import Diagnostic
 from skillship.digest import ContextDigest, digest_context
-from skillship.models import Action
+from skillship.models import RUNTIME_DAEMONS, Action
 from skillship.names import action_name, skill_name
 from skillship.plan import envelope as envelopes
 from skillship.plan.agents import agent_context
-from skillship.plan.dockerfile import read_dockerfile, stops_the_proxy
-from skillship.plan.images import ContextDigests, image_repository
+from skillship.plan.dockerfile import DockerfileFacts, read_dockerfile, stops_the_proxy
+from skillship.plan.images import ContextDigests, NamedContexts, image_repository
 from skillship.plan.messages import stack_message
 from skillship.plan.model import DaemonPlan, DeploymentPlan, PlanError, TaskPlan
 from skillship.plan.ordering import loops
 from skillship.plan.problems import StackProblems
 from skillship.plan.properties import checked_defaults, merged_properties, split_headers
 from skillship.plan.stack_wiring import StackWiring, daemon_port, stack_wiring
+from skillship.podspec import PodOverrides
 from skillship.settings import StackSettings
 from skillship.stackfiles import StackFileLines
-from skillship.workspace import SkillSource, Workspace, display_path
+from skillship.workspace import ActionSource, SkillSource, Workspace, display_path
 from skillship_runtime.contract import MESSAGE_LIMIT
 
 
@@ -51,7 +53,7 @@ def plan_deployment(
     _check_named_skills(workspace, settings, secret_properties, problems)
 
     digests = ContextDigests(digester, problems)
-    deployed = [s for s in workspace.skills if settings.deploys(s.skill.name)]
+    deployed = [_with_prebuilt_routes(s, settings) for s in workspace.skills if settings.deploys(s.skill.name)]
     wiring = stack_wiring(workspace, settings, deployed, problems)
     tasks: list[TaskPlan] = []
     daemons: list[DaemonPlan] = []
@@ -87,6 +89,55 @@ def plan_deployment(
         tuple(problems.warnings),
         tuple(sorted(daemons, key=lambda d: d.key)),
     )
+
+
+def _with_prebuilt_routes(source: SkillSource, settings: StackSettings) -> SkillSource:
+    """An older skill routes to actions a Makefile deployed, which nothing here declares
+    (validation's routing-undeclared-action); those the stack names a prebuilt image for in
+    `skillship:images` are deployed as that image, a job or a daemon as their runtime says."""
+    if source.declares_actions:
+        return source
+    added: list[ActionSource] = []
+    for index, item in enumerate(source.skill.inputs):
+        for sub, target in item.routing.targets() if item.routing is not None else ():
+            name = target.action
+            if not name or source.skill.action(name) or any(a.action.name == name for a in added):
+                continue
+            if _prebuilt(source.skill.name, name, settings) is None:
+                continue
+            action = Action(name=name, type="daemon") if target.runtime == RUNTIME_DAEMONS else Action(name=name)
+            added.append(
+                ActionSource(
+                    action,
+                    source.directory / "actions" / name,
+                    source.display,
+                    source.document,
+                    ("inputs", index, "routing", *sub),
+                )
+            )
+    if not added:
+        return source
+    skill = source.skill.model_copy(update={"actions": [*source.skill.actions, *(a.action for a in added)]})
+    return replace(source, skill=skill, actions=(*source.actions, *added))
+
+
+def _context_digest(
+    source: SkillSource, action: Action, prebuilt: str | None, digests: ContextDigests
+) -> tuple[ContextDigest, NamedContexts, DockerfileFacts] | None:
+    """The digest of the action's build context, its named contexts and Dockerfile; for an action
+    with no build context that runs a prebuilt image, a digest of the image's reference. None when
+    there is nothing to plan from (validation, or `digests.of`, said why)."""
+    context = source.build_context(action.name)
+    if not context.is_dir():
+        if prebuilt is None:
+            return None
+        digest = ContextDigest(hashlib.sha256(f"prebuilt {prebuilt}".encode()).hexdigest(), 0, 0)
+        return digest, (), read_dockerfile(context)
+    dockerfile = read_dockerfile(context)
+    digested = digests.of(context, uses_runtime=dockerfile.uses_runtime)
+    if digested is None:
+        return None
+    return digested[0], digested[1], dockerfile
 
 
 def _check_named_skills(
@@ -156,16 +207,12 @@ def _plan_task(
     problems: StackProblems,
 ) -> TaskPlan | None:
     skill = source.skill
-    context = source.build_context(action.name)
-    if not context.is_dir():
-        return None  # validation reports the missing build context
-    dockerfile = read_dockerfile(context)
-    digested = digests.of(context, uses_runtime=dockerfile.uses_runtime)
-    if digested is None:
-        return None  # digests.of named the file docker could not send in the problems
-    digest, named = digested
-    name = action_name(skill.name, action.name)
     prebuilt = _prebuilt(skill.name, action.name, settings)
+    found = _context_digest(source, action, prebuilt, digests)
+    if found is None:
+        return None
+    digest, named, dockerfile = found
+    name = action_name(skill.name, action.name)
     targets = wiring.targets_of(skill.name)
     given_headers = message.get("headers") or {}
     plain, headers = split_headers(properties, given_headers)
@@ -193,6 +240,7 @@ def _plan_task(
         secure_properties=tuple(sorted(secrets)),
         targets=targets,
         named_contexts=named,
+        pod=_pod(source, action),
         job_name=identity.job_name,
         envelope=envelopes.envelope(
             activation_id=identity.activation_id,
@@ -237,13 +285,10 @@ def _plan_daemon(
     wiring: StackWiring,
 ) -> DaemonPlan | None:
     skill = source.skill
-    context = source.build_context(action.name)
-    if not context.is_dir():
+    found = _context_digest(source, action, _prebuilt(skill.name, action.name, settings), digests)
+    if found is None:
         return None
-    digested = digests.of(context, uses_runtime=read_dockerfile(context).uses_runtime)
-    if digested is None:
-        return None  # digests.of named the file docker could not send in the problems
-    digest, named = digested
+    digest, named, _ = found
     return DaemonPlan(
         key=f"{skill.name}/{action.name}" if several else skill.name,
         source=source,
@@ -256,11 +301,17 @@ def _plan_daemon(
         secure_properties=tuple(sorted(secrets)),
         targets=wiring.targets_of(skill.name),
         named_contexts=named,
+        pod=_pod(source, action),
         port=daemon_port(action),
         replicas=max(1, action.scale_count or 1),
         properties=properties,
         senders=wiring.senders_of(skill.name, action.name),
     )
+
+
+def _pod(source: SkillSource, action: Action) -> PodOverrides:
+    declared = source.action_source(action.name)
+    return declared.podspec if declared is not None and declared.podspec is not None else PodOverrides()
 
 
 def _prebuilt(skill: str, action: str, settings: StackSettings) -> str | None:

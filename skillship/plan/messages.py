@@ -1,5 +1,6 @@
 """The message a stack gives a skill: the stack's `messages` setting (an object, or the path of a
-JSON file in the project), else the skill's `invoke/request/message.json`."""
+JSON file in the project), else the skill's `invoke/request/message.json`, else, in older skills,
+its `test/payload.json` or `tests/payload.json`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,8 @@ from skillship.diagnostics import json_key_line
 from skillship.models import envelope_problems
 from skillship.plan.problems import StackProblems
 from skillship.settings import StackSettings
-from skillship.workspace import SkillSource, display_path, escapes
+from skillship.workspace import DEFAULT_MESSAGE, SkillSource, default_message_file, display_path, escapes
 from skillship_runtime.contract import MESSAGE_LIMIT
-
-DEFAULT_MESSAGE = Path("invoke", "request", "message.json")
 
 
 def stack_message(
@@ -47,7 +46,7 @@ def stack_message(
             )
             return None
     else:
-        path = source.directory / DEFAULT_MESSAGE
+        path = default_message_file(source.directory) or source.directory / DEFAULT_MESSAGE
     display = display_path(path)
     try:
         if path.stat().st_size > MESSAGE_LIMIT:

@@ -4,7 +4,7 @@ manifest builders, the Pulumi components and `skillship status`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from skillship.digest import ContextDigest
 from skillship.models import Action
 from skillship.plan.envelope import canonical_json
 from skillship.plan.ordering import run_order
+from skillship.podspec import PodOverrides
 from skillship.settings import StackSettings
 from skillship.workspace import SkillSource
 from skillship_runtime.contract import ARGV_MESSAGE_LIMIT
@@ -50,6 +51,8 @@ class Workload:
     targets: tuple[tuple[str, tuple[str, ...]], ...]
     # build contexts the Dockerfile names besides its own (`COPY --from=<name>`)
     named_contexts: tuple[tuple[str, Path], ...]
+    # what the action's podspec.json sets of its pods (the older layout): resources, env
+    pod: PodOverrides = field(default_factory=PodOverrides, kw_only=True)
 
     @property
     def skill(self) -> str:
