@@ -167,8 +167,28 @@ class Action(_Model):
     scale_count: int | None = Field(default=None, alias="scaleCount")
     environment_variables: dict[str, str] = Field(default_factory=dict, alias="environmentVariables")
     description: str | None = None
+    # A daemon's endpoint for messages, as Cortex called it: skills wired to it send each record,
+    # in a message envelope, to this path with this method (unless it serves Skillship's runtime).
+    path: str | None = None
+    method: str | None = None
 
     _name = field_validator("name", "image", mode="before")(_scalar_to_str)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        if value is not None and (not value.startswith("/") or any(c.isspace() for c in value)):
+            raise ValueError(f"path must start with '/' and hold no spaces, not {value!r}")
+        return value
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if value not in ("POST", "PUT", "PATCH"):
+                raise ValueError(f"method must be POST, PUT or PATCH (a message has a body), not {value!r}")
+        return value
 
     @field_validator("type", mode="before")
     @classmethod

@@ -9,7 +9,12 @@ sides, and a test cannot pass with the two sides apart.
 from __future__ import annotations
 
 # The environment of a task's container.
-TARGETS_ENV = "SKILLSHIP_TARGETS"  # {"<output>": ["http://<receiver>:<port>/records/<input>", ...]}
+# {"<output>": [target, ...]}: a target is the URL of a receiver on the runtime
+# ("http://<receiver>:<port>/records/<input>": batches of records), or, for a daemon of its own
+# making, {"url": ..., "method": "POST", "format": "envelope"}: one message envelope per record.
+TARGETS_ENV = "SKILLSHIP_TARGETS"
+TARGET_URL, TARGET_METHOD, TARGET_FORMAT, ENVELOPE_FORMAT = "url", "method", "format", "envelope"
+IDEMPOTENCY_HEADER = "Idempotency-Key"  # what an envelope target reads each record's key from
 ACTIVATION_ENV = "SKILLSHIP_ACTIVATION_ID"  # the message's activationId: the records' idempotency keys
 SKILL_ENV = "SKILLSHIP_SKILL"
 # A secure property reaches the container as SKILLSHIP_SECRET_<NAME> (`api.token` -> ..._API_TOKEN),

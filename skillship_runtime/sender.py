@@ -2,10 +2,13 @@
 
 Records are queued (a bounded buffer: a fast producer waits rather than filling memory), sent in
 batches by one background thread over a kept-alive connection, and retried with backoff while a
-retry budget lasts. Each record carries an idempotency key, `<activation>/<output>/<sequence>`:
-a batch that is retried after the receiver already stored it is dropped there, so every record is
-kept exactly once. A record that cannot be delivered fails the task: `send_message` and `flush`
-raise DeliveryError, and a script that ends with records undelivered exits with code 1.
+retry budget lasts. A receiver on Skillship's runtime takes a batch per call; a daemon of its own
+making (an "envelope" target) is called as Cortex called it: a message envelope per record, with
+the record's key in an Idempotency-Key header. Each record carries an idempotency key,
+`<activation>/<output>/<sequence>`: a batch that is retried after the receiver already stored it
+is dropped there, so every record is kept exactly once. A record that cannot be delivered fails
+the task: `send_message` and `flush` raise DeliveryError, and a script that ends with records
+undelivered exits with code 1.
 """
 
 from __future__ import annotations
@@ -26,7 +29,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from skillship_runtime.contract import ACTIVATION_ENV, SKILL_ENV, TARGETS_ENV
+from skillship_runtime.contract import (
+    ACTIVATION_ENV,
+    ENVELOPE_FORMAT,
+    IDEMPOTENCY_HEADER,
+    SKILL_ENV,
+    TARGET_FORMAT,
+    TARGET_METHOD,
+    TARGET_URL,
+    TARGETS_ENV,
+)
 from skillship_runtime.message import read_message
 
 # Answers that say "try again later". Not 501 or 505 (the receiver will never handle the request)
@@ -39,6 +51,28 @@ _CLOSE = object()
 def _encoded_size(item: tuple[str, dict[str, Any]]) -> int:
     """The bytes one queued record adds to a batch's `records` list (JSON is ASCII here)."""
     return len(json.dumps(item[1])) + 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an output's records go: `method` None for a receiver on the runtime (batches of
+    records), else the method that sends one message envelope per record."""
+
+    url: str
+    method: str | None = None
+
+    @classmethod
+    def of(cls, entry: Any) -> Target:
+        """An entry of SKILLSHIP_TARGETS: a URL, or {"url", "method", "format": "envelope"}."""
+        if isinstance(entry, str):
+            return cls(entry)
+        if (
+            isinstance(entry, Mapping)
+            and entry.get(TARGET_FORMAT) == ENVELOPE_FORMAT
+            and isinstance(entry.get(TARGET_URL), str)
+        ):
+            return cls(entry[TARGET_URL], str(entry.get(TARGET_METHOD) or "POST").upper())
+        raise ValueError(f"{entry!r} is not a target: a URL, or an object with url, method and format envelope")
 
 
 class DeliveryError(RuntimeError):
@@ -68,7 +102,7 @@ class _Connection:
         self.path = parts.path or "/"
         self._conn: http.client.HTTPConnection | None = None
 
-    def post(self, body: bytes) -> tuple[int, bytes]:
+    def post(self, body: bytes, method: str = "POST", headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
         try:
             if self._conn is None:
                 kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
@@ -77,7 +111,7 @@ class _Connection:
                 # http.client writes headers and body in two sends: without NODELAY, Nagle's
                 # algorithm and the receiver's delayed ACK stall every batch by ~40 ms.
                 self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._conn.request("POST", self.path, body, {"Content-Type": "application/json"})
+            self._conn.request(method, self.path, body, {"Content-Type": "application/json", **(headers or {})})
             answer = self._conn.getresponse()
             return answer.status, answer.read()
         except BaseException:
@@ -93,7 +127,7 @@ class _Connection:
 class Sender:
     def __init__(
         self,
-        targets: Mapping[str, Sequence[str]],
+        targets: Mapping[str, Sequence[str | Mapping[str, Any] | Target]],
         *,
         activation_id: str,
         skill: str = "",
@@ -105,7 +139,11 @@ class Sender:
         backoff: tuple[float, float] = (0.05, 2.0),
         request_timeout: float = 10.0,
     ) -> None:
-        self.targets = {output: list(urls) for output, urls in targets.items() if urls}
+        self.targets = {
+            output: [t if isinstance(t, Target) else Target.of(t) for t in found]
+            for output, found in targets.items()
+            if found
+        }
         self.activation_id, self.skill = activation_id, skill
         self.default_output = (
             default_output
@@ -114,7 +152,9 @@ class Sender:
         )
         self.batch_size, self.linger = max(1, batch_size), linger
         self.retry_seconds, self.backoff = retry_seconds, backoff
-        self._connections = {url: _Connection(url, request_timeout) for urls in self.targets.values() for url in urls}
+        self._connections = {
+            t.url: _Connection(t.url, request_timeout) for found in self.targets.values() for t in found
+        }
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, buffer_size))
         self._sequence: dict[str, int] = {}
         self._failure: _Failure | None = None
@@ -232,25 +272,50 @@ class Sender:
         for output, record in batch:
             by_output.setdefault(output, []).append(record)
         for output, records in by_output.items():
-            body = json.dumps(
-                {"activationId": self.activation_id, "skillName": self.skill, "outputName": output, "records": records}
-            ).encode("utf-8")
-            for url in self.targets[output]:
-                reason = self._post(self._connections[url], body)
+            for target in self.targets[output]:
+                reason = self._deliver_to(target, output, records)
                 if reason is not None:
-                    self._failure = _Failure(output, url, reason, len(batch))
+                    self._failure = _Failure(output, target.url, reason, len(batch))
                     return self._failure
             self.delivered += len(records)
         return None
 
-    def _post(self, connection: _Connection, body: bytes) -> str | None:
-        """None once the receiver has the batch; else why it never will."""
+    def _deliver_to(self, target: Target, output: str, records: list[dict[str, Any]]) -> str | None:
+        connection = self._connections[target.url]
+        if target.method is None:
+            body = {
+                "activationId": self.activation_id,
+                "skillName": self.skill,
+                "outputName": output,
+                "records": records,
+            }
+            return self._post(connection, json.dumps(body).encode("utf-8"))
+        for record in records:
+            envelope = {
+                "activationId": self.activation_id,
+                "channelId": self.activation_id,
+                "sessionId": self.activation_id,
+                "skillName": self.skill,
+                "outputName": output,
+                "payload": record["payload"],
+            }
+            reason = self._post(
+                connection, json.dumps(envelope).encode("utf-8"), target.method, {IDEMPOTENCY_HEADER: record["key"]}
+            )
+            if reason is not None:
+                return reason
+        return None
+
+    def _post(
+        self, connection: _Connection, body: bytes, method: str = "POST", headers: Mapping[str, str] | None = None
+    ) -> str | None:
+        """None once the receiver has the body; else why it never will."""
         started = time.monotonic()
         delay, attempts = self.backoff[0], 0
         while True:
             attempts += 1
             try:
-                status, answer = connection.post(body)
+                status, answer = connection.post(body, method, headers)
             except (OSError, http.client.HTTPException) as exc:
                 last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             else:
@@ -305,7 +370,7 @@ def default_sender() -> Sender:
             except (OSError, ValueError):
                 pass
             _default = Sender(
-                {k: [v] if isinstance(v, str) else list(v) for k, v in targets.items()},
+                {k: [v] if isinstance(v, (str, Mapping)) else list(v) for k, v in targets.items()},
                 activation_id=os.environ.get(ACTIVATION_ENV) or message.get("activationId") or uuid.uuid4().hex,
                 skill=os.environ.get(SKILL_ENV) or message.get("skillName") or "",
                 default_output=message.get("outputName") or None,

@@ -208,3 +208,15 @@ def test_a_refused_plan_never_hides_behind_a_valid_workspace(variants):
     assert diagnostics.ok
     with pytest.raises(PlanError):
         plan_deployment(workspace, StackSettings.from_config("v", {**SETTINGS, "messages": {}}), project_dir=variants)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [("method", "GET", "method must be POST, PUT or PATCH"), ("path", "invoke", "path must start with '/'")],
+)
+def test_a_daemons_path_and_method_are_checked_where_they_are_written(variants, field, value, words):
+    skill = variants / "skills/nested/group/daemon1/skill.yaml"
+    skill.write_text(skill.read_text().replace("    type: daemon\n", f"    type: daemon\n    {field}: {value}\n", 1))
+    _, diagnostics = load_workspace(variants)
+    [error] = diagnostics.errors
+    assert (error.code, error.line) == ("schema", line_of(skill, f"{field}: {value}")) and words in error.message

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -86,3 +90,77 @@ def test_a_receiver_that_refuses_a_batch_fails_at_once(tmp_path):
         assert "refused them with HTTP 404" in done.stderr and "no input at /records/nope" in done.stderr
     finally:
         consumer.kill()
+
+
+_PLAIN_DAEMON = r"""
+import json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+log, answers = sys.argv[1], [int(a) for a in sys.argv[2].split(",") if a]
+
+
+class Handler(BaseHTTPRequestHandler):
+    def _any(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open(log, "a") as out:
+            out.write(json.dumps({"method": self.command, "path": self.path,
+                                  "key": self.headers.get("Idempotency-Key"), "body": json.loads(body)}) + "\n")
+        status = answers.pop(0) if answers else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    do_POST = do_PUT = _any
+
+    def log_message(self, *args):
+        pass
+
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+_JOB = r"""
+from skillship_runtime import send_message
+for n in range(3):
+    send_message({"n": n})
+"""
+
+
+def test_a_daemon_of_its_own_making_gets_one_envelope_per_record_as_cortex_sent_them(tmp_path):
+    """A daemon not built on the runtime, wired with `path: /invoke` and `method: PUT`: the job's
+    runtime calls it once per record, with the message envelope and the record's idempotency key,
+    and retries a 503 with the same key. Both are real processes on loopback."""
+    log = tmp_path / "calls.jsonl"
+    daemon = subprocess.Popen([sys.executable, "-c", _PLAIN_DAEMON, str(log), "503"], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(daemon.stdout.readline())
+        target = {"url": f"http://127.0.0.1:{port}/invoke", "method": "PUT", "format": "envelope"}
+        env = {
+            **os.environ,
+            "SKILLSHIP_TARGETS": json.dumps({"answers": [target]}),
+            "SKILLSHIP_ACTIVATION_ID": "act-7",
+            "SKILLSHIP_SKILL": "asker",
+        }
+        job = subprocess.run([sys.executable, "-c", _JOB], env=env, capture_output=True, text=True, timeout=60)
+        assert job.returncode == 0, job.stderr
+    finally:
+        daemon.kill()
+        daemon.wait()
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(c["method"], c["path"], c["key"]) for c in calls] == [
+        ("PUT", "/invoke", "act-7/answers/0"),  # answered 503: sent again, with the same key
+        ("PUT", "/invoke", "act-7/answers/0"),
+        ("PUT", "/invoke", "act-7/answers/1"),
+        ("PUT", "/invoke", "act-7/answers/2"),
+    ]
+    assert calls[-1]["body"] == {
+        "activationId": "act-7",
+        "channelId": "act-7",
+        "sessionId": "act-7",
+        "skillName": "asker",
+        "outputName": "answers",
+        "payload": {"n": 2},
+    }

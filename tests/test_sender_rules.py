@@ -65,7 +65,7 @@ class _Connection:
     def __init__(self, outcomes) -> None:
         self.outcomes, self.posts = list(outcomes), 0
 
-    def post(self, body: bytes):
+    def post(self, body: bytes, method: str = "POST", headers=None):
         self.posts += 1
         outcome = self.outcomes.pop(0) if self.outcomes else (200, b"")
         if isinstance(outcome, BaseException):
@@ -213,7 +213,10 @@ def test_the_defaults_and_what_a_tasks_environment_sets(monkeypatch):
     monkeypatch.setenv("SKILLSHIP_SEND_BUFFER", "")  # empty: the default
     monkeypatch.setenv("SKILLSHIP_SEND_RETRY_SECONDS", "1.5")
     configured = sender_module.default_sender()
-    assert configured.targets == {"a": ["http://127.0.0.1:9/a"], "b": ["http://127.0.0.1:9/b"]}
+    assert configured.targets == {
+        "a": [sender_module.Target("http://127.0.0.1:9/a")],
+        "b": [sender_module.Target("http://127.0.0.1:9/b")],
+    }
     assert (configured.activation_id, configured.skill, configured.default_output) == ("act-1", "from-message", "b")
     assert (configured.batch_size, configured._queue.maxsize, configured.retry_seconds) == (7, 1000, 1.5)
     assert sender_module.default_sender() is configured  # one per process

@@ -237,3 +237,28 @@ def test_a_chain_of_jobs_longer_than_the_recursion_limit_runs_in_order_and_its_l
     [loop] = [d for d in diagnostics.errors if d.code == "agent-loop"]
     assert loop.message.count(" -> ") == 1500 and names[0] in loop.message and names[-1] in loop.message
     assert loop.file.endswith("chain.yaml") and loop.line is not None
+
+
+def test_a_daemon_of_its_own_making_is_called_at_its_path_with_its_method(example_copy):
+    """A daemon whose image does not carry the runtime is called as on Cortex: senders learn an
+    envelope target, and its AuthorizationPolicy admits that method on that path."""
+    dockerfile = example_copy / "skills/consumer/actions/consumer/Dockerfile"
+    dockerfile.write_text(
+        "\n".join(line for line in dockerfile.read_text().splitlines() if "skillship-runtime" not in line) + "\n"
+    )
+    skill = example_copy / "skills/consumer/skill.yaml"
+    skill.write_text(
+        skill.read_text().replace("    port: 5000\n", "    port: 5000\n    path: /invoke\n    method: put\n")
+    )
+    found, _ = objects(example_copy)
+    producer = next(
+        o for o in found if o["kind"] == "Job" and o["metadata"]["labels"]["skillship.io/skill"] == "producer"
+    )
+    assert json.loads(env_of(producer)["SKILLSHIP_TARGETS"]) == {
+        "records": [
+            {"url": "http://consumer.wired.svc.cluster.local:5000/invoke", "method": "PUT", "format": "envelope"}
+        ]
+    }
+    [rule] = find(found, "AuthorizationPolicy", "consumer-senders")["spec"]["rules"]
+    assert rule["to"] == [{"operation": {"ports": ["5000"], "methods": ["PUT"], "paths": ["/invoke"]}}]
+    assert [e for o in found for e in schema_errors(o)] == []

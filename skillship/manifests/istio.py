@@ -8,7 +8,6 @@ from skillship.manifests.labels import metadata, selector_labels, stack_labels
 from skillship.manifests.objects import KubeObject
 from skillship.plan import DaemonPlan, Workload
 from skillship.settings import IstioMode, StackSettings
-from skillship_runtime.contract import RECORDS_PATH
 
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"
@@ -104,7 +103,7 @@ def admit_senders(daemon: DaemonPlan, settings: StackSettings) -> KubeObject | N
             {
                 "from": [{"source": {"principals": [principal(settings, sa) for sa in daemon.senders]}}],
                 "to": [
-                    {"operation": {"ports": [str(daemon.port)], "methods": ["POST"], "paths": [f"{RECORDS_PATH}*"]}}
+                    {"operation": {"ports": [str(daemon.port)], "methods": [daemon.method], "paths": [daemon.path]}}
                 ],
             }
         ]

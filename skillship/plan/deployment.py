@@ -27,7 +27,7 @@ from skillship.plan.model import DaemonPlan, DeploymentPlan, PlanError, TaskPlan
 from skillship.plan.ordering import loops
 from skillship.plan.problems import StackProblems
 from skillship.plan.properties import checked_defaults, merged_properties, split_headers
-from skillship.plan.stack_wiring import StackWiring, daemon_port, stack_wiring
+from skillship.plan.stack_wiring import StackWiring, daemon_port, stack_wiring, targets_json
 from skillship.podspec import PodOverrides
 from skillship.settings import StackSettings
 from skillship.stackfiles import StackFileLines
@@ -226,7 +226,7 @@ def _plan_task(
         image=prebuilt or digest.tag,
         payload=message.get("payload"),
         properties=properties,
-        targets=targets,
+        targets=targets_json(targets),
     )
     task = TaskPlan(
         key=f"{skill.name}/{action.name}" if several else skill.name,
@@ -288,7 +288,8 @@ def _plan_daemon(
     found = _context_digest(source, action, _prebuilt(skill.name, action.name, settings), digests)
     if found is None:
         return None
-    digest, named, _ = found
+    digest, named, dockerfile = found
+    own_endpoint = {} if dockerfile.uses_runtime else {"path": action.path or "/", "method": action.method or "POST"}
     return DaemonPlan(
         key=f"{skill.name}/{action.name}" if several else skill.name,
         source=source,
@@ -306,6 +307,7 @@ def _plan_daemon(
         replicas=max(1, action.scale_count or 1),
         properties=properties,
         senders=wiring.senders_of(skill.name, action.name),
+        **own_endpoint,
     )
 
 

@@ -42,13 +42,13 @@ def task_identity(
     image: str,
     payload: Any,
     properties: dict[str, Any],
-    targets: tuple[tuple[str, tuple[str, ...]], ...],
+    targets: dict[str, list[Any]],
 ) -> TaskIdentity:
     """`image` is the prebuilt reference or the content tag; `name` the action's Kubernetes name."""
     # Parts that older plans lacked are added only when present (the later ones tagged), so tasks
     # without them keep their names.
     optional = [
-        *([targets] if targets else []),
+        *([[[output, found] for output, found in sorted(targets.items())]] if targets else []),
         *([{"agent": agent}] if agent else []),
         *([{"headers": headers}] if headers else []),
     ]

@@ -14,10 +14,11 @@ from skillship.digest import ContextDigest
 from skillship.models import Action
 from skillship.plan.envelope import canonical_json
 from skillship.plan.ordering import run_order
+from skillship.plan.stack_wiring import Targets, targets_json
 from skillship.podspec import PodOverrides
 from skillship.settings import StackSettings
 from skillship.workspace import SkillSource
-from skillship_runtime.contract import ARGV_MESSAGE_LIMIT
+from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, RECORDS_PATH
 
 
 class PlanError(Exception):
@@ -47,8 +48,8 @@ class Workload:
     repository: str
     prebuilt_image: str | None
     secure_properties: tuple[str, ...]
-    # output -> receiver URLs (agent wiring); the runtime reads them from SKILLSHIP_TARGETS
-    targets: tuple[tuple[str, tuple[str, ...]], ...]
+    # output -> where its records go (agent wiring); the runtime reads them from SKILLSHIP_TARGETS
+    targets: Targets
     # build contexts the Dockerfile names besides its own (`COPY --from=<name>`)
     named_contexts: tuple[tuple[str, Path], ...]
     # what the action's podspec.json sets of its pods (the older layout): resources, env
@@ -69,7 +70,7 @@ class Workload:
 
     @property
     def targets_json(self) -> str | None:
-        return canonical_json({output: list(urls) for output, urls in self.targets}) if self.targets else None
+        return canonical_json(targets_json(self.targets)) if self.targets else None
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,9 @@ class DaemonPlan(Workload):
     replicas: int
     properties: dict[str, Any]
     senders: tuple[str, ...] = ()  # ServiceAccounts of the skills whose records it receives
+    # What its senders call: batches at /records/<input> on the runtime, else its own path
+    path: str = f"{RECORDS_PATH}*"
+    method: str = "POST"
 
 
 @dataclass(frozen=True)

@@ -1,32 +1,61 @@
 """Agent mappings resolved against what one stack deploys: where each sender's records go (a
-daemon's URL), who may send to each daemon, and which jobs run after which."""
+daemon's URL), who may send to each daemon, and which jobs run after which.
+
+A daemon on Skillship's runtime takes batches of records at `/records/<input>`; a daemon of its
+own making (its Dockerfile does not use the runtime) is called the way Cortex called it: one
+message envelope per record, to the action's `path` with its `method` (default POST to `/`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from skillship.models import Action
 from skillship.names import action_name, skill_name
+from skillship.plan.dockerfile import read_dockerfile
 from skillship.plan.problems import StackProblems
 from skillship.settings import StackSettings
 from skillship.wiring import agent_wires, receiver_url
 from skillship.workspace import SkillSource, Workspace
-from skillship_runtime.contract import DEFAULT_PORT
+from skillship_runtime.contract import DEFAULT_PORT, ENVELOPE_FORMAT, TARGET_FORMAT, TARGET_METHOD, TARGET_URL
 
 
 def daemon_port(action: Action) -> int:
     return int(action.port or DEFAULT_PORT)
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where one output's records go: `method` None for a receiver on the runtime (batches of
+    records), else the method that sends a message envelope per record."""
+
+    url: str
+    method: str | None = None
+
+    def as_json(self) -> str | dict[str, Any]:
+        """Its entry in SKILLSHIP_TARGETS: a receiver on the runtime is its URL alone."""
+        if self.method is None:
+            return self.url
+        return {TARGET_URL: self.url, TARGET_METHOD: self.method, TARGET_FORMAT: ENVELOPE_FORMAT}
+
+
+Targets = tuple[tuple[str, tuple[Target, ...]], ...]  # per output, sorted
+
+
+def targets_json(targets: Targets) -> dict[str, list[str | dict[str, Any]]]:
+    return {output: [t.as_json() for t in found] for output, found in targets}
+
+
 @dataclass
 class StackWiring:
-    targets: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # sender skill -> output -> URLs
+    targets: dict[str, dict[str, list[Target]]] = field(default_factory=dict)  # sender skill -> output -> targets
     # (receiver skill, daemon action) -> ServiceAccounts of its senders
     senders: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     after: dict[str, set[str]] = field(default_factory=dict)  # receiver job skill -> sender job skills
 
-    def targets_of(self, skill: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-        return tuple((output, tuple(urls)) for output, urls in sorted(self.targets.get(skill, {}).items()))
+    def targets_of(self, skill: str) -> Targets:
+        return tuple((output, tuple(found)) for output, found in sorted(self.targets.get(skill, {}).items()))
 
     def senders_of(self, skill: str, action: str) -> tuple[str, ...]:
         return tuple(sorted(self.senders.get((skill, action), ())))
@@ -54,13 +83,21 @@ def stack_wiring(
         if action is None:
             continue  # an external API: nothing of ours to wire
         if action.type == "daemon":
-            url = receiver_url(
-                action_name(wire.receiver, action.name), settings.namespace, daemon_port(action), wire.input
-            )
-            urls = wiring.targets.setdefault(wire.sender, {}).setdefault(wire.output, [])
-            if url not in urls:
-                urls.append(url)
+            target = _target(receiver, action, wire.input, settings)
+            found = wiring.targets.setdefault(wire.sender, {}).setdefault(wire.output, [])
+            if target not in found:
+                found.append(target)
             wiring.senders.setdefault((wire.receiver, action.name), set()).add(skill_name(wire.sender))
         elif any(a.type == "job" for a in skills[wire.sender].skill.actions):
             wiring.after.setdefault(wire.receiver, set()).add(wire.sender)
     return wiring
+
+
+def _target(receiver: SkillSource, action: Action, input_name: str, settings: StackSettings) -> Target:
+    service = action_name(receiver.skill.name, action.name)
+    if read_dockerfile(receiver.build_context(action.name)).uses_runtime:
+        return Target(receiver_url(service, settings.namespace, daemon_port(action), input_name))
+    path = action.path or "/"
+    return Target(
+        f"http://{service}.{settings.namespace}.svc.cluster.local:{daemon_port(action)}{path}", action.method or "POST"
+    )
