@@ -10,7 +10,20 @@
 Images get it from the build context named `skillship-runtime` (docs/runtime.md).
 """
 
-from skillship_runtime.message import read_message
-from skillship_runtime.sender import DeliveryError, Sender, default_sender, flush, send_message
+from typing import Any
 
 __all__ = ["DeliveryError", "Sender", "default_sender", "flush", "read_message", "send_message"]
+
+
+def __getattr__(name: str) -> Any:
+    """Loaded on first use: Skillship itself imports only `contract` (the names both sides share),
+    and should not pay for the sender's HTTP client and threads to do so."""
+    if name == "read_message":
+        from skillship_runtime.message import read_message
+
+        return read_message
+    if name in __all__:
+        from skillship_runtime import sender
+
+        return getattr(sender, name)
+    raise AttributeError(f"module 'skillship_runtime' has no attribute {name!r}")

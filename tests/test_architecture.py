@@ -56,3 +56,18 @@ def test_the_runtime_contract_is_spelled_only_in_its_module():
                 if isinstance(node, ast.Constant) and node.value in distinctive:
                     found.append(f"{path.relative_to(REPO)}:{node.lineno} {node.value!r}")
     assert found == [], "import these from skillship_runtime.contract:\n" + "\n".join(found)
+
+
+def test_commands_that_never_touch_a_cluster_never_import_its_client():
+    """`validate`, `render`, `new` and `init` load no Kubernetes client and no sender thread:
+    a quarter of a second of every such command, before (bench/commands.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from skillship.cli import app; from typer.testing import CliRunner; "
+        "CliRunner().invoke(app, ['validate', '.']); "
+        "print(sorted(m for m in ('kubernetes', 'urllib3', 'skillship_runtime.sender') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -3,6 +3,9 @@
 Every failure to reach or use the cluster becomes a ClusterError with one line that says what to
 check; callers turn it into exit code 2. Objects come back as camelCase dicts, as the API
 serialises them, which is what `skillship.status` and `skillship.runs` read.
+
+The client is imported when a command first reaches for the cluster: it costs a quarter of a
+second, which `validate`, `render`, `new` and `init` never need to pay.
 """
 
 from __future__ import annotations
@@ -11,16 +14,15 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
-from urllib3.exceptions import HTTPError
+from typing import TYPE_CHECKING, Any
 
 from skillship.manifests.labels import LABEL_SKILL, LABEL_STACK
 from skillship.names import k8s_name
 from skillship.stackfiles import KUBE_CONTEXT_KEY, StackConfig
+
+if TYPE_CHECKING:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
 
 REQUEST_TIMEOUT = (5, 30)  # connect, read: an unreachable cluster answers within seconds
 
@@ -49,13 +51,20 @@ class Cluster:
 
     @property
     def batch(self) -> client.BatchV1Api:
+        from kubernetes import client
+
         return client.BatchV1Api(self.api)
 
     @property
     def core(self) -> client.CoreV1Api:
+        from kubernetes import client
+
         return client.CoreV1Api(self.api)
 
     def _call(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
         try:
             return method(*args, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         except ApiException as exc:
@@ -130,6 +139,9 @@ class Cluster:
 
     def pod_logs(self, pod: str, container: str, *, previous: bool, follow: bool) -> Iterator[bytes]:
         """The container's log, chunk by chunk (line by line as the kubelet flushes when following)."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
         try:
             response = self.core.read_namespaced_pod_log(
                 pod,
@@ -159,6 +171,9 @@ class Cluster:
 
 def connect(stack: StackConfig) -> Cluster:
     """A client for the stack's cluster: its `kubernetes:context`, else the kubeconfig's current one."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
     path = kubeconfig_path()
     if not path.is_file():
         raise ClusterError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -17,9 +18,11 @@ from skillship.cli.validate import print_human, report
 from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
 from skillship.diagnostics import Diagnostics
 from skillship.manifests import stack_objects
-from skillship.render import RenderError, UnsafeTarget, check_target, write_objects
+from skillship.render import RenderedFile, RenderError, UnsafeTarget, check_target, write_objects
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 from skillship.workspace import Workspace, display_path
+
+TABLE_ROWS = 50  # objects listed one by one without --table
 
 # The --json document's version: it changes only when a key changes meaning or disappears.
 JSON_VERSION = 1
@@ -46,6 +49,9 @@ def render(
         bool, typer.Option("--show-secrets", help="Write secret values (decrypted by the pulumi CLI).")
     ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the written files as JSON on stdout.")] = False,
+    every_object: Annotated[
+        bool, typer.Option("--table", help=f"List every object (else only up to {TABLE_ROWS}; counts by kind above).")
+    ] = False,
 ) -> None:
     """Write every object of a stack's deployment, one YAML file each; Secret values are redacted."""
     json_mode(json_output)
@@ -95,12 +101,26 @@ def render(
             }
         )
         return
-    table = Table(title=f"stack {stack}: {len(files)} objects in {display_path(target)}")
-    for column in ("kind", "name", "namespace", "file"):
-        table.add_column(column)
-    for f in files:
-        table.add_row(f.kind, f.name, f.namespace or "", f.path.name)
-    print_table(table)
+    print_table(_summary(stack, files, target, every_object))
+
+
+def _summary(stack: str, files: list[RenderedFile], target: Path, every_object: bool) -> Table:
+    """A row per object when they are few (or asked for); else a row per kind. A row per object of
+    a thousand skills is three thousand lines nobody reads, and most of render's time."""
+    title = f"stack {stack}: {len(files)} objects in {display_path(target)}"
+    if every_object or len(files) <= TABLE_ROWS:
+        table = Table(title=title)
+        for column in ("kind", "name", "namespace", "file"):
+            table.add_column(column)
+        for f in files:
+            table.add_row(f.kind, f.name, f.namespace or "", f.path.name)
+        return table
+    table = Table(title=f"{title} (--table lists each)")
+    table.add_column("kind")
+    table.add_column("objects", justify="right")
+    for kind, count in sorted(Counter(f.kind for f in files).items()):
+        table.add_row(kind, str(count))
+    return table
 
 
 def _refuse(workspace: Workspace, diagnostics: Diagnostics, json_output: bool) -> NoReturn:

@@ -1,0 +1,120 @@
+"""The commands as people run them, each against a floor of the same work, in one run, alternated:
+
+- `skillship render --stack local` of an N-skill project, against its I/O floor as a process of
+  its own (start Python, parse the same YAML with libyaml, hash the same build-context files,
+  write as many files): the whole command, start-up and the summary it prints included;
+- `skillship validate` of the example workspace, against starting Python and importing pydantic
+  and PyYAML, which any validator in Python must.
+
+    python -m bench.commands [--skills 1000] [--pairs 7] [--json FILE]
+
+Each pair runs the command and its floor back to back (which first alternates), and the ratio is
+the median of the pairs' ratios: on a machine whose speed changes from minute to minute, a ratio
+taken within one pair is steadier than two best times taken apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.generate import generate_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+SKILLSHIP = [sys.executable, "-m", "skillship"]
+
+
+def _wall(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    os.sync()  # no run pays for the writeback of the one before
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, capture_output=True, env={**os.environ, **(env or {})})
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr.decode()[-3000:]}")
+    return seconds
+
+
+def _pairs(pairs: int, command, floor) -> dict:
+    ratios, commands, floors = [], [], []
+    for index in range(pairs):
+        first, second = (command, floor) if index % 2 == 0 else (floor, command)
+        a, b = first(), second()
+        c, f = (a, b) if first is command else (b, a)
+        commands.append(c)
+        floors.append(f)
+        ratios.append(c / f)
+    return {
+        "command_best": min(commands),
+        "floor_best": min(floors),
+        "ratio_median": statistics.median(ratios),
+        "ratios": [round(r, 2) for r in ratios],
+    }
+
+
+def project(base: Path, skills: int) -> Path:
+    root = generate_workspace(base / f"project-{skills}", skills)
+    (root / "Pulumi.yaml").write_text("name: bench\nruntime: python\nstackConfigDir: stacks\n")
+    (root / "stacks").mkdir(exist_ok=True)
+    (root / "stacks/Pulumi.local.yaml").write_text(
+        "config:\n  skillship:target: render\n  skillship:buildImages: false\n"
+    )
+    return root
+
+
+def measure_render(base: Path, skills: int, pairs: int) -> dict:
+    root = project(base, skills)
+    cache = base / "cache"  # the digest cache warm, as on a second render of the same checkout
+    env = {"SKILLSHIP_CACHE_DIR": str(cache)}
+    out = base / "out"
+    _wall([*SKILLSHIP, "render", "--stack", "local", "--out", str(out)], root, env)
+    objects = len(list(out.glob("*.yaml")))
+
+    def command() -> float:
+        shutil.rmtree(out, ignore_errors=True)
+        return _wall([*SKILLSHIP, "render", "--stack", "local", "--out", str(out)], root, env)
+
+    def floor() -> float:
+        return _wall(
+            [sys.executable, "-m", "bench.children", "render-floor", str(root), str(base / "floor"), str(objects)], REPO
+        )
+
+    return {"skills": skills, "objects": objects, **_pairs(pairs, command, floor)}
+
+
+def measure_validate(pairs: int) -> dict:
+    def command() -> float:
+        return _wall([*SKILLSHIP, "validate"], REPO)
+
+    def floor() -> float:
+        return _wall([sys.executable, "-c", "import pydantic, yaml"], REPO)
+
+    return {"workspace": "the example (3 skills, 1 agent)", **_pairs(pairs, command, floor)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skills", type=int, default=1000)
+    parser.add_argument("--pairs", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="skillship-bench-") as folder:
+        results = {
+            "render": measure_render(Path(folder), args.skills, args.pairs),
+            "validate": measure_validate(args.pairs),
+        }
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
