@@ -204,7 +204,9 @@ def test_a_big_render_summarises_by_kind_and_lists_every_object_when_asked(tmp_p
     generate_workspace(project, 30)
     (project / "Pulumi.yaml").write_text("name: big\nruntime: python\nstackConfigDir: stacks\n")
     (project / "stacks").mkdir()
-    (project / "stacks/Pulumi.local.yaml").write_text("config:\n  skillship:target: render\n  skillship:buildImages: false\n")
+    (project / "stacks/Pulumi.local.yaml").write_text(
+        "config:\n  skillship:target: render\n  skillship:buildImages: false\n"
+    )
     summary = render(project, "local", tmp_path / "out")
     assert summary.exit_code == 0, summary.output
     written = sorted((tmp_path / "out").glob("*.yaml"))

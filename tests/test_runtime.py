@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from skillship_runtime import sender as sender_module
 from skillship_runtime.message import read_message
 from skillship_runtime.receiver import RecordServer, RecordStore, make_handler
 from skillship_runtime.sender import DeliveryError, Sender
+from tests.support.http import QuietHandler
 from tests.support.records import free_port
 
 
@@ -112,7 +113,7 @@ def test_sender_delivers_every_record_once_in_order(receiver):
     assert len(receiver.store.keys) == 500
 
 
-class _Scripted(BaseHTTPRequestHandler):
+class _Scripted(QuietHandler):
     """A receiver that answers from a script (then 200), holds each request until `gate` is open,
     and keeps every body it was sent."""
 
@@ -124,13 +125,7 @@ class _Scripted(BaseHTTPRequestHandler):
             server.bodies.append(body)
             status = server.script.pop(0) if server.script else 200
         data = json.dumps({"accepted": 0} if status == 200 else {"error": f"scripted {status}"}).encode()
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(status, data)
 
 
 @pytest.fixture()
@@ -268,7 +263,7 @@ def test_read_message_reads_argv_and_files(tmp_path):
         read_message(["main.py", "[1]"])
 
 
-class _Envoy(BaseHTTPRequestHandler):
+class _Envoy(QuietHandler):
     """Istio's proxy as the runtime sees it: LIVE after a few polls, and told to quit at the end."""
 
     polls = 0
@@ -286,13 +281,7 @@ class _Envoy(BaseHTTPRequestHandler):
         self._answer(b"OK")
 
     def _answer(self, data: bytes) -> None:
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(200, data)
 
 
 @pytest.fixture()

@@ -7,15 +7,16 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from skillship_runtime import sender as sender_module
 from skillship_runtime.sender import DeliveryError, Sender
+from tests.support.http import QuietHandler
 
 
-class _Answers(BaseHTTPRequestHandler):
+class _Answers(QuietHandler):
     """Answers each POST from `server.answers` ((status, body) pairs; then 200), keeping every
     request's headers and records."""
 
@@ -26,13 +27,7 @@ class _Answers(BaseHTTPRequestHandler):
         with server.lock:
             server.requests.append((dict(self.headers), json.loads(body)["records"]))
             status, data = server.answers.pop(0) if server.answers else (200, b'{"accepted": 1}')
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args) -> None:
-        pass
+        self.reply(status, data)
 
 
 @pytest.fixture()

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.support.http import QuietHandler
 
 PRODUCER = REPO / "skills/producer/actions/producer/main.py"
 CONSUMER = REPO / "skills/consumer/actions/consumer/main.py"
@@ -90,7 +91,7 @@ class FlakyProxy:
         self._lock = threading.Lock()
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802
@@ -117,13 +118,7 @@ class FlakyProxy:
                 if failed:
                     with proxy._lock:
                         proxy.failed += 1
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
+                self.reply(status, data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
