@@ -197,16 +197,10 @@ def test_bad_settings_are_a_usage_error_that_writes_nothing(project, tmp_path):
 def test_a_big_render_summarises_by_kind_and_lists_every_object_when_asked(tmp_path):
     """Thousands of rows nobody reads were most of a big render's time: past TABLE_ROWS objects the
     table counts them by kind, and --table lists each."""
-    from bench.generate import generate_workspace
+    from bench.commands import project as bench_project
     from skillship.cli.render import TABLE_ROWS
 
-    project = tmp_path / "big"
-    generate_workspace(project, 30)
-    (project / "Pulumi.yaml").write_text("name: big\nruntime: python\nstackConfigDir: stacks\n")
-    (project / "stacks").mkdir()
-    (project / "stacks/Pulumi.local.yaml").write_text(
-        "config:\n  skillship:target: render\n  skillship:buildImages: false\n"
-    )
+    project = bench_project(tmp_path, 30)
     summary = render(project, "local", tmp_path / "out")
     assert summary.exit_code == 0, summary.output
     written = sorted((tmp_path / "out").glob("*.yaml"))
