@@ -80,9 +80,9 @@ def _listing(folder: str) -> list[os.DirEntry[str]]:
         return list(entries)
 
 
-def _walk(context: Path, ignore: Ignore, top: list[os.DirEntry[str]]) -> list[_File]:
-    """Every file below `context` (whose own entries, `top`, the caller has listed) with its
-    `lstat`, in path order. A folder that the ignore file excludes is not entered, unless a `!`
+def _walk(ignore: Ignore, top: list[os.DirEntry[str]]) -> list[_File]:
+    """Every file below a context, from its own entries (`top`, which the caller has listed), with
+    its `lstat`, in path order. A folder that the ignore file excludes is not entered, unless a `!`
     pattern could bring something inside it back. Files are not matched here: a cache hit needs no
     matching at all."""
     found: list[_File] = []
@@ -114,7 +114,7 @@ def _sent(files: list[_File], ignore: Ignore) -> list[_File]:
 def _scan(context: Path) -> list[_File]:
     top = _listing(str(context))
     ignore = dockerignore(context, top)
-    return _sent(_walk(context, ignore, top), ignore)
+    return _sent(_walk(ignore, top), ignore)
 
 
 def context_files(context: Path) -> list[str]:
@@ -223,7 +223,7 @@ class DigestCache:
         top = _listing(key)
         _, spec_text = read_ignore_file(key, {entry.name for entry in top})
         ignore = compiled(spec_text)
-        everything = _walk(context, ignore, top)
+        everything = _walk(ignore, top)
         signature = _signature(spec_text, everything)
         entry = self._entries.get(key)
         if isinstance(entry, dict) and entry.get("signature") == signature:

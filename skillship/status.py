@@ -145,15 +145,13 @@ def task_row(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: dat
     created, started = _time(meta.get("creationTimestamp")), _time(status.get("startTime"))
     ended = _time(status.get("completionTime"))
     if ended is None and state == FAILED:
-        ended = max(
-            (
-                _time(c.get("lastTransitionTime"))
-                for c in status.get("conditions") or []
-                if c.get("type") in ("Failed", "FailureTarget")
-            ),
-            default=None,
-            key=lambda t: t or now,
-        )
+        # Its end is its latest failure condition that says when (one without a time says nothing).
+        times = [
+            _time(c.get("lastTransitionTime"))
+            for c in status.get("conditions") or []
+            if c.get("type") in ("Failed", "FailureTarget")
+        ]
+        ended = max((t for t in times if t is not None), default=None)
     attempts = int(status.get("succeeded") or 0) + int(status.get("failed") or 0) + int(status.get("active") or 0)
     return TaskRow(
         skill=annotations.get(ANNOTATION_SKILL) or labels.get(LABEL_SKILL, ""),

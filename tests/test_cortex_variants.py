@@ -139,6 +139,7 @@ def test_an_action_only_a_makefile_declares_is_told_and_deployed_once_given_an_i
     [warning] = [d for d in diagnostics.warnings if d.code == "routing-undeclared-action"]
     assert (Path(warning.file).resolve(), warning.line) == (skill, line_of(skill, "action: hw/nursline"))
     assert "Makefile may build it, but Skillship does not read Makefiles" in warning.message
+    assert warning.field == "inputs[0].routing.all.action"
     assert "It is not deployed until you add an action.json" in warning.message
     assert "skillship:images 'makefile-only/hw/nursline'" in warning.message
     assert [d for d in _plan(VARIANTS).daemons if d.skill == "makefile-only"] == []

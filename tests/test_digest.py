@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -183,10 +184,9 @@ def _coarse_filesystem(monkeypatch, mtime_ns: int, ctime_ns: int) -> None:
     edit leaves them as they were."""
     real_walk = digest_module._walk
 
-    def walk(context, ignore, top):
+    def walk(ignore, top):
         return [
-            (path, size, mtime_ns, ctime_ns, inode, mode)
-            for path, size, _, _, inode, mode in real_walk(context, ignore, top)
+            (path, size, mtime_ns, ctime_ns, inode, mode) for path, size, _, _, inode, mode in real_walk(ignore, top)
         ]
 
     monkeypatch.setattr(digest_module, "_walk", walk)
@@ -289,9 +289,7 @@ def test_a_file_that_cannot_be_read_is_named(context, tmp_path, monkeypatch):
     """A file removed between the walk and its read (an editor's swap file), or one the user may not
     read: the error names it, for the plan to report, instead of a traceback."""
     real_walk = digest_module._walk
-    monkeypatch.setattr(
-        digest_module, "_walk", lambda c, i, top: real_walk(c, i, top) + [("gone.swp", 5, 0, 0, 1, 0o100644)]
-    )
+    monkeypatch.setattr(digest_module, "_walk", lambda i, top: real_walk(i, top) + [("gone.swp", 5, 0, 0, 1, 0o100644)])
     for digest in (digest_context, DigestCache(tmp_path / "digests.json").digest):
         with pytest.raises(ContextError) as caught:
             digest(context)
@@ -440,6 +438,12 @@ def test_hits_and_misses_are_counted_and_an_unchanged_run_writes_nothing(context
     first.digest(context)
     first.digest(context)
     assert (first.hits, first.misses) == (1, 1)
+    other = tmp_path / "other"
+    shutil.copytree(context, other)
+    cold = DigestCache(None, clock=later)
+    cold.digest(context)
+    cold.digest(other)
+    assert (cold.hits, cold.misses) == (0, 2)  # each context its own miss
     first.save()
     written = cache_file.stat().st_mtime_ns
     again = DigestCache(cache_file, clock=later)

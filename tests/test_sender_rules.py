@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from http.server import ThreadingHTTPServer
 
 import pytest
@@ -140,6 +141,7 @@ def test_records_sent_within_the_linger_go_in_one_batch_and_flush_delivers_them(
     sender = Sender({"records": [answering.url]}, activation_id="a", linger=0.5)
     for n in range(5):
         sender.send(n)
+        time.sleep(0.02)  # apart, yet within the linger: still one batch
     sender.flush()  # without closing: the batch leaves when the linger ends, not when 100 are queued
     assert sender.delivered == 5
     [(headers, records)] = answering.requests
@@ -219,3 +221,30 @@ def test_the_defaults_and_what_a_tasks_environment_sets(monkeypatch):
     monkeypatch.setenv("SKILLSHIP_TARGETS", "{not json")
     with pytest.raises(ValueError, match="SKILLSHIP_TARGETS is not JSON"):
         sender_module.default_sender()
+
+
+def test_a_task_without_its_environment_still_gets_a_sender_of_the_documented_defaults(monkeypatch):
+    registered = []
+    monkeypatch.setattr(sender_module, "_default", None)
+    monkeypatch.setattr(sender_module.atexit, "register", registered.append)
+    for name in (
+        "SKILLSHIP_ACTIVATION_ID",
+        "SKILLSHIP_SKILL",
+        "SKILLSHIP_SEND_BATCH",
+        "SKILLSHIP_SEND_BUFFER",
+        "SKILLSHIP_SEND_RETRY_SECONDS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SKILLSHIP_TARGETS", json.dumps({"o": "http://127.0.0.1:9/o"}))
+
+    def unreadable():
+        raise ValueError("no message")
+
+    monkeypatch.setattr(sender_module, "read_message", unreadable)
+    fallback = sender_module.default_sender()
+    assert len(fallback.activation_id) == 32 and fallback.skill == ""  # a fresh activation: keys stay unique
+    assert (fallback.batch_size, fallback._queue.maxsize, fallback.retry_seconds) == (100, 1000, 120.0)
+    assert registered == [sender_module._close_at_exit]  # undelivered records fail the process at exit
+    monkeypatch.setattr(sender_module, "_default", None)
+    monkeypatch.setattr(sender_module, "read_message", lambda: {"activationId": "from-message"})
+    assert sender_module.default_sender().activation_id == "from-message"

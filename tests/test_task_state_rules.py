@@ -218,3 +218,37 @@ def test_the_stack_output_of_a_task_and_the_check_that_fails_a_deployment():
         "kubectl logs --namespace team job/hello-1a2b3c4d --container task.",
         "The next `pulumi up` runs failed tasks again.",
     ]
+
+
+def test_pulumi_hands_the_status_back_in_snake_case_and_it_reads_the_same():
+    snake = {
+        "start_time": "2026-11-24T11:58:10Z",
+        "completion_time": "2026-11-24T11:58:20Z",
+        "succeeded": 1,
+        "conditions": [condition("Complete")],
+    }
+    summary = task_summary(
+        key="hello", job="j", namespace="n", image="i", container="task", status=snake, rendered=False
+    )
+    assert (summary["startTime"], summary["completionTime"]) == ("2026-11-24T11:58:10Z", "2026-11-24T11:58:20Z")
+    assert (summary["state"], summary["succeeded"], summary["failed"]) == (SUCCEEDED, 1, 0)
+    camel_wins = {**snake, "startTime": "2026-11-24T11:00:00Z"}
+    assert (
+        task_summary(key="h", job="j", namespace="n", image="i", container="task", status=camel_wins, rendered=False)[
+            "startTime"
+        ]
+        == "2026-11-24T11:00:00Z"
+    )
+    assert task_state({"ready": 1}) == RUNNING
+
+
+def test_a_failure_condition_without_a_time_does_not_hide_the_one_with_it():
+    failed = job(
+        {
+            "startTime": "2026-11-24T11:58:10Z",
+            "conditions": [condition("FailureTarget"), condition("Failed", lastTransitionTime="2026-11-24T11:58:40Z")],
+        }
+    )
+    assert task_row(failed, [], NOW).duration_seconds == 30
+    untimed = job({"startTime": "2026-11-24T11:58:10Z", "conditions": [condition("Failed")]})
+    assert task_row(untimed, [], NOW).duration_seconds is None
