@@ -45,3 +45,6 @@ def action_name(skill: str, action: str) -> str:
 
 def is_label_value(value: str) -> bool:
     return len(value) <= MAX_NAME and bool(_LABEL_VALUE.match(value))
+
+
+TASK_CONTAINER = "task"  # the container of a task's and a daemon's pods that runs the skill's code

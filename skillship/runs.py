@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from skillship.manifests.job import CONTAINER
 from skillship.manifests.labels import ANNOTATION_ACTIVATION, LABEL_TASK_KIND
+from skillship.names import TASK_CONTAINER as CONTAINER
 from skillship.plan import canonical_json
 from skillship.status import RUN
 from skillship_runtime.contract import (

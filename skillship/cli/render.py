@@ -15,9 +15,7 @@ from rich.table import Table
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, print_table, stderr
 from skillship.cli.validate import print_human, report
-from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
 from skillship.diagnostics import Diagnostics
-from skillship.manifests import stack_objects
 from skillship.render import RenderedFile, RenderError, UnsafeTarget, check_target, write_objects
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 from skillship.workspace import Workspace, display_path
@@ -54,6 +52,11 @@ def render(
     ] = False,
 ) -> None:
     """Write every object of a stack's deployment, one YAML file each; Secret values are redacted."""
+    # Imported here: the planner and the builders are most of the core, and `--help` or any other
+    # command needs none of them.
+    from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
+    from skillship.manifests import stack_objects
+
     json_mode(json_output)
     try:
         config = load_stack(find_project(Path.cwd()), stack)

@@ -2,13 +2,29 @@
 image, message and names, planned from a validated workspace and the stack's settings.
 
 The public names live here; the modules behind them each change for one reason (see
-`deployment`, which composes them).
+`deployment`, which composes them). They load on first use: a command that only reads a label's
+name, or spells a message, needs no planner.
 """
 
-from skillship.plan.deployment import plan_deployment
-from skillship.plan.envelope import canonical_json
-from skillship.plan.model import DaemonPlan, DeploymentPlan, PlanError, TaskPlan, Workload
-from skillship.plan.properties import secret_env_name
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the type checker sees: the same names, eagerly
+    from skillship.plan.deployment import plan_deployment
+    from skillship.plan.envelope import canonical_json
+    from skillship.plan.model import DaemonPlan, DeploymentPlan, PlanError, TaskPlan, Workload
+    from skillship.plan.properties import secret_env_name
+
+_HOMES = {
+    "plan_deployment": "deployment",
+    "canonical_json": "envelope",
+    "DaemonPlan": "model",
+    "DeploymentPlan": "model",
+    "PlanError": "model",
+    "TaskPlan": "model",
+    "Workload": "model",
+    "secret_env_name": "properties",
+}
 
 __all__ = [
     "DaemonPlan",
@@ -20,3 +36,9 @@ __all__ = [
     "plan_deployment",
     "secret_env_name",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f"skillship.plan.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'skillship.plan' has no attribute {name!r}")
