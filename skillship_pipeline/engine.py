@@ -3,6 +3,8 @@ outputs. The one module here that talks to Pulumi."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -54,8 +56,27 @@ def open_stack(project: Path, name: str, *, registry_password: str | None = None
     its secret config for this run."""
     stack = auto.Stack.create_or_select(name, _workspace(project))
     if registry_password is not None:
-        stack.set_config(REGISTRY_PASSWORD_KEY, auto.ConfigValue(registry_password, secret=True))
+        set_secret(stack, REGISTRY_PASSWORD_KEY, registry_password)
     return stack
+
+
+def set_secret(stack: auto.Stack, key: str, value: str) -> None:
+    """`pulumi config set --secret KEY` with the value on its standard input. The Automation API's
+    set_config passes the value as an argument, where any local user's `ps` can read it while the
+    command runs."""
+    workspace = stack.workspace
+    assert isinstance(workspace, auto.LocalWorkspace) and workspace.pulumi_command is not None
+    pulumi = workspace.pulumi_command.command
+    done = subprocess.run(
+        [pulumi, "config", "set", "--secret", key, "--stack", stack.name, "--non-interactive"],
+        input=value,
+        capture_output=True,
+        text=True,
+        cwd=workspace.work_dir,
+        env={**os.environ, **(workspace.env_vars or {})},
+    )
+    if done.returncode != 0:
+        raise EngineError(f"pulumi config set --secret {key} failed: {done.stderr.strip()}")
 
 
 def outputs_of(project: Path, name: str) -> dict[str, Any]:
