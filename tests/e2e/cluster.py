@@ -167,6 +167,18 @@ class Cluster:
         )
         return self
 
+    def install_istio_crds(self) -> None:
+        """Istio's CRDs (of the oldest Istio supported), so the API server accepts and checks the
+        Istio objects Skillship declares."""
+        from kubernetes import client, config
+
+        from tests.support.schemas import ISTIO_API_VERSIONS, istio_crd_file
+
+        api = client.ApiextensionsV1Api(config.new_client_from_config(str(self.kubeconfig)))
+        for crd in yaml.safe_load_all(istio_crd_file(ISTIO_API_VERSIONS[0]).read_text()):
+            if crd and crd.get("kind") == "CustomResourceDefinition":
+                api.create_custom_resource_definition(crd)
+
     def _pki(self) -> dict[str, Path]:
         pki = self.directory / "pki"
         pki.mkdir(exist_ok=True)

@@ -8,11 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.e2e.cluster import Cluster, FakeNode
 from tests.e2e.engine import EngineMissing, engine_bin_folder
-from tests.support.schemas import ISTIO_API_VERSIONS, istio_crd_file
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "tools" / "engine" / "build.sh"
@@ -42,19 +40,10 @@ def cluster(engine_bin, tmp_path_factory):
     control_plane = Cluster(tmp_path_factory.mktemp("cluster"), engine_bin)
     try:
         control_plane.start()
-        _install_istio_crds(control_plane)
+        control_plane.install_istio_crds()
         yield control_plane
     finally:
         control_plane.stop()
-
-
-def _install_istio_crds(control_plane: Cluster) -> None:
-    from kubernetes import client, config
-
-    api = client.ApiextensionsV1Api(config.new_client_from_config(str(control_plane.kubeconfig)))
-    for crd in yaml.safe_load_all(istio_crd_file(ISTIO_API_VERSIONS[0]).read_text()):
-        if crd and crd.get("kind") == "CustomResourceDefinition":
-            api.create_custom_resource_definition(crd)
 
 
 @pytest.fixture(scope="session")

@@ -58,9 +58,13 @@ def main(spec: dict) -> dict:
                 "outputs": {k: v.value for k, v in result.outputs.items()},
                 "log": "\n".join(lines),
             }
+        if spec["op"] == "preview":
+            result = target.preview(on_output=lines.append, on_event=on_event)
+            return {"ok": True, "changes": result.change_summary, "steps": steps, "log": "\n".join(lines)}
         if spec["op"] == "destroy":
-            result = target.destroy(on_output=lines.append)
-            return {"ok": True, "changes": result.summary.resource_changes, "outputs": {}, "log": "\n".join(lines)}
+            result = target.destroy(on_output=lines.append, on_event=on_event)
+            changes = result.summary.resource_changes
+            return {"ok": True, "changes": changes, "steps": steps, "outputs": {}, "log": "\n".join(lines)}
         raise ValueError(f"unknown operation {spec['op']!r}")
     except auto.errors.CommandError as exc:
         return {"ok": False, "error": str(exc), "steps": steps, "log": "\n".join(lines)}

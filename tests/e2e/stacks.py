@@ -20,8 +20,10 @@ class Stack:
     project: Path
     engine_bin: Path
     env: dict[str, str]
+    timeout: float = 600  # seconds one operation may take (the benchmarks' big stacks take longer)
 
-    def _run(self, op: str, config: dict | None = None, secrets: dict | None = None) -> dict:
+    def command(self, op: str, config: dict | None = None, secrets: dict | None = None) -> list[str]:
+        """The driver's command line for one operation (tests/e2e/driver.py), run from the repo."""
         spec = {
             "project": str(self.project),
             "stack": self.name,
@@ -31,12 +33,11 @@ class Stack:
             "env": self.env,
             "engine_root": str(self.engine_bin.parent),
         }
+        return [sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)]
+
+    def _run(self, op: str, config: dict | None = None, secrets: dict | None = None) -> dict:
         done = subprocess.run(
-            [sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=600,
+            self.command(op, config, secrets), cwd=REPO, capture_output=True, text=True, timeout=self.timeout
         )
         if done.returncode != 0 or not done.stdout.strip():
             raise AssertionError(f"the driver failed:\n{done.stderr[-4000:]}")
@@ -58,16 +59,25 @@ class Stack:
 
     def export(self) -> str:
         """`pulumi stack export` as a user runs it (the Automation API's export shows secrets)."""
-        done = subprocess.run(
-            [str(self.engine_bin / "pulumi"), "stack", "export", "--stack", self.name],
+        done = self.cli("stack", "export", timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def preview(self, config: dict | None = None) -> dict:
+        result = self._run("preview", config)
+        assert result["ok"], result.get("error")
+        return result
+
+    def cli(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        """The `pulumi` CLI on this stack, as a user runs it (commands that do not run the program)."""
+        return subprocess.run(
+            [str(self.engine_bin / "pulumi"), *args, "--stack", self.name],
             cwd=self.project,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=timeout,
             env={**os.environ, **self.env},
         )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
 
     def destroy(self) -> dict:
         result = self._run("destroy")

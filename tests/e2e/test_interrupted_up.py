@@ -1,0 +1,220 @@
+"""A `pulumi up` killed halfway, and the recovery docs/scale.md documents: with the engine's
+checkpoints (pending creates left in the state) and without them (PULUMI_SKIP_CHECKPOINTS: objects
+in the cluster that the state does not know). After the documented steps every object is recorded
+once, nothing is left orphaned or made twice, and the stack is as a clean `up` leaves it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.generate import generate_workspace
+from tests.e2e.conftest import REPO
+from tests.e2e.stacks import Stack, make_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+SKILLS = 12  # two agents: chains of 10 and 2 jobs and daemons, so an `up` lasts long enough to be cut
+# What Skillship declares in a stack of the `native` Istio mode, by API group/version and kind.
+KINDS = (
+    ("v1", "Namespace"),
+    ("v1", "ServiceAccount"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "Secret"),
+    ("apps/v1", "Deployment"),
+    ("batch/v1", "Job"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("networking.istio.io/v1", "Sidecar"),
+    ("security.istio.io/v1", "AuthorizationPolicy"),
+    ("security.istio.io/v1", "PeerAuthentication"),
+)
+VARIANTS = {"checkpoints": {}, "skip-checkpoints": {"PULUMI_SKIP_CHECKPOINTS": "true"}}
+
+
+@pytest.fixture(scope="module")
+def big_project(tmp_path_factory) -> Path:
+    """The project with a generated workspace of SKILLS skills in place of the example's."""
+    import shutil
+
+    root = generate_workspace(tmp_path_factory.mktemp("interrupted") / "project", SKILLS)
+    for item in ("Pulumi.yaml", "__main__.py", "components"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
+    (root / "stacks").mkdir()
+    for variant in VARIANTS:
+        (root / "stacks" / f"Pulumi.cut-{variant}.yaml").write_text(
+            "config:\n"
+            f"  skillship:namespace: skillship-cut-{variant}\n"
+            "  skillship:buildImages: false\n"
+            "  skillship:istioMode: native\n"
+            "  skillship:activeDeadlineSeconds: 120\n"
+        )
+    return root
+
+
+def _cluster_objects(kube, stack: str) -> set[tuple[str, str]]:
+    """(type token, id) of every object labelled as the stack's, as the provider names them."""
+    from kubernetes.dynamic import DynamicClient
+
+    dynamic = DynamicClient(kube)
+    found: set[tuple[str, str]] = set()
+    for api_version, kind in KINDS:
+        api = dynamic.resources.get(api_version=api_version, kind=kind)
+        for item in api.get(label_selector=f"skillship.io/stack={stack}").items:
+            namespace = item.metadata.namespace
+            ident = f"{namespace}/{item.metadata.name}" if namespace else item.metadata.name
+            found.add((f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}", ident))
+    return found
+
+
+def _recorded(stack: Stack) -> tuple[list[tuple[str, str]], list[dict]]:
+    """The Kubernetes objects the state records (type token, id), and its pending operations."""
+    deployment = json.loads(stack.export())["deployment"]
+    objects = [
+        (r["type"], r["id"])
+        for r in deployment.get("resources", [])
+        if r["type"].startswith("kubernetes:") and not r["type"].startswith("pulumi:providers:") and r.get("id")
+    ]
+    return objects, deployment.get("pending_operations") or []
+
+
+def _jobs(kube, namespace: str) -> dict[str, str]:
+    """Each Job's name and uid: a Job made again has a new uid."""
+    from kubernetes import client
+
+    return {j.metadata.name: j.metadata.uid for j in client.BatchV1Api(kube).list_namespaced_job(namespace).items}
+
+
+def _cut(stack: Stack, kube, namespace: str, job_skills: int) -> list[int]:
+    """Start `up` and SIGKILL the driver, the CLI and the provider together once some of the
+    stack's Jobs exist and not all: as a CI runner losing its machine would."""
+    up = subprocess.Popen(
+        stack.command("up"), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            assert up.poll() is None, "`pulumi up` ended before it could be cut: make the stack longer"
+            if 2 <= len(_jobs(kube, namespace)) < job_skills:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("no Job appeared within 300 s")
+    finally:
+        # The engine starts each provider in a process group of its own: kill the whole tree, as
+        # the machine's loss would, so no provider outlives the test.
+        os.killpg(up.pid, signal.SIGSTOP)  # stopped, the CLI starts no provider while the tree is read
+        tree = _descendants(up.pid)
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        os.killpg(up.pid, signal.SIGKILL)
+        up.wait()
+    return tree
+
+
+def _running(pid: int) -> bool:
+    """Alive, and not a zombie waiting for a parent (in a container, pid 1 may never reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name (in parentheses) may hold spaces: the parent pid follows its end.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def interrupted(request, big_project, engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
+    variant = request.param
+    name, namespace = f"cut-{variant}", f"skillship-cut-{variant}"
+    backend = tmp_path_factory.mktemp(f"backend-{variant}")
+    stack = make_stack(name, big_project, engine_bin, cluster, backend, VARIANTS[variant])
+    job_skills = sum(1 for p in (big_project / "skills").iterdir() if p.name.startswith("job-"))
+    seen: dict = {"variant": variant, "job_skills": job_skills}
+    killed = _cut(stack, kube, namespace, job_skills)
+    time.sleep(0.5)
+    seen["killed"], seen["alive"] = killed, [pid for pid in killed if _running(pid)]
+    seen["cut_cluster"] = _cluster_objects(kube, name)
+    seen["cut_jobs"] = _jobs(kube, namespace)
+    seen["cut_recorded"], seen["cut_pending"] = _recorded(stack)
+    seen["blocked"] = stack.failing_up_result()["error"]
+
+    # The documented recovery (docs/scale.md), step by step, as a user runs it.
+    seen["cancel"] = stack.cli("cancel", "--yes", "--non-interactive")
+    seen["refresh"] = stack.cli("refresh", "--yes", "--non-interactive", "--clear-pending-creates", "--skip-preview")
+    seen["recovered"] = stack.up()
+    seen["cluster"] = _cluster_objects(kube, name)
+    seen["recorded"], seen["pending"] = _recorded(stack)
+    seen["jobs"] = _jobs(kube, namespace)
+    seen["again"] = stack.up()
+    seen["destroy"] = stack.destroy()
+    seen["left"] = _cluster_objects(kube, name)
+    return seen
+
+
+def test_the_cut_left_objects_the_state_does_not_record(interrupted):
+    unrecorded = interrupted["cut_cluster"] - set(interrupted["cut_recorded"])
+    assert unrecorded, "a cut `up` should have left objects the state does not know"
+    if interrupted["variant"] == "checkpoints":
+        # The engine saved each finished step: what was in flight is a pending create.
+        assert any(op["type"] == "creating" for op in interrupted["cut_pending"]), interrupted["cut_pending"]
+        assert interrupted["cut_recorded"], "checkpoints record the steps that finished"
+    else:
+        # Nothing is saved before the end: the cluster holds objects the state has never heard of.
+        assert interrupted["cut_recorded"] == [] and interrupted["cut_pending"] == []
+
+
+def test_the_cut_killed_the_cli_and_its_providers(interrupted):
+    assert len(interrupted["killed"]) >= 2  # the `pulumi` CLI and at least its Kubernetes provider
+    assert interrupted["alive"] == []
+
+
+def test_the_dead_update_keeps_the_stack_locked_until_cancelled(interrupted):
+    assert "locked" in interrupted["blocked"], interrupted["blocked"][-2000:]
+    assert interrupted["cancel"].returncode == 0, interrupted["cancel"].stderr
+    assert interrupted["refresh"].returncode == 0, interrupted["refresh"].stderr
+
+
+def test_after_recovery_every_object_is_recorded_once_and_nothing_is_orphaned(interrupted):
+    recorded = interrupted["recorded"]
+    assert len(recorded) == len(set(recorded)), "an object recorded twice"
+    assert interrupted["pending"] == []
+    assert set(recorded) == interrupted["cluster"]
+    assert interrupted["cut_cluster"] <= interrupted["cluster"], "an object made before the cut was lost"
+
+
+def test_after_recovery_each_task_ran_once_and_succeeded(interrupted):
+    tasks = interrupted["recovered"]["outputs"]["tasks"]
+    assert len(tasks) == interrupted["job_skills"]
+    assert {t["state"] for t in tasks.values()} == {"Succeeded"}
+    assert len(interrupted["jobs"]) == interrupted["job_skills"]  # one Job per task
+    # The Jobs made before the cut were adopted, not made (and run) again.
+    assert {name: interrupted["jobs"].get(name) for name in interrupted["cut_jobs"]} == interrupted["cut_jobs"]
+
+
+def test_the_recovered_stack_is_steady_and_destroys_cleanly(interrupted):
+    assert {op for op, _ in interrupted["again"]["steps"]} <= {"same"}
+    assert interrupted["left"] == set()
