@@ -46,4 +46,4 @@ class SkillDaemon(pulumi.ComponentResource):
         deployment = declare(f"{name}-deployment", objects.deployment, after_identity)
         service = declare(f"{name}-service", objects.service, after_identity)
         self.ready = [deployment, service]
-        self.register_outputs({"deployment": daemon.name, "port": daemon.port})
+        self.register_outputs({})  # the Deployment and Service record their own state

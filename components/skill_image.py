@@ -45,7 +45,7 @@ class SkillImage(pulumi.ComponentResource):
         # `ref` names the pushed digest (repository:tag@sha256:...): the Job runs exactly the image
         # this build pushed, whatever the tag does later.
         self.ref = image.ref
-        self.register_outputs({"ref": self.ref, "tag": task.digest.tag})
+        self.register_outputs({})  # the Image records its ref; the stack's `images` output has both
 
 
 def _registries(settings: StackSettings, password: pulumi.Output[str] | None) -> list[docker_build.RegistryArgs] | None:

@@ -1,0 +1,188 @@
+"""`pulumi up` as people run it: the real engine and Kubernetes provider (tools/engine) against the
+end-to-end suite's control plane and fake node (tests/e2e/cluster.py), for synthetic workspaces of
+N skills (bench/generate.py), with and without the levers that make a big stack cheaper.
+
+    python -m bench.engine [--sizes 10,100,300] [--variants checkpoints,skip-checkpoints] [--json FILE]
+
+For each size, each variant deploys a stack of its own, in a namespace and a file backend of its
+own, and takes a user's steps: create, an unchanged `up`, a `preview`, an `up` after one skill's
+message changed (one Job replaced), and `destroy`. Variants alternate which goes first from one
+size to the next. Each step reports its wall time, the CPU time of the whole process tree (the
+driver, the `pulumi` CLI, the provider), and the engine's step count; after the create, the state
+(`pulumi stack export`) is measured: bytes, resources, and bytes per skill. Growth exponents are
+taken between the smallest and the largest size.
+
+Variants:
+- `checkpoints`: the engine as it ships: it saves the whole state after every step.
+- `skip-checkpoints`: PULUMI_SKIP_CHECKPOINTS=true, the state saved once, at the end (what that
+  risks, and how a stack recovers, is docs/scale.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.generate import generate_workspace
+from tests.e2e.cluster import Cluster, FakeNode
+from tests.e2e.engine import engine_bin_folder
+from tests.e2e.stacks import Stack, make_stack
+
+REPO = Path(__file__).resolve().parent.parent
+VARIANTS = {
+    "checkpoints": {},
+    "skip-checkpoints": {"PULUMI_SKIP_CHECKPOINTS": "true"},
+}
+STEP_TIMEOUT = 4 * 3600  # a big create with checkpoints takes long: the bench measures, it does not give up
+
+
+def engine_bin(scratch: Path) -> Path:
+    done = subprocess.run(["bash", str(REPO / "tools/engine/build.sh")], capture_output=True, text=True, check=True)
+    return engine_bin_folder(Path(done.stdout.strip().splitlines()[-1]), scratch)
+
+
+def project(base: Path, skills: int, stacks: dict[str, str]) -> Path:
+    """A project as `skillship init` lays it out, over a generated workspace, with one stack file
+    per variant (each its own namespace)."""
+    root = generate_workspace(base / f"project-{skills}", skills)
+    for item in ("Pulumi.yaml", "__main__.py", "components"):
+        source = REPO / item
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
+    (root / "stacks").mkdir(exist_ok=True)
+    for name, namespace in stacks.items():
+        (root / "stacks" / f"Pulumi.{name}.yaml").write_text(
+            "config:\n"
+            f"  skillship:namespace: {namespace}\n"
+            "  skillship:buildImages: false\n"
+            "  skillship:istioMode: native\n"
+            "  skillship:activeDeadlineSeconds: 600\n"
+        )
+    return root
+
+
+def first_job_skill(root: Path) -> str:
+    return sorted(p.name for p in (root / "skills").iterdir() if p.name.startswith("job-"))[0]
+
+
+def timed(step) -> dict:
+    """Wall time and the CPU time of every process the step started and waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    result = step()
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2), "steps": len(result.get("steps", []))}
+
+
+def state(stack: Stack, skills: int, backend: Path) -> dict:
+    """The state after the create: the checkpoint file the engine rewrites after every step (its
+    bytes are what a checkpoint costs), the same state as compact JSON, and what fills it."""
+    deployment = json.loads(stack.export())["deployment"]
+    resources = deployment.get("resources", [])
+    kinds: dict[str, int] = {}
+    fields: dict[str, int] = {}
+    for item in resources:
+        kinds[item["type"]] = kinds.get(item["type"], 0) + 1
+        for key, value in item.items():
+            fields[key] = fields.get(key, 0) + len(json.dumps(value, separators=(",", ":")))
+    [checkpoint] = (backend / ".pulumi" / "stacks").rglob(f"{stack.name}.json")
+    compact = len(json.dumps(deployment, separators=(",", ":")))
+    return {
+        "checkpoint_file_bytes": checkpoint.stat().st_size,
+        "compact_bytes": compact,
+        "compact_bytes_per_skill": round(compact / skills),
+        "resources": len(resources),
+        "by_type": dict(sorted(kinds.items())),
+        "bytes_by_field": dict(sorted(fields.items(), key=lambda kv: -kv[1])[:8]),
+    }
+
+
+def journey(stack: Stack, skills: int, changed_skill: str, backend: Path) -> dict:
+    """A user's steps on one stack, each timed; the state measured after the create."""
+    seen: dict = {"create": timed(stack.up)}
+    seen["state"] = state(stack, skills, backend)
+    seen["unchanged"] = timed(stack.up)
+    seen["preview"] = timed(stack.preview)
+    change = {"skillship:messages": {changed_skill: {"payload": {"text": "changed"}}}}
+    seen["one_change"] = timed(lambda: stack.up(change))
+    seen["destroy"] = timed(stack.destroy)
+    return seen
+
+
+def exponent(small: tuple[int, float], large: tuple[int, float]) -> float | None:
+    (n1, t1), (n2, t2) = small, large
+    if n1 == n2 or t1 <= 0 or t2 <= 0:
+        return None
+    return round(math.log(t2 / t1) / math.log(n2 / n1), 2)
+
+
+def growth(results: dict, variants: list[str], sizes: list[int]) -> dict:
+    if len(sizes) < 2:
+        return {}
+    small, large = str(min(sizes)), str(max(sizes))
+    return {
+        variant: {
+            step: exponent(
+                (int(small), results[small][variant][step]["seconds"]),
+                (int(large), results[large][variant][step]["seconds"]),
+            )
+            for step in ("create", "unchanged", "preview", "one_change", "destroy")
+        }
+        for variant in variants
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,300")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    from kubernetes import client, config
+
+    results: dict = {}
+    with tempfile.TemporaryDirectory(prefix="skillship-bench-engine-") as folder, ExitStack() as running:
+        base = Path(folder)
+        cluster = Cluster(base / "cluster", engine_bin(base))
+        running.callback(cluster.stop)
+        cluster.start()
+        cluster.install_istio_crds()
+        api = client.CoreV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
+        running.enter_context(FakeNode(api, tls=(cluster.pki["kubelet.crt"], cluster.pki["kubelet.key"])))
+        for index, skills in enumerate(sizes):
+            order = variants if index % 2 == 0 else list(reversed(variants))
+            names = {variant: f"bench-{skills}-{variant}" for variant in order}  # stack and namespace
+            root = project(base, skills, {name: name for name in names.values()})
+            changed = first_job_skill(root)
+            results[str(skills)] = {}
+            for variant in order:
+                backend = base / f"backend-{skills}-{variant}"
+                backend.mkdir()
+                stack = make_stack(names[variant], root, cluster.bin_dir, cluster, backend, VARIANTS[variant])
+                stack.timeout = STEP_TIMEOUT
+                results[str(skills)][variant] = journey(stack, skills, changed, backend)
+                print(json.dumps({"skills": skills, "variant": variant, **results[str(skills)][variant]}), flush=True)
+    report = {"sizes": results, "growth_exponent": growth(results, variants, sizes)}
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
