@@ -16,6 +16,9 @@ Variants:
 - `checkpoints`: the engine as it ships: it saves the whole state after every step.
 - `skip-checkpoints`: PULUMI_SKIP_CHECKPOINTS=true, the state saved once, at the end (what that
   risks, and how a stack recovers, is docs/scale.md).
+
+Stopped midway, it leaves what a killed `pulumi up` leaves: the engine starts each provider in a
+process group of its own, so those may outlive it (`pkill -f pulumi-resource-kubernetes`).
 """
 
 from __future__ import annotations
