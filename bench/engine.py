@@ -2,7 +2,7 @@
 end-to-end suite's control plane and fake node (tests/e2e/cluster.py), for synthetic workspaces of
 N skills (bench/generate.py), with and without the levers that make a big stack cheaper.
 
-    python -m bench.engine [--sizes 10,100,300] [--variants checkpoints,skip-checkpoints] [--json FILE]
+    python -m bench.engine [--sizes 10,100,300] [--variants checkpoints,skip-checkpoints,unchained] [--json FILE]
 
 For each size, each variant deploys a stack of its own, in a namespace and a file backend of its
 own, and takes a user's steps: create, an unchanged `up`, a `preview`, an `up` after one skill's
@@ -16,6 +16,8 @@ Variants:
 - `checkpoints`: the engine as it ships: it saves the whole state after every step.
 - `skip-checkpoints`: PULUMI_SKIP_CHECKPOINTS=true, the state saved once, at the end (what that
   risks, and how a stack recovers, is docs/scale.md).
+- `unchained`: skip-checkpoints over the same skills without their agents, so no job waits for
+  another: against skip-checkpoints, the price of the ordering chains add.
 
 Stopped midway, it leaves what a killed `pulumi up` leaves: the engine starts each provider in a
 process group of its own, so those may outlive it (`pkill -f pulumi-resource-kubernetes`).
@@ -41,9 +43,12 @@ from tests.e2e.engine import engine_bin_folder
 from tests.e2e.stacks import Stack, make_stack
 
 REPO = Path(__file__).resolve().parent.parent
-VARIANTS = {
-    "checkpoints": {},
-    "skip-checkpoints": {"PULUMI_SKIP_CHECKPOINTS": "true"},
+VARIANTS = {  # the engine's environment, and whether the workspace's agents chain its jobs
+    "checkpoints": ({}, True),
+    "skip-checkpoints": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, True),
+    # The same workspace without its agents: every job may run at once. Against skip-checkpoints,
+    # it prices the ordering Skillship adds (a chained job runs after the job before it).
+    "unchained": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, False),
 }
 STEP_TIMEOUT = 4 * 3600  # a big create with checkpoints takes long: the bench measures, it does not give up
 
@@ -53,10 +58,13 @@ def engine_bin(scratch: Path) -> Path:
     return engine_bin_folder(Path(done.stdout.strip().splitlines()[-1]), scratch)
 
 
-def project(base: Path, skills: int, stacks: dict[str, str]) -> Path:
-    """A project as `skillship init` lays it out, over a generated workspace, with one stack file
-    per variant (each its own namespace)."""
-    root = generate_workspace(base / f"project-{skills}", skills)
+def project(base: Path, skills: int, stacks: dict[str, str], *, agents: bool = True) -> Path:
+    """A project as `skillship init` lays it out, over a generated workspace (without its agents
+    when `agents` is false), with one stack file per variant (each its own namespace)."""
+    root = generate_workspace(base / f"project-{skills}{'' if agents else '-unchained'}", skills)
+    if not agents:
+        shutil.rmtree(root / "agents")
+        (root / "agents").mkdir()
     for item in ("Pulumi.yaml", "__main__.py", "components"):
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
@@ -170,13 +178,20 @@ def main() -> None:
         for index, skills in enumerate(sizes):
             order = variants if index % 2 == 0 else list(reversed(variants))
             names = {variant: f"bench-{skills}-{variant}" for variant in order}  # stack and namespace
-            root = project(base, skills, {name: name for name in names.values()})
-            changed = first_job_skill(root)
+            roots = {
+                chained: project(
+                    base, skills, {names[v]: names[v] for v in order if VARIANTS[v][1] == chained}, agents=chained
+                )
+                for chained in {VARIANTS[v][1] for v in order}
+            }
             results[str(skills)] = {}
             for variant in order:
                 backend = base / f"backend-{skills}-{variant}"
                 backend.mkdir()
-                stack = make_stack(names[variant], root, cluster.bin_dir, cluster, backend, VARIANTS[variant])
+                env, chained = VARIANTS[variant]
+                root = roots[chained]
+                changed = first_job_skill(root)
+                stack = make_stack(names[variant], root, cluster.bin_dir, cluster, backend, env)
                 stack.timeout = STEP_TIMEOUT
                 results[str(skills)][variant] = journey(stack, skills, changed, backend)
                 print(json.dumps({"skills": skills, "variant": variant, **results[str(skills)][variant]}), flush=True)
