@@ -7,9 +7,10 @@ N skills (bench/generate.py), with and without the levers that make a big stack 
 For each size, each variant deploys a stack of its own, in a namespace and a file backend of its
 own, and takes a user's steps: create, an unchanged `up`, a `preview`, an `up` after one skill's
 message changed (one Job replaced), and `destroy`. Variants alternate which goes first from one
-size to the next. Each step reports its wall time, the CPU time of the whole process tree (the
-driver, the `pulumi` CLI, the provider), and the engine's step count; after the create, the state
-(`pulumi stack export`) is measured: bytes, resources, and bytes per skill. Growth exponents are
+size to the next. Each step reports its wall time, the CPU time getrusage counts for the
+processes waited for (the driver and the `pulumi` CLI; a provider only if the CLI reaps it), and the
+engine's step count; after the create, the state is measured: the checkpoint file's bytes, the
+compact state per skill, resources by type, and the fields that fill it. Growth exponents are
 taken between the smallest and the largest size.
 
 Variants:

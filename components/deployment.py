@@ -17,7 +17,7 @@ from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
 from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
-from skillship.manifests.job import CONTAINER
+from skillship.names import TASK_CONTAINER
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
 from skillship.promotion import PromotionError, image_key, image_output, promoted_ref
 from skillship.status import TaskFailed, check_tasks, task_summary
@@ -179,7 +179,7 @@ def _summaries(plan: DeploymentPlan, jobs: list[tuple[TaskPlan, SkillJob]]) -> p
                 job=task.job_name,
                 namespace=settings.namespace,
                 image=image,
-                container=CONTAINER,
+                container=TASK_CONTAINER,
                 status=_plain(status),
                 rendered=settings.renders,
             )

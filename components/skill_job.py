@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.kubernetes import declare, dependencies
 from skillship.manifests import task_objects
-from skillship.manifests.job import CONTAINER
+from skillship.names import TASK_CONTAINER
 from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
 from skillship.status import logs_command
@@ -62,7 +62,7 @@ class SkillJob(pulumi.ComponentResource):
         )
         if settings.wait and not settings.renders:
             # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
-            logs = logs_command(namespace=settings.namespace, job=task.job_name, container=CONTAINER)
+            logs = logs_command(namespace=settings.namespace, job=task.job_name, container=TASK_CONTAINER)
             pulumi.log.info(
                 f"task of skill {task.skill!r} runs as Job {settings.namespace}/{task.job_name}; its logs: {logs}",
                 resource=self,

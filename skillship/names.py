@@ -47,4 +47,4 @@ def is_label_value(value: str) -> bool:
     return len(value) <= MAX_NAME and bool(_LABEL_VALUE.match(value))
 
 
-TASK_CONTAINER = "task"  # the container of a task's and a daemon's pods that runs the skill's code
+TASK_CONTAINER = "task"  # the container of a task's pod that runs the skill's code

@@ -61,14 +61,15 @@ def open_stack(project: Path, name: str, *, registry_password: str | None = None
 
 
 def set_secret(stack: auto.Stack, key: str, value: str) -> None:
-    """`pulumi config set --secret KEY` with the value on its standard input. The Automation API's
+    """`pulumi config set --secret --raw KEY` with the value, exactly (`--raw` keeps a trailing
+    newline), on its standard input. The Automation API's
     set_config passes the value as an argument, where any local user's `ps` can read it while the
     command runs."""
     workspace = stack.workspace
     assert isinstance(workspace, auto.LocalWorkspace) and workspace.pulumi_command is not None
     pulumi = workspace.pulumi_command.command
     done = subprocess.run(
-        [pulumi, "config", "set", "--secret", key, "--stack", stack.name, "--non-interactive"],
+        [pulumi, "config", "set", "--secret", "--raw", key, "--stack", stack.name, "--non-interactive"],
         input=value,
         capture_output=True,
         text=True,

@@ -41,7 +41,7 @@ def test_the_password_goes_on_standard_input_not_the_command_line(tmp_path):
     said = json.loads(seen.read_text())
     assert said["stdin"] == "s3cret-value"
     assert not any("s3cret-value" in arg for arg in said["argv"])
-    assert said["argv"][:4] == ["config", "set", "--secret", REGISTRY_PASSWORD_KEY]
+    assert said["argv"][:5] == ["config", "set", "--secret", "--raw", REGISTRY_PASSWORD_KEY]  # --raw: exactly as given
     assert said["argv"][said["argv"].index("--stack") + 1] == "dev"
 
 

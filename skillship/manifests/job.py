@@ -11,7 +11,6 @@ from skillship.plan import TaskPlan
 from skillship.settings import StackSettings
 from skillship_runtime.contract import ACTIVATION_ENV, MESSAGE_DIR, MESSAGE_VOLUME, message_config_map_name
 
-CONTAINER = TASK_CONTAINER
 # The Job's own deadline bounds the task; Pulumi waits a little longer so that the Job's
 # DeadlineExceeded condition, not Pulumi's timeout, is what ends a task that runs too long.
 AWAIT_MARGIN_SECONDS = 120
@@ -53,7 +52,7 @@ def _pod_spec(task: TaskPlan, settings: StackSettings, image: pod.ImageRef) -> K
         volumes.append({"name": MESSAGE_VOLUME, "configMap": {"name": message_config_map_name(task.job_name)}})
         mounts.append({"name": MESSAGE_VOLUME, "mountPath": MESSAGE_DIR, "readOnly": True})
     container = {
-        "name": CONTAINER,
+        "name": TASK_CONTAINER,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
         "args": [message_argument(task)],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.generate import generate_workspace
+from bench.engine import project
 from tests.e2e.conftest import REPO
 from tests.e2e.stacks import Stack, make_stack
 
@@ -41,23 +41,10 @@ VARIANTS = {"checkpoints": {}, "skip-checkpoints": {"PULUMI_SKIP_CHECKPOINTS": "
 
 @pytest.fixture(scope="module")
 def big_project(tmp_path_factory) -> Path:
-    """The project with a generated workspace of SKILLS skills in place of the example's."""
-    import shutil
-
-    root = generate_workspace(tmp_path_factory.mktemp("interrupted") / "project", SKILLS)
-    for item in ("Pulumi.yaml", "__main__.py", "components"):
-        source = REPO / item
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
-    (root / "stacks").mkdir()
-    for variant in VARIANTS:
-        (root / "stacks" / f"Pulumi.cut-{variant}.yaml").write_text(
-            "config:\n"
-            f"  skillship:namespace: skillship-cut-{variant}\n"
-            "  skillship:buildImages: false\n"
-            "  skillship:istioMode: native\n"
-            "  skillship:activeDeadlineSeconds: 120\n"
-        )
-    return root
+    """The project with a generated workspace of SKILLS skills in place of the example's, as the
+    engine benchmark lays it out, a stack file (and namespace) per variant."""
+    stacks = {f"cut-{variant}": f"skillship-cut-{variant}" for variant in VARIANTS}
+    return project(tmp_path_factory.mktemp("interrupted"), SKILLS, stacks)
 
 
 def _cluster_objects(kube, stack: str) -> set[tuple[str, str]]:
@@ -81,7 +68,7 @@ def _recorded(stack: Stack) -> tuple[list[tuple[str, str]], list[dict]]:
     objects = [
         (r["type"], r["id"])
         for r in deployment.get("resources", [])
-        if r["type"].startswith("kubernetes:") and not r["type"].startswith("pulumi:providers:") and r.get("id")
+        if r["type"].startswith("kubernetes:") and r.get("id")  # the provider's own type is pulumi:providers:
     ]
     return objects, deployment.get("pending_operations") or []
 
