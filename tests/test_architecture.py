@@ -72,3 +72,12 @@ def test_commands_that_never_touch_a_cluster_never_import_its_client():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_the_planners_lazy_names_are_the_ones_it_lists_and_each_resolves():
+    """skillship.plan loads its names on first use: the list, the map and the modules must agree."""
+    import skillship.plan as plan
+
+    assert sorted(plan.__all__) == sorted(plan._HOMES)
+    for name in plan.__all__:
+        assert getattr(plan, name).__name__ == name
