@@ -9,8 +9,10 @@ from components.deployment import StackDeployment, StackDeploymentArgs
 from skillship.gcpolicy import tune_for_batch_run
 
 tune_for_batch_run()  # thousands of resources that live until the end: collect less often
-inputs = read_stack_inputs()
-deployment = StackDeployment("skillship", StackDeploymentArgs(root=Path(__file__).resolve().parent, inputs=inputs))
+root = Path(__file__).resolve().parent
+inputs = read_stack_inputs(root)
+deployment = StackDeployment("skillship", StackDeploymentArgs(root=root, inputs=inputs))
 pulumi.export("namespace", inputs.settings.namespace)
 pulumi.export("tasks", deployment.tasks)
 pulumi.export("images", deployment.images)  # what `promoteFrom` in another stack deploys
+pulumi.export("skills", deployment.skills)  # what this stack deploys (a shard: its share)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings
+from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings, parse_shard_stack
+from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class StackInputs:
     secret_properties: dict[str, list[str]] = field(default_factory=dict)
     secret_values: pulumi.Output[dict[str, dict[str, str]]] | None = None  # skill -> property -> value, secret
     registry_password: pulumi.Output[str] | None = None
+    # For a shard stack: the kubeconfig context of its environment's file, which its own
+    # provider uses (a shard's stack config holds only secrets, so the default provider has none).
+    kube_context: str | None = None
 
 
 def stack_config() -> dict[str, tuple[Any, bool]]:
@@ -50,7 +55,10 @@ def _parse(raw: Any) -> Any:
     return raw
 
 
-def read_stack_inputs() -> StackInputs:
+def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
+    """The stack's settings and secrets; for a shard stack, the settings of its environment's file
+    (skillship.shards) and the secrets of its own config."""
+    shard = _shard_config(project_dir, pulumi.get_stack())
     values: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
     password = None
@@ -67,13 +75,54 @@ def read_stack_inputs() -> StackInputs:
                 password = pulumi.Output.secret(raw)
         else:
             values[name] = _parse(raw)
-    try:
-        settings = StackSettings.from_config(pulumi.get_stack(), values)
-    except SettingsError as exc:
-        raise pulumi.RunError(str(exc)) from None
+    secret_properties = {skill: sorted(props) for skill, props in secrets.items()}
+    if shard is not None:
+        settings = shard.settings
+        # Its own config holds Pulumi.yaml's defaults of every key too, so what it may not set is
+        # checked in its stack file (skillship.stackfiles), where a user would have set it.
+        _check_shard(shard, secret_properties, has_password=password is not None)
+    else:
+        try:
+            settings = StackSettings.from_config(pulumi.get_stack(), values)
+        except SettingsError as exc:
+            raise pulumi.RunError(str(exc)) from None
     return StackInputs(
         settings=settings,
-        secret_properties={skill: sorted(props) for skill, props in secrets.items()},
+        secret_properties=secret_properties,
         secret_values=pulumi.Output.secret(secrets) if secrets else None,
         registry_password=password,
+        kube_context=shard.kube_context if shard is not None else None,
     )
+
+
+def _shard_config(project_dir: Path | None, stack: str) -> StackConfig | None:
+    """The settings of a stack named as a shard of a sharded environment of the project, else None."""
+    if parse_shard_stack(stack) is None:
+        return None
+    try:
+        config = load_stack(project_dir or find_project(Path.cwd()), stack)
+    except StackFileError as exc:
+        if "unknown stack" in str(exc):
+            return None  # a stack of that name that no sharded environment claims
+        raise pulumi.RunError(str(exc)) from None
+    return config if config.settings.shard is not None else None
+
+
+def _check_shard(shard: StackConfig, secrets: dict[str, list[str]], *, has_password: bool) -> None:
+    """A shard deploys with its environment's settings and needs every secret that environment sets."""
+    environment = shard.environment
+    assert environment is not None
+    stack, source = shard.settings.pulumi_stack, shard.settings.stack
+    missing = [
+        f"{CONFIG_NAMESPACE}:secrets.{skill}.{prop}"
+        for skill, props in sorted(environment.secret_properties.items())
+        for prop in props
+        if prop not in secrets.get(skill, ())
+    ]
+    if "registryPassword" in environment.secret_keys and not has_password:
+        missing.append(f"{CONFIG_NAMESPACE}:registryPassword")
+    if missing:
+        raise pulumi.RunError(
+            f"stack {stack!r} is a shard of {source!r} and lacks secrets {source!r} sets: {', '.join(missing)}; "
+            f"copy each with `pulumi config cp KEY --stack {source} --dest {stack}` (docs/scale.md, Shards)"
+        )

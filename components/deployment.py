@@ -19,7 +19,7 @@ from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
 from skillship.names import TASK_CONTAINER
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
-from skillship.promotion import PromotionError, image_key, image_output, promoted_ref
+from skillship.promotion import PromotionError, image_key, image_output, image_sources, merged_images, promoted_ref
 from skillship.status import TaskFailed, check_tasks, task_summary
 
 
@@ -36,6 +36,7 @@ class StackDeployment(pulumi.ComponentResource):
     TYPE = "skillship:index:Workspace"
 
     tasks: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.status.task_summary by task key
+    skills: list[str]  # the skills this stack deploys (a shard's share of its environment)
     images: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.promotion.image_output by skill/action
 
     def __init__(self, name: str, args: StackDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -45,6 +46,9 @@ class StackDeployment(pulumi.ComponentResource):
         for warning in plan.warnings:
             pulumi.log.warn(warning.render(), resource=self)
         options = pulumi.ResourceOptions(parent=self)
+        if args.inputs.kube_context is not None:  # a shard: its environment's cluster (StackInputs)
+            provider = k8s.Provider(f"{name}-cluster", context=args.inputs.kube_context, opts=options)
+            options = pulumi.ResourceOptions(parent=self, provider=provider)
         if settings.renders:
             provider = k8s.Provider(
                 f"{name}-render", render_yaml_to_directory=str(args.root / settings.output_dir / "pulumi"), opts=options
@@ -60,8 +64,15 @@ class StackDeployment(pulumi.ComponentResource):
                     pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared))),
                 )
             )
+        # The base stack of a sharded environment holds the namespace; its shards hold the skills.
+        self.skills = sorted({w.skill for w in (*plan.daemons, *plan.tasks)}) if not settings.is_base else []
+        if settings.is_base:
+            self.tasks = pulumi.Output.from_input({})
+            self.images = pulumi.Output.from_input({})
+            self.register_outputs({})
+            return
         identities: dict[str, list[pulumi.Resource]] = {}
-        images = _Images(name, args.inputs, options)
+        images = _Images(name, args.root, args.inputs, options)
 
         def identity(workload: Workload, former_owner: str) -> list[pulumi.Resource]:
             """The skill's ServiceAccount and Secret, once, before the first of its actions."""
@@ -111,14 +122,18 @@ class StackDeployment(pulumi.ComponentResource):
 class _Images:
     """What each workload runs, and the stack's `images` output of them."""
 
-    def __init__(self, name: str, inputs: StackInputs, options: pulumi.ResourceOptions) -> None:
+    def __init__(self, name: str, root: Path, inputs: StackInputs, options: pulumi.ResourceOptions) -> None:
         self.inputs = inputs
         self.options = options
         self.source = inputs.settings.promote_from
         self.promoted: pulumi.Output[Any] | None = None
         if self.source is not None:
-            reference = pulumi.StackReference(f"{name}-images-of-{self.source}", self.source, opts=options)
-            self.promoted = reference.get_output("images")
+            # A sharded source's images are its shards' (its base stack runs none), merged.
+            found = [
+                pulumi.StackReference(f"{name}-images-of-{stack}", stack, opts=options).get_output("images")
+                for stack in image_sources(root, self.source)
+            ]
+            self.promoted = pulumi.Output.all(*found).apply(merged_images)
         self.runs: list[tuple[Workload, pulumi.Input[str]]] = []
 
     def of(self, name: str, workload: Workload) -> pulumi.Input[str]:

@@ -10,10 +10,12 @@ contents than this workspace holds: what it would deploy is then not what the so
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from skillship.plan import Workload
+from skillship.stackfiles import StackFileError, load_stack
 
 
 class PromotionError(Exception):
@@ -59,3 +61,21 @@ def refusals(images: Mapping[str, Any] | None, workloads: list[Workload], *, sou
         except PromotionError as exc:
             found.append(str(exc))
     return found
+
+
+def image_sources(project_dir: Path, source: str) -> list[str]:
+    """The stacks whose `images` a stack promoted from `source` reads: `source` itself, or, for a
+    sharded environment of this project, its shard stacks (its base stack runs no image)."""
+    try:
+        config = load_stack(project_dir, source)
+    except StackFileError:
+        return [source]  # another project's stack (organization/project/stack), or one without a file
+    return config.stacks[1:] if config.settings.is_base else [source]
+
+
+def merged_images(found: Sequence[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """The `images` outputs of several stacks as one (shards deploy disjoint actions)."""
+    merged: dict[str, Any] = {}
+    for images in found:
+        merged.update(images or {})
+    return merged

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePosixPath
 from typing import Any, Literal
@@ -22,6 +23,42 @@ SECRET_KEYS = frozenset({"registryPassword", "secrets"})
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+
+
+# A shard stack's name is its environment's and its number: `dev.3`.
+_SHARD_STACK = re.compile(r"^(?P<env>.+)\.(?P<index>[1-9][0-9]*)$")
+MAX_SHARDS = 64
+
+
+class Shards(BaseModel):
+    """`skillship:shards` (skillship.shards): how many shard stacks, and what stays together."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(ge=2, le=MAX_SHARDS)
+    by: Literal["agent", "skill"] = "agent"
+
+
+def shard_stack(environment: str, index: int) -> str:
+    return f"{environment}.{index}"
+
+
+def shard_stacks(environment: str, shards: Shards) -> list[str]:
+    return [shard_stack(environment, index) for index in range(1, shards.count + 1)]
+
+
+@dataclass(frozen=True)
+class ShardName:
+    environment: str
+    index: int
+
+
+def parse_shard_stack(name: str) -> ShardName | None:
+    """`dev.3` -> (dev, 3); None for a name that cannot be a shard's."""
+    found = _SHARD_STACK.match(name)
+    if found is None:
+        return None
+    return ShardName(found["env"], int(found["index"]))
 
 
 class IstioMode(str, Enum):
@@ -84,6 +121,11 @@ class StackSettings(BaseModel):
     # Istio's trust domain: AuthorizationPolicy principals read <trustDomain>/ns/<namespace>/sa/<account>.
     trust_domain: str = Field(default="cluster.local", alias="trustDomain")
     egress_hosts: list[str] = Field(default_factory=lambda: ["./*", "istio-system/*"], alias="egressHosts")
+    # Split the skills over shard stacks <stack>.1 ... <stack>.<count> (skillship.shards).
+    shards: Shards | None = None
+    # Which of them this is: never a key of a stack file, known from the Pulumi stack's name. None
+    # for the base stack of a sharded environment (the namespace, no skill) and for a stack unsharded.
+    shard: int | None = None
 
     @field_validator(
         "registry", "registry_username", "builder", "render_dir", "workspace", "promote_from", mode="before"
@@ -145,7 +187,25 @@ class StackSettings(BaseModel):
             )
         if self.promote_from is not None and self.promote_from.rsplit("/", 1)[-1] == self.stack:
             raise ValueError(f"stack {self.stack!r} cannot take its images from itself (promoteFrom)")
+        if self.shards is not None and self.renders:
+            raise ValueError("a render stack cannot have shards: it deploys nothing to split over stacks")
+        if self.shard is not None and (self.shards is None or not 1 <= self.shard <= self.shards.count):
+            count = self.shards.count if self.shards is not None else 0
+            raise ValueError(
+                f"stack {self.pulumi_stack!r} is no shard of {self.stack!r}, which has "
+                + (f"shards 1 to {count}" if count else "no skillship:shards")
+            )
         return self
+
+    @property
+    def pulumi_stack(self) -> str:
+        """The Pulumi stack these settings are for: the environment's own, or one of its shards'."""
+        return self.stack if self.shard is None else shard_stack(self.stack, self.shard)
+
+    @property
+    def is_base(self) -> bool:
+        """The base stack of a sharded environment: its namespace, and no skill of its own."""
+        return self.shards is not None and self.shard is None
 
     @property
     def builds(self) -> bool:
@@ -158,7 +218,7 @@ class StackSettings(BaseModel):
 
     @property
     def output_dir(self) -> str:
-        return self.render_dir or f"rendered/{self.stack}"
+        return self.render_dir or f"rendered/{self.pulumi_stack}"
 
     @property
     def workspace_dir(self) -> str:
@@ -172,10 +232,14 @@ class StackSettings(BaseModel):
         return self.skills is None or skill in self.skills
 
     @classmethod
-    def from_config(cls, stack: str, values: Mapping[str, Any]) -> StackSettings:
-        """Settings from `skillship:`-less keys; raises SettingsError naming every bad key."""
+    def from_config(cls, stack: str, values: Mapping[str, Any], *, shard: int | None = None) -> StackSettings:
+        """Settings from `skillship:`-less keys; raises SettingsError naming every bad key. `stack`
+        is the environment, `shard` which of its shard stacks (from the Pulumi stack's name)."""
+        if "shard" in values or "stack" in values:
+            key = "shard" if "shard" in values else "stack"
+            raise SettingsError(stack, [f"{CONFIG_NAMESPACE}:{key}: unknown setting (see docs/settings.md)"])
         try:
-            return cls.model_validate({**values, "stack": stack})
+            return cls.model_validate({**values, "stack": stack, "shard": shard})
         except ValidationError as exc:
             raise SettingsError(stack, [_problem(error) for error in exc.errors(include_url=False)]) from None
 

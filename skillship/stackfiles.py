@@ -13,7 +13,15 @@ from typing import Any
 import yaml
 
 from skillship.diagnostics import Diagnostic, Severity
-from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings
+from skillship.settings import (
+    CONFIG_NAMESPACE,
+    SECRET_KEYS,
+    SettingsError,
+    ShardName,
+    StackSettings,
+    parse_shard_stack,
+    shard_stacks,
+)
 from skillship.workspace import display_path
 from skillship.yamlsource import FieldPath, YamlSyntaxError, load_yaml
 
@@ -33,6 +41,18 @@ class StackConfig:
     secret_properties: dict[str, list[str]] = field(default_factory=dict)
     # `kubernetes:context` of the stack file: the kubeconfig context the stack deploys to
     kube_context: str | None = None
+    # Which secret keys (SECRET_KEYS) the stack file sets, encrypted
+    secret_keys: frozenset[str] = frozenset()
+    # For a shard stack: its environment's, whose file holds every setting the shard deploys with
+    environment: StackConfig | None = None
+
+    @property
+    def stacks(self) -> list[str]:
+        """The Pulumi stacks that deploy this stack's environment: itself, then its shards."""
+        settings = self.settings
+        if settings.shards is None or settings.shard is not None:
+            return [settings.pulumi_stack]
+        return [settings.stack, *shard_stacks(settings.stack, settings.shards)]
 
 
 def find_project(start: Path) -> Path:
@@ -83,11 +103,66 @@ def stack_file_lines(project_dir: Path, stack: str) -> StackFileLines:
 
 
 def load_stack(project_dir: Path, stack: str) -> StackConfig:
+    """A stack's settings: from its file, or, for shard `dev.3` of a sharded `dev`, from dev's."""
     files = stack_files(project_dir)
+    shard = _shard_of(project_dir, files, stack)
+    if shard is not None:
+        return _load_shard(project_dir, files, stack, shard)
     if stack not in files:
-        known = ", ".join(files) or "none"
+        known = ", ".join(name for name in files if _shard_of(project_dir, files, name) is None) or "none"
         raise StackFileError(f"unknown stack {stack!r} (stacks: {known})")
     return _load_file(project_dir, stack, files[stack])
+
+
+def _shard_of(project_dir: Path, files: dict[str, Path], stack: str) -> ShardName | None:
+    """The environment and shard number of a stack named like a shard of a sharded environment."""
+    name = parse_shard_stack(stack)
+    if name is None or name.environment not in files:
+        return None
+    try:
+        environment = _load_file(project_dir, name.environment, files[name.environment])
+    except StackFileError:
+        return None  # the environment's own commands say what is wrong with its file
+    return name if environment.settings.shards is not None else None
+
+
+def _load_shard(project_dir: Path, files: dict[str, Path], stack: str, shard: ShardName) -> StackConfig:
+    """A shard has no settings of its own: a file of its name holds only its secrets (Pulumi
+    encrypts them per stack, so each shard stack keeps its own copy)."""
+    environment = _load_file(project_dir, shard.environment, files[shard.environment])
+    try:
+        settings = StackSettings.from_config(
+            shard.environment,
+            {k: v for k, v in environment.settings.model_dump(by_alias=True).items() if k not in ("stack", "shard")},
+            shard=shard.index,
+        )
+    except SettingsError as exc:
+        raise StackFileError(f"{files[shard.environment]}: {exc}") from None
+    secrets: dict[str, list[str]] = {}
+    keys: set[str] = set()
+    own = files.get(stack)
+    if own is not None:
+        config = _read_yaml(own).get("config") or {}
+        if not isinstance(config, dict):
+            raise StackFileError(f"{own}: 'config' must be a mapping")
+        settings_there = sorted(
+            str(key) for key in config if str(key).partition(":")[2] not in SECRET_KEYS or not _ours(str(key))
+        )
+        if settings_there:
+            raise StackFileError(
+                f"{own}: stack {stack!r} is shard {shard.index} of {shard.environment!r} and takes every setting "
+                f"from {files[shard.environment]}: move {', '.join(settings_there)} there (a shard's own file "
+                "holds only its secrets)"
+            )
+        for key, value in config.items():
+            name = str(key).partition(":")[2]
+            secrets.update(_secret_names(own, name, value))
+            keys.add(name)
+    return StackConfig(settings, project_dir, secrets, environment.kube_context, frozenset(keys), environment)
+
+
+def _ours(key: str) -> bool:
+    return key.partition(":")[0] == CONFIG_NAMESPACE
 
 
 def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
@@ -96,6 +171,7 @@ def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
         raise StackFileError(f"{path}: 'config' must be a mapping")
     values: dict[str, Any] = {}
     secrets: dict[str, list[str]] = {}
+    keys: set[str] = set()
     context = config.get(KUBE_CONTEXT_KEY)
     for key, value in config.items():
         namespace, _, name = str(key).partition(":")
@@ -103,6 +179,7 @@ def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
             continue  # other packages' keys (kubernetes:context, ...)
         if name in SECRET_KEYS:
             secrets.update(_secret_names(path, name, value))
+            keys.add(name)
         else:
             values[name] = value
     try:
@@ -111,7 +188,7 @@ def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
         raise StackFileError(f"{path}: {exc}") from None
     if context is not None and (not isinstance(context, str) or not context):
         raise StackFileError(f"{path}: {KUBE_CONTEXT_KEY} must be the name of a kubeconfig context")
-    return StackConfig(settings, project_dir, secrets, context)
+    return StackConfig(settings, project_dir, secrets, context, frozenset(keys))
 
 
 def _is_encrypted(value: Any) -> bool:
@@ -159,9 +236,10 @@ def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diag
     delete, the other's. A stack file that cannot be read counts as no stack here: its own
     commands report it."""
     sharing = []
-    for other, path in stack_files(project_dir).items():
-        if other == stack:
-            continue
+    files = stack_files(project_dir)
+    for other, path in files.items():
+        if other == stack or _shard_of(project_dir, files, other) is not None:
+            continue  # a shard's file holds no settings: its environment's are its own
         try:
             if _load_file(project_dir, other, path).settings.namespace == namespace:
                 sharing.append(other)

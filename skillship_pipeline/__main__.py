@@ -20,7 +20,7 @@ import typer
 from skillship.stackfiles import StackFileError, find_project
 
 try:
-    from skillship_pipeline import stages
+    from skillship_pipeline import engine, sharded, stages
 except ImportError as missing:
     if missing.name is None or not missing.name.startswith("pulumi"):
         raise
@@ -33,6 +33,9 @@ StackOption = Annotated[str, typer.Option("--stack", "-s", envvar="SKILLSHIP_STA
 JsonOption = Annotated[bool, typer.Option("--json", help="Print what the stage did as JSON on stdout.")]
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=0, help="How long the gate waits for the tasks, in seconds.")
+]
+ParallelOption = Annotated[
+    int, typer.Option("--parallel", min=0, help="Shard stacks of a sharded stack deployed at once (0: all).")
 ]
 
 
@@ -49,10 +52,10 @@ def _finish(report: stages.Report, json_output: bool) -> None:
     raise typer.Exit(report.exit_code)
 
 
-def _context(stack: str, timeout: float) -> stages.Context:
+def _context(stack: str, timeout: float, parallel: int = 0) -> stages.Context:
     _kubeconfig_from_env()
     try:
-        return stages.context_from_env(find_project(Path.cwd()), stack, timeout, _say)
+        return stages.context_from_env(find_project(Path.cwd()), stack, timeout, _say, parallel)
     except StackFileError as exc:
         _say(f"error: {exc}")
         raise typer.Exit(stages.USAGE) from None
@@ -77,22 +80,48 @@ def preview(
     summary: Annotated[
         Path | None, typer.Option("--summary", help="Write the preview here, as Markdown for the pull request.")
     ] = None,
+    parallel: ParallelOption = 0,
     json_output: JsonOption = False,
 ) -> None:
     """Validate, render and `pulumi preview` the stack; deploy nothing."""
-    _finish(stages.preview(_context(stack, 0), summary), json_output)
+    _finish(stages.preview(_context(stack, 0, parallel), summary), json_output)
 
 
 @app.command()
-def deploy(stack: StackOption, timeout: TimeoutOption = 1800, json_output: JsonOption = False) -> None:
+def deploy(
+    stack: StackOption, timeout: TimeoutOption = 1800, parallel: ParallelOption = 0, json_output: JsonOption = False
+) -> None:
     """Validate, `pulumi up`, then gate on `skillship status --wait`."""
-    _finish(stages.deploy(_context(stack, timeout)), json_output)
+    _finish(stages.deploy(_context(stack, timeout, parallel)), json_output)
 
 
 @app.command()
-def promote(stack: StackOption, timeout: TimeoutOption = 1800, json_output: JsonOption = False) -> None:
+def promote(
+    stack: StackOption, timeout: TimeoutOption = 1800, parallel: ParallelOption = 0, json_output: JsonOption = False
+) -> None:
     """Deploy a stack with promoteFrom: the images its source ran, by digest, checked first."""
-    _finish(stages.promote(_context(stack, timeout)), json_output)
+    _finish(stages.promote(_context(stack, timeout, parallel)), json_output)
+
+
+@app.command("stack-operation", hidden=True)
+def stack_operation(
+    stack: StackOption,
+    operation: Annotated[str, typer.Option("--operation", help="preview or up")],
+) -> None:
+    """One `preview` or `up` of one Pulumi stack, for a stage that runs several at once
+    (skillship_pipeline.sharded): the engine's output on stderr, its outcome as JSON on stdout."""
+    if operation not in ("preview", "up"):
+        _say(f"error: --operation must be preview or up, not {operation!r}")
+        raise typer.Exit(stages.USAGE)
+    _kubeconfig_from_env()
+    try:
+        project = find_project(Path.cwd())
+        opened = engine.open_stack(project, stack, registry_password=os.environ.get("SKILLSHIP_REGISTRY_PASSWORD"))
+        outcome = engine.run(opened, operation, _say)
+    except (StackFileError, engine.EngineError) as exc:
+        outcome = engine.Outcome(False, "", error=str(exc))
+    sys.stdout.write(json.dumps(sharded.outcome_as_json(outcome)) + "\n")
+    raise typer.Exit(stages.OK if outcome.ok else stages.FAILED)
 
 
 def main() -> None:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
-from skillship.promotion import refusals
+from skillship.promotion import image_sources, merged_images, refusals
 from skillship.stackfiles import StackConfig, load_stack
-from skillship_pipeline import engine
+from skillship_pipeline import engine, sharded
 
 OK, FAILED, USAGE = 0, 1, 2
 IMAGE_TYPE = "docker-build:index:Image"
@@ -67,6 +67,7 @@ class Context:
     registry_password: str | None
     status_timeout: float
     say: Callable[[str], None]  # progress and the tools' output, for the CI log (stderr)
+    parallel: int = 0  # shard stacks deployed at once (0: all)
 
 
 def _skillship(context: Context, *args: str) -> int:
@@ -82,50 +83,101 @@ def _skillship(context: Context, *args: str) -> int:
 
 
 def _validate(context: Context, report: Report) -> bool:
-    return report.step("validate", _skillship(context, "validate", "--stack", context.config.settings.stack))
+    return report.step("validate", _skillship(context, "validate", "--stack", context.config.settings.pulumi_stack))
 
 
-def _engine(context: Context, report: Report, operation: str) -> engine.Outcome | None:
-    stack = context.config.settings.stack
+def _engine(context: Context, report: Report, operation: str) -> list[tuple[str, engine.Outcome]] | None:
+    """`preview` or `up` of every Pulumi stack of the stage's stack: itself, or for a sharded
+    environment its base stack, then its shards at once (docs/scale.md, Shards). Each stack's
+    outcome; None when any failed."""
+    stacks = context.config.stacks
+    first = _one_stack(context, report, operation, stacks[0])
+    if first is None:
+        return None
+    if len(stacks) == 1:
+        return [(stacks[0], first)]
+    if operation == "up" and not _release_moved_skills(context, report, stacks[1:]):
+        return None
+    outcomes = sharded.run_all(context.project, stacks[1:], operation, context.parallel, context.say)
+    ok = True
+    for name, outcome in outcomes:
+        ok = _record(context, report, operation, name, outcome) and ok
+    return [(stacks[0], first), *outcomes] if ok else None
+
+
+def _one_stack(context: Context, report: Report, operation: str, stack: str) -> engine.Outcome | None:
     context.say(f"$ pulumi {operation} --stack {stack}")
     try:
         opened = engine.open_stack(context.project, stack, registry_password=context.registry_password)
         outcome = engine.run(opened, operation, context.say)
     except engine.EngineError as exc:
-        report.step(operation, FAILED, error=str(exc))
+        report.step(operation, FAILED, error=str(exc), stack=stack)
         return None
-    details = {"changes": outcome.changes, "imageSteps": outcome.steps_of(IMAGE_TYPE)}
+    return outcome if _record(context, report, operation, stack, outcome) else None
+
+
+def _record(context: Context, report: Report, operation: str, stack: str, outcome: engine.Outcome) -> bool:
+    details = {"stack": stack, "changes": outcome.changes, "imageSteps": outcome.steps_of(IMAGE_TYPE)}
     if not outcome.ok:
-        context.say(outcome.error)
-        report.step(operation, FAILED, error=outcome.error, **details)
-        return None
-    report.step(operation, OK, **details)
-    return outcome
+        context.say(f"{stack}: {outcome.error}")
+        return report.step(operation, FAILED, error=outcome.error, **details)
+    return report.step(operation, OK, **details)
+
+
+def _release_moved_skills(context: Context, report: Report, shards: list[str]) -> bool:
+    """A skill whose shard changed (more shards, an agent regrouped) leaves its former shard's state
+    before any shard deploys, and stays in the cluster: the shard it moved to adopts its objects.
+    Were it deleted by one stack while another created it, two `up`s at once would race."""
+    settings = context.config.settings
+    try:
+        plan = plan_stack(
+            context.project / settings.workspace_dir,
+            settings,
+            project_dir=context.project,
+            secret_properties=context.config.secret_properties,
+        )
+        existing = [name for name in shards if engine.stack_exists(context.project, name)]
+        for name in existing:
+            index = shards.index(name) + 1
+            deployed = engine.outputs_of(context.project, name).get("skills") or []
+            moved = {skill for skill in deployed if plan.shard_of.get(skill) not in (None, index)}
+            if not moved:
+                continue
+            context.say(f"{name}: {len(moved)} skill(s) moved to other shards: {', '.join(sorted(moved))}")
+            dropped = engine.forget(context.project, name, moved)
+            report.step("release moved skills", OK, stack=name, skills=sorted(moved), resources=len(dropped))
+    except (InvalidWorkspace, InvalidStack) as exc:
+        return report.step("release moved skills", FAILED, error=str(exc))
+    except engine.EngineError as exc:
+        return report.step("release moved skills", FAILED, error=str(exc))
+    return True
 
 
 def _gate(context: Context, report: Report) -> bool:
     timeout = str(context.status_timeout)
-    code = _skillship(context, "status", "--stack", context.config.settings.stack, "--wait", "--timeout", timeout)
+    code = _skillship(
+        context, "status", "--stack", context.config.settings.pulumi_stack, "--wait", "--timeout", timeout
+    )
     return report.step("status", code)
 
 
 def preview(context: Context, summary: Path | None) -> Report:
-    report = Report("preview", context.config.settings.stack)
+    report = Report("preview", context.config.settings.pulumi_stack)
     if not _validate(context, report):
         return report
     with tempfile.TemporaryDirectory(prefix="skillship-render-") as folder:
         out = Path(folder) / "manifests"
         if not report.step("render", _skillship(context, "render", "--stack", report.stack, "--out", str(out))):
             return report
-    outcome = _engine(context, report, "preview")
-    if outcome is not None and summary is not None:
-        summary.write_text(_summary(report.stack, outcome), encoding="utf-8")
+    outcomes = _engine(context, report, "preview")
+    if outcomes is not None and summary is not None:
+        summary.write_text("\n".join(_summary(name, outcome) for name, outcome in outcomes), encoding="utf-8")
         context.say(f"preview written to {summary}")
     return report
 
 
 def deploy(context: Context) -> Report:
-    report = Report("deploy", context.config.settings.stack)
+    report = Report("deploy", context.config.settings.pulumi_stack)
     if context.config.settings.promote_from is not None:
         return report.fail(
             f"stack {report.stack!r} takes its images from {context.config.settings.promote_from!r}: "
@@ -138,7 +190,7 @@ def deploy(context: Context) -> Report:
 
 
 def promote(context: Context) -> Report:
-    report = Report("promote", context.config.settings.stack)
+    report = Report("promote", context.config.settings.pulumi_stack)
     source = context.config.settings.promote_from
     if source is None:
         return report.fail(f"stack {report.stack!r} has no promoteFrom: there is nothing to promote it from", USAGE)
@@ -164,12 +216,17 @@ def _check_promotion(context: Context, source: str) -> list[str]:
             project_dir=context.project,
             secret_properties=context.config.secret_properties,
         )
-        outputs = engine.outputs_of(context.project, source)
+        images = merged_images(
+            [
+                engine.outputs_of(context.project, stack).get("images")
+                for stack in image_sources(context.project, source)
+            ]
+        )
     except (InvalidWorkspace, InvalidStack) as exc:
         return [str(exc)]
     except engine.EngineError as exc:
         return [f"the outputs of stack {source!r} cannot be read: {exc}"]
-    return refusals(outputs.get("images"), [*plan.tasks, *plan.daemons], source=source)
+    return refusals(images, [*plan.tasks, *plan.daemons], source=source)
 
 
 def _summary(stack: str, outcome: engine.Outcome) -> str:
@@ -178,7 +235,9 @@ def _summary(stack: str, outcome: engine.Outcome) -> str:
     return f"### `pulumi preview` of stack `{stack}`: {counts}\n\n```\n{outcome.output.strip()}\n```\n"
 
 
-def context_from_env(project: Path, stack: str, status_timeout: float, say: Callable[[str], None]) -> Context:
+def context_from_env(
+    project: Path, stack: str, status_timeout: float, say: Callable[[str], None], parallel: int = 0
+) -> Context:
     """The stack's settings from its file, and the pipeline's secrets from the environment (the CI's
     secret store puts them there): never from a file of the repository."""
     return Context(
@@ -187,4 +246,5 @@ def context_from_env(project: Path, stack: str, status_timeout: float, say: Call
         registry_password=os.environ.get("SKILLSHIP_REGISTRY_PASSWORD") or None,
         status_timeout=status_timeout,
         say=say,
+        parallel=parallel,
     )

@@ -10,6 +10,7 @@ from skillship.cli.logs import logs
 from skillship.cli.new import new
 from skillship.cli.render import render
 from skillship.cli.run import run
+from skillship.cli.shards import shards
 from skillship.cli.status import status
 from skillship.cli.validate import validate
 from skillship.gcpolicy import tune_for_batch_run
@@ -37,6 +38,7 @@ app.command()(render)
 app.command()(status)
 app.command()(logs)
 app.command()(run)
+app.command()(shards)
 
 
 def main() -> None:

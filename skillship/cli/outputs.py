@@ -19,12 +19,20 @@ class OutputsUnavailable(Exception):
 
 
 def stack_output_tasks(stack: StackConfig, *, timeout: float = 60) -> dict[str, Mapping[str, Any]]:
+    """The tasks of every Pulumi stack that deploys `stack`: a sharded environment's are its shards'."""
+    tasks: dict[str, Mapping[str, Any]] = {}
+    for name in stack.stacks:
+        tasks.update(_tasks_of(stack, name, timeout))
+    return tasks
+
+
+def _tasks_of(stack: StackConfig, name: str, timeout: float) -> dict[str, Mapping[str, Any]]:
     pulumi = shutil.which("pulumi")
     if pulumi is None:
         raise OutputsUnavailable("the pulumi CLI is not on PATH")
     try:
         done = subprocess.run(
-            [pulumi, "stack", "output", "tasks", "--json", "--stack", stack.settings.stack],
+            [pulumi, "stack", "output", "tasks", "--json", "--stack", name],
             cwd=stack.project_dir,
             capture_output=True,
             text=True,
@@ -40,7 +48,7 @@ def stack_output_tasks(stack: StackConfig, *, timeout: float = 60) -> dict[str, 
     except json.JSONDecodeError:
         raise OutputsUnavailable("pulumi stack output did not print JSON") from None
     if not isinstance(tasks, dict):
-        raise OutputsUnavailable(f"stack {stack.settings.stack!r} has no tasks output (no successful `pulumi up` yet)")
+        raise OutputsUnavailable(f"stack {name!r} has no tasks output (no successful `pulumi up` yet)")
     return tasks
 
 

@@ -142,7 +142,7 @@ def _decrypted_secrets(config: StackConfig) -> dict[str, dict[str, str]]:
     if pulumi is None:
         fail("--show-secrets needs the pulumi CLI to decrypt the stack's secrets, and it is not on PATH", Exit.USAGE)
     done = subprocess.run(
-        [pulumi, "config", "--show-secrets", "--json", "--stack", config.settings.stack],
+        [pulumi, "config", "--show-secrets", "--json", "--stack", config.settings.pulumi_stack],
         cwd=config.project_dir,
         capture_output=True,
         text=True,

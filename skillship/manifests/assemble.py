@@ -68,6 +68,9 @@ def namespace(settings: StackSettings) -> KubeObject | None:
 
 
 def namespace_objects(settings: StackSettings) -> list[KubeObject]:
+    """What every skill of the stack's namespace shares; a shard's are its base stack's."""
+    if settings.shard is not None:
+        return []
     return [o for o in (namespace(settings), istio.peer_authentication(settings)) if o is not None]
 
 

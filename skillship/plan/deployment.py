@@ -30,6 +30,7 @@ from skillship.plan.properties import checked_defaults, merged_properties, split
 from skillship.plan.stack_wiring import StackWiring, daemon_port, stack_wiring, targets_json
 from skillship.podspec import PodOverrides
 from skillship.settings import StackSettings
+from skillship.shards import assign_shards, crossing_wires, wire_line
 from skillship.stackfiles import StackFileLines
 from skillship.workspace import ActionSource, SkillSource, Workspace, display_path
 from skillship_runtime.contract import MESSAGE_LIMIT
@@ -54,10 +55,14 @@ def plan_deployment(
 
     digests = ContextDigests(digester, problems)
     deployed = [_with_prebuilt_routes(s, settings) for s in workspace.skills if settings.deploys(s.skill.name)]
+    # Wired over the whole environment: a shard's senders reach receivers of other shards by name.
     wiring = stack_wiring(workspace, settings, deployed, problems)
+    shard_of = _check_shards(workspace, settings, deployed, problems)
     tasks: list[TaskPlan] = []
     daemons: list[DaemonPlan] = []
     for source in deployed:
+        if settings.shard is not None and shard_of[source.skill.name] != settings.shard:
+            continue
         jobs = [a for a in source.skill.actions if a.type == "job"]
         servers = [a for a in source.skill.actions if a.type == "daemon"]
         if not jobs and not servers:
@@ -88,7 +93,35 @@ def plan_deployment(
         tuple(sorted(tasks, key=lambda t: t.key)),
         tuple(problems.warnings),
         tuple(sorted(daemons, key=lambda d: d.key)),
+        shard_of,
     )
+
+
+def _check_shards(
+    workspace: Workspace, settings: StackSettings, deployed: list[SkillSource], problems: StackProblems
+) -> dict[str, int]:
+    """Each deployed skill's shard (none unsharded), and a located error for every mapping whose
+    order one stack could not keep: a job's records sent to, or its completion awaited by, a
+    skill another shard deploys (which may not serve yet, or may run first)."""
+    if settings.shards is None:
+        return {}
+    every = assign_shards(workspace, settings.shards)
+    shard_of = {s.skill.name: every[s.skill.name] for s in deployed}
+    for wire in crossing_wires(workspace, shard_of):
+        sender = next(s for s in deployed if s.skill.name == wire.sender)
+        if not any(a.type == "job" for a in sender.skill.actions):
+            continue  # a daemon's records need no order: its receiver is wired by name
+        file, line = wire_line(workspace, wire)
+        problems.file(
+            "shard-crossing",
+            f"{wire.describe()}, but skillship:shards (by: {settings.shards.by}) puts {wire.sender} in shard "
+            f"{shard_of[wire.sender]} and {wire.receiver} in shard {shard_of[wire.receiver]} of {settings.stack!r}: "
+            "a job's records and its completion cannot be awaited across stacks; shard by agent, which keeps "
+            "every agent in one shard",
+            file,
+            line,
+        )
+    return shard_of
 
 
 def _with_prebuilt_routes(source: SkillSource, settings: StackSettings) -> SkillSource:

@@ -4,6 +4,7 @@ manifest builders, the Pulumi components and `skillship status`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -114,6 +115,9 @@ class DeploymentPlan:
     tasks: tuple[TaskPlan, ...]
     warnings: tuple[Diagnostic, ...] = ()
     daemons: tuple[DaemonPlan, ...] = ()
+    # Skill -> the shard stack that deploys it (skillship.shards), over the whole environment;
+    # empty when the stack is not sharded.
+    shard_of: Mapping[str, int] = field(default_factory=dict)
 
     def task(self, key: str) -> TaskPlan | None:
         return next((t for t in self.tasks if t.key == key or t.skill == key), None)

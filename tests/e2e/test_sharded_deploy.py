@@ -1,0 +1,172 @@
+"""A sharded environment deployed by `skillship-pipeline` with the real engine, against the suite's
+control plane and fake node: the base stack and its shards, in parallel; every object recorded by
+exactly one stack; `skillship status` seeing the shards as one deployment; then more shards, so
+skills move between stacks without a task running again; and the shards destroyed before the base.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bench.engine import project
+from tests.e2e.stacks import Stack, make_stack
+from tests.e2e.test_interrupted_up import _cluster_objects, _jobs, _recorded
+from tests.support.jsondocs import check_document
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+ENV, NAMESPACE = "shd", "skillship-shd"
+SKILLS = 24  # agents of 10, 10 and 4 skills: three groups over two shards, then three
+
+
+def _set_shards(root: Path, count: int) -> None:
+    path = root / "stacks" / f"Pulumi.{ENV}.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["skillship:shards"] = {"count": count}
+    path.write_text(yaml.safe_dump(config))
+
+
+def _run(root: Path, env: dict, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _stage(root: Path, env: dict, *args: str) -> dict:
+    done = _run(root, env, sys.executable, "-m", "skillship_pipeline", *args, "--json")
+    assert "Traceback" not in done.stderr, done.stderr[-4000:]
+    report = check_document(json.loads(done.stdout))
+    report["log"] = done.stderr
+    return report
+
+
+def _skillship(root: Path, env: dict, *args: str) -> dict:
+    done = _run(root, env, sys.executable, "-m", "skillship", *args, "--json")
+    document = json.loads(done.stdout)
+    document["exitCode"] = done.returncode
+    return document
+
+
+def _states(stacks: dict[str, Stack]) -> dict[str, list[tuple[str, str]]]:
+    found = {}
+    for name, stack in stacks.items():
+        recorded, pending = _recorded(stack)
+        assert pending == [], (name, pending)
+        found[name] = recorded
+    return found
+
+
+@pytest.fixture(scope="module")
+def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
+    root = project(tmp_path_factory.mktemp("sharded"), SKILLS, {ENV: NAMESPACE})
+    _set_shards(root, 2)
+    backend = tmp_path_factory.mktemp("backend-sharded")
+    stacks = {name: make_stack(name, root, engine_bin, cluster, backend) for name in (ENV, f"{ENV}.1", f"{ENV}.2")}
+    env = {**os.environ, **stacks[ENV].env}
+    seen: dict = {"root": root}
+    seen["preview"] = _stage(root, env, "preview", "--stack", ENV, "--summary", str(root / "preview.md"))
+    seen["summary"] = (root / "preview.md").read_text() if (root / "preview.md").exists() else ""
+    seen["deploy"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
+    assert seen["deploy"]["exitCode"] == 0, seen["deploy"]["log"][-6000:]  # nothing below means anything else
+    seen["shards"] = _skillship(root, env, "shards", "--stack", ENV)
+    seen["status"] = _skillship(root, env, "status", "--stack", ENV)
+    seen["cluster"] = _cluster_objects(kube, ENV)
+    seen["states"] = _states(stacks)
+    seen["jobs"] = _jobs(kube, NAMESPACE)
+    seen["outputs"] = {name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()}
+
+    # Three shards: the groups are hashed again, and some move.
+    _set_shards(root, 3)
+    stacks[f"{ENV}.3"] = make_stack(f"{ENV}.3", root, engine_bin, cluster, backend)
+    seen["shards_after"] = _skillship(root, env, "shards", "--stack", ENV)
+    seen["redeploy"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
+    seen["cluster_after"] = _cluster_objects(kube, ENV)
+    seen["states_after"] = _states(stacks)
+    seen["jobs_after"] = _jobs(kube, NAMESPACE)
+    seen["outputs_after"] = {name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()}
+    seen["again"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
+
+    # Destroyed as docs/scale.md says: the shards, then the base (which holds the namespace).
+    seen["destroyed"] = {name: stacks[name].destroy() for name in (f"{ENV}.1", f"{ENV}.2", f"{ENV}.3", ENV)}
+    seen["left"] = _cluster_objects(kube, ENV)
+    return seen
+
+
+def _ups(report: dict) -> dict[str, dict]:
+    return {step["stack"]: step for step in report["steps"] if step["step"] == "up"}
+
+
+def test_the_pipeline_deploys_the_base_then_every_shard(sharded):
+    report = sharded["deploy"]
+    assert report["exitCode"] == 0, report["log"][-4000:]
+    ups = _ups(report)
+    assert list(ups) == [ENV, f"{ENV}.1", f"{ENV}.2"]
+    assert all(step["exitCode"] == 0 for step in ups.values())
+    assert [s["step"] for s in report["steps"]][-1] == "status"  # one gate, over the whole environment
+    # each shard's log lines carry its name in the CI log
+    assert f"[{ENV}.1] " in report["log"] and f"[{ENV}.2] " in report["log"]
+
+
+def test_the_preview_covers_every_stack_and_changes_nothing(sharded):
+    assert sharded["preview"]["exitCode"] == 0, sharded["preview"]["log"][-4000:]
+    for name in (ENV, f"{ENV}.1", f"{ENV}.2"):
+        assert f"`pulumi preview` of stack `{name}`" in sharded["summary"]
+
+
+def test_every_object_is_recorded_by_exactly_one_stack(sharded):
+    for states, cluster in (
+        (sharded["states"], sharded["cluster"]),
+        (sharded["states_after"], sharded["cluster_after"]),
+    ):
+        recorded = [item for objects in states.values() for item in objects]
+        assert len(recorded) == len(set(recorded)), "an object recorded by two stacks"
+        assert set(recorded) == cluster
+    base = {kind for kind, _ in sharded["states"][ENV]}
+    assert base == {"kubernetes:core/v1:Namespace", "kubernetes:security.istio.io/v1:PeerAuthentication"}
+
+
+def test_status_sees_the_shards_as_one_deployment(sharded):
+    tasks = sharded["status"]["tasks"]
+    job_skills = sum(1 for p in (sharded["root"] / "skills").iterdir() if p.name.startswith("job-"))
+    assert len(tasks) == job_skills and {t["state"] for t in tasks} == {"Succeeded"}
+    assert sharded["status"]["exitCode"] == 0
+    # each shard's outputs hold its share, as `skillship shards` lists it
+    listed = {row["stack"]: row["skills"] for row in sharded["shards"]["stacks"]}
+    for name, outputs in sharded["outputs"].items():
+        assert sorted(outputs["skills"]) == listed[name], name
+
+
+def test_moved_skills_change_stack_without_running_again(sharded):
+    before = {row["stack"]: set(row["skills"]) for row in sharded["shards"]["stacks"]}
+    after = {row["stack"]: set(row["skills"]) for row in sharded["shards_after"]["stacks"]}
+    moved = {s for name, skills in before.items() for s in skills if s not in after.get(name, set())}
+    assert moved, "three shards should move some group: pick another workspace size"
+    report = sharded["redeploy"]
+    assert report["exitCode"] == 0, report["log"][-4000:]
+    released = [s for s in report["steps"] if s["step"] == "release moved skills"]
+    assert {skill for step in released for skill in step["skills"]} == moved
+    assert all(step["resources"] > 0 for step in released)
+    # The cluster kept every object, and every Job its uid: no task ran again, none was deleted.
+    assert sharded["cluster_after"] == sharded["cluster"]
+    assert sharded["jobs_after"] == sharded["jobs"]
+    for name, outputs in sharded["outputs_after"].items():
+        assert set(outputs["skills"]) == after[name], name
+    deletes = {name: step["changes"].get("delete", 0) for name, step in _ups(report).items()}
+    assert deletes == dict.fromkeys(deletes, 0), deletes
+
+
+def test_an_unchanged_sharded_deploy_changes_nothing(sharded):
+    report = sharded["again"]
+    assert report["exitCode"] == 0, report["log"][-4000:]
+    for name, step in _ups(report).items():
+        assert set(step["changes"]) == {"same"}, (name, step["changes"])
+    assert not [s for s in report["steps"] if s["step"] == "release moved skills"]
+
+
+def test_destroying_the_shards_then_the_base_leaves_nothing(sharded):
+    assert all(result["ok"] for result in sharded["destroyed"].values())
+    assert sharded["left"] == set()
