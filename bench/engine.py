@@ -19,6 +19,8 @@ Variants:
   risks, and how a stack recovers, is docs/scale.md).
 - `unchained`: skip-checkpoints over the same skills without their agents, so no job waits for
   another: against skip-checkpoints, the price of the ordering chains add.
+- `sharded`: skip-checkpoints with `skillship:shards` of SHARDS shards by agent: the base stack,
+  then every shard at once (as `skillship-pipeline` deploys them); the state is summed over all.
 
 Stopped midway, it leaves what a killed `pulumi up` leaves: the engine starts each provider in a
 process group of its own, so those may outlive it (`pkill -f pulumi-resource-kubernetes`).
@@ -35,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -50,7 +53,11 @@ VARIANTS = {  # the engine's environment, and whether the workspace's agents cha
     # The same workspace without its agents: every job may run at once. Against skip-checkpoints,
     # it prices the ordering Skillship adds (a chained job runs after the job before it).
     "unchained": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, False),
+    # skip-checkpoints over SHARDS shard stacks (docs/scale.md, Shards): the base stack, then the
+    # shards at once, each step timed from the first stack's start to the last one's end.
+    "sharded": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, True),
 }
+SHARDS = 4
 STEP_TIMEOUT = 4 * 3600  # a big create with checkpoints takes long: the bench measures, it does not give up
 
 
@@ -79,6 +86,52 @@ def project(base: Path, skills: int, stacks: dict[str, str], *, agents: bool = T
             "  skillship:activeDeadlineSeconds: 600\n"
         )
     return root
+
+
+class Fleet:
+    """The stacks of a sharded environment, operated as `skillship-pipeline` does: the base
+    first, then the shards at once; destroyed the other way round. Settings (a changed message)
+    go to the base stack's file, which every shard reads."""
+
+    def __init__(self, base: Stack, shards: list[Stack]) -> None:
+        self.base, self.shards, self.name = base, shards, base.name
+
+    def _all(self, op: str, stacks: list[Stack]) -> list[dict]:
+        with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
+            return list(pool.map(lambda stack: getattr(stack, op)(), stacks))
+
+    def up(self, config: dict | None = None) -> dict:
+        return _merged([self.base.up(config), *self._all("up", self.shards)])
+
+    def preview(self) -> dict:
+        return _merged([self.base.preview(), *self._all("preview", self.shards)])
+
+    def destroy(self) -> dict:
+        return _merged([*self._all("destroy", self.shards), self.base.destroy()])
+
+
+def _merged(results: list[dict]) -> dict:
+    return {"ok": all(r["ok"] for r in results), "steps": [step for r in results for step in r.get("steps", [])]}
+
+
+def sharded_project(root: Path, name: str) -> None:
+    """Shards for the stack file `name` of a project made by `project`."""
+    path = root / "stacks" / f"Pulumi.{name}.yaml"
+    path.write_text(path.read_text() + f"  skillship:shards: {{count: {SHARDS}}}\n")
+
+
+def fleet_state(fleet: Fleet, skills: int, backend: Path) -> dict:
+    """`state` of every stack of the environment, summed, and the biggest shard's."""
+    each = [state(stack, skills, backend) for stack in (fleet.base, *fleet.shards)]
+    compact = sum(s["compact_bytes"] for s in each)
+    return {
+        "checkpoint_file_bytes": sum(s["checkpoint_file_bytes"] for s in each),
+        "largest_checkpoint_file_bytes": max(s["checkpoint_file_bytes"] for s in each),
+        "compact_bytes": compact,
+        "compact_bytes_per_skill": round(compact / skills),
+        "resources": sum(s["resources"] for s in each),
+        "resources_by_stack": [s["resources"] for s in each],
+    }
 
 
 def first_job_skill(root: Path) -> str:
@@ -119,10 +172,11 @@ def state(stack: Stack, skills: int, backend: Path) -> dict:
     }
 
 
-def journey(stack: Stack, skills: int, changed_skill: str, backend: Path) -> dict:
-    """A user's steps on one stack, each timed; the state measured after the create."""
+def journey(stack: Stack | Fleet, skills: int, changed_skill: str, backend: Path) -> dict:
+    """A user's steps on one stack (or a sharded environment's), each timed; the state measured
+    after the create."""
     seen: dict = {"create": timed(stack.up)}
-    seen["state"] = state(stack, skills, backend)
+    seen["state"] = fleet_state(stack, skills, backend) if isinstance(stack, Fleet) else state(stack, skills, backend)
     seen["unchanged"] = timed(stack.up)
     seen["preview"] = timed(stack.preview)
     change = {"skillship:messages": {changed_skill: {"payload": {"text": "changed"}}}}
@@ -194,7 +248,17 @@ def main() -> None:
                 changed = first_job_skill(root)
                 stack = make_stack(names[variant], root, cluster.bin_dir, cluster, backend, env)
                 stack.timeout = STEP_TIMEOUT
-                results[str(skills)][variant] = journey(stack, skills, changed, backend)
+                operated: Stack | Fleet = stack
+                if variant == "sharded":
+                    sharded_project(root, names[variant])
+                    shards = [
+                        make_stack(f"{names[variant]}.{i}", root, cluster.bin_dir, cluster, backend, env)
+                        for i in range(1, SHARDS + 1)
+                    ]
+                    for shard in shards:
+                        shard.timeout = STEP_TIMEOUT
+                    operated = Fleet(stack, shards)
+                results[str(skills)][variant] = journey(operated, skills, changed, backend)
                 print(json.dumps({"skills": skills, "variant": variant, **results[str(skills)][variant]}), flush=True)
     report = {"sizes": results, "growth_exponent": growth(results, variants, sizes)}
     text = json.dumps(report, indent=2)
