@@ -14,8 +14,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
-from skillship.manifests.labels import LABEL_ACTION, LABEL_SKILL
-from skillship.names import skill_name
+from skillship_pipeline.state import without_skills
 
 REGISTRY_PASSWORD_KEY = "skillship:registryPassword"
 
@@ -102,32 +101,9 @@ def forget(project: Path, name: str, skills: set[str]) -> list[str]:
     except auto.errors.CommandError as exc:
         raise EngineError(_said(exc)) from None
     state = dict(exported.deployment or {})
-    resources: list[dict[str, Any]] = list(state.get("resources") or [])
-    labels = {skill_name(skill) for skill in skills}
-    dropped = {r["urn"] for r in resources if _label(r, LABEL_SKILL) in labels}
-    # The Skillship components of the same workloads (SkillJob, SkillDaemon, SkillImage), named
-    # after the workload as its objects' action label is, and everything below what is dropped.
-    actions = {_label(r, LABEL_ACTION) for r in resources if r["urn"] in dropped} - {None}
-    for resource in resources:
-        kind, component = resource.get("type", ""), resource["urn"].rsplit("::", 1)[-1]
-        if kind.startswith(COMPONENT_PREFIX) and kind != WORKSPACE_TYPE and component.partition("-")[2] in actions:
-            dropped.add(resource["urn"])
-    for resource in resources:  # parents come before their children in a state
-        if resource.get("parent") in dropped:
-            dropped.add(resource["urn"])
+    kept, dropped = without_skills(list(state.get("resources") or []), skills)
     if not dropped:
         return []
-    kept = []
-    for resource in resources:
-        if resource["urn"] in dropped:
-            continue
-        resource = dict(resource)
-        resource["dependencies"] = [d for d in resource.get("dependencies") or [] if d not in dropped]
-        if resource.get("propertyDependencies"):
-            resource["propertyDependencies"] = {
-                key: [d for d in deps if d not in dropped] for key, deps in resource["propertyDependencies"].items()
-            }
-        kept.append(resource)
     state["resources"] = kept
     exported.deployment = state
     try:
@@ -135,17 +111,6 @@ def forget(project: Path, name: str, skills: set[str]) -> list[str]:
     except auto.errors.CommandError as exc:
         raise EngineError(_said(exc)) from None
     return sorted(dropped)
-
-
-COMPONENT_PREFIX = "skillship:index:"
-WORKSPACE_TYPE = "skillship:index:Workspace"
-
-
-def _label(resource: dict[str, Any], key: str) -> str | None:
-    """A label of a Kubernetes object as the state records its inputs."""
-    labels = ((resource.get("inputs") or {}).get("metadata") or {}).get("labels") or {}
-    value = labels.get(key) if isinstance(labels, dict) else None
-    return value if isinstance(value, str) else None
 
 
 def stack_exists(project: Path, name: str) -> bool:

@@ -40,3 +40,36 @@ def test_a_child_that_dies_without_an_outcome_is_a_failure(tmp_path):
 
 def test_outcomes_survive_their_json():
     assert outcome_from_json(outcome_as_json(BIG)) == BIG
+
+
+def _state_of_dev() -> list[dict]:
+    """The resources of the dev stack as the program declares them (urn, type, parent,
+    dependencies, inputs), the shape of an exported state's."""
+    from tests.support.program import run_program, stack_config
+
+    run = run_program("dev", stack_config("dev"))
+    assert run.error is None, run.error
+    return [
+        {k: r[k] for k in ("urn", "type", "parent", "dependencies", "inputs")} | {"custom": r["custom"]}
+        for r in run.resources
+    ]
+
+
+def test_a_moved_skill_leaves_the_state_whole_and_alone():
+    from skillship_pipeline.state import without_skills
+
+    resources = _state_of_dev()
+    kept, dropped = without_skills(resources, {"consumer"})
+    by_urn = {r["urn"]: r for r in resources}
+    labels = [((by_urn[u]["inputs"].get("metadata") or {}).get("labels") or {}) for u in dropped]
+    # its objects, its components, nothing of another skill
+    assert {"skillship:index:SkillDaemon"} <= {by_urn[u]["type"] for u in dropped}
+    assert {label.get("skillship.io/skill") for label in labels} - {None} == {"consumer"}
+    for resource in kept:
+        assert (resource["inputs"].get("metadata") or {}).get("labels", {}).get("skillship.io/skill") != "consumer"
+        assert resource["parent"] not in dropped
+        assert not set(resource["dependencies"]) & dropped  # producer's job waited for consumer's daemon
+    assert len(kept) + len(dropped) == len(resources)
+    waited = [r for r in resources if set(r["dependencies"]) & dropped and r["urn"] not in dropped]
+    assert waited, "the example's producer waits for the consumer daemon: the case under test"
+    assert without_skills(resources, {"no-such-skill"}) == (resources, set())
