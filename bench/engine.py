@@ -41,6 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+import yaml
+
 from bench.generate import generate_workspace
 from tests.e2e.cluster import Cluster, FakeNode
 from tests.e2e.engine import engine_bin_folder
@@ -56,8 +58,22 @@ VARIANTS = {  # the engine's environment, and whether the workspace's agents cha
     # skip-checkpoints over SHARDS shard stacks (docs/scale.md, Shards): the base stack, then the
     # shards at once, each step timed from the first stack's start to the last one's end.
     "sharded": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, True),
+    # skip-checkpoints, with a plain program in place of Skillship's: the very objects
+    # `skillship render` wrote for the stack, declared by one ConfigGroup (the floor of #21).
+    "plain": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, True),
 }
 SHARDS = 4
+PLAIN = {"plain"}  # the variants whose program is PLAIN_PROGRAM
+PLAIN_PROGRAM = '''"""A plain program: the objects `skillship render` wrote for this stack, as they are."""
+
+from pathlib import Path
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+folder = Path(__file__).resolve().parent / "plain" / pulumi.get_stack()
+k8s.yaml.v2.ConfigGroup("objects", files=sorted(str(path) for path in folder.glob("*.yaml")))
+'''
 STEP_TIMEOUT = 4 * 3600  # a big create with checkpoints takes long: the bench measures, it does not give up
 
 
@@ -66,10 +82,12 @@ def engine_bin(scratch: Path) -> Path:
     return engine_bin_folder(Path(done.stdout.strip().splitlines()[-1]), scratch)
 
 
-def project(base: Path, skills: int, stacks: dict[str, str], *, agents: bool = True) -> Path:
+def project(base: Path, skills: int, stacks: dict[str, str], *, agents: bool = True, plain: bool = False) -> Path:
     """A project as `skillship init` lays it out, over a generated workspace (without its agents
-    when `agents` is false), with one stack file per variant (each its own namespace)."""
-    root = generate_workspace(base / f"project-{skills}{'' if agents else '-unchained'}", skills)
+    when `agents` is false), with one stack file per variant (each its own namespace); `plain`:
+    with PLAIN_PROGRAM as its program."""
+    suffix = ("" if agents else "-unchained") + ("-plain" if plain else "")
+    root = generate_workspace(base / f"project-{skills}{suffix}", skills)
     if not agents:
         shutil.rmtree(root / "agents")
         (root / "agents").mkdir()
@@ -85,7 +103,46 @@ def project(base: Path, skills: int, stacks: dict[str, str], *, agents: bool = T
             "  skillship:istioMode: native\n"
             "  skillship:activeDeadlineSeconds: 600\n"
         )
+    if plain:
+        (root / "__main__.py").write_text(PLAIN_PROGRAM)
     return root
+
+
+class PlainStack:
+    """A stack of PLAIN_PROGRAM: before each step (untimed), `skillship render` writes the
+    stack's objects where the program reads them; a changed setting goes to the stack file."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack, self.name = stack, stack.name
+        self.pending: dict | None = None
+
+    def prepare(self, config: dict | None = None) -> None:
+        if config:
+            path = self.stack.project / "stacks" / f"Pulumi.{self.name}.yaml"
+            text = yaml.safe_load(path.read_text())
+            text["config"].update(config)
+            path.write_text(yaml.safe_dump(text))
+        out = self.stack.project / "plain" / self.name
+        done = subprocess.run(
+            [sys.executable, "-m", "skillship", "render", "--stack", self.name, "--out", str(out)],
+            cwd=self.stack.project,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"skillship render failed:\n{done.stderr[-4000:]}")
+
+    def up(self, config: dict | None = None) -> dict:
+        return self.stack.up()  # the change, if any, was rendered by prepare
+
+    def preview(self) -> dict:
+        return self.stack.preview()
+
+    def destroy(self) -> dict:
+        return self.stack.destroy()
+
+    def export(self) -> str:
+        return self.stack.export()
 
 
 class Fleet:
@@ -172,14 +229,21 @@ def state(stack: Stack, skills: int, backend: Path) -> dict:
     }
 
 
-def journey(stack: Stack | Fleet, skills: int, changed_skill: str, backend: Path) -> dict:
+def journey(stack: Stack | Fleet | PlainStack, skills: int, changed_skill: str, backend: Path) -> dict:
     """A user's steps on one stack (or a sharded environment's), each timed; the state measured
-    after the create."""
+    after the create. A plain program's objects are rendered before a step, off the clock."""
+    change = {"skillship:messages": {changed_skill: {"payload": {"text": "changed"}}}}
+    if isinstance(stack, PlainStack):
+        stack.prepare()
     seen: dict = {"create": timed(stack.up)}
-    seen["state"] = fleet_state(stack, skills, backend) if isinstance(stack, Fleet) else state(stack, skills, backend)
+    if isinstance(stack, Fleet):
+        seen["state"] = fleet_state(stack, skills, backend)
+    else:
+        seen["state"] = state(stack.stack if isinstance(stack, PlainStack) else stack, skills, backend)
     seen["unchanged"] = timed(stack.up)
     seen["preview"] = timed(stack.preview)
-    change = {"skillship:messages": {changed_skill: {"payload": {"text": "changed"}}}}
+    if isinstance(stack, PlainStack):
+        stack.prepare(change)
     seen["one_change"] = timed(lambda: stack.up(change))
     seen["destroy"] = timed(stack.destroy)
     return seen
@@ -234,21 +298,25 @@ def main() -> None:
             order = variants if index % 2 == 0 else list(reversed(variants))
             names = {variant: f"bench-{skills}-{variant}" for variant in order}  # stack and namespace
             roots = {
-                chained: project(
-                    base, skills, {names[v]: names[v] for v in order if VARIANTS[v][1] == chained}, agents=chained
+                (chained, plain): project(
+                    base,
+                    skills,
+                    {names[v]: names[v] for v in order if (VARIANTS[v][1], v in PLAIN) == (chained, plain)},
+                    agents=chained,
+                    plain=plain,
                 )
-                for chained in {VARIANTS[v][1] for v in order}
+                for chained, plain in {(VARIANTS[v][1], v in PLAIN) for v in order}
             }
             results[str(skills)] = {}
             for variant in order:
                 backend = base / f"backend-{skills}-{variant}"
                 backend.mkdir()
                 env, chained = VARIANTS[variant]
-                root = roots[chained]
+                root = roots[(chained, variant in PLAIN)]
                 changed = first_job_skill(root)
                 stack = make_stack(names[variant], root, cluster.bin_dir, cluster, backend, env)
                 stack.timeout = STEP_TIMEOUT
-                operated: Stack | Fleet = stack
+                operated: Stack | Fleet | PlainStack = PlainStack(stack) if variant in PLAIN else stack
                 if variant == "sharded":
                     sharded_project(root, names[variant])
                     shards = [

@@ -109,7 +109,7 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
     if shard is not None:
         return _load_shard(project_dir, files, stack, shard)
     if stack not in files:
-        known = ", ".join(name for name in files if _shard_of(project_dir, files, name) is None) or "none"
+        known = ", ".join(name for name in files if not _is_shard_file(project_dir, files, name)) or "none"
         raise StackFileError(f"unknown stack {stack!r} (stacks: {known})")
     return _load_file(project_dir, stack, files[stack])
 
@@ -119,11 +119,16 @@ def _shard_of(project_dir: Path, files: dict[str, Path], stack: str) -> ShardNam
     name = parse_shard_stack(stack)
     if name is None or name.environment not in files:
         return None
-    try:
-        environment = _load_file(project_dir, name.environment, files[name.environment])
-    except StackFileError:
-        return None  # the environment's own commands say what is wrong with its file
+    # An environment whose file cannot be read may be sharded: its error, not a guess, is the answer.
+    environment = _load_file(project_dir, name.environment, files[name.environment])
     return name if environment.settings.shards is not None else None
+
+
+def _is_shard_file(project_dir: Path, files: dict[str, Path], stack: str) -> bool:
+    try:
+        return _shard_of(project_dir, files, stack) is not None
+    except StackFileError:
+        return False
 
 
 def _load_shard(project_dir: Path, files: dict[str, Path], stack: str, shard: ShardName) -> StackConfig:
@@ -238,9 +243,9 @@ def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diag
     sharing = []
     files = stack_files(project_dir)
     for other, path in files.items():
-        if other == stack or _shard_of(project_dir, files, other) is not None:
-            continue  # a shard's file holds no settings: its environment's are its own
         try:
+            if other == stack or _shard_of(project_dir, files, other) is not None:
+                continue  # a shard's file holds no settings: its environment's are its own
             if _load_file(project_dir, other, path).settings.namespace == namespace:
                 sharing.append(other)
         except StackFileError:

@@ -273,3 +273,13 @@ def test_the_shards_command_lists_every_stack_in_deploy_order(tmp_path):
     assert unsharded.exit_code == 2 and "has no skillship:shards" in unsharded.output
     shard = cli_in(project, "shards", "--stack", "dev.2")
     assert shard.exit_code == 2 and "is a shard of 'dev'" in shard.output
+
+
+def test_a_shard_of_an_unreadable_environment_says_what_is_wrong_with_it(tmp_path):
+    project = _sharded_project(tmp_path)
+    (project / "stacks" / "Pulumi.dev.1.yaml").write_text("encryptionsalt: v1:abc\n")
+    environment = project / "stacks" / "Pulumi.dev.yaml"
+    environment.write_text(environment.read_text() + "  skillship:wait: [not, a, bool]\n")
+    with pytest.raises(StackFileError) as refused:
+        load_stack(project, "dev.1")
+    assert "Pulumi.dev.yaml" in str(refused.value) and "skillship:wait" in str(refused.value)
