@@ -6,7 +6,6 @@ ignored default. Secret keys never enter StackSettings: they stay Pulumi secrets
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,15 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from skillship.settings import CONFIG_NAMESPACE, SECRET_KEYS, SettingsError, StackSettings, parse_shard_stack
-from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
+from skillship.settings import (
+    CONFIG_NAMESPACE,
+    SECRET_KEYS,
+    SettingsError,
+    StackSettings,
+    config_value,
+    parse_shard_stack,
+)
+from skillship.stackfiles import StackConfig, StackFileError, UnknownStack, find_project, load_stack
 
 
 @dataclass(frozen=True)
@@ -45,16 +51,6 @@ def stack_config() -> dict[str, tuple[Any, bool]]:
     }
 
 
-def _parse(raw: Any) -> Any:
-    """Objects and lists arrive as JSON text; scalars as text that pydantic converts."""
-    if isinstance(raw, str) and raw[:1] in ("{", "["):
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
-            return raw
-    return raw
-
-
 def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
     """The stack's settings and secrets; for a shard stack, the settings of its environment's file
     (skillship.shards) and the secrets of its own config."""
@@ -68,13 +64,13 @@ def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
             if not secret:
                 raise pulumi.RunError(f"{key} holds a secret in plain text: set it with `pulumi config set --secret`")
             if name == "secrets":
-                secrets = _parse(raw) or {}
+                secrets = config_value(raw) or {}
                 if not isinstance(secrets, dict) or not all(isinstance(v, dict) for v in secrets.values()):
                     raise pulumi.RunError(f"{key} must map each skill to its secure property values")
             else:
                 password = pulumi.Output.secret(raw)
         else:
-            values[name] = _parse(raw)
+            values[name] = config_value(raw)
     secret_properties = {skill: sorted(props) for skill, props in secrets.items()}
     if shard is not None:
         settings = shard.settings
@@ -101,9 +97,9 @@ def _shard_config(project_dir: Path | None, stack: str) -> StackConfig | None:
         return None
     try:
         config = load_stack(project_dir or find_project(Path.cwd()), stack)
+    except UnknownStack:
+        return None  # a stack of that name with no file, that no sharded environment claims
     except StackFileError as exc:
-        if "unknown stack" in str(exc):
-            return None  # a stack of that name that no sharded environment claims
         raise pulumi.RunError(str(exc)) from None
     return config if config.settings.shard is not None else None
 

@@ -8,6 +8,7 @@ keeps the two equal).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,18 @@ def parse_shard_stack(name: str) -> ShardName | None:
     if found is None:
         return None
     return ShardName(found["env"], int(found["index"]))
+
+
+def config_value(raw: Any) -> Any:
+    """A config value as both readers take it: objects and lists arrive as JSON text from
+    `pulumi.Config`, and `pulumi config set KEY '{...}'` (without --path) writes them to the stack
+    file as that text; scalars stay as they are, for pydantic to convert."""
+    if isinstance(raw, str) and raw[:1] in ("{", "["):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
 
 
 class IstioMode(str, Enum):

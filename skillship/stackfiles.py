@@ -19,6 +19,7 @@ from skillship.settings import (
     SettingsError,
     ShardName,
     StackSettings,
+    config_value,
     parse_shard_stack,
     shard_stacks,
 )
@@ -31,6 +32,10 @@ KUBE_CONTEXT_KEY = "kubernetes:context"
 
 class StackFileError(Exception):
     """The project or stack file is missing or unreadable."""
+
+
+class UnknownStack(StackFileError):
+    """No stack file of that name, and no sharded environment whose shard it is."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
         return _load_shard(project_dir, files, stack, shard)
     if stack not in files:
         known = ", ".join(name for name in files if not _is_shard_file(project_dir, files, name)) or "none"
-        raise StackFileError(f"unknown stack {stack!r} (stacks: {known})")
+        raise UnknownStack(f"unknown stack {stack!r} (stacks: {known})")
     return _load_file(project_dir, stack, files[stack])
 
 
@@ -186,7 +191,7 @@ def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
             secrets.update(_secret_names(path, name, value))
             keys.add(name)
         else:
-            values[name] = value
+            values[name] = config_value(value)
     try:
         settings = StackSettings.from_config(stack, values)
     except SettingsError as exc:

@@ -283,3 +283,19 @@ def test_a_shard_of_an_unreadable_environment_says_what_is_wrong_with_it(tmp_pat
     with pytest.raises(StackFileError) as refused:
         load_stack(project, "dev.1")
     assert "Pulumi.dev.yaml" in str(refused.value) and "skillship:wait" in str(refused.value)
+
+
+def test_settings_written_as_json_text_read_as_pulumi_reads_them(tmp_path):
+    """`pulumi config set skillship:messages '{...}'` (no --path) writes JSON text to the stack
+    file; pulumi.Config hands the program that text, which it parses, and so must the file reader
+    that shards and `skillship render` use."""
+    project = _sharded_project(tmp_path)
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["config"]["skillship:messages"] = '{"hello": {"payload": {"name": "json text"}}}'
+    config["config"]["skillship:egressHosts"] = '["./*"]'
+    path.write_text(yaml.safe_dump(config))
+    for stack in ("dev", "dev.1"):
+        settings = load_stack(project, stack).settings
+        assert settings.messages == {"hello": {"payload": {"name": "json text"}}}
+        assert settings.egress_hosts == ["./*"]
