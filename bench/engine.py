@@ -114,7 +114,6 @@ class PlainStack:
 
     def __init__(self, stack: Stack) -> None:
         self.stack, self.name = stack, stack.name
-        self.pending: dict | None = None
 
     def prepare(self, config: dict | None = None) -> None:
         if config:
@@ -151,7 +150,7 @@ class Fleet:
     go to the base stack's file, which every shard reads."""
 
     def __init__(self, base: Stack, shards: list[Stack]) -> None:
-        self.base, self.shards, self.name = base, shards, base.name
+        self.base, self.shards = base, shards
 
     def _all(self, op: str, stacks: list[Stack]) -> list[dict]:
         with ThreadPoolExecutor(max_workers=len(stacks)) as pool:

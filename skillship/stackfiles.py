@@ -110,23 +110,23 @@ def stack_file_lines(project_dir: Path, stack: str) -> StackFileLines:
 def load_stack(project_dir: Path, stack: str) -> StackConfig:
     """A stack's settings: from its file, or, for shard `dev.3` of a sharded `dev`, from dev's."""
     files = stack_files(project_dir)
-    shard = _shard_of(project_dir, files, stack)
-    if shard is not None:
-        return _load_shard(project_dir, files, stack, shard)
+    found = _shard_of(project_dir, files, stack)
+    if found is not None:
+        return _load_shard(files, stack, *found)
     if stack not in files:
         known = ", ".join(name for name in files if not _is_shard_file(project_dir, files, name)) or "none"
         raise UnknownStack(f"unknown stack {stack!r} (stacks: {known})")
     return _load_file(project_dir, stack, files[stack])
 
 
-def _shard_of(project_dir: Path, files: dict[str, Path], stack: str) -> ShardName | None:
-    """The environment and shard number of a stack named like a shard of a sharded environment."""
+def _shard_of(project_dir: Path, files: dict[str, Path], stack: str) -> tuple[ShardName, StackConfig] | None:
+    """The name and the environment of a stack named like a shard of a sharded environment."""
     name = parse_shard_stack(stack)
     if name is None or name.environment not in files:
         return None
     # An environment whose file cannot be read may be sharded: its error, not a guess, is the answer.
     environment = _load_file(project_dir, name.environment, files[name.environment])
-    return name if environment.settings.shards is not None else None
+    return (name, environment) if environment.settings.shards is not None else None
 
 
 def _is_shard_file(project_dir: Path, files: dict[str, Path], stack: str) -> bool:
@@ -136,10 +136,9 @@ def _is_shard_file(project_dir: Path, files: dict[str, Path], stack: str) -> boo
         return False
 
 
-def _load_shard(project_dir: Path, files: dict[str, Path], stack: str, shard: ShardName) -> StackConfig:
+def _load_shard(files: dict[str, Path], stack: str, shard: ShardName, environment: StackConfig) -> StackConfig:
     """A shard has no settings of its own: a file of its name holds only its secrets (Pulumi
     encrypts them per stack, so each shard stack keeps its own copy)."""
-    environment = _load_file(project_dir, shard.environment, files[shard.environment])
     try:
         settings = StackSettings.from_config(
             shard.environment,
@@ -168,7 +167,9 @@ def _load_shard(project_dir: Path, files: dict[str, Path], stack: str, shard: Sh
             name = str(key).partition(":")[2]
             secrets.update(_secret_names(own, name, value))
             keys.add(name)
-    return StackConfig(settings, project_dir, secrets, environment.kube_context, frozenset(keys), environment)
+    return StackConfig(
+        settings, environment.project_dir, secrets, environment.kube_context, frozenset(keys), environment
+    )
 
 
 def _ours(key: str) -> bool:

@@ -113,9 +113,10 @@ def forget(project: Path, name: str, skills: set[str]) -> list[str]:
     return sorted(dropped)
 
 
-def stack_exists(project: Path, name: str) -> bool:
+def stack_names(project: Path) -> set[str]:
+    """The project's stacks in the backend (one `pulumi stack ls`)."""
     try:
-        return any(summary.name == name for summary in _workspace(project).list_stacks())
+        return {summary.name for summary in _workspace(project).list_stacks()}
     except auto.errors.CommandError as exc:
         raise EngineError(_said(exc)) from None
 

@@ -59,7 +59,8 @@ def run_one(
     # The outcome (with the engine's whole output) may outgrow a pipe's buffer: read it beside the
     # log lines, or a child writing it and a parent waiting for the end of the log block each other.
     document: list[str] = []
-    reader = threading.Thread(target=lambda: document.append(child.stdout.read() if child.stdout else ""))
+    stdout = child.stdout
+    reader = threading.Thread(target=lambda: document.append(stdout.read()))
     reader.start()
     for line in child.stderr:
         say(f"[{stack}] {line.rstrip()}")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
+from skillship.plan import DeploymentPlan
 from skillship.promotion import image_sources, merged_images, refusals
 from skillship.stackfiles import StackConfig, load_stack
 from skillship_pipeline import engine, sharded
@@ -128,17 +129,12 @@ def _release_moved_skills(context: Context, report: Report, shards: list[str]) -
     """A skill whose shard changed (more shards, an agent regrouped) leaves its former shard's state
     before any shard deploys, and stays in the cluster: the shard it moved to adopts its objects.
     Were it deleted by one stack while another created it, two `up`s at once would race."""
-    settings = context.config.settings
     try:
-        plan = plan_stack(
-            context.project / settings.workspace_dir,
-            settings,
-            project_dir=context.project,
-            secret_properties=context.config.secret_properties,
-        )
-        existing = [name for name in shards if engine.stack_exists(context.project, name)]
-        for name in existing:
-            index = shards.index(name) + 1
+        plan = _plan(context)
+        existing = engine.stack_names(context.project)
+        for index, name in enumerate(shards, start=1):
+            if name not in existing:
+                continue  # deployed for the first time: nothing to release
             deployed = engine.outputs_of(context.project, name).get("skills") or []
             moved = {skill for skill in deployed if plan.shard_of.get(skill) not in (None, index)}
             if not moved:
@@ -146,11 +142,20 @@ def _release_moved_skills(context: Context, report: Report, shards: list[str]) -
             context.say(f"{name}: {len(moved)} skill(s) moved to other shards: {', '.join(sorted(moved))}")
             dropped = engine.forget(context.project, name, moved)
             report.step("release moved skills", OK, stack=name, skills=sorted(moved), resources=len(dropped))
-    except (InvalidWorkspace, InvalidStack) as exc:
-        return report.step("release moved skills", FAILED, error=str(exc))
-    except engine.EngineError as exc:
+    except (InvalidWorkspace, InvalidStack, engine.EngineError) as exc:
         return report.step("release moved skills", FAILED, error=str(exc))
     return True
+
+
+def _plan(context: Context) -> DeploymentPlan:
+    """The stage's stack planned as `pulumi up` will plan it; raises InvalidWorkspace or InvalidStack."""
+    settings = context.config.settings
+    return plan_stack(
+        context.project / settings.workspace_dir,
+        settings,
+        project_dir=context.project,
+        secret_properties=context.config.secret_properties,
+    )
 
 
 def _gate(context: Context, report: Report) -> bool:
@@ -208,14 +213,8 @@ def promote(context: Context) -> Report:
 
 def _check_promotion(context: Context, source: str) -> list[str]:
     """Before anything is deployed: what the promoted stack would refuse, action by action."""
-    settings = context.config.settings
     try:
-        plan = plan_stack(
-            context.project / settings.workspace_dir,
-            settings,
-            project_dir=context.project,
-            secret_properties=context.config.secret_properties,
-        )
+        plan = _plan(context)
         images = merged_images(
             [
                 engine.outputs_of(context.project, stack).get("images")

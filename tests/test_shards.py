@@ -13,7 +13,7 @@ import yaml
 from bench.generate import generate_workspace
 from skillship.manifests import namespace_objects
 from skillship.plan import PlanError, plan_deployment
-from skillship.settings import SettingsError, Shards, StackSettings, parse_shard_stack
+from skillship.settings import SettingsError, ShardName, Shards, StackSettings, parse_shard_stack
 from skillship.shards import assign_shards, skill_groups
 from skillship.stackfiles import StackFileError, load_stack, project_problems
 from skillship.validation import load_workspace
@@ -88,7 +88,8 @@ def test_each_skill_is_in_exactly_one_shard_and_the_base_has_none(synthetic):
     assert all(p.tasks or p.daemons for p in parts)  # 4 agents over 3 shards: none is empty
     # the base plans the whole environment (what validate, render and status read) ...
     assert [t.key for t in base.tasks] == [t.key for t in everything.tasks]
-    assert base.settings.is_base and not base.settings.pulumi_stack.endswith(".1")
+    assert base.settings.is_base and base.settings.pulumi_stack == "dev"
+    assert [p.settings.pulumi_stack for p in parts] == ["dev.1", "dev.2", "dev.3"]
     # ... and the namespace is the base's alone
     assert namespace_objects(base.settings) and not namespace_objects(parts[0].settings)
     for part in parts:
@@ -147,7 +148,7 @@ def test_bad_shard_settings_are_named(values, shard, says):
 
 
 def test_shard_stack_names():
-    assert parse_shard_stack("dev.3") == parse_shard_stack("dev.3")
+    assert parse_shard_stack("dev.3") == ShardName("dev", 3)
     found = parse_shard_stack("team.dev.12")
     assert found is not None and (found.environment, found.index) == ("team.dev", 12)
     assert (

@@ -106,10 +106,10 @@ def _check_shards(
     if settings.shards is None:
         return {}
     every = assign_shards(workspace, settings.shards)
-    shard_of = {s.skill.name: every[s.skill.name] for s in deployed}
+    by_name = {s.skill.name: s for s in deployed}
+    shard_of = {name: every[name] for name in by_name}
     for wire in crossing_wires(workspace, shard_of):
-        sender = next(s for s in deployed if s.skill.name == wire.sender)
-        if not any(a.type == "job" for a in sender.skill.actions):
+        if not any(a.type == "job" for a in by_name[wire.sender].skill.actions):
             continue  # a daemon's records need no order: its receiver is wired by name
         file, line = wire_line(workspace, wire)
         problems.file(

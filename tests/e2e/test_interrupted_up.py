@@ -7,7 +7,6 @@ once, nothing is left orphaned or made twice, and the stack is as a clean `up` l
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -18,24 +17,11 @@ import pytest
 
 from bench.engine import project
 from tests.e2e.conftest import REPO
+from tests.e2e.observe import cluster_objects, job_uids, recorded_objects
 from tests.e2e.stacks import Stack, make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 SKILLS = 12  # two agents: chains of 10 and 2 jobs and daemons, so an `up` lasts long enough to be cut
-# What Skillship declares in a stack of the `native` Istio mode, by API group/version and kind.
-KINDS = (
-    ("v1", "Namespace"),
-    ("v1", "ServiceAccount"),
-    ("v1", "Service"),
-    ("v1", "ConfigMap"),
-    ("v1", "Secret"),
-    ("apps/v1", "Deployment"),
-    ("batch/v1", "Job"),
-    ("networking.k8s.io/v1", "NetworkPolicy"),
-    ("networking.istio.io/v1", "Sidecar"),
-    ("security.istio.io/v1", "AuthorizationPolicy"),
-    ("security.istio.io/v1", "PeerAuthentication"),
-)
 VARIANTS = {"checkpoints": {}, "skip-checkpoints": {"PULUMI_SKIP_CHECKPOINTS": "true"}}
 
 
@@ -45,39 +31,6 @@ def big_project(tmp_path_factory) -> Path:
     engine benchmark lays it out, a stack file (and namespace) per variant."""
     stacks = {f"cut-{variant}": f"skillship-cut-{variant}" for variant in VARIANTS}
     return project(tmp_path_factory.mktemp("interrupted"), SKILLS, stacks)
-
-
-def _cluster_objects(kube, stack: str) -> set[tuple[str, str]]:
-    """(type token, id) of every object labelled as the stack's, as the provider names them."""
-    from kubernetes.dynamic import DynamicClient
-
-    dynamic = DynamicClient(kube)
-    found: set[tuple[str, str]] = set()
-    for api_version, kind in KINDS:
-        api = dynamic.resources.get(api_version=api_version, kind=kind)
-        for item in api.get(label_selector=f"skillship.io/stack={stack}").items:
-            namespace = item.metadata.namespace
-            ident = f"{namespace}/{item.metadata.name}" if namespace else item.metadata.name
-            found.add((f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}", ident))
-    return found
-
-
-def _recorded(stack: Stack) -> tuple[list[tuple[str, str]], list[dict]]:
-    """The Kubernetes objects the state records (type token, id), and its pending operations."""
-    deployment = json.loads(stack.export())["deployment"]
-    objects = [
-        (r["type"], r["id"])
-        for r in deployment.get("resources", [])
-        if r["type"].startswith("kubernetes:") and r.get("id")  # the provider's own type is pulumi:providers:
-    ]
-    return objects, deployment.get("pending_operations") or []
-
-
-def _jobs(kube, namespace: str) -> dict[str, str]:
-    """Each Job's name and uid: a Job made again has a new uid."""
-    from kubernetes import client
-
-    return {j.metadata.name: j.metadata.uid for j in client.BatchV1Api(kube).list_namespaced_job(namespace).items}
 
 
 def _cut(stack: Stack, kube, namespace: str, job_skills: int) -> list[int]:
@@ -90,7 +43,7 @@ def _cut(stack: Stack, kube, namespace: str, job_skills: int) -> list[int]:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             assert up.poll() is None, "`pulumi up` ended before it could be cut: make the stack longer"
-            if 2 <= len(_jobs(kube, namespace)) < job_skills:
+            if 2 <= len(job_uids(kube, namespace)) < job_skills:
                 break
             time.sleep(0.1)
         else:
@@ -144,21 +97,21 @@ def interrupted(request, big_project, engine_bin, cluster, node, kube, tmp_path_
     killed = _cut(stack, kube, namespace, job_skills)
     time.sleep(0.5)
     seen["killed"], seen["alive"] = killed, [pid for pid in killed if _running(pid)]
-    seen["cut_cluster"] = _cluster_objects(kube, name)
-    seen["cut_jobs"] = _jobs(kube, namespace)
-    seen["cut_recorded"], seen["cut_pending"] = _recorded(stack)
+    seen["cut_cluster"] = cluster_objects(kube, name)
+    seen["cut_jobs"] = job_uids(kube, namespace)
+    seen["cut_recorded"], seen["cut_pending"] = recorded_objects(stack)
     seen["blocked"] = stack.failing_up_result()["error"]
 
     # The documented recovery (docs/scale.md), step by step, as a user runs it.
     seen["cancel"] = stack.cli("cancel", "--yes", "--non-interactive")
     seen["refresh"] = stack.cli("refresh", "--yes", "--non-interactive", "--clear-pending-creates", "--skip-preview")
     seen["recovered"] = stack.up()
-    seen["cluster"] = _cluster_objects(kube, name)
-    seen["recorded"], seen["pending"] = _recorded(stack)
-    seen["jobs"] = _jobs(kube, namespace)
+    seen["cluster"] = cluster_objects(kube, name)
+    seen["recorded"], seen["pending"] = recorded_objects(stack)
+    seen["jobs"] = job_uids(kube, namespace)
     seen["again"] = stack.up()
     seen["destroy"] = stack.destroy()
-    seen["left"] = _cluster_objects(kube, name)
+    seen["left"] = cluster_objects(kube, name)
     return seen
 
 

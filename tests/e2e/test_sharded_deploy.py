@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from bench.engine import project
+from tests.e2e.observe import cluster_objects, job_uids, recorded_objects
 from tests.e2e.stacks import Stack, make_stack
-from tests.e2e.test_interrupted_up import _cluster_objects, _jobs, _recorded
 from tests.support.jsondocs import check_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -54,7 +54,7 @@ def _skillship(root: Path, env: dict, *args: str) -> dict:
 def _states(stacks: dict[str, Stack]) -> dict[str, list[tuple[str, str]]]:
     found = {}
     for name, stack in stacks.items():
-        recorded, pending = _recorded(stack)
+        recorded, pending = recorded_objects(stack)
         assert pending == [], (name, pending)
         found[name] = recorded
     return found
@@ -74,9 +74,9 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     assert seen["deploy"]["exitCode"] == 0, seen["deploy"]["log"][-6000:]  # nothing below means anything else
     seen["shards"] = _skillship(root, env, "shards", "--stack", ENV)
     seen["status"] = _skillship(root, env, "status", "--stack", ENV)
-    seen["cluster"] = _cluster_objects(kube, ENV)
+    seen["cluster"] = cluster_objects(kube, ENV)
     seen["states"] = _states(stacks)
-    seen["jobs"] = _jobs(kube, NAMESPACE)
+    seen["jobs"] = job_uids(kube, NAMESPACE)
     seen["outputs"] = {name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()}
 
     # Three shards: the groups are hashed again, and some move.
@@ -84,15 +84,15 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     stacks[f"{ENV}.3"] = make_stack(f"{ENV}.3", root, engine_bin, cluster, backend)
     seen["shards_after"] = _skillship(root, env, "shards", "--stack", ENV)
     seen["redeploy"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
-    seen["cluster_after"] = _cluster_objects(kube, ENV)
+    seen["cluster_after"] = cluster_objects(kube, ENV)
     seen["states_after"] = _states(stacks)
-    seen["jobs_after"] = _jobs(kube, NAMESPACE)
+    seen["jobs_after"] = job_uids(kube, NAMESPACE)
     seen["outputs_after"] = {name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()}
     seen["again"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
 
     # Destroyed as docs/scale.md says: the shards, then the base (which holds the namespace).
     seen["destroyed"] = {name: stacks[name].destroy() for name in (f"{ENV}.1", f"{ENV}.2", f"{ENV}.3", ENV)}
-    seen["left"] = _cluster_objects(kube, ENV)
+    seen["left"] = cluster_objects(kube, ENV)
     return seen
 
 
