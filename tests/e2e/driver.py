@@ -42,8 +42,15 @@ def main(spec: dict) -> dict:
         target.set_config(key, auto.ConfigValue(value, secret=True), path="." in key or "[" in key)
     lines: list[str] = []
     steps: list[list[str]] = []  # [operation, resource type] of every step the engine took
+    diagnostics: dict[str, int] = {}  # how many diagnostic events, by severity ("debug", "info"...)
+    unattached_debug: list[str] = []  # debug messages about no resource: the SDK's own, not a provider's
 
     def on_event(event: auto.EngineEvent) -> None:
+        if event.diagnostic_event:
+            severity = event.diagnostic_event.severity
+            diagnostics[severity] = diagnostics.get(severity, 0) + 1
+            if severity == "debug" and not event.diagnostic_event.urn:
+                unattached_debug.append(event.diagnostic_event.message.strip())
         if event.resource_pre_event:
             metadata = event.resource_pre_event.metadata
             steps.append([str(getattr(metadata.op, "value", metadata.op)), metadata.type])
@@ -55,12 +62,21 @@ def main(spec: dict) -> dict:
                 "ok": True,
                 "changes": result.summary.resource_changes,
                 "steps": steps,
+                "diagnostics": diagnostics,
+                "unattached_debug": unattached_debug,
                 "outputs": {k: v.value for k, v in result.outputs.items()},
                 "log": "\n".join(lines),
             }
         if spec["op"] == "preview":
             result = target.preview(on_output=lines.append, on_event=on_event)
-            return {"ok": True, "changes": result.change_summary, "steps": steps, "log": "\n".join(lines)}
+            return {
+                "ok": True,
+                "changes": result.change_summary,
+                "steps": steps,
+                "diagnostics": diagnostics,
+                "unattached_debug": unattached_debug,
+                "log": "\n".join(lines),
+            }
         if spec["op"] == "destroy":
             result = target.destroy(on_output=lines.append, on_event=on_event)
             changes = result.summary.resource_changes

@@ -1,0 +1,67 @@
+"""The SDK's debug messages are dropped before they reach the engine; the program's own are not."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi.log
+import pytest
+from pulumi.runtime import settings
+from pulumi.runtime.proto import engine_pb2
+
+from components.sdk_messages import KEEP_VARIABLE, drop_sdk_debug_messages
+
+
+class RecordingEngine:
+    """Stands in for the engine's Log RPC: what reached it, by severity."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    def Log(self, request: engine_pb2.LogRequest) -> None:  # noqa: N802 (the RPC's name)
+        self.sent.append((request.severity, request.message))
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    recording = RecordingEngine()
+    monkeypatch.setattr(settings, "get_engine", lambda: recording)
+    monkeypatch.setattr(pulumi.log, "debug", pulumi.log.debug)  # put back whatever a test replaces
+    return recording
+
+
+def test_debug_messages_stop_reaching_the_engine_and_info_and_warnings_still_do(engine):
+    pulumi.log.debug("before")
+    assert drop_sdk_debug_messages({}) is True
+    pulumi.log.debug("registering resource: ty=kubernetes:batch/v1:Job")
+    pulumi.log.info("task of skill 'hello' runs as Job dev/hello")
+    pulumi.log.warn("a warning the user must see")
+    assert engine.sent == [
+        (engine_pb2.DEBUG, "before"),
+        (engine_pb2.INFO, "task of skill 'hello' runs as Job dev/hello"),
+        (engine_pb2.WARNING, "a warning the user must see"),
+    ]
+
+
+def test_the_sdk_modules_calling_debug_through_pulumi_log_see_the_replacement(engine):
+    from pulumi.runtime import resource, rpc  # they call `log.debug(...)` on the module at each call
+
+    drop_sdk_debug_messages({})
+    assert resource.log.debug is rpc.log.debug is pulumi.log.debug
+    resource.log.debug("resource registration prepared: ty=t, name=n")
+    assert engine.sent == []
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES "])
+def test_the_variable_keeps_them_for_a_debug_run(engine, value):
+    original = pulumi.log.debug
+    assert drop_sdk_debug_messages({KEEP_VARIABLE: value}) is False
+    assert pulumi.log.debug is original
+    pulumi.log.debug("kept")
+    assert engine.sent == [(engine_pb2.DEBUG, "kept")]
+
+
+@pytest.mark.parametrize("value", ["", "0", "no"])
+def test_other_values_of_the_variable_drop_them(engine, value):
+    assert drop_sdk_debug_messages({KEEP_VARIABLE: value}) is True
+    pulumi.log.debug("dropped")
+    assert engine.sent == []
