@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pulumi
 
+from components.config import read_stack_inputs
+from components.deployment import StackDeployment, StackDeploymentArgs
 from components.sdk_messages import drop_sdk_debug_messages
+from skillship.gcpolicy import tune_for_batch_run
 
-drop_sdk_debug_messages()  # first: importing the provider's SDK below already sends some
-from components.config import read_stack_inputs  # noqa: E402
-from components.deployment import StackDeployment, StackDeploymentArgs  # noqa: E402
-from skillship.gcpolicy import tune_for_batch_run  # noqa: E402
-
+drop_sdk_debug_messages()  # four or five blocking calls to the engine per resource, shown to nobody
 tune_for_batch_run()  # thousands of resources that live until the end: collect less often
 root = Path(__file__).resolve().parent
 inputs = read_stack_inputs(root)

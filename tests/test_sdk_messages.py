@@ -42,11 +42,16 @@ def test_debug_messages_stop_reaching_the_engine_and_info_and_warnings_still_do(
     ]
 
 
-def test_the_sdk_modules_calling_debug_through_pulumi_log_see_the_replacement(engine):
-    from pulumi.runtime import resource, rpc  # they call `log.debug(...)` on the module at each call
+def test_the_sdk_modules_that_send_debug_messages_call_it_through_the_module(engine):
+    # The drop reaches them only while they look `debug` up on `pulumi.log` at each call: a module
+    # holding a binding of its own (`from pulumi.log import debug`) would keep sending.
+    from pulumi import output
+    from pulumi.runtime import resource, rpc, stack
 
+    original = pulumi.log.debug
+    for module in (resource, rpc, stack, output):
+        assert all(value is not original for value in vars(module).values()), module.__name__
     drop_sdk_debug_messages({})
-    assert resource.log.debug is rpc.log.debug is pulumi.log.debug
     resource.log.debug("resource registration prepared: ty=t, name=n")
     assert engine.sent == []
 
