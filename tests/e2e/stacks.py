@@ -53,9 +53,13 @@ class Stack:
         return self.failing_up_result(config, secrets)["error"]
 
     def failing_up_result(self, config: dict | None = None, secrets: dict | None = None) -> dict:
-        result = self._run("up", config, secrets)
+        result = self.up_result(config, secrets)
         assert not result["ok"], "pulumi up should have failed"
         return result
+
+    def up_result(self, config: dict | None = None, secrets: dict | None = None) -> dict:
+        """The driver's record of one `up`, whether it succeeded or not (a test checks which)."""
+        return self._run("up", config, secrets)
 
     def export(self) -> str:
         """`pulumi stack export` as a user runs it (the Automation API's export shows secrets)."""

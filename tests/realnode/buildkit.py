@@ -52,17 +52,21 @@ class BuildKit:
             f'[registry."{host}"]\n  http = false\n  ca = ["{self.registry.ca_file}"]\n'
             f'[registry."docker.io"]\n  mirrors = ["{host}"]\n'
         )
-        log = open(self.directory / "buildkitd.log", "wb")
+        log = open(self.directory / "buildkitd.log", "ab")  # a restart keeps the first run's log
         self.process = spawn_tied(self.sandbox.command([str(self.bin_dir / "buildkitd"), "--config", str(config)]), log)
         self._write_client_config()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"buildkitd exited: {(self.directory / 'buildkitd.log').read_text()[-3000:]}")
-            if self.socket.exists() and self.buildctl(["debug", "workers"], check=False).returncode == 0:
+            if self.reachable():
                 return self
             time.sleep(0.3)
         raise RuntimeError(f"buildkitd was not ready within {timeout} s")
+
+    def reachable(self) -> bool:
+        """Whether a client can reach buildkitd and list its workers, as the provider would."""
+        return self.socket.exists() and self.buildctl(["debug", "workers"], check=False).returncode == 0
 
     def _write_client_config(self) -> None:
         instances = self.buildx_config / "instances"
@@ -119,6 +123,15 @@ class BuildKit:
             except OSError:
                 shutil.copy2(source.resolve(), context / target)
         reference = f"{self.registry.host}/{name}"
+        self.build(context, reference)
+        return reference
+
+    def build(self, context: Path, reference: str, named: dict[str, Path] | None = None) -> None:
+        """`buildctl build` of the Dockerfile in `context`, with the named contexts its `COPY --from`
+        names, pushed as `reference`: what the docker-build provider asks of BuildKit, directly."""
+        named_args = []
+        for name, path in (named or {}).items():
+            named_args += ["--local", f"{name}={path}", "--opt", f"context:{name}=local:{name}"]
         self.buildctl(
             [
                 "build",
@@ -128,11 +141,11 @@ class BuildKit:
                 f"context={context}",
                 "--local",
                 f"dockerfile={context}",
+                *named_args,
                 "--output",
                 f"type=image,name={reference},push=true",
             ]
         )
-        return reference
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

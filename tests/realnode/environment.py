@@ -46,6 +46,8 @@ class RealNode:
     directory: Path
     bin_dir: Path
     rootfs: Path
+    # Without a node (bench/builds.py): images build and push, Jobs are created and never run.
+    with_node: bool = True
     sandbox: Sandbox = field(init=False)
     cluster: Cluster = field(init=False)
     registry: Registry = field(init=False)
@@ -57,7 +59,10 @@ class RealNode:
         self.sandbox = Sandbox(self.directory).start()
         try:
             self.cluster = Cluster(
-                self.directory / "cluster", self.bin_dir, sandbox=self.sandbox, controllers=CONTROLLERS_WITH_NODE
+                self.directory / "cluster",
+                self.bin_dir,
+                sandbox=self.sandbox,
+                **({"controllers": CONTROLLERS_WITH_NODE} if self.with_node else {}),
             ).start()
             self.registry = Registry(self.directory / "registry", self.bin_dir, self.sandbox).start()
             self.buildkit = BuildKit(self.directory / "buildkit", self.bin_dir, self.sandbox, self.registry).start()
@@ -66,6 +71,8 @@ class RealNode:
             self.buildkit.publish(
                 BASE_IMAGE, 'FROM scratch\nADD rootfs.tar /\nCMD ["python3"]\n', {"rootfs.tar": self.rootfs}
             )
+            if not self.with_node:
+                return self
             pause = self.buildkit.publish(
                 PAUSE_IMAGE,
                 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',
