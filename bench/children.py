@@ -157,9 +157,9 @@ def _import_sdk() -> None:
     import pulumi_docker_build
     import pulumi_kubernetes as k8s
 
-    from components.kubernetes import TYPED_RESOURCES  # naming the typed classes loads their modules
+    from components.kubernetes import BuiltIn
 
-    assert TYPED_RESOURCES and k8s.apiextensions.CustomResource and k8s.Provider and pulumi_docker_build.Image
+    assert BuiltIn and k8s.apiextensions.CustomResource and k8s.Provider and pulumi_docker_build.Image
 
 
 def stat_floor(workspace: Path) -> dict:
@@ -213,13 +213,9 @@ def declare_recorded(declared: list[dict]) -> None:
     import pulumi_docker_build as docker_build
     import pulumi_kubernetes as k8s
 
-    from components.kubernetes import TYPED_RESOURCES, keyword
+    from components.kubernetes import BUILT_IN_KINDS, BuiltIn
 
-    # The resource type token of each typed class: the core group is spelled "core" in tokens.
-    typed = {
-        f"kubernetes:{api if '/' in api else 'core/' + api}:{kind}": resource_class
-        for (api, kind), resource_class in TYPED_RESOURCES.items()
-    }
+    built_in = {token for token, _ in BUILT_IN_KINDS.values()}
 
     class Component(pulumi.ComponentResource):
         def __init__(self, token: str, name: str, opts: pulumi.ResourceOptions) -> None:
@@ -232,10 +228,8 @@ def declare_recorded(declared: list[dict]) -> None:
         opts = pulumi.ResourceOptions(
             parent=made.get(resource["parent"]), depends_on=[made[u] for u in resource["dependencies"] if u in made]
         )
-        if token in typed:
-            created = typed[token](
-                name, opts=opts, **{keyword(k): v for k, v in inputs.items() if k not in ("apiVersion", "kind")}
-            )
+        if token in built_in:
+            created = BuiltIn(name, inputs, opts)
         elif token == "docker-build:index:Image":
             created = docker_build.Image(
                 name, opts=opts, **{k: v for k, v in inputs.items() if k in ("context", "dockerfile", "tags", "push")}

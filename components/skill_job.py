@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
-from components.kubernetes import declare, dependencies
+from components.kubernetes import BuiltIn, declare, dependencies
 from skillship.manifests import task_objects
 from skillship.names import TASK_CONTAINER
 from skillship.plan import TaskPlan
@@ -69,7 +68,7 @@ class SkillJob(pulumi.ComponentResource):
             )
         # Summaries are made by the StackDeployment, all in one apply: an apply per task costs the SDK
         # time that grows faster than the number of tasks.
-        assert isinstance(job, k8s.batch.v1.Job)  # declare() makes the typed resource of each built-in kind
+        assert isinstance(job, BuiltIn)  # declare() makes a BuiltIn of each built-in kind, a Job's with its status
         self.job = job
         self.job_status = job.status
         self.image = pulumi.Output.from_input(args.image)

@@ -97,6 +97,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "dependencies": sorted(request.dependencies),
                 "additionalSecretOutputs": sorted(request.additionalSecretOutputs),
                 "provider": request.provider,
+                "version": request.version,  # of the provider plugin, which picks the default provider
+                "aliases": len(request.aliases),
             }
         )
         return response
