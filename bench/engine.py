@@ -21,6 +21,8 @@ Variants:
   another: against skip-checkpoints, the price of the ordering chains add.
 - `sharded`: skip-checkpoints with `skillship:shards` of SHARDS shards by agent: the base stack,
   then every shard at once (as `skillship-pipeline` deploys them); the state is summed over all.
+- `sharded-checkpoints`: the same shards with checkpoints on: what shards alone do for the cost of
+  saving the state after every step.
 
 Stopped midway, it leaves what a killed `pulumi up` leaves: the engine starts each provider in a
 process group of its own, so those may outlive it (`pkill -f pulumi-resource-kubernetes`).
@@ -58,11 +60,13 @@ VARIANTS = {  # the engine's environment, and whether the workspace's agents cha
     # skip-checkpoints over SHARDS shard stacks (docs/scale.md, Shards): the base stack, then the
     # shards at once, each step timed from the first stack's start to the last one's end.
     "sharded": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, True),
+    "sharded-checkpoints": ({}, True),
     # skip-checkpoints, with a plain program in place of Skillship's: the very objects
     # `skillship render` wrote for the stack, declared by one ConfigGroup (the floor of #21).
     "plain": ({"PULUMI_SKIP_CHECKPOINTS": "true"}, True),
 }
 SHARDS = 4
+SHARDED = {"sharded", "sharded-checkpoints"}  # the variants deployed as SHARDS shards and a base
 PLAIN = {"plain"}  # the variants whose program is PLAIN_PROGRAM
 PLAIN_PROGRAM = '''"""A plain program: the objects `skillship render` wrote for this stack, as they are."""
 
@@ -316,7 +320,7 @@ def main() -> None:
                 stack = make_stack(names[variant], root, cluster.bin_dir, cluster, backend, env)
                 stack.timeout = STEP_TIMEOUT
                 operated: Stack | Fleet | PlainStack = PlainStack(stack) if variant in PLAIN else stack
-                if variant == "sharded":
+                if variant in SHARDED:
                     sharded_project(root, names[variant])
                     shards = [
                         make_stack(f"{names[variant]}.{i}", root, cluster.bin_dir, cluster, backend, env)
