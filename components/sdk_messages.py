@@ -8,7 +8,8 @@ Automation API's event log and a cloud backend alike, where it is dropped unless
 unchanged `up` took 19% less time and 14% to 16% less CPU (bench/README.md, "What changed the numbers").
 
 The program's own messages (`pulumi.log.info` and `warn`) are untouched. Setting
-SKILLSHIP_SDK_DEBUG=1 keeps the SDK's debug messages, for a run with `--debug`.
+SKILLSHIP_SDK_DEBUG=1 keeps the SDK's debug messages, for a run with `--debug` (and its full stack
+traces: components/sdk_stack_traces.py).
 """
 
 from __future__ import annotations
@@ -25,10 +26,15 @@ def _dropped(msg: str, resource: object = None, stream_id: int | None = None, ep
     """`pulumi.log.debug`'s signature, sending nothing."""
 
 
+def keeps_sdk_debug(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether SKILLSHIP_SDK_DEBUG asks for everything the SDK sends to help debug it."""
+    return environ.get(KEEP_VARIABLE, "").strip().lower() in {"1", "true", "yes"}
+
+
 def drop_sdk_debug_messages(environ: Mapping[str, str] = os.environ) -> bool:
     """Replace `pulumi.log.debug` (which the SDK calls through the module, so every caller sees the
     change) with a function that sends nothing; returns whether it did."""
-    if environ.get(KEEP_VARIABLE, "").strip().lower() in {"1", "true", "yes"}:
+    if keeps_sdk_debug(environ):
         return False
     pulumi.log.debug = _dropped
     return True

@@ -10,6 +10,7 @@ cluster held after each; every test checks one part of that record.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -97,6 +98,7 @@ def lifecycle(project, engine_bin, cluster, node, backend, kube) -> dict:
 
     seen["second"] = e2e.up()
     seen["second_jobs"] = _jobs(kube)
+    seen["second_state"] = json.loads(e2e.export())["deployment"]["resources"]
 
     seen["new_message"] = e2e.up({"skillship:messages": {"hello": {"payload": {"name": "again"}}}})
     seen["new_message_jobs"] = _jobs(kube)
@@ -145,6 +147,25 @@ def test_the_sdk_sends_no_debug_messages_and_the_programs_own_still_reach_the_lo
     # Each task says where its logs are (components/skill_job.py), one info message per Job.
     diagnostics = lifecycle["second"]["diagnostics"]
     assert diagnostics.get("info", 0) >= len(lifecycle["second_jobs"]), diagnostics
+
+
+def _frames(resource: dict) -> list[str]:
+    """A state resource's stack trace: its frames' positions, which the engine writes relative to
+    the project (`project:///components/kubernetes.py#60`), or as `file://` URIs outside it."""
+    return [frame.get("sourcePosition", "") for frame in resource.get("stackTrace") or []]
+
+
+def test_the_state_records_only_the_programs_own_frames_for_each_resource(lifecycle):
+    """components/sdk_stack_traces.py: the SDK sent, and the engine kept in the state, every frame
+    of the Python stack below each resource's constructor (asyncio's, the SDK's, the host's)."""
+    declared = [r for r in lifecycle["second_state"] if r["type"].startswith(("kubernetes:", "skillship:"))]
+    assert len(declared) > 20
+    for resource in declared:
+        frames = _frames(resource)
+        assert frames and frames[0] == resource["sourcePosition"], resource["urn"]
+        others = [f for f in frames if not f.startswith(("project:///__main__.py#", "project:///components/"))]
+        assert others == [], resource["urn"]
+    assert all(_frames(r)[-1].startswith("project:///__main__.py#") for r in declared)
 
 
 def test_a_new_message_replaces_exactly_that_job(lifecycle):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import os
 import runpy
 import sys
 import traceback
@@ -99,6 +100,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "provider": request.provider,
                 "version": request.version,  # of the provider plugin, which picks the default provider
                 "aliases": len(request.aliases),
+                "stackTrace": [[frame.pc.uri, frame.pc.line] for frame in request.stackTrace.frames],
+                "sourcePosition": [request.sourcePosition.uri, request.sourcePosition.line],
             }
         )
         return response
@@ -134,6 +137,7 @@ def run(spec: dict) -> Run:
     """Run __main__.py under the mocks until every export is resolved."""
     program_dir = Path(spec.get("program_dir", REPO))
     sys.path.insert(0, str(program_dir))
+    os.environ.update(spec.get("env", {}))  # what the program reads of its environment
     mocks = Mocks(spec.get("outcomes", {}), spec.get("stack_outputs"))
     monitor = RecordingMonitor(mocks)
     pulumi_mocks.set_mocks(mocks, project="skillship", stack=spec["stack"], preview=False, monitor=monitor)

@@ -77,6 +77,7 @@ def run_program(
     outcomes: dict | None = None,
     program_dir: Path | None = None,
     stack_outputs: dict | None = None,
+    env: dict[str, str] | None = None,
 ) -> ProgramRun:
     """`stack_outputs` are what StackReferences read, by stack; by default, for a stack that takes
     its images from another (promoteFrom), that stack's run of the program."""
@@ -92,6 +93,8 @@ def run_program(
     }
     if program_dir is not None:
         spec["program_dir"] = str(program_dir)
+    if env:
+        spec["env"] = env
     return _run(json.dumps(spec, sort_keys=True))
 
 
