@@ -45,6 +45,8 @@ from tests.support.project import PROGRAM_FILES, copy_project
 
 IMAGE = "docker-build:index:Image"
 EMPTY_REQUIREMENTS = "# nothing to install: the sandbox has no package index\n"
+# One image the stack builds, as Skillship's planner names it: action key, build context, named contexts.
+Context = tuple[str, Path, dict[str, Path]]
 
 
 class Run:
@@ -85,8 +87,8 @@ class Run:
     def empty_cache(self) -> None:
         self.env.buildkit.buildctl(["prune", "--all"])
 
-    def contexts(self, stack_name: str) -> list[tuple[str, Path, dict[str, Path]]]:
-        """What the stack builds, as Skillship's planner names it: (action key, context, named contexts)."""
+    def contexts(self, stack_name: str) -> list[Context]:
+        """What the stack builds, as Skillship's planner names it."""
         from skillship.compose import plan_stack
         from skillship.stackfiles import load_stack
 
@@ -96,11 +98,11 @@ class Run:
             (w.key, w.context, dict(w.named_contexts)) for w in (*plan.daemons, *plan.tasks) if w.prebuilt_image is None
         ]
 
-    def floor(self, contexts: list[tuple[str, Path, dict[str, Path]]]) -> float:
+    def floor(self, contexts: list[Context]) -> float:
         """`buildctl build` of every context at once, each pushed to a repository of this run."""
         repository = f"{self.env.registry.host}/{self._fresh('floor')}"
 
-        def build(item: tuple[str, Path, dict[str, Path]]) -> None:
+        def build(item: Context) -> None:
             key, context, named = item
             self.env.buildkit.build(context, f"{repository}/{key.replace('/', '-')}:floor", named)
 
@@ -130,13 +132,12 @@ def _generated_project(base: Path, actions: int) -> Path:
 
 
 def _example_project(base: Path) -> Path:
-    root = copy_project(base / "example")
-    for stale in (root / "stacks").glob("Pulumi.*.yaml"):
-        stale.unlink()  # the bench's stacks only
+    root = copy_project(base / "example", ("Pulumi.yaml", "skills", "agents", *PROGRAM_FILES))
+    (root / "stacks").mkdir()  # the bench's stacks only
     return root
 
 
-def cold_pair(run: Run, stack: Stack, contexts: list[tuple[str, Path, dict[str, Path]]], up_first: bool) -> tuple:
+def cold_pair(run: Run, stack: Stack, contexts: list[Context], up_first: bool) -> tuple:
     """A cold `up` that builds every image and the floor building the same contexts, in the order
     given, each after emptying BuildKit's cache: (up's seconds, the floor's)."""
 
@@ -168,12 +169,9 @@ def measure(run: Run, pairs: int) -> dict:
         prebuilt.append(_wall(lambda k8s=k8s: k8s.up(secrets=run.secrets()))[0])
 
     # An unchanged `up` with the builder down: it must need none.
-    run.env.buildkit.stop()
-    try:
-        builder_down = not run.env.buildkit.reachable()
+    with run.env.buildkit.down() as reachable:
+        builder_down = not reachable
         unchanged_seconds, unchanged = _wall(stack.up)
-    finally:
-        run.env.buildkit.start()
 
     # One edit each: the floor's first (BuildKit must not find `up`'s layer cached), then `up`'s.
     key, context, named = contexts[0]

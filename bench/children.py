@@ -215,7 +215,7 @@ def declare_recorded(declared: list[dict]) -> None:
 
     from components.kubernetes import BUILT_IN_KINDS, BuiltIn
 
-    built_in = {token for token, _ in BUILT_IN_KINDS.values()}
+    built_in = {kind.token for kind in BUILT_IN_KINDS.values()}
 
     class Component(pulumi.ComponentResource):
         def __init__(self, token: str, name: str, opts: pulumi.ResourceOptions) -> None:

@@ -2,52 +2,58 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes import _utilities as provider_sdk
 
-# The built-in kinds Skillship declares: (apiVersion, kind) -> the provider's type token, and the
-# output properties its typed class declares (their values come back from the provider).
-BUILT_IN_KINDS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
-    ("v1", "Namespace"): ("kubernetes:core/v1:Namespace", ("status",)),
-    ("v1", "ServiceAccount"): ("kubernetes:core/v1:ServiceAccount", ()),
-    ("v1", "ConfigMap"): ("kubernetes:core/v1:ConfigMap", ()),
-    ("v1", "Secret"): ("kubernetes:core/v1:Secret", ()),
-    ("v1", "Service"): ("kubernetes:core/v1:Service", ("status",)),
-    ("batch/v1", "Job"): ("kubernetes:batch/v1:Job", ("status",)),
-    ("apps/v1", "Deployment"): ("kubernetes:apps/v1:Deployment", ("status",)),
-    ("networking.k8s.io/v1", "NetworkPolicy"): ("kubernetes:networking.k8s.io/v1:NetworkPolicy", ("status",)),
+
+class Kind(NamedTuple):
+    """How the provider SDK's typed class of a built-in kind registers it."""
+
+    token: str  # the resource type, in every URN
+    outputs: tuple[str, ...] = ()  # output properties it declares (the provider returns their values)
+    secrets: tuple[str, ...] = ()  # fields made secret as inputs and as outputs, whatever was given
+
+
+BUILT_IN_KINDS: dict[tuple[str, str], Kind] = {
+    ("v1", "Namespace"): Kind("kubernetes:core/v1:Namespace", ("status",)),
+    ("v1", "ServiceAccount"): Kind("kubernetes:core/v1:ServiceAccount"),
+    ("v1", "ConfigMap"): Kind("kubernetes:core/v1:ConfigMap"),
+    ("v1", "Secret"): Kind("kubernetes:core/v1:Secret", secrets=("data", "stringData")),
+    ("v1", "Service"): Kind("kubernetes:core/v1:Service", ("status",)),
+    ("batch/v1", "Job"): Kind("kubernetes:batch/v1:Job", ("status",)),
+    ("apps/v1", "Deployment"): Kind("kubernetes:apps/v1:Deployment", ("status",)),
+    ("networking.k8s.io/v1", "NetworkPolicy"): Kind("kubernetes:networking.k8s.io/v1:NetworkPolicy", ("status",)),
 }
-# What the typed Secret does with these: secret inputs, and secret outputs whatever the inputs were.
-SECRET_FIELDS = {("v1", "Secret"): ("data", "stringData")}
+# The provider plugin's version (and download URL), which picks the default provider: once, not
+# per resource (ResourceOptions.merge copies).
+PROVIDER_DEFAULTS = provider_sdk.get_resource_opts_defaults()
 
 
 class BuiltIn(pulumi.CustomResource):
-    """A built-in Kubernetes object, registered exactly as the provider SDK's typed class of its kind
-    registers it (type token, inputs, secret fields, provider version), so the URN and the state are
+    """A built-in Kubernetes object, registered as the provider SDK's typed class of its kind
+    registers it (type token, inputs, secret fields, provider version), so its URN and inputs are
     the same. Why not the typed classes: importing their generated modules (`core.v1`, `batch.v1`,
     `apps.v1`, `networking.v1`) took 0.3 s of every program's start, a tenth of a 10-skill `up`.
     Left out: the typed Deployment's and NetworkPolicy's aliases to beta API groups no Skillship
     stack ever held."""
 
-    status: pulumi.Output[Any]
+    status: pulumi.Output[Any]  # the kinds with `status` among their outputs (a Job's is read)
 
     def __init__(self, name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> None:
-        key = (obj["apiVersion"], obj["kind"])
-        token, outputs = BUILT_IN_KINDS[key]
+        kind = BUILT_IN_KINDS[obj["apiVersion"], obj["kind"]]
         props: dict[str, Any] = {**obj, **overrides}
-        secret_fields = SECRET_FIELDS.get(key, ())
-        for field in secret_fields:
+        for field in kind.secrets:
             if props.get(field) is not None:
                 props[field] = pulumi.Output.secret(props[field])
-        props.update({output: None for output in outputs})
-        opts = pulumi.ResourceOptions.merge(provider_sdk.get_resource_opts_defaults(), opts)
-        if secret_fields:
-            secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=list(secret_fields))
+        props.update({output: None for output in kind.outputs})
+        opts = pulumi.ResourceOptions.merge(PROVIDER_DEFAULTS, opts)
+        if kind.secrets:
+            secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=list(kind.secrets))
             opts = pulumi.ResourceOptions.merge(opts, secret_outputs)
-        super().__init__(token, name, props, opts)
+        super().__init__(kind.token, name, props, opts)
 
 
 def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:

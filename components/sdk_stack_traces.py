@@ -9,8 +9,10 @@ the state"), and a state is read, rewritten and, with checkpoints, saved after e
 This replaces the SDK's `_get_stack_trace` with one that picks the same frames by the same rule
 (everything outside the third `__init__` up the stack: the Resource's, the Custom or Component
 Resource's, the concrete class's) and keeps those of the program's own files: its `__main__.py` and
-its `components/`. The source position the SDK derives from the first frame is the same as before.
-SKILLSHIP_SDK_DEBUG=1 (components/sdk_messages.py) keeps the SDK's full traces too.
+its `components/`. The source position the SDK derives from the first frame is the SDK's own
+wherever that pointed into the program (for the Kubernetes Provider it pointed into the provider's
+package; it now names the program's line). SKILLSHIP_SDK_DEBUG=1 (components/sdk_messages.py)
+keeps the SDK's full traces too.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from types import FrameType
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
 
-from components.sdk_messages import KEEP_VARIABLE, keeps_sdk_debug
+from components.sdk_messages import keeps_sdk_debug
 
 # How many `__init__` frames lie between the SDK and the code that made the resource (the SDK's rule).
 CONSTRUCTOR_FRAMES = 3
@@ -69,6 +71,3 @@ def keep_program_frames(root: Path, environ: Mapping[str, str] = os.environ) -> 
         return False
     sdk_resource._get_stack_trace = ProgramFrames(root)
     return True
-
-
-__all__ = ["KEEP_VARIABLE", "ProgramFrames", "keep_program_frames"]

@@ -144,12 +144,9 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
 
     # An unchanged workspace needs no builder: BuildKit is down for this `up`, so a build, or any
     # call the provider made to the builder, would fail it.
-    real_node.buildkit.stop()
-    try:
-        seen["builder_reachable_during_unchanged"] = real_node.buildkit.reachable()
+    with real_node.buildkit.down() as reachable:
+        seen["builder_reachable_during_unchanged"] = reachable
         seen["unchanged"] = stack.up_result()
-    finally:
-        real_node.buildkit.start()
 
     original = (project / HELLO).read_text()
     (project / HELLO).write_text(BROKEN + original)

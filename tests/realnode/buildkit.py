@@ -14,6 +14,8 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.e2e.cluster import spawn_tied
@@ -63,6 +65,16 @@ class BuildKit:
                 return self
             time.sleep(0.3)
         raise RuntimeError(f"buildkitd was not ready within {timeout} s")
+
+    @contextmanager
+    def down(self) -> Iterator[bool]:
+        """buildkitd stopped for the block, then started again on the same state; yields whether a
+        client could still reach it (it must not: what runs in the block has no builder)."""
+        self.stop()
+        try:
+            yield self.reachable()
+        finally:
+            self.start()
 
     def reachable(self) -> bool:
         """Whether a client can reach buildkitd and list its workers, as the provider would."""

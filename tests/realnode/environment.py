@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import CONTROLLERS, Cluster
 from tests.realnode.buildkit import BASE_IMAGE, PAUSE_IMAGE, BuildKit
 from tests.realnode.node import CONTROLLERS_WITH_NODE, Node
 from tests.realnode.registry import Registry
@@ -62,7 +62,7 @@ class RealNode:
                 self.directory / "cluster",
                 self.bin_dir,
                 sandbox=self.sandbox,
-                **({"controllers": CONTROLLERS_WITH_NODE} if self.with_node else {}),
+                controllers=CONTROLLERS_WITH_NODE if self.with_node else CONTROLLERS,
             ).start()
             self.registry = Registry(self.directory / "registry", self.bin_dir, self.sandbox).start()
             self.buildkit = BuildKit(self.directory / "buildkit", self.bin_dir, self.sandbox, self.registry).start()
