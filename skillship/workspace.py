@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from skillship.diagnostics import Diagnostics
-from skillship.models import Action, ActionFile, Agent, Skill
+from skillship.models import Action, ActionFile, Agent, AgentSkill, Skill
 from skillship.podspec import PodOverrides, read_podspec
 from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
 
@@ -121,6 +121,19 @@ class Workspace:
 
     def skill(self, name: str) -> SkillSource | None:
         return self._by_name.get(name)
+
+    def agent_entries(self, skill_name: str) -> list[tuple[Agent, AgentSkill]]:
+        """Each agent entry that names the skill, with its agent, in file order."""
+        return self._entries_by_skill.get(skill_name, [])
+
+    @cached_property
+    def _entries_by_skill(self) -> dict[str, list[tuple[Agent, AgentSkill]]]:
+        # one pass over every agent: scanning them all for each skill made planning quadratic
+        index: dict[str, list[tuple[Agent, AgentSkill]]] = {}
+        for source in self.agents:
+            for ref in source.agent.skills:
+                index.setdefault(ref.skill_name, []).append((source.agent, ref))
+        return index
 
     @cached_property
     def _by_name(self) -> dict[str, SkillSource]:

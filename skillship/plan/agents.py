@@ -24,9 +24,7 @@ class AgentContext:
 
 def agent_context(workspace: Workspace, source: SkillSource, problems: StackProblems) -> AgentContext:
     skill = source.skill
-    entries = [
-        (agent.agent, ref) for agent in workspace.agents for ref in agent.agent.skills if ref.skill_name == skill.name
-    ]
+    entries = workspace.agent_entries(skill.name)
     agents = sorted({agent.name for agent, _ in entries})
     if not agents:
         return AgentContext()
