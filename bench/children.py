@@ -113,12 +113,14 @@ def render(workspace: Path, out: Path) -> dict:
         laps.lap("build objects")
         files = write_objects(objects, out)
         laps.lap("write files")
-    return {**measured, "phases": laps.seconds, "objects": len(files), "tasks": len(plan.tasks)}
+    written = sum(file.path.stat().st_size for file in files)  # off the clock: the floor writes as much
+    return {**measured, "phases": laps.seconds, "objects": len(files), "bytes": written, "tasks": len(plan.tasks)}
 
 
-def render_floor(workspace: Path, out: Path, objects: int) -> dict:
+def render_floor(workspace: Path, out: Path, objects: int, size: int) -> dict:
     """The I/O floor of the same run: parse every YAML file with libyaml, hash every build-context
-    file, and write as many small YAML files as render writes."""
+    file, and write as many YAML files as render writes, each of `size` bytes (the mean of
+    render's: #21's floor writes files of the same sizes)."""
     import yaml
 
     start = time.perf_counter()
@@ -134,7 +136,8 @@ def render_floor(workspace: Path, out: Path, objects: int) -> dict:
     out = _fresh(out)
     out.mkdir(parents=True)
     for index in range(objects):
-        (out / f"{index:05d}.yaml").write_text(yaml.dump({"kind": "Job", "index": index}, Dumper=yaml.CSafeDumper))
+        text = yaml.dump({"kind": "Job", "index": index}, Dumper=yaml.CSafeDumper)
+        (out / f"{index:05d}.yaml").write_text(text + "#" * max(0, size - len(text) - 1) + "\n")
     laps.lap("write files")
     return {"seconds": time.perf_counter() - start, "phases": laps.seconds}
 
@@ -318,7 +321,10 @@ def use_collector_schedule(default: bool) -> None:
 # Each kind: the arguments it takes (for the usage text and their count), and how it runs.
 KINDS: dict[str, tuple[str, Callable[[list[str]], dict]]] = {
     "render": ("WORKSPACE OUT", lambda a: render(Path(a[0]), Path(a[1]))),
-    "render-floor": ("WORKSPACE OUT OBJECTS", lambda a: render_floor(Path(a[0]), Path(a[1]), int(a[2]))),
+    "render-floor": (
+        "WORKSPACE OUT OBJECTS SIZE",
+        lambda a: render_floor(Path(a[0]), Path(a[1]), int(a[2]), int(a[3])),
+    ),
     "digest": ("WORKSPACE CACHE_FILE|-", lambda a: digest(Path(a[0]), a[1])),
     "stat-floor": ("WORKSPACE", lambda a: stat_floor(Path(a[0]))),
     "program": ("WORKSPACE RECORD", lambda a: program(Path(a[0]), Path(a[1]))),

@@ -2,7 +2,8 @@
 
 - `skillship render --stack local` of an N-skill project, against its I/O floor as a process of
   its own (start Python, parse the same YAML with libyaml, hash the same build-context files,
-  write as many files): the whole command, start-up and the summary it prints included;
+  write as many files of the same mean size), each into a new folder: the whole command, start-up
+  and the summary it prints included;
 - `skillship validate` of the example workspace, against starting Python and importing pydantic
   and PyYAML, which any validator in Python must.
 
@@ -16,9 +17,9 @@ taken within one pair is steadier than two best times taken apart.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -73,20 +74,25 @@ def measure_render(base: Path, skills: int, pairs: int) -> dict:
     root = project(base, skills)
     cache = base / "cache"  # the digest cache warm, as on a second render of the same checkout
     env = {"SKILLSHIP_CACHE_DIR": str(cache)}
-    out = base / "out"
-    _wall([*SKILLSHIP, "render", "--stack", "local", "--out", str(out)], root, env)
-    objects = len(list(out.glob("*.yaml")))
+    runs = itertools.count()
 
-    def command() -> float:
-        shutil.rmtree(out, ignore_errors=True)
-        return _wall([*SKILLSHIP, "render", "--stack", "local", "--out", str(out)], root, env)
+    def render() -> float:
+        # A new folder each time, as in a fresh CI clone and as the floor writes: deleting the last
+        # run's thousands of files just before made the filesystem decide (a render following a
+        # render took 1.2x one following the floor).
+        return _wall([*SKILLSHIP, "render", "--stack", "local", "--out", str(base / f"out-{next(runs)}")], root, env)
+
+    render()
+    files = list((base / "out-0").glob("*.yaml"))
+    objects, size = len(files), sum(f.stat().st_size for f in files) // len(files)
+    sizes = [str(objects), str(size)]
 
     def floor() -> float:
         return _wall(
-            [sys.executable, "-m", "bench.children", "render-floor", str(root), str(base / "floor"), str(objects)], REPO
+            [sys.executable, "-m", "bench.children", "render-floor", str(root), str(base / "floor"), *sizes], REPO
         )
 
-    return {"skills": skills, "objects": objects, **_pairs(pairs, command, floor)}
+    return {"skills": skills, "objects": objects, "bytes_per_object": size, **_pairs(pairs, render, floor)}
 
 
 def measure_validate(pairs: int) -> dict:

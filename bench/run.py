@@ -82,12 +82,17 @@ def exponent(points: list[tuple[int, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
 
 
+def _floor_files(rendered: dict) -> tuple[str, str]:
+    """The floor's OBJECTS and SIZE arguments: as many files as render wrote, of their mean size."""
+    return str(rendered["objects"]), str(rendered["bytes"] // rendered["objects"])
+
+
 def measure_render(base: Path, sizes: list[int], runs: int) -> dict:
     rows = []
     for size in sizes:
         root = workspace(base, size)
         ours = best(runs, "render", str(root), str(base / f"out-{size}"))
-        floor = best(runs, "render-floor", str(root), str(base / f"floor-{size}"), str(ours["objects"]))
+        floor = best(runs, "render-floor", str(root), str(base / f"floor-{size}"), *_floor_files(ours))
         for folder in base.glob(f"*-{size}-*"):
             shutil.rmtree(folder)
         rows.append(

@@ -80,9 +80,13 @@ def test_render_and_its_floor_report_phases_that_add_up_to_the_span(tmp_path):
     workspace = tmp_path / "ws"
     generate_workspace(workspace, 3)
     ours = children.render(workspace, tmp_path / "out")
-    floor = children.render_floor(workspace, tmp_path / "floor", ours["objects"])
+    floor = children.render_floor(workspace, tmp_path / "floor", ours["objects"], ours["bytes"] // ours["objects"])
     assert list(ours["phases"]) == ["read and validate", "plan, digests included", "build objects", "write files"]
     assert list(floor["phases"]) == ["parse YAML", "hash files", "write files"]
+    [floor_folder] = tmp_path.glob("floor-*")
+    floor_files = list(floor_folder.iterdir())
+    assert len(floor_files) == ours["objects"]  # as many files as render wrote, as many bytes
+    assert abs(sum(f.stat().st_size for f in floor_files) - ours["bytes"]) < ours["objects"]
     for result in (ours, floor):
         assert all(seconds >= 0 for seconds in result["phases"].values())
         assert sum(result["phases"].values()) <= result["seconds"]
