@@ -1,0 +1,143 @@
+"""The SDK's end-of-program wait for outstanding Outputs: linear with the change, the same outcome.
+
+Each test drives the SDK's own `wait_for_rpcs` over Outputs that resolve one at a time, as a
+deployment's do, and counts what `asyncio.wait` is handed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pulumi
+import pulumi.runtime.stack
+import pytest
+from pulumi.runtime.settings import SETTINGS
+
+from components.sdk_messages import KEEP_VARIABLE
+from components.sdk_outputs import wait_for_outputs_in_one_pass
+
+OUTPUTS = 400
+
+
+@pytest.fixture
+def sdk_stack_module(monkeypatch):
+    """Whatever a test does to the SDK's stack module and its outputs is undone after it."""
+    monkeypatch.setattr(pulumi.runtime.stack, "asyncio", asyncio)
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()
+    yield pulumi.runtime.stack
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()
+
+
+@pytest.fixture
+def waited(monkeypatch):
+    """How many futures each `asyncio.wait` call was given, in order."""
+    sizes: list[int] = []
+    real_wait = asyncio.wait
+
+    async def counting_wait(fs, **kwargs):
+        fs = list(fs)
+        sizes.append(len(fs))
+        return await real_wait(fs, **kwargs)
+
+    monkeypatch.setattr(asyncio, "wait", counting_wait)
+    return sizes
+
+
+def _output(future: asyncio.Future) -> pulumi.Output:
+    known = asyncio.get_running_loop().create_future()
+    known.set_result(True)
+    return pulumi.Output(set(), future, known)  # tracked in SETTINGS.outputs, as every Output is
+
+
+async def _resolving_one_at_a_time(count: int) -> list[pulumi.Output]:
+    """`count` Outputs, resolved one per turn of the event loop once the wait has begun."""
+    futures = [asyncio.get_running_loop().create_future() for _ in range(count)]
+    outputs = [_output(f) for f in futures]
+
+    async def resolve() -> None:
+        for index, future in enumerate(futures):
+            await asyncio.sleep(0)
+            future.set_result(index)
+
+    asyncio.ensure_future(resolve())
+    await asyncio.sleep(0)  # let the Outputs' own tasks start
+    return outputs
+
+
+async def _values(outputs: list[pulumi.Output]) -> list[object]:
+    return [await o.future() for o in outputs]
+
+
+def test_the_sdk_as_shipped_waits_on_every_pending_output_again_after_each_resolves(sdk_stack_module, waited):
+    # The reference the change is measured against: about count squared over two.
+    async def run() -> None:
+        outputs = await _resolving_one_at_a_time(OUTPUTS)
+        await sdk_stack_module.wait_for_rpcs()
+        assert await _values(outputs) == list(range(OUTPUTS))
+
+    asyncio.run(run())
+    assert sum(waited) > OUTPUTS * OUTPUTS / 4
+
+
+def test_with_the_change_each_pending_output_is_waited_on_about_once(sdk_stack_module, waited):
+    assert wait_for_outputs_in_one_pass({}) is True
+
+    async def run() -> None:
+        outputs = await _resolving_one_at_a_time(OUTPUTS)
+        await sdk_stack_module.wait_for_rpcs()
+        assert await _values(outputs) == list(range(OUTPUTS))  # every one resolved before the wait ended
+
+    asyncio.run(run())
+    assert sum(waited) <= 2 * OUTPUTS + 10
+
+
+def test_a_failed_output_is_raised_at_once_while_others_are_still_pending(sdk_stack_module):
+    wait_for_outputs_in_one_pass({})
+
+    async def run() -> None:
+        never = asyncio.get_running_loop().create_future()
+        _output(never)  # a resource the engine has not answered for yet
+        failing = asyncio.get_running_loop().create_future()
+        _output(failing)
+        await asyncio.sleep(0)
+        failing.set_exception(RuntimeError("the Job failed"))
+        await asyncio.wait_for(sdk_stack_module.wait_for_rpcs(), timeout=5)
+
+    with pytest.raises(RuntimeError, match="the Job failed"):
+        asyncio.run(run())
+
+
+def test_outputs_made_while_the_wait_runs_are_waited_for_too(sdk_stack_module):
+    wait_for_outputs_in_one_pass({})
+    later: list[pulumi.Output] = []
+
+    async def run() -> None:
+        first = asyncio.get_running_loop().create_future()
+        second = asyncio.get_running_loop().create_future()
+
+        def when_first_resolves(_: object) -> None:  # an apply's callback making a new Output
+            later.append(_output(second))
+            asyncio.get_running_loop().call_later(0.05, second.set_result, "second")
+
+        _output(first)
+        first.add_done_callback(when_first_resolves)
+        asyncio.get_running_loop().call_later(0.01, first.set_result, "first")
+        await sdk_stack_module.wait_for_rpcs()
+        assert second.done() and await later[0].future() == "second"
+
+    asyncio.run(run())
+
+
+def test_only_the_sdk_stack_module_sees_the_change_and_everything_else_is_asyncio(sdk_stack_module):
+    wait_for_outputs_in_one_pass({})
+    seen = sdk_stack_module.asyncio
+    assert seen is not asyncio and seen.sleep is asyncio.sleep and seen.FIRST_COMPLETED == asyncio.FIRST_COMPLETED
+    assert seen.get_running_loop is asyncio.get_running_loop and seen.Task is asyncio.Task
+    assert asyncio.wait is not seen.wait  # the module everyone else imports is untouched
+
+
+@pytest.mark.parametrize("value", ["1", "true"])
+def test_the_debug_variable_leaves_the_sdk_as_it_ships(sdk_stack_module, value):
+    assert wait_for_outputs_in_one_pass({KEEP_VARIABLE: value}) is False
+    assert sdk_stack_module.asyncio is asyncio
