@@ -6,12 +6,15 @@ N skills (bench/generate.py), with and without the levers that make a big stack 
 
 For each size, each variant deploys a stack of its own, in a namespace and a file backend of its
 own, and takes a user's steps: create, an unchanged `up`, a `preview`, an `up` after one skill's
-message changed (one Job replaced), and `destroy`. Variants alternate which goes first from one
-size to the next. Each step reports its wall time, the CPU time getrusage counts for the
-processes waited for (the driver and the `pulumi` CLI; a provider only if the CLI reaps it), and the
-engine's step count; after the create, the state is measured: the checkpoint file's bytes, the
-compact state per skill, resources by type, and the fields that fill it. Growth exponents are
-taken between the smallest and the largest size.
+message changed (one Job replaced), and `destroy`. Each goes through the e2e suite's driver (the
+Automation API, which hosts the program: tools/engine builds no language host), which takes the
+engine's stream of events, as `skillship-pipeline` does; an unchanged `up` is also run without that
+stream (`unchanged_no_events`), which a `pulumi up` from a shell does not have either. Variants
+alternate which goes first from one size to the next. Each step reports its wall time, the CPU
+time getrusage counts for the processes waited for (the driver and the `pulumi` CLI; a provider
+only if the CLI reaps it), and the engine's step count; after the create, the state is measured:
+the checkpoint file's bytes, the compact state per skill, resources by type, and the fields that
+fill it. Growth exponents are taken between the smallest and the largest size.
 
 Variants:
 - `checkpoints`: the engine as it ships: it saves the whole state after every step.
@@ -39,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -141,6 +145,9 @@ class PlainStack:
     def preview(self) -> dict:
         return self.stack.preview()
 
+    def up_without_events(self) -> dict:
+        return self.stack.up(events=False)
+
     def destroy(self) -> dict:
         return self.stack.destroy()
 
@@ -156,18 +163,21 @@ class Fleet:
     def __init__(self, base: Stack, shards: list[Stack]) -> None:
         self.base, self.shards = base, shards
 
-    def _all(self, op: str, stacks: list[Stack]) -> list[dict]:
+    def _all(self, op: Callable[[Stack], dict], stacks: list[Stack]) -> list[dict]:
         with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
-            return list(pool.map(lambda stack: getattr(stack, op)(), stacks))
+            return list(pool.map(op, stacks))
 
     def up(self, config: dict | None = None) -> dict:
-        return _merged([self.base.up(config), *self._all("up", self.shards)])
+        return _merged([self.base.up(config), *self._all(Stack.up, self.shards)])
 
     def preview(self) -> dict:
-        return _merged([self.base.preview(), *self._all("preview", self.shards)])
+        return _merged([self.base.preview(), *self._all(Stack.preview, self.shards)])
+
+    def up_without_events(self) -> dict:
+        return _merged([self.base.up(events=False), *self._all(lambda shard: shard.up(events=False), self.shards)])
 
     def destroy(self) -> dict:
-        return _merged([*self._all("destroy", self.shards), self.base.destroy()])
+        return _merged([*self._all(Stack.destroy, self.shards), self.base.destroy()])
 
 
 def _merged(results: list[dict]) -> dict:
@@ -244,6 +254,8 @@ def journey(stack: Stack | Fleet | PlainStack, skills: int, changed_skill: str, 
     else:
         seen["state"] = state(stack.stack if isinstance(stack, PlainStack) else stack, skills, backend)
     seen["unchanged"] = timed(stack.up)
+    quiet = (lambda: stack.up(events=False)) if isinstance(stack, Stack) else stack.up_without_events
+    seen["unchanged_no_events"] = timed(quiet)
     seen["preview"] = timed(stack.preview)
     if isinstance(stack, PlainStack):
         stack.prepare(change)
@@ -269,7 +281,7 @@ def growth(results: dict, variants: list[str], sizes: list[int]) -> dict:
                 (int(small), results[small][variant][step]["seconds"]),
                 (int(large), results[large][variant][step]["seconds"]),
             )
-            for step in ("create", "unchanged", "preview", "one_change", "destroy")
+            for step in ("create", "unchanged", "unchanged_no_events", "preview", "one_change", "destroy")
         }
         for variant in variants
     }

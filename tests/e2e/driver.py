@@ -55,9 +55,11 @@ def main(spec: dict) -> dict:
             metadata = event.resource_pre_event.metadata
             steps.append([str(getattr(metadata.op, "value", metadata.op)), metadata.type])
 
+    # Without the event stream (as `pulumi up` from a shell has none), no steps or diagnostics are seen.
+    events = on_event if spec.get("events", True) else None
     try:
         if spec["op"] == "up":
-            result = target.up(on_output=lines.append, on_event=on_event)
+            result = target.up(on_output=lines.append, on_event=events)
             return {
                 "ok": True,
                 "changes": result.summary.resource_changes,

@@ -22,8 +22,11 @@ class Stack:
     env: dict[str, str]
     timeout: float = 600  # seconds one operation may take (the benchmarks' big stacks take longer)
 
-    def command(self, op: str, config: dict | None = None, secrets: dict | None = None) -> list[str]:
-        """The driver's command line for one operation (tests/e2e/driver.py), run from the repo."""
+    def command(
+        self, op: str, config: dict | None = None, secrets: dict | None = None, *, events: bool = True
+    ) -> list[str]:
+        """The driver's command line for one operation (tests/e2e/driver.py), run from the repo;
+        `events`: whether the driver takes the engine's event stream (its `steps` and `diagnostics`)."""
         spec = {
             "project": str(self.project),
             "stack": self.name,
@@ -32,19 +35,24 @@ class Stack:
             "secrets": secrets or {},
             "env": self.env,
             "engine_root": str(self.engine_bin.parent),
+            "events": events,
         }
         return [sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)]
 
-    def _run(self, op: str, config: dict | None = None, secrets: dict | None = None) -> dict:
+    def _run(self, op: str, config: dict | None = None, secrets: dict | None = None, *, events: bool = True) -> dict:
         done = subprocess.run(
-            self.command(op, config, secrets), cwd=REPO, capture_output=True, text=True, timeout=self.timeout
+            self.command(op, config, secrets, events=events),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=self.timeout,
         )
         if done.returncode != 0 or not done.stdout.strip():
             raise AssertionError(f"the driver failed:\n{done.stderr[-4000:]}")
         return json.loads(done.stdout)
 
-    def up(self, config: dict | None = None, secrets: dict | None = None) -> dict:
-        result = self._run("up", config, secrets)
+    def up(self, config: dict | None = None, secrets: dict | None = None, *, events: bool = True) -> dict:
+        result = self._run("up", config, secrets, events=events)
         assert result["ok"], result.get("error")
         self.outputs = result["outputs"]
         return result
