@@ -122,18 +122,18 @@ class Workspace:
     def skill(self, name: str) -> SkillSource | None:
         return self._by_name.get(name)
 
-    def agent_entries(self, skill_name: str) -> list[tuple[Agent, AgentSkill]]:
+    def agent_entries(self, skill_name: str) -> tuple[tuple[Agent, AgentSkill], ...]:
         """Each agent entry that names the skill, with its agent, in file order."""
-        return self._entries_by_skill.get(skill_name, [])
+        return self._entries_by_skill.get(skill_name, ())
 
     @cached_property
-    def _entries_by_skill(self) -> dict[str, list[tuple[Agent, AgentSkill]]]:
+    def _entries_by_skill(self) -> dict[str, tuple[tuple[Agent, AgentSkill], ...]]:
         # one pass over every agent: scanning them all for each skill made planning quadratic
         index: dict[str, list[tuple[Agent, AgentSkill]]] = {}
         for source in self.agents:
             for ref in source.agent.skills:
                 index.setdefault(ref.skill_name, []).append((source.agent, ref))
-        return index
+        return {name: tuple(entries) for name, entries in index.items()}
 
     @cached_property
     def _by_name(self) -> dict[str, SkillSource]:
