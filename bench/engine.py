@@ -139,14 +139,11 @@ class PlainStack:
         if done.returncode != 0:
             raise RuntimeError(f"skillship render failed:\n{done.stderr[-4000:]}")
 
-    def up(self, config: dict | None = None) -> dict:
-        return self.stack.up()  # the change, if any, was rendered by prepare
+    def up(self, config: dict | None = None, *, events: bool = True) -> dict:
+        return self.stack.up(events=events)  # the change, if any, was rendered by prepare
 
     def preview(self) -> dict:
         return self.stack.preview()
-
-    def up_without_events(self) -> dict:
-        return self.stack.up(events=False)
 
     def destroy(self) -> dict:
         return self.stack.destroy()
@@ -167,14 +164,12 @@ class Fleet:
         with ThreadPoolExecutor(max_workers=len(stacks)) as pool:
             return list(pool.map(op, stacks))
 
-    def up(self, config: dict | None = None) -> dict:
-        return _merged([self.base.up(config), *self._all(Stack.up, self.shards)])
+    def up(self, config: dict | None = None, *, events: bool = True) -> dict:
+        base = self.base.up(config, events=events)  # first: it holds the namespace the shards deploy into
+        return _merged([base, *self._all(lambda shard: shard.up(events=events), self.shards)])
 
     def preview(self) -> dict:
         return _merged([self.base.preview(), *self._all(Stack.preview, self.shards)])
-
-    def up_without_events(self) -> dict:
-        return _merged([self.base.up(events=False), *self._all(lambda shard: shard.up(events=False), self.shards)])
 
     def destroy(self) -> dict:
         return _merged([*self._all(Stack.destroy, self.shards), self.base.destroy()])
@@ -254,8 +249,7 @@ def journey(stack: Stack | Fleet | PlainStack, skills: int, changed_skill: str, 
     else:
         seen["state"] = state(stack.stack if isinstance(stack, PlainStack) else stack, skills, backend)
     seen["unchanged"] = timed(stack.up)
-    quiet = (lambda: stack.up(events=False)) if isinstance(stack, Stack) else stack.up_without_events
-    seen["unchanged_no_events"] = timed(quiet)
+    seen["unchanged_no_events"] = timed(lambda: stack.up(events=False))
     seen["preview"] = timed(stack.preview)
     if isinstance(stack, PlainStack):
         stack.prepare(change)

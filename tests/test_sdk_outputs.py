@@ -16,6 +16,7 @@ from components.sdk_messages import KEEP_VARIABLE
 from components.sdk_outputs import wait_for_outputs_in_one_pass
 
 OUTPUTS = 400
+_RUNNING: set[asyncio.Future] = set()
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ async def _resolving_one_at_a_time(count: int) -> list[pulumi.Output]:
             await asyncio.sleep(0)
             future.set_result(index)
 
-    asyncio.ensure_future(resolve())
+    _RUNNING.add(asyncio.ensure_future(resolve()))  # held: the loop keeps only a weak reference to a task
     await asyncio.sleep(0)  # let the Outputs' own tasks start
     return outputs
 
