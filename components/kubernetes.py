@@ -15,6 +15,7 @@ class Kind(NamedTuple):
     token: str  # the resource type, in every URN
     outputs: tuple[str, ...] = ()  # output properties it declares (the provider returns their values)
     secrets: tuple[str, ...] = ()  # fields made secret as inputs and as outputs, whatever was given
+    read_back: frozenset[str] = frozenset()  # outputs the program uses (components/sdk_read_back.py)
 
 
 BUILT_IN_KINDS: dict[tuple[str, str], Kind] = {
@@ -23,7 +24,7 @@ BUILT_IN_KINDS: dict[tuple[str, str], Kind] = {
     ("v1", "ConfigMap"): Kind("kubernetes:core/v1:ConfigMap"),
     ("v1", "Secret"): Kind("kubernetes:core/v1:Secret", secrets=("data", "stringData")),
     ("v1", "Service"): Kind("kubernetes:core/v1:Service", ("status",)),
-    ("batch/v1", "Job"): Kind("kubernetes:batch/v1:Job", ("status",)),
+    ("batch/v1", "Job"): Kind("kubernetes:batch/v1:Job", ("status",), read_back=frozenset({"status"})),
     ("apps/v1", "Deployment"): Kind("kubernetes:apps/v1:Deployment", ("status",)),
     ("networking.k8s.io/v1", "NetworkPolicy"): Kind("kubernetes:networking.k8s.io/v1:NetworkPolicy", ("status",)),
 }
@@ -40,10 +41,12 @@ class BuiltIn(pulumi.CustomResource):
     Left out: the typed Deployment's and NetworkPolicy's aliases to beta API groups no Skillship
     stack ever held."""
 
-    status: pulumi.Output[Any]  # the kinds with `status` among their outputs (a Job's is read)
+    status: pulumi.Output[Any]  # the kinds with `status` among their outputs: a Job's is read back, the others are None
+    read_back: frozenset[str]  # the outputs the SDK turns into values (components/sdk_read_back.py)
 
     def __init__(self, name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> None:
         kind = BUILT_IN_KINDS[obj["apiVersion"], obj["kind"]]
+        self.read_back = kind.read_back
         props: dict[str, Any] = {**obj, **overrides}
         for field in kind.secrets:
             if props.get(field) is not None:
@@ -76,4 +79,11 @@ def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **over
         return BuiltIn(name, obj, opts, **overrides)
     fields = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
     fields.update(overrides)
-    return k8s.apiextensions.CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields)
+    return IstioObject(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields)
+
+
+class IstioObject(k8s.apiextensions.CustomResource):
+    """An Istio object, registered as the provider SDK's CustomResource (same type token and
+    inputs); the program reads none of its outputs back (components/sdk_read_back.py)."""
+
+    read_back: frozenset[str] = frozenset()

@@ -9,7 +9,8 @@ unchanged `up` took 19% less time and 14% to 16% less CPU (bench/README.md, "Wha
 
 The program's own messages (`pulumi.log.info` and `warn`) are untouched. Setting
 SKILLSHIP_SDK_DEBUG=1 keeps the SDK's debug messages, for a run with `--debug` (and its full stack
-traces, components/sdk_stack_traces.py, and its own wait for Outputs, components/sdk_outputs.py).
+traces, components/sdk_stack_traces.py, its own wait for Outputs, components/sdk_outputs.py, and
+every output read back, components/sdk_read_back.py).
 """
 
 from __future__ import annotations
