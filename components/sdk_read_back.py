@@ -47,7 +47,7 @@ class ReadBackOnly:
 
     def __call__(self, res: Any, serialized_props: Any, outputs: Any, *args: Any, **kwargs: Any) -> Any:
         names = getattr(res, ATTRIBUTE, None)
-        if names is not None:
+        if isinstance(names, frozenset):  # not whatever else a resource may hold under that name
             serialized_props, outputs = only(serialized_props, names), only(outputs, names)
         return self.resolve_outputs(res, serialized_props, outputs, *args, **kwargs)
 
