@@ -6,6 +6,7 @@ provider: the live object, with fields nobody declared (managed fields, defaults
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import sys
 from typing import Any
@@ -14,6 +15,7 @@ import pulumi
 import pulumi.runtime
 import pytest
 from pulumi.runtime import rpc
+from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _sync_await
 
 from components.kubernetes import BuiltIn, IstioObject, declare
@@ -58,11 +60,18 @@ class LiveObjects(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def sdk(monkeypatch):
-    """The SDK under mocks; whatever a test changes of it is undone after it."""
+    """The SDK under mocks, on an event loop of its own (a test before it in this process may have
+    run and closed one, as `asyncio.run` does); whatever a test changes of it is undone after it."""
     monkeypatch.setattr(rpc, "resolve_outputs", rpc.resolve_outputs)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mocks = LiveObjects()
     pulumi.runtime.set_mocks(mocks, project="skillship", stack="dev", preview=False)
-    return mocks
+    yield mocks
+    with SETTINGS.lock:
+        SETTINGS.outputs.clear()  # tied to this loop: no later wait for outputs may wait on them
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def _declare_all(prefix: str = "hello") -> tuple[BuiltIn, BuiltIn, pulumi.CustomResource]:
