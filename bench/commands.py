@@ -57,31 +57,25 @@ def _wall(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> f
     return seconds
 
 
-def instructions(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> int:
+def instructions(command: list[str], cwd: Path) -> int:
     """The instructions `command` executes in user space, counted by callgrind."""
     counted = [VALGRIND, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command]
-    done = subprocess.run(counted, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    done = subprocess.run(counted, cwd=cwd, capture_output=True, text=True)
     found = re.search(r"Collected : (\d+)", done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"{' '.join(counted)} failed:\n{done.stderr[-3000:]}")
     return int(found.group(1))
 
 
-def _counted(command: list[str], floor: list[str], cwd: Path) -> dict:
-    ours, theirs = instructions(command, cwd), instructions(floor, cwd)
-    return {"command_instructions": ours, "floor_instructions": theirs, "instruction_ratio": round(ours / theirs, 2)}
-
-
+ONE_MODEL = "from pydantic import BaseModel\nclass M(BaseModel):\n    x: int\nM(x=1)"
 # What starting `skillship validate` costs, stage by stage: each line imports one more layer.
 STARTUP_STAGES = {
     "python": "pass",
-    "pydantic and yaml imported (the floor)": "import pydantic, yaml",
+    "pydantic and yaml imported (the floor)": VALIDATE_FLOOR,
     "pydantic's BaseModel": "import yaml; from pydantic import BaseModel",
-    "one model of one field, built and used": (
-        "import yaml; from pydantic import BaseModel\nclass M(BaseModel):\n    x: int\nM(x=1)"
-    ),
+    "one model of one field, built and used": f"import yaml\n{ONE_MODEL}",
     "that model with typer and rich's console imported (the frameworks' floor)": (
-        "import yaml, typer, rich.console\nfrom pydantic import BaseModel\nclass M(BaseModel):\n    x: int\nM(x=1)"
+        f"import yaml, typer, rich.console\n{ONE_MODEL}"
     ),
     "the format's models": "import skillship.models",
     "the whole CLI": "import skillship.cli",
@@ -145,15 +139,16 @@ def measure_render(base: Path, skills: int, pairs: int) -> dict:
 
 
 def measure_validate(pairs: int, count: bool = False) -> dict:
-    def command() -> float:
-        return _wall([*SKILLSHIP, "validate"], REPO)
-
-    def floor() -> float:
-        return _wall([sys.executable, "-c", VALIDATE_FLOOR], REPO)
-
-    result = {"workspace": "the example (3 skills, 1 agent)", **_pairs(pairs, command, floor)}
+    command, floor = [*SKILLSHIP, "validate"], [sys.executable, "-c", VALIDATE_FLOOR]
+    timed = _pairs(pairs, lambda: _wall(command, REPO), lambda: _wall(floor, REPO))
+    result = {"workspace": "the example (3 skills, 1 agent)", **timed}
     if count:
-        result |= _counted([*SKILLSHIP, "validate"], [sys.executable, "-c", VALIDATE_FLOOR], REPO)
+        ours, theirs = instructions(command, REPO), instructions(floor, REPO)
+        result |= {
+            "command_instructions": ours,
+            "floor_instructions": theirs,
+            "instruction_ratio": round(ours / theirs, 2),
+        }
     return result
 
 
