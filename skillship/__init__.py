@@ -1,7 +1,31 @@
-"""Skillship: ship batch job skills to Kubernetes. The pure core; it never imports Pulumi."""
+"""Skillship: ship batch job skills to Kubernetes. The pure core; it never imports Pulumi.
 
-from skillship.diagnostics import Diagnostic, Diagnostics, Severity
-from skillship.validation import load_workspace
-from skillship.workspace import AgentSource, SkillSource, Workspace
+The names below load on first use, as `skillship.plan`'s do: every `skillship` command starts by
+importing this package, and `status`, `logs` and `run` read no workspace, so they need no models.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the type checker sees: the same names, eagerly
+    from skillship.diagnostics import Diagnostic, Diagnostics, Severity
+    from skillship.validation import load_workspace
+    from skillship.workspace import AgentSource, SkillSource, Workspace
+
+_HOMES = {
+    "AgentSource": "workspace",
+    "Diagnostic": "diagnostics",
+    "Diagnostics": "diagnostics",
+    "Severity": "diagnostics",
+    "SkillSource": "workspace",
+    "Workspace": "workspace",
+    "load_workspace": "validation",
+}
 
 __all__ = ["AgentSource", "Diagnostic", "Diagnostics", "Severity", "SkillSource", "Workspace", "load_workspace"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f"skillship.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'skillship' has no attribute {name!r}")

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from skillship.diagnostics import Diagnostic, Severity
+from skillship.paths import display_path
 from skillship.settings import (
     CONFIG_NAMESPACE,
     SECRET_KEYS,
@@ -23,7 +24,6 @@ from skillship.settings import (
     parse_shard_stack,
     shard_stacks,
 )
-from skillship.workspace import display_path
 from skillship.yamlsource import FieldPath, YamlSyntaxError, load_yaml
 
 PROJECT_FILE = "Pulumi.yaml"

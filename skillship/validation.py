@@ -25,6 +25,7 @@ from skillship.models import (
     envelope_problems,
 )
 from skillship.names import action_name, skill_name
+from skillship.paths import display_path
 from skillship.wiring import agent_wires
 from skillship.workspace import (
     ACTION_FILE,
@@ -35,7 +36,6 @@ from skillship.workspace import (
     SkillSource,
     Workspace,
     default_message_file,
-    display_path,
     read_text,
     read_workspace,
     report_placeholders,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from skillship.diagnostics import Diagnostics
 from skillship.models import Action, ActionFile, Agent, AgentSkill, Skill
+from skillship.paths import display_path
 from skillship.podspec import PodOverrides, read_podspec
 from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
 
@@ -142,16 +143,6 @@ class Workspace:
         for source in self.skills:
             index.setdefault(source.skill.name, source)
         return index
-
-
-def display_path(path: Path) -> str:
-    """Paths in messages: relative to where the user stands when below it (no symlinks resolved:
-    the path reads as the user would type it)."""
-    absolute = os.path.abspath(path)
-    here = os.getcwd()
-    if absolute == here or absolute.startswith(here.rstrip(os.sep) + os.sep):
-        return os.path.relpath(absolute, here)
-    return str(path)
 
 
 def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import configparser
 import pkgutil
 
+import pytest
+
 import skillship
 from tests.conftest import REPO
 
@@ -74,10 +76,15 @@ def test_commands_that_never_touch_a_cluster_never_import_its_client():
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
-def test_the_planners_lazy_names_are_the_ones_it_lists_and_each_resolves():
-    """skillship.plan loads its names on first use: the list, the map and the modules must agree."""
-    import skillship.plan as plan
+@pytest.mark.parametrize("package", ["skillship", "skillship.plan"])
+def test_a_packages_lazy_names_are_the_ones_it_lists_and_each_resolves(package):
+    """skillship and skillship.plan load their names on first use: the list, the map and the
+    modules must agree."""
+    import importlib
 
-    assert sorted(plan.__all__) == sorted(plan._HOMES)
-    for name in plan.__all__:
-        assert getattr(plan, name).__name__ == name
+    lazy = importlib.import_module(package)
+    assert sorted(lazy.__all__) == sorted(lazy._HOMES)
+    for name in lazy.__all__:
+        assert getattr(lazy, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'nothing_by_this_name'"):
+        lazy.nothing_by_this_name  # noqa: B018

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from skillship.cli._common import Exit, fail, stderr
+from skillship.paths import display_path
 from skillship.scaffold import EXAMPLE_SKILL, ScaffoldError, create_project
-from skillship.workspace import display_path
 
 
 def init(

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from skillship.cli._common import Exit, fail, stderr
+from skillship.paths import display_path
 from skillship.scaffold import ScaffoldError, SkillType, check_name, create_skill
-from skillship.workspace import display_path, resolve_layout
+from skillship.workspace import resolve_layout
 
 
 def new(

@@ -16,9 +16,10 @@ from rich.table import Table
 from skillship.cli._common import Exit, fail, json_mode, print_json, print_table, stderr
 from skillship.cli.validate import print_human, report
 from skillship.diagnostics import Diagnostics
+from skillship.paths import display_path
 from skillship.render import RenderedFile, RenderError, UnsafeTarget, check_target, write_objects
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
-from skillship.workspace import Workspace, display_path
+from skillship.workspace import Workspace
 
 TABLE_ROWS = 50  # objects listed one by one without --table
 

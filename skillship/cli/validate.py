@@ -11,7 +11,6 @@ from rich.markup import escape
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout
 from skillship.diagnostics import Diagnostics, Severity
-from skillship.stackfiles import StackFileError, find_project, load_stack
 from skillship.validation import load_workspace
 from skillship.workspace import AgentSource, SkillSource, Workspace
 
@@ -51,8 +50,10 @@ def validate(
 
 def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None:
     """What `render` and `pulumi up` of this stack would refuse, as diagnostics of the stack file."""
-    from skillship.compose import plan_workspace  # the planner, only when a stack is asked about
+    # the stack's settings and the planner, only when a stack is asked about
+    from skillship.compose import plan_workspace
     from skillship.plan import PlanError
+    from skillship.stackfiles import StackFileError, find_project, load_stack
 
     try:
         config = load_stack(find_project(Path.cwd()), stack)

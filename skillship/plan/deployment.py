@@ -18,6 +18,7 @@ from skillship.diagnostics import Diagnostic
 from skillship.digest import ContextDigest, digest_context
 from skillship.models import RUNTIME_DAEMONS, Action
 from skillship.names import action_name, skill_name
+from skillship.paths import display_path
 from skillship.plan import envelope as envelopes
 from skillship.plan.agents import agent_context
 from skillship.plan.dockerfile import DockerfileFacts, read_dockerfile, stops_the_proxy
@@ -32,7 +33,7 @@ from skillship.podspec import PodOverrides
 from skillship.settings import StackSettings
 from skillship.shards import assign_shards, crossing_wires, wire_line
 from skillship.stackfiles import StackFileLines
-from skillship.workspace import ActionSource, SkillSource, Workspace, display_path
+from skillship.workspace import ActionSource, SkillSource, Workspace
 from skillship_runtime.contract import MESSAGE_LIMIT
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from skillship.models import Action
 from skillship.names import k8s_name, short_hash
-from skillship.workspace import SkillSource
+
+if TYPE_CHECKING:  # annotations only: `skillship run` spells a message without the format's models
+    from skillship.models import Action
+    from skillship.workspace import SkillSource
 
 _JOB_NAME_BASE = 54  # + "-" + 8 hex = 63
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from skillship.digest import ContextDigest, ContextError
 from skillship.models import Action
 from skillship.names import action_name
+from skillship.paths import display_path
 from skillship.plan.dockerfile import RUNTIME_CONTEXT
 from skillship.plan.problems import StackProblems
-from skillship.workspace import display_path
 
 NamedContexts = tuple[tuple[str, Path], ...]
 

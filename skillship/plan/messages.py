@@ -10,9 +10,10 @@ from typing import Any
 
 from skillship.diagnostics import json_key_line
 from skillship.models import envelope_problems
+from skillship.paths import display_path
 from skillship.plan.problems import StackProblems
 from skillship.settings import StackSettings
-from skillship.workspace import DEFAULT_MESSAGE, SkillSource, default_message_file, display_path, escapes
+from skillship.workspace import DEFAULT_MESSAGE, SkillSource, default_message_file, escapes
 from skillship_runtime.contract import MESSAGE_LIMIT
 
 
