@@ -4,16 +4,19 @@
   its own (start Python, parse the same YAML with libyaml, hash the same build-context files,
   write as many files of the same mean size), each into a new folder: the whole command, start-up
   and the summary it prints included;
-- `skillship validate` of the example workspace, against starting Python and importing pydantic
-  and PyYAML, which any validator in Python must.
+- `skillship validate` of the example workspace, against the frameworks' floor (start Python,
+  import PyYAML, typer and rich's console, build and use one pydantic model of one field: what any
+  command line on the frameworks Skillship is built on pays before doing anything; #21's target),
+  and against starting Python and importing pydantic and PyYAML (#21's first floor, which no
+  validator built on a pydantic model can come within 1.6x of: one model alone costs 1.85x it).
 
     python -m bench.commands [--skills 1000] [--pairs 7] [--instructions] [--json FILE]
 
-With `--instructions`, `validate` and its floor also run once under valgrind's callgrind, which
+With `--instructions`, `validate` and its floors also run once under valgrind's callgrind, which
 counts the instructions a process executes in user space: the same count for the same work
 whatever else the machine does, where this machine's seconds swing twofold. Both sides of that pair
 do the same kind of work (start Python, import and build), so the count's ratio follows the time's
-(3.94 against 4.1 on 2026-12-05). Not for `render`: its floor hashes files, a few fast machine
+(3.94 against 4.1 on 2026-12-05, against the import floor). Not for `render`: its floor hashes files, a few fast machine
 instructions per byte, where render interprets Python, so equal counts are unequal seconds (render
 counted 0.79x its floor's instructions and took 1.4x its time), and neither counts kernel work. The
 stages of start-up are counted the same way (`startup`): what Python, pydantic, the format's models
@@ -43,7 +46,7 @@ from bench.generate import generate_workspace
 
 REPO = Path(__file__).resolve().parent.parent
 SKILLSHIP = [sys.executable, "-m", "skillship"]
-VALIDATE_FLOOR = "import pydantic, yaml"  # what any validator in Python built on them must start with
+IMPORT_FLOOR = "import pydantic, yaml"  # what any validator in Python built on them must start with
 VALGRIND = "valgrind"
 
 
@@ -68,17 +71,20 @@ def instructions(command: list[str], cwd: Path) -> int:
 
 
 ONE_MODEL = "from pydantic import BaseModel\nclass M(BaseModel):\n    x: int\nM(x=1)"
+FRAMEWORKS_FLOOR = f"import yaml, typer, rich.console\n{ONE_MODEL}"
 # What starting `skillship validate` costs, stage by stage: each line imports one more layer.
 STARTUP_STAGES = {
     "python": "pass",
-    "pydantic and yaml imported (the floor)": VALIDATE_FLOOR,
+    "pydantic and yaml imported (the import floor)": IMPORT_FLOOR,
     "pydantic's BaseModel": "import yaml; from pydantic import BaseModel",
     "one model of one field, built and used": f"import yaml\n{ONE_MODEL}",
-    "that model with typer and rich's console imported (the frameworks' floor)": (
-        f"import yaml, typer, rich.console\n{ONE_MODEL}"
-    ),
+    "that model with typer and rich's console imported (the frameworks' floor)": FRAMEWORKS_FLOOR,
     "the format's models": "import skillship.models",
-    "the whole CLI": "import skillship.cli",
+    "the CLI's shell (commands load when looked up)": "import skillship.cli",
+    "the CLI with validate's modules": "import skillship.cli, skillship.cli.validate",
+    "the CLI with every command's modules": (
+        "import skillship.cli\nfor name in skillship.cli.COMMANDS: __import__(f'skillship.cli.{name}')"
+    ),
 }
 
 
@@ -139,16 +145,22 @@ def measure_render(base: Path, skills: int, pairs: int) -> dict:
 
 
 def measure_validate(pairs: int, count: bool = False) -> dict:
-    command, floor = [*SKILLSHIP, "validate"], [sys.executable, "-c", VALIDATE_FLOOR]
-    timed = _pairs(pairs, lambda: _wall(command, REPO), lambda: _wall(floor, REPO))
-    result = {"workspace": "the example (3 skills, 1 agent)", **timed}
+    """`validate` in pairs with each floor; with `count`, the three counted by callgrind too."""
+    command = [*SKILLSHIP, "validate"]
+    floors = {"frameworks": FRAMEWORKS_FLOOR, "imports": IMPORT_FLOOR}
+    result: dict = {"workspace": "the example (3 skills, 1 agent)"}
+    for name, code in floors.items():
+        floor = [sys.executable, "-c", code]
+        result[f"against_{name}_floor"] = _pairs(
+            pairs, lambda: _wall(command, REPO), lambda floor=floor: _wall(floor, REPO)
+        )
     if count:
-        ours, theirs = instructions(command, REPO), instructions(floor, REPO)
-        result |= {
-            "command_instructions": ours,
-            "floor_instructions": theirs,
-            "instruction_ratio": round(ours / theirs, 2),
-        }
+        ours = instructions(command, REPO)
+        result["command_instructions"] = ours
+        for name, code in floors.items():
+            theirs = instructions([sys.executable, "-c", code], REPO)
+            result[f"{name}_floor_instructions"] = theirs
+            result[f"instruction_ratio_{name}"] = round(ours / theirs, 2)
     return result
 
 
