@@ -54,6 +54,8 @@ def test_the_table_builds_a_command_once_and_knows_every_name_before_building_an
         table["nothing"]
     del table["render"]
     assert list(table) == ["validate"]
+    with pytest.raises(KeyError):
+        del table["render"]
 
 
 def _imported_after(args: list[str], watched: tuple[str, ...]) -> list[str]:
