@@ -60,22 +60,6 @@ def test_the_runtime_contract_is_spelled_only_in_its_module():
     assert found == [], "import these from skillship_runtime.contract:\n" + "\n".join(found)
 
 
-def test_commands_that_never_touch_a_cluster_never_import_its_client():
-    """`validate` (of a workspace, with no stack) loads no Kubernetes client, no sender thread, no
-    planner and no builders: they were two thirds of its time (bench/commands.py)."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from skillship.cli import app; from typer.testing import CliRunner; "
-        "CliRunner().invoke(app, ['validate', '.']); "
-        "print(sorted(m for m in ('kubernetes', 'urllib3', 'skillship_runtime.sender', 'skillship.plan.deployment', "
-        "'skillship.manifests.assemble', 'skillship.compose') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
-
-
 @pytest.mark.parametrize("package", ["skillship", "skillship.plan"])
 def test_a_packages_lazy_names_are_the_ones_it_lists_and_each_resolves(package):
     """skillship and skillship.plan load their names on first use: the list, the map and the
