@@ -16,9 +16,10 @@ With `--instructions`, `validate` and its floors also run once under valgrind's 
 counts the instructions a process executes in user space: the same count for the same work
 whatever else the machine does, where this machine's seconds swing twofold. Both sides of that pair
 do the same kind of work (start Python, import and build), so the count's ratio follows the time's
-(3.94 against 4.1 on 2026-12-05, against the import floor). Not for `render`: its floor hashes files, a few fast machine
-instructions per byte, where render interprets Python, so equal counts are unequal seconds (render
-counted 0.79x its floor's instructions and took 1.4x its time), and neither counts kernel work. The
+(3.94 against 4.1 on 2026-12-05, against the import floor). Not for `render`: its floor hashes
+files, a few fast machine instructions per byte, where render interprets Python, so equal counts
+are unequal seconds (render counted 0.79x its floor's instructions and took 1.4x its time), and
+neither counts kernel work. The
 stages of start-up are counted the same way (`startup`): what Python, pydantic, the format's models
 and the CLI each add.
 

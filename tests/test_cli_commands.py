@@ -70,10 +70,12 @@ def _imported_after(args: list[str], watched: tuple[str, ...]) -> list[str]:
     return json.loads(done.stdout)
 
 
-def test_commands_that_never_touch_a_cluster_never_import_its_client():
-    """`validate` (of a workspace, with no stack) loads no Kubernetes client, no sender thread, no
-    planner and no builders: they were two thirds of its time (bench/commands.py)."""
-    watched = (
+def test_validate_imports_no_cluster_client_no_planner_no_stack_settings_and_no_other_command():
+    """Start-up is most of what `validate` costs (bench/commands.py). Of a workspace, with no
+    stack, it loads no Kubernetes client, no sender thread, no planner and no builders (once two
+    thirds of its time), and, reading no stack file, neither their settings nor the other commands.
+    One process answers both questions."""
+    cluster_and_planner = (
         "kubernetes",
         "urllib3",
         "skillship_runtime.sender",
@@ -81,17 +83,9 @@ def test_commands_that_never_touch_a_cluster_never_import_its_client():
         "skillship.manifests.assemble",
         "skillship.compose",
     )
-    assert _imported_after(["validate", "."], watched) == []
-
-
-OTHER_COMMANDS = tuple(f"skillship.cli.{name}" for name in COMMANDS if name != "validate")
-
-
-def test_validate_imports_no_other_commands_module_and_no_stack_settings():
-    """Start-up is most of what `validate` costs (bench/commands.py): a workspace check with no
-    stack reads no stack file, so it loads neither their settings nor the other commands."""
-    watched = (*OTHER_COMMANDS, "skillship.settings", "skillship.stackfiles", "skillship.scaffold")
-    assert _imported_after(["validate", "."], watched) == []
+    other_commands = tuple(f"skillship.cli.{name}" for name in COMMANDS if name != "validate")
+    stack_files = ("skillship.settings", "skillship.stackfiles", "skillship.scaffold")
+    assert _imported_after(["validate", "."], (*cluster_and_planner, *other_commands, *stack_files)) == []
 
 
 @pytest.mark.parametrize("name", ["status", "logs", "run"])
