@@ -31,6 +31,7 @@ class StackInputs:
     secret_properties: dict[str, list[str]] = field(default_factory=dict)
     secret_values: pulumi.Output[dict[str, dict[str, str]]] | None = None  # skill -> property -> value, secret
     registry_password: pulumi.Output[str] | None = None
+    registry_pull_password: pulumi.Output[str] | None = None  # the password of registryPullUsername
     # For a shard stack: the kubeconfig context of its environment's file, which its own
     # provider uses (a shard's stack config holds only secrets, so the default provider has none).
     kube_context: str | None = None
@@ -57,7 +58,7 @@ def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
     shard = _shard_config(project_dir, pulumi.get_stack())
     values: dict[str, Any] = {}
     secrets: dict[str, Any] = {}
-    password = None
+    passwords: dict[str, pulumi.Output[str]] = {}
     for key, (raw, secret) in stack_config().items():
         name = key.split(":", 1)[1]
         if name in SECRET_KEYS:
@@ -68,7 +69,7 @@ def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
                 if not isinstance(secrets, dict) or not all(isinstance(v, dict) for v in secrets.values()):
                     raise pulumi.RunError(f"{key} must map each skill to its secure property values")
             else:
-                password = pulumi.Output.secret(raw)
+                passwords[name] = pulumi.Output.secret(raw)
         else:
             values[name] = config_value(raw)
     secret_properties = {skill: sorted(props) for skill, props in secrets.items()}
@@ -76,17 +77,25 @@ def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
         settings = shard.settings
         # Its own config holds Pulumi.yaml's defaults of every key too, so what it may not set is
         # checked in its stack file (skillship.stackfiles), where a user would have set it.
-        _check_shard(shard, secret_properties, has_password=password is not None)
+        _check_shard(shard, secret_properties, passwords=set(passwords))
     else:
         try:
             settings = StackSettings.from_config(pulumi.get_stack(), values)
         except SettingsError as exc:
             raise pulumi.RunError(str(exc)) from None
+    if settings.declares_pull_secret and settings.pull_password_key not in passwords:
+        raise pulumi.RunError(
+            f"stack {settings.pulumi_stack!r} pulls its images as {settings.pull_username!r} and has no "
+            f"{CONFIG_NAMESPACE}:{settings.pull_password_key}: set it with `pulumi config set --secret "
+            f"{CONFIG_NAMESPACE}:{settings.pull_password_key}`, or set {CONFIG_NAMESPACE}:imagePullSecret "
+            "(docs/settings.md, Registry credentials). Nothing was deployed."
+        )
     return StackInputs(
         settings=settings,
         secret_properties=secret_properties,
         secret_values=pulumi.Output.secret(secrets) if secrets else None,
-        registry_password=password,
+        registry_password=passwords.get("registryPassword"),
+        registry_pull_password=passwords.get(settings.pull_password_key),
         kube_context=shard.kube_context if shard is not None else None,
     )
 
@@ -104,7 +113,7 @@ def _shard_config(project_dir: Path | None, stack: str) -> StackConfig | None:
     return config if config.settings.shard is not None else None
 
 
-def _check_shard(shard: StackConfig, secrets: dict[str, list[str]], *, has_password: bool) -> None:
+def _check_shard(shard: StackConfig, secrets: dict[str, list[str]], *, passwords: set[str]) -> None:
     """A shard deploys with its environment's settings and needs every secret that environment sets."""
     environment = shard.environment
     assert environment is not None
@@ -115,8 +124,11 @@ def _check_shard(shard: StackConfig, secrets: dict[str, list[str]], *, has_passw
         for prop in props
         if prop not in secrets.get(skill, ())
     ]
-    if "registryPassword" in environment.secret_keys and not has_password:
-        missing.append(f"{CONFIG_NAMESPACE}:registryPassword")
+    missing += [
+        f"{CONFIG_NAMESPACE}:{key}"
+        for key in ("registryPassword", "registryPullPassword")
+        if key in environment.secret_keys and key not in passwords
+    ]
     if missing:
         raise pulumi.RunError(
             f"stack {stack!r} is a shard of {source!r} and lacks secrets {source!r} sets: {', '.join(missing)}; "

@@ -17,9 +17,11 @@ from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
 from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
+from skillship.manifests.identity import docker_config_json
 from skillship.names import TASK_CONTAINER
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
 from skillship.promotion import PromotionError, image_key, image_output, image_sources, merged_images, promoted_ref
+from skillship.settings import PULL_SECRET_NAME
 from skillship.status import TaskFailed, check_tasks, task_summary
 
 
@@ -62,6 +64,7 @@ class StackDeployment(pulumi.ComponentResource):
                     f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}",
                     obj,
                     pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(shared))),
+                    **_secret_values(obj, args.inputs),
                 )
             )
         # The base stack of a sharded environment holds the namespace; its shards hold the skills.
@@ -174,6 +177,16 @@ def _promoted(images: Any, workload: Workload, source: str) -> str:
         return promoted_ref(images, workload, source=source)
     except PromotionError as exc:
         raise pulumi.RunError(f"{exc}. Nothing of this task was deployed.") from None
+
+
+def _secret_values(obj: dict[str, Any], inputs: StackInputs) -> dict[str, Any]:
+    """The pull Secret's real content, a secret Output, in place of the core's <redacted> one (a
+    render stack has no pull Secret: its provider would write the password to a file)."""
+    password = inputs.registry_pull_password
+    if obj["kind"] != "Secret" or obj["metadata"]["name"] != PULL_SECRET_NAME or password is None:
+        return {}
+    settings = inputs.settings
+    return {"stringData": password.apply(lambda value: {".dockerconfigjson": docker_config_json(settings, value)})}
 
 
 def _after(options: pulumi.ResourceOptions, *resources: pulumi.Resource) -> pulumi.ResourceOptions:

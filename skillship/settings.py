@@ -20,10 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 CONFIG_NAMESPACE = "skillship"
 # Keys whose values are secrets: never part of StackSettings, passed on as opaque values.
-SECRET_KEYS = frozenset({"registryPassword", "secrets"})
+SECRET_KEYS = frozenset({"registryPassword", "registryPullPassword", "secrets"})
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+# A Secret's name: a DNS subdomain (RFC 1123), at most 253 characters.
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# imagePullSecret's two words; any other value names a Secret the namespace already has.
+PULL_SECRET_AUTO, PULL_SECRET_NONE = "auto", "none"
+PULL_SECRET_NAME = "skillship-registry-pull"  # the Secret Skillship declares in `auto` mode
 
 
 # A shard stack's name is its environment's and its number: `dev.3`.
@@ -107,6 +112,12 @@ class StackSettings(BaseModel):
     create_namespace: bool = Field(default=True, alias="createNamespace")
     registry: str | None = None
     registry_username: str | None = Field(default=None, alias="registryUsername")
+    # Who the cluster pulls as, when not the pushing user (a read-only token, say); its password
+    # is the secret registryPullPassword.
+    registry_pull_username: str | None = Field(default=None, alias="registryPullUsername")
+    # How pods get registry credentials: `auto` declares a pull Secret from the stack's registry
+    # user, `none` leaves it to the nodes, any other value names an existing Secret.
+    image_pull_secret: str = Field(default=PULL_SECRET_AUTO, alias="imagePullSecret")
     build_images: bool = Field(default=True, alias="buildImages")
     # The buildx builder (a name in $BUILDX_CONFIG/instances, as `docker buildx ls` lists them) that
     # builds the images; unset: buildx's current builder. No Docker daemon is needed either way.
@@ -123,6 +134,9 @@ class StackSettings(BaseModel):
     wait: bool = True
     backoff_limit: int = Field(default=0, alias="backoffLimit", ge=0, le=20)
     active_deadline_seconds: int = Field(default=1800, alias="activeDeadlineSeconds", ge=1, le=7 * 24 * 3600)
+    # A task whose pod no node can take fails after this long (skillship.pod_start); a pod that
+    # cannot pull its image or make its container fails at once.
+    unschedulable_seconds: int = Field(default=60, alias="unschedulableSeconds", ge=1, le=24 * 3600)
     # Tasks started by `skillship run` are deleted this long after they end (ttlSecondsAfterFinished).
     run_retention_seconds: int = Field(default=86400, alias="runRetentionSeconds", ge=0, le=30 * 24 * 3600)
     cpu_request: str = Field(default="100m", alias="cpuRequest")
@@ -141,11 +155,30 @@ class StackSettings(BaseModel):
     shard: int | None = None
 
     @field_validator(
-        "registry", "registry_username", "builder", "render_dir", "workspace", "promote_from", mode="before"
+        "registry",
+        "registry_username",
+        "registry_pull_username",
+        "builder",
+        "render_dir",
+        "workspace",
+        "promote_from",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value  # Pulumi.yaml declares these with default ""
+
+    @field_validator("image_pull_secret", mode="before")
+    @classmethod
+    def _pull_secret(cls, value: Any) -> Any:
+        if value in ("", None):
+            return PULL_SECRET_AUTO
+        if isinstance(value, str) and value not in (PULL_SECRET_AUTO, PULL_SECRET_NONE):
+            if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+                raise ValueError(
+                    f"{value!r} is neither 'auto', 'none' nor the name of a Secret (lower case, digits, '-', '.')"
+                )
+        return value
 
     @field_validator("render_dir", "workspace")
     @classmethod
@@ -194,6 +227,10 @@ class StackSettings(BaseModel):
     def _consistent(self) -> StackSettings:
         if self.builds and not self.registry:
             raise ValueError("a cluster stack that builds images needs 'registry'")
+        if self.pull_username is not None and not self.registry and self.image_pull_secret == PULL_SECRET_AUTO:
+            raise ValueError(
+                "a stack with a registry user needs 'registry': the pull Secret holds credentials for its host only"
+            )
         if self.promote_from is not None and self.renders:
             raise ValueError(
                 "a render stack cannot take its images from another stack (promoteFrom): it deploys nothing"
@@ -228,6 +265,35 @@ class StackSettings(BaseModel):
     @property
     def renders(self) -> bool:
         return self.target == "render"
+
+    @property
+    def pull_username(self) -> str | None:
+        """Who the cluster pulls images as: the pull user, else the pushing user."""
+        return self.registry_pull_username or self.registry_username
+
+    @property
+    def pull_password_key(self) -> str:
+        """The secret key holding the pull user's password."""
+        return "registryPullPassword" if self.registry_pull_username else "registryPassword"
+
+    @property
+    def registry_host(self) -> str | None:
+        """The registry's host (and port): what credentials are for."""
+        return self.registry.split("/", 1)[0] if self.registry else None
+
+    @property
+    def pull_secret(self) -> str | None:
+        """The Secret every ServiceAccount of the stack names in imagePullSecrets, if any
+        (docs/settings.md: Registry credentials)."""
+        if self.image_pull_secret == PULL_SECRET_AUTO:
+            has_user = self.target == "cluster" and self.pull_username is not None and self.registry is not None
+            return PULL_SECRET_NAME if has_user else None
+        return None if self.image_pull_secret == PULL_SECRET_NONE else self.image_pull_secret
+
+    @property
+    def declares_pull_secret(self) -> bool:
+        """Whether this stack declares the pull Secret: with the namespace, so not a shard."""
+        return self.shard is None and self.image_pull_secret == PULL_SECRET_AUTO and self.pull_secret is not None
 
     @property
     def output_dir(self) -> str:

@@ -17,7 +17,7 @@ from skillship.settings import SettingsError, ShardName, Shards, StackSettings, 
 from skillship.shards import assign_shards, skill_groups
 from skillship.stackfiles import StackFileError, load_stack, project_problems
 from skillship.validation import load_workspace
-from tests.support.program import run_program, stack_config
+from tests.support.program import CI_REGISTRY_PASSWORD, run_program, stack_config
 from tests.support.project import copy_project
 
 CLUSTER = {"target": "cluster", "buildImages": False}
@@ -211,7 +211,16 @@ def test_the_shards_declare_exactly_the_objects_of_the_unsharded_stack(tmp_path)
     assert unsharded.error is None, unsharded.error
     _sharded_project(tmp_path, count=2, project=project)
     base = run_program("dev", {**stack_config("dev"), "shards": {"count": 2}}, program_dir=project)
-    shards = [run_program(f"dev.{index}", {}, program_dir=project) for index in (1, 2)]
+    # Each shard has the registry password, as CI sets it for every stack: it builds and pushes.
+    shards = [
+        run_program(
+            f"dev.{index}",
+            {"registryPassword": CI_REGISTRY_PASSWORD},
+            secret_keys=("registryPassword",),
+            program_dir=project,
+        )
+        for index in (1, 2)
+    ]
     for run in (base, *shards):
         assert run.error is None, run.error
     declared = [_objects(run) for run in (base, *shards)]
@@ -219,6 +228,7 @@ def test_the_shards_declare_exactly_the_objects_of_the_unsharded_stack(tmp_path)
     assert {key: value for d in declared for key, value in d.items()} == _objects(unsharded)
     assert {kind for kind, _ in declared[0]} == {  # what the namespace's skills share: dev uses Istio
         "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Secret",  # the registry's pull credentials, which every shard's accounts name
         "kubernetes:security.istio.io/v1:PeerAuthentication",
     }
     assert base.exports["tasks"] == {} and base.exports["skills"] == []

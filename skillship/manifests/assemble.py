@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from skillship.manifests import istio, network
 from skillship.manifests.daemon import build_deployment, build_service
-from skillship.manifests.identity import message_config_map, secret, service_account
+from skillship.manifests.identity import message_config_map, pull_secret, secret, service_account
 from skillship.manifests.job import build_job
 from skillship.manifests.labels import stack_labels
 from skillship.manifests.network import deny_ingress
@@ -68,10 +68,12 @@ def namespace(settings: StackSettings) -> KubeObject | None:
 
 
 def namespace_objects(settings: StackSettings) -> list[KubeObject]:
-    """What every skill of the stack's namespace shares; a shard's are its base stack's."""
+    """What every skill of the stack's namespace shares; a shard's are its base stack's. The pull
+    Secret's password is <redacted> here: the program declares it with the value as a secret."""
     if settings.shard is not None:
         return []
-    return [o for o in (namespace(settings), istio.peer_authentication(settings)) if o is not None]
+    shared = (namespace(settings), pull_secret(settings, password=None), istio.peer_authentication(settings))
+    return [o for o in shared if o is not None]
 
 
 def skill_identity(

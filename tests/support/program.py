@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+CI_REGISTRY_PASSWORD = "ci-registry-password"  # what CI's secret store holds, in these tests
 
 
 def _ints(value: Any) -> Any:
@@ -80,7 +81,14 @@ def run_program(
     env: dict[str, str] | None = None,
 ) -> ProgramRun:
     """`stack_outputs` are what StackReferences read, by stack; by default, for a stack that takes
-    its images from another (promoteFrom), that stack's run of the program."""
+    its images from another (promoteFrom), that stack's run of the program. A stack with a registry
+    user gets CI_REGISTRY_PASSWORD as its secret password unless `config` gives one, as CI sets it
+    (the example stack files say so): without it, the program refuses the stack. A key given as
+    None is left unset (`registryPassword=None`: a stack without that password)."""
+    if config.get("registryUsername") and "registryPassword" not in config:
+        config = {**config, "registryPassword": CI_REGISTRY_PASSWORD}
+        secret_keys = (*secret_keys, "registryPassword")
+    config = {key: value for key, value in config.items() if value is not None}
     source = config.get("promoteFrom")
     if stack_outputs is None and source:
         stack_outputs = {source: run_program(source, stack_config(source), program_dir=program_dir).exports}
