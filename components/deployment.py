@@ -15,6 +15,7 @@ from components.skill_daemon import SkillDaemon, SkillDaemonArgs
 from components.skill_identity import declare_identity
 from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
+from components.start_watch import WatchedTask, watch_task_starts
 from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
 from skillship.manifests.identity import docker_config_json
@@ -117,6 +118,11 @@ class StackDeployment(pulumi.ComponentResource):
             )
             declared[task.key] = job
             jobs.append((task, job))
+        watch_task_starts(
+            settings,
+            [WatchedTask(task.skill, task.job_name, job, job.job_status) for task, job in jobs],
+            kube_context=args.inputs.kube_context,
+        )
         self.tasks = _summaries(plan, jobs)
         self.images = images.output()
         self.register_outputs({})  # the program exports both as the stack's outputs: not twice

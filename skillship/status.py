@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from skillship.manifests.labels import ANNOTATION_ACTION, ANNOTATION_SKILL, LABEL_SKILL, LABEL_TASK_KIND
+from skillship.manifests.labels import (
+    ANNOTATION_ACTION,
+    ANNOTATION_SKILL,
+    ANNOTATION_START_FAILURE,
+    LABEL_SKILL,
+    LABEL_TASK_KIND,
+)
 from skillship.names import TASK_CONTAINER as CONTAINER
 
 SUCCEEDED, FAILED, RUNNING, PENDING, RENDERED = "Succeeded", "Failed", "Running", "Pending", "Rendered"
@@ -121,7 +127,8 @@ def camel_case(name: str) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
-def _time(value: Any) -> datetime.datetime | None:
+def api_time(value: Any) -> datetime.datetime | None:
+    """A time as the API serialises it (RFC 3339, `Z`), or as the client hands it back."""
     if not value:
         return None
     if isinstance(value, datetime.datetime):
@@ -142,12 +149,12 @@ def task_row(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: dat
     meta, status = job.get("metadata") or {}, job.get("status") or {}
     annotations, labels = meta.get("annotations") or {}, meta.get("labels") or {}
     state = task_state(status)
-    created, started = _time(meta.get("creationTimestamp")), _time(status.get("startTime"))
-    ended = _time(status.get("completionTime"))
+    created, started = api_time(meta.get("creationTimestamp")), api_time(status.get("startTime"))
+    ended = api_time(status.get("completionTime"))
     if ended is None and state == FAILED:
         # Its end is its latest failure condition that says when (one without a time says nothing).
         times = [
-            _time(c.get("lastTransitionTime"))
+            api_time(c.get("lastTransitionTime"))
             for c in status.get("conditions") or []
             if c.get("type") in ("Failed", "FailureTarget")
         ]
@@ -163,7 +170,9 @@ def task_row(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: dat
         created=created.isoformat() if created else None,
         age_seconds=_seconds(created, now),
         duration_seconds=_seconds(started, ended or (now if state == RUNNING else None)),
-        message=failure_reason(status) if state == FAILED else _pod_message(pods),
+        message=(annotations.get(ANNOTATION_START_FAILURE) or failure_reason(status))
+        if state == FAILED
+        else _pod_message(pods),
     )
 
 

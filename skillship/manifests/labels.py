@@ -19,6 +19,8 @@ LABEL_TASK_KIND = "skillship.io/task"  # "deployed" here; ad-hoc runs set their 
 ANNOTATION_SKILL = "skillship.io/skill-name"  # the original, unmapped names
 ANNOTATION_ACTION = "skillship.io/action-name"
 ANNOTATION_ACTIVATION = "skillship.io/activation-id"
+# Set on a Job that `pulumi up` stopped because its pod could not start: Kubernetes' reason and words.
+ANNOTATION_START_FAILURE = "skillship.io/start-failure"
 
 
 def stack_labels(settings: StackSettings) -> dict[str, str]:

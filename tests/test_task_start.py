@@ -1,0 +1,162 @@
+"""A task that cannot start: which pods count (skillship.pod_start), and the watch that fails the
+task and stops its Job while `pulumi up` waits (components/start_watch.py), against a fake cluster.
+The real node's suite shows it against a real kubelet and registry (tests/e2e/test_real_node.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+
+import pulumi
+import pytest
+
+from components.start_watch import JOB_NAME_LABEL, WatchedTask, watch
+from skillship.pod_start import CANNOT_START, start_failure, start_failure_message
+from skillship.settings import StackSettings
+from skillship.status import FAILED, task_row
+
+NOW = datetime.datetime(2026, 12, 6, 10, 0, 0, tzinfo=datetime.UTC)
+SETTINGS = StackSettings.from_config("dev", {"namespace": "team", "buildImages": False, "unschedulableSeconds": 60})
+
+
+def pod(name="hello-1a2b3c4d-xyz", job="hello-1a2b3c4d", phase="Pending", waiting=None, init_waiting=None, since=None):
+    status: dict = {"phase": phase}
+    if waiting:
+        status["containerStatuses"] = [{"name": "task", "state": {"waiting": waiting}}]
+    if init_waiting:
+        status["initContainerStatuses"] = [{"name": "istio-proxy", "state": {"waiting": init_waiting}}]
+    if since is not None:
+        status["conditions"] = [
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/1 nodes are available: 1 Insufficient memory.",
+                "lastTransitionTime": (NOW - datetime.timedelta(seconds=since)).isoformat().replace("+00:00", "Z"),
+            }
+        ]
+    return {"metadata": {"name": name, "labels": {JOB_NAME_LABEL: job}}, "status": status}
+
+
+@pytest.mark.parametrize("reason", sorted(CANNOT_START))
+def test_every_waiting_reason_that_no_retry_mends_fails_at_once(reason):
+    found = start_failure(pod(waiting={"reason": reason, "message": "401 Unauthorized"}), NOW, 60)
+    assert found is not None and (found.reason, found.message, found.pod) == (
+        reason,
+        "401 Unauthorized",
+        "hello-1a2b3c4d-xyz",
+    )
+
+
+def test_an_init_container_that_cannot_pull_keeps_the_task_from_starting_too():
+    found = start_failure(pod(init_waiting={"reason": "ErrImagePull", "message": "not found"}), NOW, 60)
+    assert found is not None and found.reason == "ErrImagePull"
+
+
+@pytest.mark.parametrize(
+    "waiting",
+    [{"reason": "ContainerCreating"}, {"reason": "PodInitializing"}, {}, None],
+)
+def test_a_pod_on_its_way_is_left_alone(waiting):
+    assert start_failure(pod(waiting=waiting), NOW, 60) is None
+
+
+def test_a_pod_no_node_takes_fails_after_the_grace_period_only():
+    assert start_failure(pod(since=59), NOW, 60) is None
+    found = start_failure(pod(since=60), NOW, 60)
+    assert found is not None and found.reason == "Unschedulable" and "Insufficient memory" in found.message
+
+
+def test_a_pod_that_runs_or_ended_is_not_judged_by_stale_waiting_reasons():
+    for phase in ("Running", "Succeeded", "Failed"):
+        assert start_failure(pod(phase=phase, waiting={"reason": "ErrImagePull"}), NOW, 60) is None
+
+
+def test_the_message_names_the_skill_the_reason_the_pod_and_the_next_step():
+    found = start_failure(pod(waiting={"reason": "CreateContainerConfigError", "message": 'key "x" not found'}), NOW, 1)
+    assert found is not None
+    said = start_failure_message(skill="hello", namespace="team", job="hello-1a2b3c4d", failure=found)
+    assert said.startswith(
+        "task of skill 'hello' cannot start: CreateContainerConfigError: key \"x\" not found "
+        "(pod team/hello-1a2b3c4d-xyz)."
+    )
+    assert "kubectl describe pod --namespace team hello-1a2b3c4d-xyz" in said and "next `pulumi up`" in said
+
+
+class FakePods:
+    """The cluster as the watch sees it: pending pods per look, and the Jobs it stopped."""
+
+    def __init__(self, looks: list[list[dict]]) -> None:
+        self.looks = looks
+        self.stopped: list[tuple[str, str]] = []
+
+    def pending(self):
+        return self.looks.pop(0) if self.looks else []
+
+    def stop(self, job: str, cause: str) -> None:
+        self.stopped.append((job, cause))
+
+
+def _run_watch(pods: FakePods, jobs: list[str], *, finish_after: float = 0.2, connect=None):
+    """Watch `jobs` until their statuses resolve, `finish_after` seconds in."""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        statuses = []
+        for _ in jobs:
+            value, known = loop.create_future(), loop.create_future()
+            loop.call_later(finish_after, value.set_result, {"conditions": []})
+            known.set_result(True)
+            statuses.append(pulumi.Output(set(), value, known))
+        component = pulumi.Output.from_input("not a resource")  # the error's anchor: printed without an engine
+        tasks = [WatchedTask("hello", job, component, status) for job, status in zip(jobs, statuses, strict=True)]
+        return await watch(connect or (lambda: pods), tasks, SETTINGS, poll=0.01, now=lambda: NOW)
+
+    return asyncio.run(scenario())
+
+
+def test_the_watch_stops_a_task_that_cannot_pull_once_and_says_why(capsys):
+    failing = pod(waiting={"reason": "ErrImagePull", "message": "401 Unauthorized"})
+    other = pod(name="x-1", job="not-ours", waiting={"reason": "ErrImagePull", "message": "nope"})
+    pods = FakePods([[other], [failing, other], [failing], [failing]])
+    stopped = _run_watch(pods, ["hello-1a2b3c4d", "producer-00000000"])
+    assert stopped == ["hello-1a2b3c4d"]
+    assert pods.stopped == [("hello-1a2b3c4d", "ErrImagePull: 401 Unauthorized")]  # once, and only ours
+    error = capsys.readouterr().err
+    assert "task of skill 'hello' cannot start: ErrImagePull: 401 Unauthorized" in error
+
+
+def test_the_watch_ends_when_the_jobs_are_done_and_stops_nothing_that_starts():
+    pods = FakePods([[pod(waiting={"reason": "ContainerCreating"})]] * 3)
+    assert _run_watch(pods, ["hello-1a2b3c4d"]) == [] and pods.stopped == []
+    assert pods.looks == []  # it looked while the Job ran
+
+
+def test_jobs_done_before_the_first_look_never_reach_the_cluster():
+    def unreachable():
+        raise AssertionError("connected")
+
+    assert _run_watch(FakePods([]), ["hello-1a2b3c4d"], finish_after=0.0, connect=unreachable) == []
+
+
+def test_a_cluster_the_watch_cannot_reach_is_a_warning_and_the_deadline_still_holds(capsys):
+    def refused():
+        raise OSError("no kubeconfig at /nowhere")
+
+    assert _run_watch(FakePods([]), ["hello-1a2b3c4d"], connect=refused) == []
+    warning = capsys.readouterr().err
+    assert "cannot watch this stack's task pods (no kubeconfig at /nowhere)" in warning and "1800 s" in warning
+
+
+def test_status_shows_why_a_stopped_task_failed():
+    job = {
+        "metadata": {
+            "name": "hello-1a2b3c4d",
+            "annotations": {"skillship.io/start-failure": "ErrImagePull: 401 Unauthorized"},
+        },
+        "status": {
+            "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded", "message": "active"}]
+        },
+    }
+    row = task_row(job, [], NOW)
+    assert row.state == FAILED and row.message == "ErrImagePull: 401 Unauthorized"
