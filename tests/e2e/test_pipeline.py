@@ -44,7 +44,14 @@ def _stack_files(project: Path, registry) -> None:
         "skillship:registryUsername": registry.USERNAME,
         "skillship:builder": BUILDER,
     }
-    prod = {**common, "skillship:namespace": f"skillship-{PROD}", "skillship:promoteFrom": DEV}
+    # The promoted stack pulls dev's digests from dev's registry, with its own pull Secret.
+    prod = {
+        **common,
+        "skillship:namespace": f"skillship-{PROD}",
+        "skillship:promoteFrom": DEV,
+        "skillship:registry": f"{registry.host}/skillship",
+        "skillship:registryUsername": registry.USERNAME,
+    }
     for name, config in ((DEV, dev), (PROD, prod)):
         (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
 

@@ -122,6 +122,7 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     seen["first_jobs"] = _jobs(kube)
     seen["hello_pods"] = _pods(kube, "hello")
     seen["namespace_labels"] = client.CoreV1Api(kube).read_namespace(NAMESPACE).metadata.labels
+    seen["root_pod"] = _create_root_pod(kube)
     seen["job_specs"] = json.dumps(
         [kube.sanitize_for_serialization(job) for job in client.BatchV1Api(kube).list_namespaced_job(NAMESPACE).items]
     )
@@ -156,6 +157,18 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     (project / HELLO).write_text(original + FIXED)
     seen["fixed"] = stack.up()
     seen["fixed_jobs"] = _jobs(kube)
+
+    # A key of hello's Secret removed by hand, then a new message (so a new Job): the kubelet
+    # cannot make the task's container, and `up` says so at once instead of at the deadline.
+    client.CoreV1Api(kube).patch_namespaced_secret(
+        "hello-secrets", NAMESPACE, [{"op": "remove", "path": "/data/api.token"}]
+    )
+    started = time.monotonic()
+    seen["missing_key"] = stack.failing_up_result(
+        config={"skillship:messages": {"hello": {"payload": {"name": "again"}}}}
+    )
+    seen["missing_key_seconds"] = time.monotonic() - started
+    seen["missing_key_job"] = _stopped_job(kube, NAMESPACE, seen["missing_key"]["error"])
 
     seen["export"] = stack.export()
     (tmp_path_factory.getbasetemp() / "node-export.json").write_text(seen["export"])  # for a look after a failure
@@ -192,6 +205,67 @@ def test_the_pods_ran_as_65532_on_a_read_only_root_in_a_restricted_namespace(jou
     assert pod.status.container_statuses[0].image_id.split("@")[-1] == container.image.split("@")[-1]
     labels = journey["namespace_labels"]
     assert labels.get("pod-security.kubernetes.io/enforce") == "restricted"
+
+
+def _stopped_job(kube, namespace: str, error: str) -> dict:
+    """The Job an `up` said it stopped, once the Job controller has marked it Failed (since
+    Kubernetes 1.31 only after its pods have ended), and its pods still pending or running."""
+    from kubernetes import client
+
+    named = re.search(rf"Its Job {namespace}/([a-z0-9-]+) was stopped", error)
+    if named is None:
+        return {"name": None}
+    name, deadline = named.group(1), time.monotonic() + 60
+    while True:
+        job = client.BatchV1Api(kube).read_namespaced_job(name, namespace)
+        conditions = {c.type: c.reason for c in job.status.conditions or [] if c.status == "True"}
+        if "Failed" in conditions or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    pods = client.CoreV1Api(kube).list_namespaced_pod(namespace, label_selector=f"batch.kubernetes.io/job-name={name}")
+    return {
+        "name": name,
+        "conditions": conditions,
+        "active": job.status.active,
+        "annotations": job.metadata.annotations or {},
+        "live_pods": [p.metadata.name for p in pods.items if p.status.phase in ("Pending", "Running")],
+    }
+
+
+def _create_root_pod(kube):
+    """A pod asking for root in the stack's namespace, as a user's kubectl would send it: the API
+    server's answer (an ApiException), or the pod if it was let in (it must not be)."""
+    from kubernetes import client
+
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "asks-for-root"},
+        "spec": {
+            "containers": [{"name": "root", "image": "busybox", "securityContext": {"runAsUser": 0}}],
+        },
+    }
+    try:
+        return client.CoreV1Api(kube).create_namespaced_pod(NAMESPACE, body)
+    except client.exceptions.ApiException as refused:
+        return refused
+
+
+def test_the_task_itself_reports_user_65532_a_read_only_root_and_no_capabilities(journey):
+    """What the running container says of itself (skills/hello prints it on standard error), not
+    what Skillship declared."""
+    found = re.search(r'^\{"identity": .*\}$', journey["logs"].stdout, re.MULTILINE)
+    assert found, journey["logs"].stdout
+    seen = json.loads(found.group(0))["identity"]
+    assert (seen["uid"], seen["gid"]) == (65532, 65532)
+    assert seen["rootReadOnly"] is True and seen["rootWrite"] == "Read-only file system"
+    assert seen["capabilities"] == seen["boundingCapabilities"] == "0000000000000000"
+
+
+def test_a_pod_asking_for_root_in_a_skillship_namespace_is_refused_by_the_api_server(journey):
+    refused = journey["root_pod"]
+    assert getattr(refused, "status", None) == 403, refused
+    assert 'violates PodSecurity "restricted' in json.loads(refused.body)["message"], refused.body
 
 
 def test_status_and_logs_show_what_the_container_printed(journey):
@@ -269,6 +343,17 @@ def test_fixing_the_code_builds_one_image_and_replaces_one_job(journey):
     assert after["hello"] != before["hello"]
 
 
+def test_a_secret_key_removed_by_hand_fails_the_next_task_within_90_seconds_naming_it(journey):
+    error = journey["missing_key"]["error"]
+    assert journey["missing_key_seconds"] < 90, journey["missing_key_seconds"]
+    found = re.search(r"task of skill 'hello' cannot start: CreateContainerConfigError: (.*)", error)
+    assert found and "api.token" in found.group(1), error[-4000:]
+    stopped = journey["missing_key_job"]
+    assert stopped["conditions"].get("Failed") == "DeadlineExceeded", stopped
+    assert not stopped["active"] and stopped["live_pods"] == [], stopped
+    assert stopped["annotations"]["skillship.io/start-failure"].startswith("CreateContainerConfigError"), stopped
+
+
 def test_a_secure_property_reaches_the_container_and_no_spec_output_or_state(journey):
     token = journey["token"]
     # hello prints whether SKILLSHIP_SECRET_API_TOKEN reached it: a real kubelet resolved the
@@ -277,14 +362,14 @@ def test_a_secure_property_reaches_the_container_and_no_spec_output_or_state(jou
     assert {base64.b64decode(v).decode() for v in journey["hello_secret"].values()} == {token}
     assert token not in journey["job_specs"]
     assert token not in journey["export"] and token not in journey["logs"].stdout
-    for name in ("first", "unchanged", "failure", "fixed", "destroy"):
+    for name in ("first", "unchanged", "failure", "fixed", "missing_key", "destroy"):
         assert token not in json.dumps(journey[name], default=str), name
 
 
 def test_the_registry_password_is_never_in_plain_text(journey):
     password = journey["password"]
     assert password not in journey["export"] and '"ciphertext"' in journey["export"]
-    for name in ("first", "unchanged", "failure", "fixed", "destroy"):
+    for name in ("first", "unchanged", "failure", "fixed", "missing_key", "destroy"):
         assert password not in json.dumps(journey[name], default=str), name
 
 
@@ -293,23 +378,22 @@ def test_destroy_leaves_no_object_behind(journey):
     assert journey["pods_after_destroy"] == []
 
 
+def _stack_of_its_own(name: str, real_node, engine_bin, tmp_path_factory, **config):
+    """A copy of the project with stack `name` in namespace skillship-<name>, and that stack."""
+    project = copy_project(tmp_path_factory.mktemp(f"{name}-project"))
+    stack_file = _stack_file(real_node.registry)
+    stack_file["config"].update({"skillship:namespace": f"skillship-{name}", **config})
+    (project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(stack_file))
+    backend = tmp_path_factory.mktemp(f"{name}-backend")
+    return project, make_stack(name, project, engine_bin, real_node.cluster, backend, extra_env=real_node.pulumi_env())
+
+
 @pytest.fixture(scope="module")
 def wrong_password(real_node, engine_bin, tmp_path_factory) -> dict:
     """A stack of its own namespace deployed with a wrong registry password."""
     from kubernetes import client, config
 
-    project = copy_project(tmp_path_factory.mktemp("badpass-project"))
-    stack_file = _stack_file(real_node.registry)
-    stack_file["config"]["skillship:namespace"] = "skillship-badpass"
-    (project / "stacks" / "Pulumi.badpass.yaml").write_text(yaml.safe_dump(stack_file))
-    stack = make_stack(
-        "badpass",
-        project,
-        engine_bin,
-        real_node.cluster,
-        tmp_path_factory.mktemp("badpass-backend"),
-        extra_env=real_node.pulumi_env(),
-    )
+    _, stack = _stack_of_its_own("badpass", real_node, engine_bin, tmp_path_factory)
     wrong = "not-" + real_node.registry.password[::-1]
     result = stack.failing_up_result(secrets={"skillship:registryPassword": wrong})
     kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
@@ -325,8 +409,73 @@ def test_a_wrong_registry_password_fails_up_clearly_and_makes_no_job(wrong_passw
     assert wrong_password["wrong"] not in wrong_password["export"]
 
 
-def test_no_log_of_the_suite_holds_the_registry_password(journey, wrong_password, real_node):
-    values = (real_node.registry.password, wrong_password["wrong"], journey["token"])
+@pytest.fixture(scope="module")
+def wrong_pull_password(real_node, engine_bin, tmp_path_factory) -> dict:
+    """A stack that pushes with the right password and pulls with a wrong one: its image is in the
+    registry, and the node, which holds no credentials of its own, is refused it."""
+    from kubernetes import config
+
+    namespace = "skillship-badpull"
+    project, stack = _stack_of_its_own(
+        "badpull",
+        real_node,
+        engine_bin,
+        tmp_path_factory,
+        **{
+            "skillship:builder": BUILDER,
+            "skillship:skills": ["hello"],
+            "skillship:registryPullUsername": real_node.registry.USERNAME,
+        },
+    )
+    # An image no node has pulled yet: a kubelet that holds an image runs it without asking the
+    # registry again (imagePullPolicy IfNotPresent), whatever the credentials.
+    (project / HELLO).write_text((project / HELLO).read_text() + "\n# never pulled before\n")
+    wrong = "not-" + real_node.registry.password[::-1]
+    started = time.monotonic()
+    result = stack.failing_up_result(
+        secrets={"skillship:registryPassword": real_node.registry.password, "skillship:registryPullPassword": wrong}
+    )
+    elapsed = time.monotonic() - started
+    kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
+    stopped = _stopped_job(kube, namespace, result["error"])
+    cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)})
+    seen = {
+        "result": result,
+        "elapsed": elapsed,
+        "wrong": wrong,
+        "stopped": stopped,
+        "status": cli("status", "--stack", "badpull", "--json"),
+    }
+    stack.destroy()
+    return seen
+
+
+def test_a_task_whose_image_cannot_be_pulled_fails_up_within_90_seconds_naming_why(wrong_pull_password):
+    seen = wrong_pull_password
+    error = seen["result"]["error"]
+    assert seen["elapsed"] < 90, seen["elapsed"]
+    found = re.search(r"task of skill 'hello' cannot start: (ErrImagePull|ImagePullBackOff): (.*)", error)
+    assert found, error[-4000:]
+    # The registry's own answer, as the kubelet relays it.
+    assert re.search(r"401|[Uu]nauthori[sz]ed|authentication required", found.group(2)), found.group(2)
+    assert "kubectl describe pod --namespace skillship-badpull hello-" in error
+    assert seen["wrong"] not in error and seen["wrong"] not in seen["result"]["log"]
+
+
+def test_a_task_that_cannot_start_is_stopped_so_it_never_runs_later(wrong_pull_password):
+    seen = wrong_pull_password
+    stopped = seen["stopped"]
+    assert stopped["conditions"].get("Failed") == "DeadlineExceeded", stopped
+    assert not stopped["active"] and stopped["live_pods"] == [], stopped
+    assert stopped["annotations"]["skillship.io/start-failure"].startswith(("ErrImagePull", "ImagePullBackOff"))
+    status = seen["status"]
+    assert status.code == 1, (status.stdout, status.stderr)
+    [row] = json.loads(status.stdout)["tasks"]
+    assert row["state"] == "Failed" and row["message"].startswith(("ErrImagePull", "ImagePullBackOff")), row
+
+
+def test_no_log_of_the_suite_holds_the_registry_password(journey, wrong_password, wrong_pull_password, real_node):
+    values = (real_node.registry.password, wrong_password["wrong"], wrong_pull_password["wrong"], journey["token"])
     logs = [path for path in real_node.directory.rglob("*.log")]
     assert len(logs) >= 8, logs  # every piece's log: control plane, registry, BuildKit, node
     for path in logs:

@@ -124,6 +124,20 @@ class BuildKit:
 
     def publish(self, name: str, dockerfile: str, files: dict[str, Path]) -> str:
         """Build a Dockerfile over the given files and push it as REGISTRY/name; returns the reference."""
+        reference = f"{self.registry.host}/{name}"
+        self.build(self._context(name, dockerfile, files), reference)
+        return reference
+
+    def export(self, name: str, dockerfile: str, files: dict[str, Path]) -> tuple[str, Path]:
+        """Build a Dockerfile over the given files into an image archive (`docker save`'s format),
+        pushed nowhere: what a node has preloaded. Returns the image's name and the archive."""
+        reference = f"{self.registry.host}/{name}"
+        archive = self.directory / "exports" / (name.replace("/", "_").replace(":", "_") + ".tar")
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        self.build(self._context(name, dockerfile, files), reference, output=f"type=docker,dest={archive}")
+        return reference, archive
+
+    def _context(self, name: str, dockerfile: str, files: dict[str, Path]) -> Path:
         context = self.directory / "contexts" / name.replace("/", "_").replace(":", "_")
         shutil.rmtree(context, ignore_errors=True)
         context.mkdir(parents=True)
@@ -134,13 +148,12 @@ class BuildKit:
                 (context / target).hardlink_to(source.resolve())
             except OSError:
                 shutil.copy2(source.resolve(), context / target)
-        reference = f"{self.registry.host}/{name}"
-        self.build(context, reference)
-        return reference
+        return context
 
-    def build(self, context: Path, reference: str, named: dict[str, Path] | None = None) -> None:
+    def build(self, context: Path, reference: str, named: dict[str, Path] | None = None, output: str = "") -> None:
         """`buildctl build` of the Dockerfile in `context`, with the named contexts its `COPY --from`
-        names, pushed as `reference`: what the docker-build provider asks of BuildKit, directly."""
+        names, pushed as `reference` (or written as `output` says): what the docker-build provider
+        asks of BuildKit, directly."""
         named_args = []
         for name, path in (named or {}).items():
             named_args += ["--local", f"{name}={path}", "--opt", f"context:{name}=local:{name}"]
@@ -155,7 +168,7 @@ class BuildKit:
                 f"dockerfile={context}",
                 *named_args,
                 "--output",
-                f"type=image,name={reference},push=true",
+                f"{output},name={reference}" if output else f"type=image,name={reference},push=true",
             ]
         )
 

@@ -32,10 +32,19 @@ def _script(path: str) -> str:
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
 
+INSTALL_PACKAGES = "tools/node/install-packages.sh"
+
+
 def prepare() -> tuple[Path, Path]:
-    """Installs and builds what is missing; returns the folder of the node's and builder's binaries
-    and the base image's root file system tar."""
-    _script("tools/node/install-packages.sh")
+    """Builds what is missing into the cache; returns the folder of the node's and builder's binaries
+    and the base image's root file system tar. Debian's packages it only checks: a test installs
+    nothing on the host (.ci/run and README.md's set-up install them)."""
+    check = subprocess.run(["bash", str(REPO / INSTALL_PACKAGES), "--check"], capture_output=True, text=True)
+    if check.returncode != 0:
+        raise PreparationFailed(
+            f"the real node needs Debian packages that are missing ({check.stdout.strip()}): "
+            f"install them with `sudo bash {INSTALL_PACKAGES}`"
+        )
     # Both build into the one cache (SKILLSHIP_ENGINE_CACHE), so both print the same folder.
     [bin_dir] = {Path(_script(script)) for script in ("tools/builder/build.sh", "tools/node/build.sh")}
     return bin_dir, Path(_script("tools/node/base-image.sh"))
@@ -73,7 +82,9 @@ class RealNode:
             )
             if not self.with_node:
                 return self
-            pause = self.buildkit.publish(
+            # The pods' sandbox image is preloaded, as a node's image or its provisioning preloads
+            # it: the node holds no registry credentials (docs/development.md, "The node").
+            pause = self.buildkit.export(
                 PAUSE_IMAGE,
                 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n',
                 {"pause": self.bin_dir / "pause"},

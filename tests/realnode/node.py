@@ -30,20 +30,28 @@ CONTAINERD_SOCKET = "/run/containerd/containerd.sock"  # inside the sandbox: a t
 
 class Node:
     def __init__(
-        self, directory: Path, bin_dir: Path, sandbox: Sandbox, cluster: Cluster, registry: Registry, pause_image: str
+        self,
+        directory: Path,
+        bin_dir: Path,
+        sandbox: Sandbox,
+        cluster: Cluster,
+        registry: Registry,
+        pause: tuple[str, Path],
     ) -> None:
+        """`pause`: the sandbox image's name and its archive, which the node preloads."""
         self.directory = directory
         self.bin_dir = bin_dir
         self.sandbox = sandbox
         self.cluster = cluster
         self.registry = registry
-        self.pause_image = pause_image
+        self.pause_image, self.pause_archive = pause
         self.processes: dict[str, subprocess.Popen] = {}
 
     def start(self, timeout: float = 120) -> Node:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._spawn("containerd", ["/usr/bin/containerd", "--config", str(self._containerd_config())])
         self._wait_for(lambda: Path(f"/proc/{self.sandbox.pid}/root{CONTAINERD_SOCKET}").exists(), "containerd", 30)
+        self._preload(self.pause_archive)
         kubeconfig = str(self.cluster.kubeconfig)
         self._spawn(
             "kube-scheduler",
@@ -118,6 +126,27 @@ class Node:
         self._spawn("coredns", [str(self.bin_dir / "coredns"), "-conf", str(corefile)])
         self._wait_ready(timeout)
         return self
+
+    def _preload(self, archive: Path) -> None:
+        """An image into the CRI's namespace of containerd, as a node's provisioning preloads one."""
+        done = subprocess.run(
+            self.sandbox.command(
+                [
+                    "/usr/bin/ctr",
+                    "--address",
+                    CONTAINERD_SOCKET,
+                    "--namespace",
+                    "k8s.io",
+                    "images",
+                    "import",
+                    str(archive),
+                ]
+            ),
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"ctr images import {archive} failed: {done.stderr[-2000:]}")
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = open(self.directory / f"{name}.log", "wb")
@@ -212,10 +241,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [{cri}.cni]
     bin_dir = "{CNI_PLUGINS}"
     conf_dir = "{cni}"
+  # The node trusts the registry's CA and holds no credentials: every pull of a task's image
+  # authenticates with the pull Secret its ServiceAccount names.
   [{cri}.registry]
     config_path = "{self.directory / "certs.d"}"
-  [{cri}.registry.configs."{self.registry.host}"]
-    auth = {{ username = "{self.registry.USERNAME}", password = "{self.registry.password}" }}
 """)
         config.chmod(0o600)
         return config

@@ -2,6 +2,8 @@
 # Installs the real node's pieces that come from Debian, when missing: containerd (1.6), runc, the
 # CNI plugins (/usr/lib/cni), iptables and conntrack for kube-proxy, mmdebstrap for the base image.
 # Nothing is started or enabled: the suite runs them itself, inside its own namespaces.
+# With --check it installs nothing: it names what is missing and exits 1 (the real-node fixture's
+# check: tests install nothing on the host; .ci/run and README.md run this script).
 set -euo pipefail
 packages=(containerd runc containernetworking-plugins iptables conntrack mmdebstrap)
 missing=()
@@ -11,6 +13,10 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "  node packages: installed" >&2
   exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+  echo "${missing[*]}"
+  exit 1
 fi
 echo "  node packages: installing ${missing[*]} ..." >&2
 export DEBIAN_FRONTEND=noninteractive
