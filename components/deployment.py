@@ -53,8 +53,13 @@ class StackDeployment(pulumi.ComponentResource):
             provider = k8s.Provider(f"{name}-cluster", context=args.inputs.kube_context, opts=options)
             options = pulumi.ResourceOptions(parent=self, provider=provider)
         if settings.renders:
+            # kubeconfig="": left unset, the provider SDK fills it from KUBECONFIG, and the provider
+            # refuses a kubeconfig beside renderYamlToDirectory (a user's shell often sets it).
             provider = k8s.Provider(
-                f"{name}-render", render_yaml_to_directory=str(args.root / settings.output_dir / "pulumi"), opts=options
+                f"{name}-render",
+                render_yaml_to_directory=str(args.root / settings.output_dir / "pulumi"),
+                kubeconfig="",
+                opts=options,
             )
             options = pulumi.ResourceOptions(parent=self, provider=provider)
 

@@ -34,6 +34,15 @@ def test_local_stack_renders_through_its_own_provider_and_builds_nothing():
     assert {k: v["state"] for k, v in run.exports["tasks"].items()} == {"hello": "Rendered", "producer": "Rendered"}
 
 
+def test_the_render_provider_takes_no_kubeconfig_from_the_users_shell():
+    """The provider refuses a kubeconfig beside renderYamlToDirectory, and its SDK fills an unset
+    one from KUBECONFIG: `pulumi up --stack local` failed in any shell that set it."""
+    run = run_program("local", stack_config("local"), env={"KUBECONFIG": "/home/someone/.kube/config"})
+    assert run.error is None, run.error
+    [provider] = run.of_type("pulumi:providers:kubernetes")
+    assert provider["inputs"]["kubeconfig"] == ""
+
+
 def test_components_parent_their_children():
     run = dev()
     assert run.error is None, run.error

@@ -8,6 +8,7 @@ race between threads compiling code at the same time). Prints one JSON document.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from pulumi import automation as auto
 
 
 def stack(spec: dict) -> auto.Stack:
+    # The program runs in this process, which stands in for the language host: that inherits the
+    # environment of the `pulumi` CLI (KUBECONFIG, say), so this process takes it too.
+    os.environ.update(spec["env"])
     project = Path(spec["project"])
     main = project / "__main__.py"
     code = compile(main.read_text(), str(main), "exec")
