@@ -28,11 +28,18 @@ PROGRAMS = {
     "kube-scheduler",
     "pause",
 }
+COMMS = {program[:15] for program in PROGRAMS}
+
+
+class ReadingFailed(Exception):
+    """A reader of the host's state failed: two failed readings must not compare equal."""
 
 
 def _run(argv: list[str]) -> str:
     done = subprocess.run(argv, capture_output=True, text=True)
-    return done.stdout if done.returncode == 0 else f"<{argv[0]} failed: {done.stderr.strip()}>"
+    if done.returncode != 0:
+        raise ReadingFailed(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
 
 
 def _iptables() -> list[str]:
@@ -53,7 +60,8 @@ def _programs() -> list[str]:
                 state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
             except (OSError, IndexError):
                 continue
-            if name in PROGRAMS and state != "Z":
+            # The kernel keeps 15 characters of a name: containerd-shim-runc-v2 reads containerd-shim.
+            if name in COMMS and state != "Z":
                 found.append(f"{entry} {name}")
     return sorted(found)
 

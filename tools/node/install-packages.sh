@@ -28,3 +28,11 @@ trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
 # Two callers at once (pytest workers) wait for apt's own lock rather than fail on it.
 apt-get -o DPkg::Lock::Timeout=300 update -qq
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
+# policy-rc.d kept containerd from starting, but its package still enabled the service for the
+# next boot: a test host must not start a container runtime by itself. Only when this script
+# installed it: a containerd the machine had before keeps its own state.
+for package in "${missing[@]}"; do
+  if [ "$package" = containerd ] && command -v systemctl >/dev/null; then
+    systemctl disable containerd.service >&2  # works on the unit links with or without systemd running
+  fi
+done
