@@ -55,6 +55,11 @@ class TaskPods(Protocol):
     def stop(self, job: str, cause: str) -> None: ...
 
 
+def tell_engine(severity: str, message: str, resource: pulumi.Resource | None) -> None:
+    """How the watch speaks: to the engine, as the program's diagnostics, under `resource`."""
+    (pulumi.log.error if severity == "error" else pulumi.log.warn)(message, resource=resource)
+
+
 def watch_task_starts(settings: StackSettings, tasks: Sequence[WatchedTask], *, kube_context: str | None) -> None:
     """Start the watch of a `pulumi up` that waits for tasks; nothing otherwise."""
     if not tasks or not settings.wait or settings.renders or pulumi.runtime.is_dry_run():
@@ -77,6 +82,7 @@ async def watch(
     *,
     poll: float = POLL_SECONDS,
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+    tell: Callable[[str, str, pulumi.Resource | None], None] = tell_engine,
 ) -> list[str]:
     """Watch until every task's Job is done; returns the jobs it stopped. The cluster's calls run on
     a thread of their own: the SDK's own calls to the engine use the loop's default executor. The
@@ -93,9 +99,11 @@ async def watch(
         try:
             pods = await loop.run_in_executor(cluster, connect)
         except Exception as exc:  # noqa: BLE001 any failure to reach the cluster only loses the fast failure
-            pulumi.log.warn(
+            tell(
+                "warning",
                 f"cannot watch this stack's task pods ({exc}); a task that cannot start fails at its deadline "
-                f"({settings.active_deadline_seconds} s) instead"
+                f"({settings.active_deadline_seconds} s) instead",
+                None,
             )
             return stopped
         while not done.done():
@@ -110,12 +118,12 @@ async def watch(
                 said = start_failure_message(
                     skill=task.skill, namespace=settings.namespace, job=task.job, failure=failure
                 )
-                pulumi.log.error(said, resource=task.component)
+                tell("error", said, task.component)
                 cause = f"{failure.reason}: {failure.message}" if failure.message else failure.reason
                 try:
                     await loop.run_in_executor(cluster, pods.stop, task.job, cause)
                 except Exception as exc:  # noqa: BLE001 said, and the Job's own deadline still ends it
-                    pulumi.log.error(f"could not stop Job {settings.namespace}/{task.job}: {exc}", task.component)
+                    tell("error", f"could not stop Job {settings.namespace}/{task.job}: {exc}", task.component)
             await asyncio.wait([done], timeout=poll)
     return stopped
 

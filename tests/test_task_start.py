@@ -97,8 +97,9 @@ class FakePods:
         self.stopped.append((job, cause))
 
 
-def _run_watch(pods: FakePods, jobs: list[str], *, finish_after: float = 0.2, connect=None):
-    """Watch `jobs` until their statuses resolve, `finish_after` seconds in."""
+def _run_watch(pods: FakePods, jobs: list[str], *, finish_after: float = 0.2, connect=None, told=None):
+    """Watch `jobs` until their statuses resolve, `finish_after` seconds in; what the watch says
+    goes to `told` as (severity, message)."""
 
     async def scenario():
         loop = asyncio.get_running_loop()
@@ -108,22 +109,30 @@ def _run_watch(pods: FakePods, jobs: list[str], *, finish_after: float = 0.2, co
             loop.call_later(finish_after, value.set_result, {"conditions": []})
             known.set_result(True)
             statuses.append(pulumi.Output(set(), value, known))
-        component = pulumi.Output.from_input("not a resource")  # the error's anchor: printed without an engine
+        component = pulumi.Output.from_input("the task's component")  # where the engine would show it
         tasks = [WatchedTask("hello", job, component, status) for job, status in zip(jobs, statuses, strict=True)]
-        return await watch(connect or (lambda: pods), tasks, SETTINGS, poll=0.01, now=lambda: NOW)
+        return await watch(
+            connect or (lambda: pods),
+            tasks,
+            SETTINGS,
+            poll=0.01,
+            now=lambda: NOW,
+            tell=lambda severity, message, resource: (told if told is not None else []).append((severity, message)),
+        )
 
     return asyncio.run(scenario())
 
 
-def test_the_watch_stops_a_task_that_cannot_pull_once_and_says_why(capsys):
+def test_the_watch_stops_a_task_that_cannot_pull_once_and_says_why():
     failing = pod(waiting={"reason": "ErrImagePull", "message": "401 Unauthorized"})
     other = pod(name="x-1", job="not-ours", waiting={"reason": "ErrImagePull", "message": "nope"})
-    pods = FakePods([[other], [failing, other], [failing], [failing]])
-    stopped = _run_watch(pods, ["hello-1a2b3c4d", "producer-00000000"])
+    pods, told = FakePods([[other], [failing, other], [failing], [failing]]), []
+    stopped = _run_watch(pods, ["hello-1a2b3c4d", "producer-00000000"], told=told)
     assert stopped == ["hello-1a2b3c4d"]
     assert pods.stopped == [("hello-1a2b3c4d", "ErrImagePull: 401 Unauthorized")]  # once, and only ours
-    error = capsys.readouterr().err
-    assert "task of skill 'hello' cannot start: ErrImagePull: 401 Unauthorized" in error
+    [(severity, message)] = told
+    assert severity == "error"
+    assert message.startswith("task of skill 'hello' cannot start: ErrImagePull: 401 Unauthorized")
 
 
 def test_the_watch_ends_when_the_jobs_are_done_and_stops_nothing_that_starts():
@@ -139,12 +148,14 @@ def test_jobs_done_before_the_first_look_never_reach_the_cluster():
     assert _run_watch(FakePods([]), ["hello-1a2b3c4d"], finish_after=0.0, connect=unreachable) == []
 
 
-def test_a_cluster_the_watch_cannot_reach_is_a_warning_and_the_deadline_still_holds(capsys):
+def test_a_cluster_the_watch_cannot_reach_is_a_warning_and_the_deadline_still_holds():
     def refused():
         raise OSError("no kubeconfig at /nowhere")
 
-    assert _run_watch(FakePods([]), ["hello-1a2b3c4d"], connect=refused) == []
-    warning = capsys.readouterr().err
+    told: list = []
+    assert _run_watch(FakePods([]), ["hello-1a2b3c4d"], connect=refused, told=told) == []
+    [(severity, warning)] = told
+    assert severity == "warning"
     assert "cannot watch this stack's task pods (no kubeconfig at /nowhere)" in warning and "1800 s" in warning
 
 
