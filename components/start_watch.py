@@ -34,6 +34,10 @@ from skillship.pod_start import StartFailure, start_failure, start_failure_messa
 from skillship.settings import StackSettings
 
 POLL_SECONDS = 2.0
+# The first look: an `up` whose Jobs are all done by then (unchanged, or quick) never loads the
+# Kubernetes client (half a second of CPU) or asks the cluster anything; a pull refused at once
+# still fails the task within about this long.
+FIRST_LOOK_SECONDS = 10.0
 FIELD_MANAGER = "skillship"
 JOB_NAME_LABEL = "batch.kubernetes.io/job-name"  # set on a Job's pods by Kubernetes (1.27+)
 _running: set[asyncio.Future[list[str]]] = set()  # the loop keeps only weak references to its tasks
@@ -81,18 +85,17 @@ async def watch(
     settings: StackSettings,
     *,
     poll: float = POLL_SECONDS,
+    first_look: float = FIRST_LOOK_SECONDS,
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     tell: Callable[[str, str, pulumi.Resource | None], None] = tell_engine,
 ) -> list[str]:
     """Watch until every task's Job is done; returns the jobs it stopped. The cluster's calls run on
-    a thread of their own: the SDK's own calls to the engine use the loop's default executor. The
-    first look waits one interval, so an `up` whose Jobs are done by then (unchanged, say) never
-    loads the Kubernetes client or asks the cluster anything."""
+    a thread of their own: the SDK's own calls to the engine use the loop's default executor."""
     loop = asyncio.get_running_loop()
     by_job = {task.job: task for task in tasks}
     done = asyncio.gather(*(task.status.future() for task in tasks), return_exceptions=True)
     stopped: list[str] = []
-    await asyncio.wait([done], timeout=poll)
+    await asyncio.wait([done], timeout=first_look)
     if done.done():
         return stopped
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skillship-start-watch") as cluster:

@@ -116,6 +116,7 @@ def _run_watch(pods: FakePods, jobs: list[str], *, finish_after: float = 0.2, co
             tasks,
             SETTINGS,
             poll=0.01,
+            first_look=0.01,
             now=lambda: NOW,
             tell=lambda severity, message, resource: (told if told is not None else []).append((severity, message)),
         )
