@@ -45,11 +45,8 @@ def start_failure(pod: Mapping[str, Any], now: datetime.datetime, unschedulable_
         if waiting.get("reason") in CANNOT_START:
             return StartFailure(name, str(waiting["reason"]), str(waiting.get("message") or ""))
     for condition in status.get("conditions") or []:
-        if (condition.get("type"), str(condition.get("status")), condition.get("reason")) != (
-            "PodScheduled",
-            "False",
-            UNSCHEDULABLE,
-        ):
+        unscheduled = condition.get("type") == "PodScheduled" and str(condition.get("status")) == "False"
+        if not unscheduled or condition.get("reason") != UNSCHEDULABLE:
             continue
         since = api_time(condition.get("lastTransitionTime"))
         if since is not None and (now - since).total_seconds() >= unschedulable_seconds:

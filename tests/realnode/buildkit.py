@@ -9,7 +9,6 @@ example Dockerfiles' `FROM python:...` resolves to the base image published ther
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
@@ -103,8 +102,7 @@ class BuildKit:
         # Only buildctl (publishing the base images) uses these credentials; pulumi gets its own
         # from the stack's secret config.
         self.docker_config.mkdir(parents=True, exist_ok=True)
-        auth = base64.b64encode(f"{self.registry.USERNAME}:{self.registry.password}".encode()).decode()
-        (self.docker_config / "config.json").write_text(json.dumps({"auths": {self.registry.host: {"auth": auth}}}))
+        (self.docker_config / "config.json").write_text(self.registry.docker_config())
         (self.docker_config / "config.json").chmod(0o600)
 
     def env(self) -> dict[str, str]:

@@ -5,8 +5,6 @@ of this process runs) then checks that the keeper put the host back all the same
 
 from __future__ import annotations
 
-import base64
-import json
 import sys
 import time
 from pathlib import Path
@@ -21,14 +19,12 @@ def main(directory: Path, bin_dir: Path, rootfs: Path) -> None:
     environment = RealNode(directory, bin_dir, rootfs).__enter__()
     api = client.CoreV1Api(config.new_client_from_config(str(environment.cluster.kubeconfig)))
     # The node holds no registry credentials: the pod brings its own, as every pod must.
-    registry = environment.registry
-    login = base64.b64encode(f"{registry.USERNAME}:{registry.password}".encode()).decode()
     api.create_namespaced_secret(
         "default",
         {
             "metadata": {"name": "registry-pull"},
             "type": "kubernetes.io/dockerconfigjson",
-            "stringData": {".dockerconfigjson": json.dumps({"auths": {registry.host: {"auth": login}}})},
+            "stringData": {".dockerconfigjson": environment.registry.docker_config()},
         },
     )
     api.create_namespaced_pod(

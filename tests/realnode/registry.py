@@ -7,6 +7,8 @@ for it in everything they captured.
 
 from __future__ import annotations
 
+import base64
+import json
 import secrets
 import ssl
 import subprocess
@@ -78,6 +80,12 @@ class Registry:
         self.trust_bundle = self._write("ca-bundle.crt", system.read_bytes() + b"\n" + self.ca_file.read_bytes())
         self.trust_bundle.chmod(0o644)
         self.sandbox.run(["mount", "--bind", str(self.trust_bundle), str(system)], check=True)
+
+    def docker_config(self) -> str:
+        """A Docker config (`config.json`, or a dockerconfigjson Secret's content) with this
+        registry's login: what a client or a pod needs to pull and push here."""
+        auth = base64.b64encode(f"{self.USERNAME}:{self.password}".encode()).decode()
+        return json.dumps({"auths": {self.host: {"auth": auth}}})
 
     def _write(self, name: str, data: bytes) -> Path:
         path = self.directory / name
