@@ -37,6 +37,7 @@ class SkillDaemon(pulumi.ComponentResource):
         before: list[pulumi.Resource] = []
         for suffix, obj in (
             ("netpol", objects.network_policy),
+            ("egress", objects.egress_policy),
             ("authz", objects.authorization),
             ("sidecar", objects.sidecar),
         ):

@@ -50,6 +50,7 @@ class SkillJob(pulumi.ComponentResource):
         for suffix, obj in (
             ("message", objects.message),
             ("netpol", objects.network_policy),
+            ("egress", objects.egress_policy),
             ("authz", objects.authorization),
             ("sidecar", objects.sidecar),
         ):

@@ -8,6 +8,7 @@ keeps the two equal).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -148,6 +149,10 @@ class StackSettings(BaseModel):
     # Istio's trust domain: AuthorizationPolicy principals read <trustDomain>/ns/<namespace>/sa/<account>.
     trust_domain: str = Field(default="cluster.local", alias="trustDomain")
     egress_hosts: list[str] = Field(default_factory=lambda: ["./*", "istio-system/*"], alias="egressHosts")
+    # Enforced by the cluster's network, mesh or not (skillship.manifests.network.egress_policy):
+    # unset, skills' pods may connect anywhere; a list, only to DNS, the daemons their records go
+    # to, Istio's control plane when proxies are injected, and these networks (CIDRs).
+    egress_networks: list[str] | None = Field(default=None, alias="egressNetworks")
     # Split the skills over shard stacks <stack>.1 ... <stack>.<count> (skillship.shards).
     shards: Shards | None = None
     # Which of them this is: never a key of a stack file, known from the Pulumi stack's name. None
@@ -214,6 +219,21 @@ class StackSettings(BaseModel):
         for host in value:
             if host.count("/") != 1:
                 raise ValueError(f"egress host {host!r} must read namespace/host, e.g. './*' or 'istio-system/*'")
+        return value
+
+    @field_validator("egress_networks")
+    @classmethod
+    def _networks(cls, value: list[str] | None) -> list[str] | None:
+        for network in value or ():
+            try:
+                ipaddress.ip_network(network, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"egress network {network!r} is not a network in CIDR notation, "
+                    "such as 10.20.0.0/16 or 203.0.113.7/32 (host bits zero)"
+                ) from None
+            if "/" not in network:
+                raise ValueError(f"egress network {network!r} needs its prefix length, such as {network}/32")
         return value
 
     @field_validator("promote_from")

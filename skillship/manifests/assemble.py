@@ -33,26 +33,35 @@ class SkillIdentity:
 class TaskObjects:
     message: KubeObject | None
     network_policy: KubeObject
+    egress_policy: KubeObject | None
     authorization: KubeObject | None
     sidecar: KubeObject | None
     job: KubeObject
 
     def all(self) -> list[KubeObject]:
         """Dependencies first: what the Job refers to exists before it."""
-        found = (self.message, self.network_policy, self.authorization, self.sidecar, self.job)
+        found = (self.message, self.network_policy, self.egress_policy, self.authorization, self.sidecar, self.job)
         return [o for o in found if o is not None]
 
 
 @dataclass(frozen=True)
 class DaemonObjects:
     network_policy: KubeObject
+    egress_policy: KubeObject | None
     authorization: KubeObject | None
     sidecar: KubeObject | None
     deployment: KubeObject
     service: KubeObject
 
     def all(self) -> list[KubeObject]:
-        found = (self.network_policy, self.authorization, self.sidecar, self.deployment, self.service)
+        found = (
+            self.network_policy,
+            self.egress_policy,
+            self.authorization,
+            self.sidecar,
+            self.deployment,
+            self.service,
+        )
         return [o for o in found if o is not None]
 
 
@@ -88,6 +97,7 @@ def task_objects(task: TaskPlan, settings: StackSettings, *, image: ImageRef) ->
     return TaskObjects(
         message=message_config_map(task, settings),
         network_policy=deny_ingress(task, settings),
+        egress_policy=network.egress_policy(task, settings),
         authorization=istio.deny_inbound(task, settings),
         sidecar=istio.egress_sidecar(task, settings),
         job=build_job(task, settings, image=image),
@@ -97,6 +107,7 @@ def task_objects(task: TaskPlan, settings: StackSettings, *, image: ImageRef) ->
 def daemon_objects(daemon: DaemonPlan, settings: StackSettings, *, image: ImageRef) -> DaemonObjects:
     return DaemonObjects(
         network_policy=network.admit_senders(daemon, settings),
+        egress_policy=network.egress_policy(daemon, settings),
         authorization=istio.admit_senders(daemon, settings),
         sidecar=istio.egress_sidecar(daemon, settings),
         deployment=build_deployment(daemon, settings, image=image),

@@ -32,6 +32,10 @@ class Target:
 
     url: str
     method: str | None = None
+    # The receiving daemon's pods: its action's name (their skillship.io/action label) and port,
+    # which a stack that limits egress admits (skillship.manifests.network.egress_policy).
+    receiver: str = ""
+    port: int = 0
 
     def as_json(self) -> str | dict[str, Any]:
         """Its entry in SKILLSHIP_TARGETS: a receiver on the runtime is its URL alone."""
@@ -95,9 +99,13 @@ def stack_wiring(
 
 def _target(receiver: SkillSource, action: Action, input_name: str, settings: StackSettings) -> Target:
     service = action_name(receiver.skill.name, action.name)
+    port = daemon_port(action)
     if read_dockerfile(receiver.build_context(action.name)).uses_runtime:
-        return Target(receiver_url(service, settings.namespace, daemon_port(action), input_name))
+        return Target(receiver_url(service, settings.namespace, port, input_name), receiver=service, port=port)
     path = action.path or "/"
     return Target(
-        f"http://{service}.{settings.namespace}.svc.cluster.local:{daemon_port(action)}{path}", action.method or "POST"
+        f"http://{service}.{settings.namespace}.svc.cluster.local:{port}{path}",
+        action.method or "POST",
+        receiver=service,
+        port=port,
     )
