@@ -22,6 +22,7 @@ import yaml
 from tests.e2e.cli import Cli
 from tests.e2e.stacks import make_stack
 from tests.realnode.buildkit import BUILDER
+from tests.realnode.probes import Probe, run_probes
 from tests.support.project import copy_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
@@ -33,6 +34,10 @@ HELLO = Path("skills/hello/actions/hello/main.py")
 BROKEN = "import sys\nprint('failing on purpose')\nsys.exit(1)\n"  # put first: the process exits 1
 FIXED = "\n# fixed: a line that changes the build context, and so the image\n"
 BIG_NAME = "x" * 150_000  # over the 100 kB an argument carries
+# Two hosts beyond the cluster (tests/realnode/node.py, serve_outside): the stack admits egress to the
+# first only (egressNetworks).
+ALLOWED_HOST, REFUSED_HOST, HOST_PORT = "172.31.254.1", "172.31.253.1", 8081
+OUTSIDE = "skillship-node-outside"  # a namespace that is not the stack's
 
 
 def _stack_file(registry, builder: str | None = None) -> dict:
@@ -47,6 +52,7 @@ def _stack_file(registry, builder: str | None = None) -> dict:
             # Envoy cannot run here: no proxy, so the namespace enforces the restricted profile.
             "skillship:istioMode": "none",
             "skillship:activeDeadlineSeconds": 180,
+            "skillship:egressNetworks": [f"{ALLOWED_HOST}/32"],
         }
     }
 
@@ -84,21 +90,68 @@ def _jobs(kube) -> dict[str, dict]:
     }
 
 
-def _consumer_stats(kube) -> dict:
+def _consumer_stats(kube, namespace: str = NAMESPACE, selector: str = SELECTOR) -> dict:
     """The consumer's /stats, read through the API server's proxy to its Service."""
     from kubernetes import client
 
     services = (
         client.CoreV1Api(kube)
-        .list_namespaced_service(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill=consumer")
+        .list_namespaced_service(namespace, label_selector=f"{selector},skillship.io/skill=consumer")
         .items
     )
     [service] = services
     port = service.spec.ports[0].port
+    # The API server proxies from the node itself: NetworkPolicy implementations admit a node's
+    # own connections to its pods (the kubelet's probes need them), so the consumer's ingress
+    # policy, which admits only its senders, lets this through.
     answer = client.CoreV1Api(kube).connect_get_namespaced_service_proxy_with_path(
-        f"{service.metadata.name}:{port}", NAMESPACE, "stats", _preload_content=False
+        f"{service.metadata.name}:{port}", namespace, "stats", _preload_content=False
     )
     return json.loads(answer.data)
+
+
+def _network_probes(kube, real_node, jobs: dict[str, dict]) -> dict[str, dict[str, dict]]:
+    """Who reaches whom on the node: pods standing for hello and producer (their labels, image and
+    ServiceAccount), one of no skill, and one with producer's labels in another namespace, each
+    trying the consumer's Service and the two hosts beyond the cluster."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube)
+    for host in (ALLOWED_HOST, REFUSED_HOST):
+        real_node.node.serve_outside(host, HOST_PORT)
+    [service] = core.list_namespaced_service(NAMESPACE, label_selector=f"{SELECTOR},skillship.io/skill=consumer").items
+    consumer = (f"{service.metadata.name}.{NAMESPACE}.svc.cluster.local", service.spec.ports[0].port)
+    allowed, refused = (ALLOWED_HOST, HOST_PORT), (REFUSED_HOST, HOST_PORT)
+    templates = {
+        job["skill"]: client.BatchV1Api(kube).read_namespaced_job(name, NAMESPACE).spec.template
+        for name, job in jobs.items()
+    }
+
+    def labels(skill: str) -> dict[str, str]:
+        # Skillship's own labels only: the Job controller's (job-name, controller-uid) would make
+        # the Job adopt the probe.
+        found = templates[skill].metadata.labels
+        return {k: v for k, v in found.items() if k.startswith(("skillship.io/", "app.kubernetes.io/"))}
+
+    pull = core.read_namespaced_secret("skillship-registry-pull", NAMESPACE)
+    core.create_namespace({"metadata": {"name": OUTSIDE}})
+    core.create_namespaced_secret(OUTSIDE, {"metadata": {"name": "pull"}, "type": pull.type, "data": pull.data})
+    image = templates["hello"].spec.containers[0].image
+    probes = [
+        Probe("as-hello", NAMESPACE, labels("hello"), image, [consumer, allowed, refused], service_account="hello"),
+        Probe("as-producer", NAMESPACE, labels("producer"), image, [consumer, refused], service_account="producer"),
+        Probe(
+            "no-skill", NAMESPACE, {"app": "probe"}, image, [consumer, allowed, refused], pull_secret=pull.metadata.name
+        ),
+        Probe("outside", OUTSIDE, labels("producer"), image, [consumer], pull_secret="pull"),
+    ]
+    try:
+        run_probes(kube, probes)
+    finally:
+        core.delete_namespace(OUTSIDE)
+    return {p.name: {target: p.outcome.get(f"{target[0]}:{target[1]}") for target in p.targets} for p in probes} | {
+        "targets": {"consumer": consumer, "allowed": allowed, "refused": refused}
+    }
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +195,7 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     )
     if seen["big_run"].code == 0:
         seen["big_logs"] = cli("logs", "hello", "--stack", "node", "--job", seen["big_run"].json()["job"])
+    seen["probes"] = _network_probes(kube, real_node, seen["first_jobs"])
 
     # An unchanged workspace needs no builder: BuildKit is down for this `up`, so a build, or any
     # call the provider made to the builder, would fail it.
@@ -310,6 +364,28 @@ def test_the_producers_records_reach_the_consumer_through_its_service_once_each(
     assert stats == {**stats, "received": 10, "duplicates": 0}, stats
 
 
+def _reached(journey, probe: str, target: str) -> bool:
+    found = journey["probes"][probe][journey["probes"]["targets"][target]]
+    assert found is not None, journey["probes"]  # the probe reported on this target
+    return found["connected"]
+
+
+def test_only_the_consumers_senders_reach_it_between_real_pods(journey):
+    """kube-router enforces the policies on the node; the refusals held for the probe's 10 s."""
+    assert _reached(journey, "as-producer", "consumer"), journey["probes"]
+    assert not _reached(journey, "as-hello", "consumer"), journey["probes"]  # another skill of the stack
+    assert not _reached(journey, "no-skill", "consumer"), journey["probes"]  # no egress policy: the ingress one
+    assert not _reached(journey, "outside", "consumer"), journey["probes"]  # producer's labels, another namespace
+
+
+def test_a_skills_egress_reaches_the_networks_its_stack_allows_and_no_other(journey):
+    assert _reached(journey, "as-hello", "allowed"), journey["probes"]
+    assert not _reached(journey, "as-hello", "refused"), journey["probes"]
+    assert not _reached(journey, "as-producer", "refused"), journey["probes"]
+    # The refused host is there: a pod that no egress policy selects reaches it.
+    assert _reached(journey, "no-skill", "refused") and _reached(journey, "no-skill", "allowed"), journey["probes"]
+
+
 def test_a_second_up_without_changes_builds_nothing_changes_nothing_and_needs_no_builder(journey):
     result = journey["unchanged"]
     assert journey["builder_reachable_during_unchanged"] is False  # BuildKit was down throughout
@@ -398,12 +474,23 @@ def wrong_password(real_node, engine_bin, tmp_path_factory) -> dict:
     result = stack.failing_up_result(secrets={"skillship:registryPassword": wrong})
     kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
     jobs = client.BatchV1Api(kube).list_job_for_all_namespaces(label_selector="skillship.io/stack=badpass").items
-    return {"result": result, "wrong": wrong, "jobs": jobs, "export": stack.export()}
+    return {
+        "result": result,
+        "wrong": wrong,
+        "jobs": jobs,
+        "export": stack.export(),
+        "registry": real_node.registry.host,
+    }
 
 
 def test_a_wrong_registry_password_fails_up_clearly_and_makes_no_job(wrong_password):
+    """The base image comes from the public registry without a login, so every build gets as far as
+    its push, and the registry refuses that: the refusal is the registry's own answer to the push."""
     error = wrong_password["result"]["error"]
-    assert re.search(r"401|[Uu]nauthori[sz]ed|authentication required", error), error[-3000:]
+    for skill in ("hello", "producer", "consumer"):
+        pushed = rf"failed to push {re.escape(wrong_password['registry'])}/skillship/{skill}:ctx-[0-9a-f]+: [^\n]*"
+        refused = re.search(pushed + r"401 Unauthorized", error)
+        assert refused, (skill, error[-3000:])
     assert wrong_password["jobs"] == []
     assert wrong_password["wrong"] not in error and wrong_password["wrong"] not in wrong_password["result"]["log"]
     assert wrong_password["wrong"] not in wrong_password["export"]

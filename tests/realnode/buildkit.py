@@ -3,8 +3,9 @@
 No Docker daemon anywhere: `buildkitd` runs builds with Debian's runc (OCI worker, overlayfs) and
 pushes to the suite's registry; the provider links buildx as a library and takes the one
 instance in `$BUILDX_CONFIG/instances`, whose endpoint is buildkitd's unix socket (a socket file
-reaches across network namespaces). `docker.io` is mirrored to the suite's registry, so the
-example Dockerfiles' `FROM python:...` resolves to the base image published there.
+reaches across network namespaces). `docker.io` is mirrored to the suite's public registry, so
+the example Dockerfiles' `FROM python:...` resolves, without a login, to the base image published
+there.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ PAUSE_IMAGE = "skillship/pause:e2e"
 
 
 class BuildKit:
-    def __init__(self, directory: Path, bin_dir: Path, sandbox: Sandbox, registry: Registry) -> None:
+    def __init__(self, directory: Path, bin_dir: Path, sandbox: Sandbox, registry: Registry, public: Registry) -> None:
         self.directory = directory
         self.bin_dir = bin_dir
         self.sandbox = sandbox
         self.registry = registry
+        self.public = public
         self.socket = directory / "buildkitd.sock"
         self.buildx_config = directory / "buildx"
         self.docker_config = directory / "docker"
@@ -51,7 +53,8 @@ class BuildKit:
             f"  gc = false\n"
             f"[worker.containerd]\n  enabled = false\n"
             f'[registry."{host}"]\n  http = false\n  ca = ["{self.registry.ca_file}"]\n'
-            f'[registry."docker.io"]\n  mirrors = ["{host}"]\n'
+            f'[registry."{self.public.host}"]\n  http = false\n  ca = ["{self.public.ca_file}"]\n'
+            f'[registry."docker.io"]\n  mirrors = ["{self.public.host}"]\n'
         )
         log = open(self.directory / "buildkitd.log", "ab")  # a restart keeps the first run's log
         self.process = spawn_tied(self.sandbox.command([str(self.bin_dir / "buildkitd"), "--config", str(config)]), log)
@@ -121,8 +124,9 @@ class BuildKit:
         return done
 
     def publish(self, name: str, dockerfile: str, files: dict[str, Path]) -> str:
-        """Build a Dockerfile over the given files and push it as REGISTRY/name; returns the reference."""
-        reference = f"{self.registry.host}/{name}"
+        """Build a Dockerfile over the given files and push it to the public registry as name, where
+        the docker.io mirror finds it; returns the reference."""
+        reference = f"{self.public.host}/{name}"
         self.build(self._context(name, dockerfile, files), reference)
         return reference
 

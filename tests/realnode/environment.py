@@ -2,8 +2,9 @@
 
 `prepare()` gets the pieces (Debian packages, the node's and the builder's binaries, the base
 image's root file system), all cached after the first time. `RealNode` then starts, inside one
-sandbox: the control plane (etcd, API server, controllers), the registry, BuildKit (publishing
-the base and pause images), and the node (containerd, kubelet, kube-proxy, CoreDNS, scheduler).
+sandbox: the control plane (etcd, API server, controllers), the registry, a public registry (for
+the base image, pulled without a login), BuildKit (publishing the base and pause images), and the
+node (containerd, kubelet, kube-proxy, CoreDNS, scheduler, kube-router's firewall).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class RealNode:
     sandbox: Sandbox = field(init=False)
     cluster: Cluster = field(init=False)
     registry: Registry = field(init=False)
+    public_registry: Registry = field(init=False)
     buildkit: BuildKit = field(init=False)
     node: Node = field(init=False)
     report: dict = field(default_factory=dict)
@@ -74,7 +76,12 @@ class RealNode:
                 controllers=CONTROLLERS_WITH_NODE if self.with_node else CONTROLLERS,
             ).start()
             self.registry = Registry(self.directory / "registry", self.bin_dir, self.sandbox).start()
-            self.buildkit = BuildKit(self.directory / "buildkit", self.bin_dir, self.sandbox, self.registry).start()
+            self.public_registry = Registry(
+                self.directory / "public-registry", self.bin_dir, self.sandbox, public_of=self.registry
+            ).start()
+            self.buildkit = BuildKit(
+                self.directory / "buildkit", self.bin_dir, self.sandbox, self.registry, self.public_registry
+            ).start()
             # Debian's Python standing in for the tag the example Dockerfiles name (docs/development.md:
             # "The base image is Debian's Python").
             self.buildkit.publish(
@@ -90,7 +97,12 @@ class RealNode:
                 {"pause": self.bin_dir / "pause"},
             )
             self.node = Node(
-                self.directory / "node", self.bin_dir, self.sandbox, self.cluster, self.registry, pause
+                self.directory / "node",
+                self.bin_dir,
+                self.sandbox,
+                self.cluster,
+                [self.registry, self.public_registry],
+                pause,
             ).start()
         except BaseException:
             self.__exit__(None, None, None)
@@ -98,7 +110,7 @@ class RealNode:
         return self
 
     def __exit__(self, *exc) -> None:
-        for piece in ("node", "buildkit", "registry", "cluster"):
+        for piece in ("node", "buildkit", "public_registry", "registry", "cluster"):
             if piece in self.__dict__:
                 try:
                     getattr(self, piece).stop()

@@ -18,25 +18,16 @@ def main(directory: Path, bin_dir: Path, rootfs: Path) -> None:
 
     environment = RealNode(directory, bin_dir, rootfs).__enter__()
     api = client.CoreV1Api(config.new_client_from_config(str(environment.cluster.kubeconfig)))
-    # The node holds no registry credentials: the pod brings its own, as every pod must.
-    api.create_namespaced_secret(
-        "default",
-        {
-            "metadata": {"name": "registry-pull"},
-            "type": "kubernetes.io/dockerconfigjson",
-            "stringData": {".dockerconfigjson": environment.registry.docker_config()},
-        },
-    )
+    # The base image is in the public registry, which anyone may pull from.
     api.create_namespaced_pod(
         "default",
         {
             "metadata": {"name": "held"},
             "spec": {
-                "imagePullSecrets": [{"name": "registry-pull"}],
                 "containers": [
                     {
                         "name": "sleeper",
-                        "image": f"{environment.registry.host}/{BASE_IMAGE}",
+                        "image": f"{environment.public_registry.host}/{BASE_IMAGE}",
                         "command": ["sleep", "3600"],
                     }
                 ],

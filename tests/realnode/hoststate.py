@@ -27,6 +27,7 @@ PROGRAMS = {
     "registry",
     "kube-scheduler",
     "pause",
+    "kube-router",
 }
 COMMS = {program[:15] for program in PROGRAMS}
 
@@ -72,6 +73,8 @@ def reading() -> dict:
             key: Path("/proc/sys", key).read_text().strip() for key in SYSCTLS if Path("/proc/sys", key).exists()
         },
         "iptables": _iptables(),
+        # kube-router keeps its address sets in the sandbox's network namespace; none may leak here.
+        "ipsets": sorted(_run(["ipset", "list", "-name"]).split()),
         "links": sorted(line.split(":")[1].strip().split("@")[0] for line in _run(["ip", "-o", "link"]).splitlines()),
         "addresses": sorted(" ".join(line.split()[1:4]) for line in _run(["ip", "-o", "addr"]).splitlines()),
         "mounts": sorted(line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()),

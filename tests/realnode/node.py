@@ -1,9 +1,14 @@
-"""A real node inside the sandbox: containerd + runc, the kubelet, kube-proxy, CoreDNS, kube-scheduler.
+"""A real node inside the sandbox: containerd + runc, the kubelet, kube-proxy, CoreDNS, kube-scheduler,
+and kube-router's firewall.
 
 Pods get real network from the CNI bridge plugin (10.244.0.0/24 on `cni0`); Services route through
 kube-proxy's iptables rules; cluster DNS is CoreDNS on the node's address, answering Service names
-from the API server. All of it lives in the sandbox's namespaces and cgroups (sandbox.py), so its
-rules, links and mounts never touch the host's. containerd, runc and the CNI plugins are Debian's
+from the API server. NetworkPolicies hold: kube-router runs only its firewall controller, which
+turns them into iptables chains and ipsets (bridge netfilter makes traffic between two pods of
+the bridge pass through them), as a user's enforcing network would.
+
+All of it lives in the sandbox's namespaces and cgroups (sandbox.py), so its rules, links and mounts
+never touch the host's. containerd, runc, the CNI plugins and ipset are Debian's
 (tools/node/install-packages.sh); the rest is built by tools/node/build.sh.
 """
 
@@ -26,6 +31,9 @@ CNI_PLUGINS = Path("/usr/lib/cni")
 # A real node also needs the controller that lifts the not-ready taint the kubelet registers with.
 CONTROLLERS_WITH_NODE = CONTROLLERS + ",node-lifecycle-controller,root-ca-certificate-publisher-controller"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"  # inside the sandbox: a tmpfs of its own
+SERVICE_SUBNET = "10.96.0.0/24"  # the API server's --service-cluster-ip-range (tests/e2e/cluster.py)
+# kube-router's top chain for traffic between pods: once it is in FORWARD, policies are enforced.
+POLICY_CHAIN = "KUBE-ROUTER-FORWARD"
 
 
 class Node:
@@ -35,7 +43,7 @@ class Node:
         bin_dir: Path,
         sandbox: Sandbox,
         cluster: Cluster,
-        registry: Registry,
+        registries: list[Registry],
         pause: tuple[str, Path],
     ) -> None:
         """`pause`: the sandbox image's name and its archive, which the node preloads."""
@@ -43,7 +51,7 @@ class Node:
         self.bin_dir = bin_dir
         self.sandbox = sandbox
         self.cluster = cluster
-        self.registry = registry
+        self.registries = registries
         self.pause_image, self.pause_archive = pause
         self.processes: dict[str, subprocess.Popen] = {}
 
@@ -125,7 +133,46 @@ class Node:
         )
         self._spawn("coredns", [str(self.bin_dir / "coredns"), "-conf", str(corefile)])
         self._wait_ready(timeout)
+        # The firewall reads its node object at start, so it starts once the kubelet registered it.
+        self._spawn(
+            "kube-router",
+            [
+                str(self.bin_dir / "kube-router"),
+                "--kubeconfig",
+                kubeconfig,
+                "--hostname-override",
+                NODE_NAME,
+                "--run-firewall=true",
+                "--run-router=false",
+                "--run-service-proxy=false",
+                "--service-cluster-ip-range",
+                SERVICE_SUBNET,
+                "--health-port=0",
+                "--metrics-port=0",
+                "--v=1",
+            ],
+        )
+        self._wait_for(self._policies_enforced, "kube-router's firewall", 60)
         return self
+
+    def serve_outside(self, address: str, port: int) -> None:
+        """A host beyond the cluster's pods for egress tests: `address` on the node's bridge, with an
+        HTTP server on `port`. Pods reach it through their gateway, as they would reach a host of
+        the user's network; it goes with the sandbox."""
+        self.sandbox.run(["ip", "addr", "add", f"{address}/32", "dev", "node0"], check=True)
+        root = self.directory / f"served-{address}"
+        root.mkdir(exist_ok=True)
+        argv = ["python3", "-m", "http.server", "--bind", address, "--directory", str(root), str(port)]
+        self._spawn(f"http-{address}", argv)
+        self._wait_for(lambda: self._listening(address, port), f"the server on {address}:{port}", 30)
+
+    def _listening(self, address: str, port: int) -> bool:
+        done = self.sandbox.run(["ss", "-Htln", f"src {address}:{port}"], capture_output=True, text=True)
+        return bool(done.stdout.strip())
+
+    def _policies_enforced(self) -> bool:
+        done = self.sandbox.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True)
+        return done.returncode == 0 and f"-j {POLICY_CHAIN}" in done.stdout
 
     def _preload(self, archive: Path) -> None:
         """An image into the CRI's namespace of containerd, as a node's provisioning preloads one."""
@@ -212,13 +259,15 @@ class Node:
                 }
             )
         )
-        hosts = self.directory / "certs.d" / self.registry.host
-        hosts.mkdir(parents=True, exist_ok=True)
-        (hosts / "hosts.toml").write_text(
-            f'server = "https://{self.registry.host}"\n'
-            f'[host."https://{self.registry.host}"]\n  capabilities = ["pull", "resolve"]\n'
-            f'  ca = "{self.registry.ca_file}"\n'
-        )
+        # HTTPS with the suite's CA: without a hosts.toml, containerd speaks plain HTTP to loopback.
+        for registry in self.registries:
+            hosts = self.directory / "certs.d" / registry.host
+            hosts.mkdir(parents=True, exist_ok=True)
+            (hosts / "hosts.toml").write_text(
+                f'server = "https://{registry.host}"\n'
+                f'[host."https://{registry.host}"]\n  capabilities = ["pull", "resolve"]\n'
+                f'  ca = "{registry.ca_file}"\n'
+            )
         cri = 'plugins."io.containerd.grpc.v1.cri"'
         config = self.directory / "containerd.toml"
         config.write_text(f"""version = 2

@@ -1,8 +1,12 @@
 """An image registry on 127.0.0.1, inside the sandbox, over TLS with a throwaway CA and basic auth.
 
-distribution's `registry` (tools/node/build.sh). The CA signs only this registry's certificate and
-lives as long as the suite. The password is random per run: tests that check it never leaks look
-for it in everything they captured.
+distribution's `registry` (tools/node/build.sh). The CA signs only the suite's registries'
+certificates and lives as long as the suite. The password is random per run: tests that check it
+never leaks look for it in everything they captured.
+
+A second, public registry (`Registry(..., public_of=private)`) serves anyone without credentials,
+as Docker Hub serves base images to anyone: the Dockerfiles' `FROM` resolves there, so a build
+needs no login, and a wrong password is refused where a user meets it, at the push.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import bcrypt
@@ -28,7 +34,10 @@ from tests.support.pki import certificate, new_key, pem_certificate, pem_key
 class Registry:
     USERNAME = "skillship-e2e"
 
-    def __init__(self, directory: Path, bin_dir: Path, sandbox: Sandbox) -> None:
+    def __init__(self, directory: Path, bin_dir: Path, sandbox: Sandbox, *, public_of: Registry | None = None) -> None:
+        """`public_of`: serve without authentication, with a certificate from that registry's CA,
+        which the sandbox already trusts."""
+        self.public_of = public_of
         self.directory = directory
         self.bin_dir = bin_dir
         self.sandbox = sandbox
@@ -39,17 +48,17 @@ class Registry:
 
     def start(self, timeout: float = 30) -> Registry:
         self.directory.mkdir(parents=True, exist_ok=True)
-        ca_key, key = new_key(), new_key()
-        ca = certificate("skillship-e2e-registry-ca", ca_key, ca=True)
-        served = certificate("skillship-e2e-registry", key, ca_key, ca.subject, ca=False, ips=("127.0.0.1",))
-        self.ca_file = self._write("ca.crt", pem_certificate(ca))
+        key = new_key()
+        if self.public_of is None:
+            self.ca_key = new_key()
+            self.ca = certificate("skillship-e2e-registry-ca", self.ca_key, ca=True)
+        else:
+            self.ca_key, self.ca = self.public_of.ca_key, self.public_of.ca
+        served = certificate("skillship-e2e-registry", key, self.ca_key, self.ca.subject, ca=False, ips=("127.0.0.1",))
+        self.ca_file = self._write("ca.crt", pem_certificate(self.ca))
         cert_file, key_file = (
             self._write("registry.crt", pem_certificate(served)),
             self._write("registry.key", pem_key(key)),
-        )
-        htpasswd = self._write(
-            "htpasswd",
-            f"{self.USERNAME}:".encode() + bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(rounds=6)) + b"\n",
         )
         config = {
             "version": 0.1,
@@ -60,17 +69,38 @@ class Registry:
                 "tls": {"certificate": str(cert_file), "key": str(key_file)},
                 "debug": {"addr": ""},
             },
-            "auth": {"htpasswd": {"realm": "skillship-e2e", "path": str(htpasswd)}},
         }
-        config_file = self._write("config.yml", yaml.safe_dump(config).encode())
-        self._trust_inside_sandbox()
-        log = open(self.directory / "registry.log", "wb")
-        self.process = spawn_tied(
-            self.sandbox.command([str(self.bin_dir / "registry"), "serve", str(config_file)]), log
-        )
+        if self.public_of is None:
+            htpasswd = self._write(
+                "htpasswd",
+                f"{self.USERNAME}:".encode() + bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(rounds=6)) + b"\n",
+            )
+            config["auth"] = {"htpasswd": {"realm": "skillship-e2e", "path": str(htpasswd)}}
+            self._trust_inside_sandbox()
+        else:
+            self.trust_bundle = self.public_of.trust_bundle  # one CA: the sandbox trusts it already
+        self.config_file = self._write("config.yml", yaml.safe_dump(config).encode())
+        self._serve()
         self.sandbox.forward(self.port)
         self._wait_ready(timeout)
         return self
+
+    def _serve(self) -> None:
+        log = open(self.directory / "registry.log", "ab")
+        self.process = spawn_tied(
+            self.sandbox.command([str(self.bin_dir / "registry"), "serve", str(self.config_file)]), log
+        )
+
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """The registry stopped for the block (its port refuses connections), then served again
+        from the same storage."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self._serve()
+            self._wait_ready(30)
 
     def _trust_inside_sandbox(self) -> None:
         """Add the CA to the sandbox's system trust store, as a node of a real cluster has its
@@ -102,6 +132,7 @@ class Registry:
                 raise RuntimeError(f"the registry exited: {(self.directory / 'registry.log').read_text()[-2000:]}")
             try:
                 urllib.request.urlopen(f"https://{self.host}/v2/", context=context, timeout=2)
+                return  # up, and open to anyone (the public registry)
             except urllib.error.HTTPError as exc:
                 if exc.code == 401:  # up, and asking for credentials
                     return

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,12 +31,34 @@ TMPFS = (
     "/run/netns",
     "/var/lib/cni",
     "/run/buildkit",
+    "/run/runc",  # runc's default state folder, which a runc without --root writes to
     "/var/lib/kubelet",
     "/var/log/pods",
     "/var/log/containers",
     "/etc/cni/net.d",
 )
 _libc = ctypes.CDLL(None, use_errno=True)
+# One sandbox per host at a time: they mount over the same fixed folders, and a keeper that puts
+# the host back removes the folders it created, which detaches another sandbox's mounts on them
+# (its kubelet then writes to the host). An abstract socket's name is the lock: the kernel drops
+# it with the last process holding it, so nothing is left behind, even after a SIGKILL.
+HOST_LOCK = "\0skillship-realnode-sandbox"
+
+
+def _host_lock(timeout: float) -> socket.socket:
+    lock = socket.socket(socket.AF_UNIX)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            lock.bind(HOST_LOCK)
+            return lock
+        except OSError:
+            if time.monotonic() > deadline:
+                lock.close()
+                raise RuntimeError(
+                    f"another real-node sandbox has held this host for {timeout:.0f} s (another test run?)"
+                ) from None
+            time.sleep(1)
 
 
 class Sandbox:
@@ -46,10 +69,13 @@ class Sandbox:
         self.name = f"skillship-node-{secrets.token_hex(4)}"
         self.report_path = directory / "guard-report.json"
         self._keeper: subprocess.Popen | None = None
+        self._lock: socket.socket | None = None
         self._listeners: list[socket.socket] = []
         self._stopping = threading.Event()
 
-    def start(self) -> Sandbox:
+    def start(self, wait_for_host: float = 1800) -> Sandbox:
+        # Held by this process and, inherited, by the keeper, which outlives it when it is killed.
+        self._lock = _host_lock(wait_for_host)
         spec = {"name": self.name, "node_ip": self.NODE_IP, "tmpfs": list(TMPFS), "report": str(self.report_path)}
         self._keeper = subprocess.Popen(
             [
@@ -69,10 +95,12 @@ class Sandbox:
             stdout=subprocess.PIPE,
             stderr=open(self.directory / "guard.log", "wb"),
             start_new_session=True,
+            pass_fds=(self._lock.fileno(),),
         )
         line = self._keeper.stdout.readline()
         if not line:
             self._keeper.wait(timeout=30)
+            self._lock.close()
             raise RuntimeError(f"the sandbox did not start: {(self.directory / 'guard.log').read_text()[-3000:]}")
         self.pid = json.loads(line)["pid"]
         self._net = os.open(f"/proc/{self.pid}/ns/net", os.O_RDONLY)
@@ -166,4 +194,6 @@ class Sandbox:
         self._keeper.stdin.close()
         self._keeper.wait(timeout=timeout)
         os.close(self._net)
+        if self._lock is not None:
+            self._lock.close()
         return json.loads(self.report_path.read_text()) if self.report_path.exists() else {}

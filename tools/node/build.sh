@@ -6,6 +6,8 @@
 #   coredns                              coredns/main.go: CoreDNS v1.15.0 with the plugins cluster DNS needs
 #   registry                             github.com/distribution/distribution/v3/cmd/registry
 #   pause                                pause/main.go: the pods' sandbox process
+#   kube-router                          github.com/cloudnativelabs/kube-router/v2/cmd/kube-router: only its
+#                                        firewall runs, enforcing NetworkPolicies (iptables + ipset)
 # containerd, runc and the CNI plugins come from Debian (install-packages.sh). Prints the bin folder
 # on its last line.
 set -euo pipefail
@@ -20,4 +22,5 @@ done
 cached_go_build "$cache" "$here/coredns" coredns .
 cached_go_build "$cache" "$here/registry" registry github.com/distribution/distribution/v3/cmd/registry
 cached_go_build "$cache" "$here/pause" pause .
+cached_go_build "$cache" "$here/kube-router" kube-router github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
 echo "$cache/bin"
