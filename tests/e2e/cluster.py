@@ -233,9 +233,22 @@ class Cluster:
         return path
 
     def _spawn(self, binary: str, args: list[str]) -> None:
-        log = open(self.directory / f"{binary}.log", "wb")
+        log = open(self.directory / f"{binary}.log", "ab")
         argv = [str(self.bin_dir / binary), *args]
         self.processes.append(spawn_tied(self.sandbox.command(argv) if self.sandbox else argv, log))
+
+    def restart_apiserver(self, *, down_seconds: float = 3, timeout: float = 60) -> None:
+        """The API server killed (as a crashed control plane or a lost control-plane node ends it:
+        its clients' connections and watches break at once) and started again on the same etcd
+        and port, down for at least `down_seconds`."""
+        [process] = [p for p in self.processes if any(arg.endswith("/kube-apiserver") for arg in p.args)]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        self.processes.remove(process)
+        time.sleep(down_seconds)
+        log = open(self.directory / "kube-apiserver.log", "ab")
+        self.processes.append(spawn_tied(process.args, log))
+        self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         import ssl
