@@ -91,11 +91,13 @@ def real_node(tmp_path_factory):
     their own. The keeper's report on the way out must show nothing left on the host."""
     from tests.realnode.environment import PreparationFailed, RealNode, prepare
     from tests.realnode.hoststate import reading
+    from tests.realnode.sandbox import wait_for_the_host
 
     try:
         bin_dir, rootfs = prepare()
     except PreparationFailed as exc:
         pytest.fail(str(exc))
+    wait_for_the_host()  # another run's keeper may still be putting the host back
     before = reading()
     environment = RealNode(tmp_path_factory.mktemp("realnode"), bin_dir, rootfs)
     with environment:

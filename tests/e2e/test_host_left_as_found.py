@@ -16,12 +16,14 @@ import pytest
 
 from tests.realnode.environment import REPO, prepare
 from tests.realnode.hoststate import reading
+from tests.realnode.sandbox import wait_for_the_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
 
 
 def test_a_killed_suite_leaves_the_host_as_it_found_it(tmp_path):
     bin_dir, rootfs = prepare()
+    wait_for_the_host()
     before = reading()
     held = subprocess.Popen(
         [sys.executable, "-m", "tests.realnode.hold", str(tmp_path), str(bin_dir), str(rootfs)],
@@ -36,6 +38,9 @@ def test_a_killed_suite_leaves_the_host_as_it_found_it(tmp_path):
         during = reading()
         # It did change the host while it ran: a running pod's cgroups and the node's programs.
         assert any(sandbox in group for group in during["cgroups"]) and during["programs"] != before["programs"]
+        # But never the host-wide kernel settings: the kubelet set the sandbox's own copies of them,
+        # so not even a SIGKILL of the keeper as well could leave them changed.
+        assert during["sysctls"] == before["sysctls"]
     finally:
         held.send_signal(signal.SIGKILL)
         held.wait()
@@ -45,4 +50,5 @@ def test_a_killed_suite_leaves_the_host_as_it_found_it(tmp_path):
         time.sleep(0.5)
     report = json.loads(report_file.read_text())
     assert report["left_processes"] == [] and report["cgroups_removed"], report
+    assert report["sysctls_restored"] == {}, report  # nothing to put back
     assert reading() == before

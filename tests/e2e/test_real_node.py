@@ -38,16 +38,17 @@ BIG_NAME = "x" * 150_000  # over the 100 kB an argument carries
 # first only (egressNetworks).
 ALLOWED_HOST, REFUSED_HOST, HOST_PORT = "172.31.254.1", "172.31.253.1", 8081
 OUTSIDE = "skillship-node-outside"  # a namespace that is not the stack's
+JOURNEY_REPOSITORY = "journey"  # under the registry: no other test pushes there
 
 
-def _stack_file(registry, builder: str | None = None) -> dict:
+def _stack_file(registry, builder: str | None = None, repository: str = "skillship") -> dict:
     """The stack: `builder` names the suite's buildx instance; without it buildx's current one builds."""
     return {
         "config": {
             **({"skillship:builder": builder} if builder else {}),
             "kubernetes:context": "e2e",
             "skillship:namespace": NAMESPACE,
-            "skillship:registry": f"{registry.host}/skillship",
+            "skillship:registry": f"{registry.host}/{repository}",
             "skillship:registryUsername": registry.USERNAME,
             # Envoy cannot run here: no proxy, so the namespace enforces the restricted profile.
             "skillship:istioMode": "none",
@@ -159,7 +160,9 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     from kubernetes import client, config
 
     project = copy_project(tmp_path_factory.mktemp("node-project"))
-    (project / "stacks" / "Pulumi.node.yaml").write_text(yaml.safe_dump(_stack_file(real_node.registry, BUILDER)))
+    (project / "stacks" / "Pulumi.node.yaml").write_text(
+        yaml.safe_dump(_stack_file(real_node.registry, BUILDER, repository=JOURNEY_REPOSITORY))
+    )
     backend = tmp_path_factory.mktemp("node-backend")
     stack = make_stack("node", project, engine_bin, real_node.cluster, backend, extra_env=real_node.pulumi_env())
     kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
@@ -171,6 +174,9 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)})
     seen: dict = {"project": project, "kube": kube, "password": real_node.registry.password, "token": token}
 
+    # The first build is a new machine's whatever ran before (test_pipeline builds the same
+    # Dockerfiles): BuildKit's cache emptied, and a repository no run has pushed to.
+    seen["cache_records_before_first"] = real_node.buildkit.forget_builds()
     seen["first"] = stack.up(secrets=secret_config)
     seen["first_jobs"] = _jobs(kube)
     seen["hello_pods"] = _pods(kube, "hello")
@@ -239,13 +245,15 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
 
 
 def test_up_builds_pushes_and_runs_every_task_by_digest(journey, real_node):
+    assert journey["cache_records_before_first"] == 0  # a cold build
     tasks = journey["first"]["outputs"]["tasks"]
     assert {skill: task["state"] for skill, task in tasks.items()} == {"hello": "Succeeded", "producer": "Succeeded"}
     assert _steps(journey["first"], IMAGE) == Counter(create=3)  # hello, producer, consumer
     images = {job["skill"]: job["image"] for job in journey["first_jobs"].values()}
     for skill, image in images.items():
         assert re.fullmatch(
-            rf"{re.escape(real_node.registry.host)}/skillship/{skill}:ctx-[0-9a-f]+@sha256:[0-9a-f]{{64}}", image
+            rf"{re.escape(real_node.registry.host)}/{JOURNEY_REPOSITORY}/{skill}:ctx-[0-9a-f]+@sha256:[0-9a-f]{{64}}",
+            image,
         ), image
 
 

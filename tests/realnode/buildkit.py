@@ -78,6 +78,13 @@ class BuildKit:
         finally:
             self.start()
 
+    def forget_builds(self) -> int:
+        """Empty BuildKit's build cache, so the next build is a new machine's; returns the number
+        of cache records left (0 unless a build is running)."""
+        self.buildctl(["prune", "--all"])
+        records = json.loads(self.buildctl(["du", "--format", "{{json .}}"]).stdout)  # `null` when empty
+        return len(records or [])
+
     def reachable(self) -> bool:
         """Whether a client can reach buildkitd and list its workers, as the provider would."""
         return self.socket.exists() and self.buildctl(["debug", "workers"], check=False).returncode == 0

@@ -6,7 +6,8 @@ owns everything they could change on the host:
 
 - the cgroup subtree `<hierarchy>/<name>` in every cgroup hierarchy, where all of them run (the
   kubelet's `cgroupRoot` and every process started through `nsenter`);
-- the kernel settings the kubelet sets that are not per network namespace (`vm.*`, `kernel.*`);
+- the kernel settings the kubelet sets that are not per network namespace (`vm.*`, `kernel.*`),
+  which it sees as files of the sandbox's own, so the host's never change;
 - the runtime folders containerd and CNI hard-code (`/run/containerd`, `/run/netns`, ...), which
   get a tmpfs of the sandbox's own, so nothing lands in the host's;
 - the folders it had to create on the host so that it could mount over them.
@@ -121,6 +122,7 @@ class Guard:
                 folder.mkdir(parents=True)
                 self.created_folders.append(missing)
             subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", str(folder)], check=True)
+        self._shadow_host_sysctls()
         for command in (
             ["ip", "link", "set", "lo", "up"],
             ["ip", "link", "add", "node0", "type", "bridge"],
@@ -130,6 +132,18 @@ class Guard:
             subprocess.run(command, check=True)
         # Routing between pods and the node's own address, inside this namespace only.
         Path("/proc/sys/net/ipv4/ip_forward").write_text("1")
+
+    def _shadow_host_sysctls(self) -> None:
+        """Inside the sandbox, each host-wide kernel setting the kubelet changes is a file of the
+        sandbox's own (a bind mount over /proc/sys/..., seen in its mount namespace only): the
+        kubelet reads and writes that, and the host's setting never changes, however the suite
+        ends. The restore in tear_down stays as a second line of defence."""
+        shadows = self.report_path.parent / "sysctls"
+        for key, value in self.sysctls.items():
+            shadow = shadows / key
+            shadow.parent.mkdir(parents=True, exist_ok=True)
+            shadow.write_text(value + "\n")
+            subprocess.run(["mount", "--bind", str(shadow), str(Path("/proc/sys") / key)], check=True)
 
     def tear_down(self) -> dict:
         tops = [hierarchy / self.name for hierarchy in hierarchies()]

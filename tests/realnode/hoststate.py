@@ -30,6 +30,21 @@ PROGRAMS = {
     "kube-router",
 }
 COMMS = {program[:15] for program in PROGRAMS}
+# What the rest of the suite starts (the engine and its plugins, the control plane of tests/e2e):
+# these run outside the sandbox, on behalf of a test worker, so one may be running in another
+# worker at any time. Left over, a process outlives its worker and is reparented away from it.
+SUITE_COMMS = {
+    name[:15]
+    for name in (
+        "pulumi",
+        "pulumi-resource-kubernetes",
+        "pulumi-resource-docker-build",
+        "pulumi-language-python",
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+    )
+}
 
 
 class ReadingFailed(Exception):
@@ -67,6 +82,49 @@ def _programs() -> list[str]:
     return sorted(found)
 
 
+def _process_table() -> dict[int, tuple[int, str, str]]:
+    """pid -> (parent pid, name, command line), of the processes alive while it is read."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                name = Path(f"/proc/{entry}/comm").read_text().strip()
+                command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue  # ended while being read
+            table[int(entry)] = (int(stat.rsplit(")", 1)[1].split()[1]), name, command)
+    return table
+
+
+def _in_a_sandbox(pid: int) -> bool:
+    """Whether the process runs in a sandbox's cgroups, whose keeper kills it when it ends."""
+    try:
+        return "/skillship-node-" in Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return False
+
+
+def _orphans() -> list[str]:
+    """The suite's processes (SUITE_COMMS and the node's) that no pytest process is an ancestor of
+    and no sandbox holds: left behind by a test run that ended. A running worker's own, and a
+    running node's shims (double-forked away from their parent), are not counted."""
+    table = _process_table()
+    found = []
+    for pid, (_parent, name, _command) in table.items():
+        if name not in SUITE_COMMS | COMMS or _in_a_sandbox(pid):
+            continue
+        ancestor, owned = table[pid][0], False
+        while ancestor in table and ancestor > 1:
+            if "pytest" in table[ancestor][2]:
+                owned = True
+                break
+            ancestor = table[ancestor][0]
+        if not owned:
+            found.append(name)
+    return sorted(found)
+
+
 def reading() -> dict:
     return {
         "sysctls": {
@@ -86,4 +144,5 @@ def reading() -> dict:
         ),
         "folders": sorted(folder for folder in TMPFS if Path(folder).exists()),
         "programs": _programs(),
+        "orphans": _orphans(),
     }

@@ -45,6 +45,12 @@ _libc = ctypes.CDLL(None, use_errno=True)
 HOST_LOCK = "\0skillship-realnode-sandbox"
 
 
+def wait_for_the_host(timeout: float = 1800) -> None:
+    """Returns once no sandbox holds the host, nor is still being put back by its keeper: a reading
+    of the host's state taken then is the host's own."""
+    _host_lock(timeout).close()
+
+
 def _host_lock(timeout: float) -> socket.socket:
     lock = socket.socket(socket.AF_UNIX)
     deadline = time.monotonic() + timeout

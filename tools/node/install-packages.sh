@@ -22,7 +22,7 @@ fi
 echo "  node packages: installing ${missing[*]} ..." >&2
 export DEBIAN_FRONTEND=noninteractive
 # policy-rc.d: a package's maintainer scripts must not start its daemon on the host.
-policy=/usr/sbin/policy-rc.d
+policy="${SKILLSHIP_POLICY_RC_D:-/usr/sbin/policy-rc.d}"  # another path only for its own tests
 created_policy=0
 if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
 trap '[ "$created_policy" = 1 ] && rm -f "$policy"' EXIT
