@@ -63,3 +63,13 @@ def test_validate_with_a_stack_reports_what_render_would_refuse(tmp_path):
     assert rendered_json.exit_code == 1 and json.loads(rendered_json.stdout) == json.loads(with_stack.stdout)
     # dev gives hello its message: valid for that stack
     assert cli_in(project, "validate", "--stack", "dev").exit_code == 0
+
+
+def test_version_prints_the_installed_packages_version_and_exits_0():
+    from importlib.metadata import version
+
+    shown = runner.invoke(app, ["--version"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout == f"skillship {version('skillship')}\n"
+    # Eager: it wins over a command, which then never runs.
+    assert runner.invoke(app, ["--version", "validate", "/nowhere"]).stdout == shown.stdout

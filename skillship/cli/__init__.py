@@ -76,8 +76,23 @@ app = typer.Typer(
 )
 
 
+def _show_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"skillship {version('skillship')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("skillship (not installed: no version)")
+        raise typer.Exit()
+
+
 @app.callback()
-def _every_command() -> None:
+def _every_command(
+    _version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
     """Before each command: failures are text until the command says it was given --json (the
     mode is process state, and tests run many commands in one process)."""
     json_mode(False)
