@@ -19,6 +19,8 @@ from skillship.settings import (
     SettingsError,
     StackSettings,
     config_value,
+    misfiled_keys,
+    misfiled_message,
     parse_shard_stack,
 )
 from skillship.stackfiles import StackConfig, StackFileError, UnknownStack, find_project, load_stack
@@ -55,6 +57,11 @@ def stack_config() -> dict[str, tuple[Any, bool]]:
 def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
     """The stack's settings and secrets; for a shard stack, the settings of its environment's file
     (skillship.shards) and the secrets of its own config."""
+    misfiled = misfiled_keys(
+        set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()), pulumi.get_project()
+    )
+    if misfiled:
+        raise pulumi.RunError(f"{misfiled_message(misfiled)} Nothing was deployed.")
     shard = _shard_config(project_dir, pulumi.get_stack())
     values: dict[str, Any] = {}
     secrets: dict[str, Any] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePosixPath
@@ -78,6 +78,29 @@ def config_value(raw: Any) -> Any:
         except json.JSONDecodeError:
             return raw
     return raw
+
+
+def misfiled_keys(keys: Iterable[str], project: str) -> list[str]:
+    """Config keys that name a Skillship setting under the project's own namespace, where Pulumi
+    files a key given without one (`pulumi config set registryPassword ...` in project `acme`
+    writes `acme:registryPassword`). Skillship reads only `skillship:` keys, so such a setting
+    would be dropped without a word."""
+    if project == CONFIG_NAMESPACE:
+        return []
+    names = {field.alias or name for name, field in StackSettings.model_fields.items()} | SECRET_KEYS
+    names -= {"stack", "shard"}  # known from the stack's name, never a key
+    return sorted(key for key in keys if key.partition(":")[0] == project and key.partition(":")[2] in names)
+
+
+def misfiled_message(keys: list[str]) -> str:
+    found = ", ".join(keys)
+    names = ", ".join(f"{CONFIG_NAMESPACE}:{key.partition(':')[2]}" for key in keys)
+    return (
+        f"{found}: Skillship reads its settings as {names} and would ignore these (Pulumi files a key "
+        f"given without a namespace under the project's name). Set them again with the "
+        f"`{CONFIG_NAMESPACE}:` prefix (`pulumi config set [--secret] {CONFIG_NAMESPACE}:NAME ...`) "
+        "and remove these."
+    )
 
 
 class IstioMode(str, Enum):

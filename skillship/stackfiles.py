@@ -21,6 +21,8 @@ from skillship.settings import (
     ShardName,
     StackSettings,
     config_value,
+    misfiled_keys,
+    misfiled_message,
     parse_shard_stack,
     shard_stacks,
 )
@@ -180,6 +182,9 @@ def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
     config = _read_yaml(path).get("config") or {}
     if not isinstance(config, dict):
         raise StackFileError(f"{path}: 'config' must be a mapping")
+    misfiled = misfiled_keys(map(str, config), str(_read_yaml(project_dir / PROJECT_FILE).get("name") or ""))
+    if misfiled:
+        raise StackFileError(f"{path}: {misfiled_message(misfiled)}")
     values: dict[str, Any] = {}
     secrets: dict[str, list[str]] = {}
     keys: set[str] = set()
@@ -216,7 +221,7 @@ def _secret_names(path: Path, key: str, value: Any) -> dict[str, list[str]]:
     if _is_encrypted(value):
         raise StackFileError(
             f"{path}: set {CONFIG_NAMESPACE}:secrets per property, with "
-            "`pulumi config set --secret --path 'secrets.SKILL[\"PROPERTY\"]' VALUE`"
+            "`pulumi config set --secret --path 'skillship:secrets.SKILL[\"PROPERTY\"]' VALUE`"
         )
     if not isinstance(value, dict) or not all(isinstance(props, dict) for props in value.values()):
         raise StackFileError(f"{path}: {CONFIG_NAMESPACE}:secrets must map each skill to its secure property values")

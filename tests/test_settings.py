@@ -113,3 +113,42 @@ def test_encrypted_secrets_are_known_by_name_only(tmp_path):
 def test_plain_text_secrets_in_stack_files_are_refused(tmp_path, stack_yaml):
     with pytest.raises(StackFileError, match="holds a secret in plain text"):
         load_stack(_project(tmp_path, stack_yaml), "s")
+
+
+def test_a_setting_filed_under_the_projects_name_is_refused_not_dropped(tmp_path):
+    """`pulumi config set registryPassword ...` in project `acme` writes `acme:registryPassword`,
+    which Skillship would never read: the stack is refused, naming each key and the fix."""
+    (tmp_path / "Pulumi.yaml").write_text("name: acme\nruntime: python\nstackConfigDir: stacks\n")
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks/Pulumi.s.yaml").write_text(
+        "config:\n  skillship:target: render\n  acme:namespace: team-a\n"
+        "  acme:registryPassword:\n    secure: v1:AAAA\n  acme:myOwnKey: kept\n  kubernetes:context: x\n"
+    )
+    with pytest.raises(StackFileError) as refused:
+        load_stack(tmp_path, "s")
+    text = str(refused.value)
+    assert "acme:namespace, acme:registryPassword:" in text and "acme:myOwnKey" not in text
+    assert "skillship:namespace, skillship:registryPassword" in text and "`skillship:` prefix" in text
+
+
+def test_a_project_named_skillship_has_no_misfiled_keys():
+    from skillship.settings import misfiled_keys
+
+    assert misfiled_keys(["skillship:namespace", "acme:namespace"], "skillship") == []
+    assert misfiled_keys(["acme:namespace", "acme:stack", "acme:other", "x:namespace"], "acme") == ["acme:namespace"]
+
+
+def test_pulumi_up_refuses_a_setting_filed_under_the_projects_name_and_declares_nothing():
+    from tests.support.program import run_program
+
+    run = run_program(
+        "local",
+        {"target": "render"},
+        project="acme",
+        other_config={"acme:registryPassword": "not read", "acme:myOwnKey": "kept"},
+    )
+    assert run.error is not None, "the program ran"
+    message = run.error["message"]
+    assert "acme:registryPassword: Skillship reads its settings as skillship:registryPassword" in message, message
+    assert "acme:myOwnKey" not in message and "Nothing was deployed." in message
+    assert run.kubernetes() == []

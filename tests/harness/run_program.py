@@ -140,8 +140,10 @@ def run(spec: dict) -> Run:
     os.environ.update(spec.get("env", {}))  # what the program reads of its environment
     mocks = Mocks(spec.get("outcomes", {}), spec.get("stack_outputs"))
     monitor = RecordingMonitor(mocks)
-    pulumi_mocks.set_mocks(mocks, project="skillship", stack=spec["stack"], preview=False, monitor=monitor)
+    project = spec.get("project", "skillship")
+    pulumi_mocks.set_mocks(mocks, project=project, stack=spec["stack"], preview=False, monitor=monitor)
     config = {f"skillship:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in spec.get("config", {}).items()}
+    config.update(spec.get("other_config", {}))  # keys of other namespaces, as given
     pulumi.runtime.set_all_config(config, secret_keys=[f"skillship:{k}" for k in spec.get("secret_keys", [])])
     exports: dict[str, Any] = {}
     original_export = pulumi.export

@@ -79,6 +79,8 @@ def run_program(
     program_dir: Path | None = None,
     stack_outputs: dict | None = None,
     env: dict[str, str] | None = None,
+    project: str = "skillship",
+    other_config: dict[str, str] | None = None,
 ) -> ProgramRun:
     """`stack_outputs` are what StackReferences read, by stack; by default, for a stack that takes
     its images from another (promoteFrom), that stack's run of the program. A stack with a registry
@@ -103,6 +105,10 @@ def run_program(
         spec["program_dir"] = str(program_dir)
     if env:
         spec["env"] = env
+    if project != "skillship":
+        spec["project"] = project
+    if other_config:
+        spec["other_config"] = other_config
     return _run(json.dumps(spec, sort_keys=True))
 
 
