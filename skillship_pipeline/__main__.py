@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -52,13 +53,28 @@ def _finish(report: stages.Report, json_output: bool) -> None:
     raise typer.Exit(report.exit_code)
 
 
-def _context(stack: str, timeout: float, parallel: int = 0) -> stages.Context:
+def _refuse(problem: str, code: int, json_output: bool) -> typer.Exit:
+    """A stage that cannot start: one line on stderr and, with --json, the same on stdout."""
+    _say(f"error: {problem}")
+    if json_output:
+        sys.stdout.write(json.dumps({"error": problem, "exitCode": code}) + "\n")
+    return typer.Exit(code)
+
+
+def _context(stack: str, timeout: float, parallel: int = 0, *, json_output: bool = False) -> stages.Context:
+    # Every stage ends in the Pulumi CLI: without it, say so before validating and rendering.
+    if shutil.which("pulumi") is None:
+        raise _refuse(
+            "skillship-pipeline runs the Pulumi CLI, and there is no `pulumi` on PATH: install it "
+            "(https://www.pulumi.com/docs/install/) or put its folder on PATH",
+            stages.USAGE,
+            json_output,
+        )
     _kubeconfig_from_env()
     try:
         return stages.context_from_env(find_project(Path.cwd()), stack, timeout, _say, parallel)
     except StackFileError as exc:
-        _say(f"error: {exc}")
-        raise typer.Exit(stages.USAGE) from None
+        raise _refuse(str(exc), stages.USAGE, json_output) from None
 
 
 def _kubeconfig_from_env() -> None:
@@ -84,7 +100,7 @@ def preview(
     json_output: JsonOption = False,
 ) -> None:
     """Validate, render and `pulumi preview` the stack; deploy nothing."""
-    _finish(stages.preview(_context(stack, 0, parallel), summary), json_output)
+    _finish(stages.preview(_context(stack, 0, parallel, json_output=json_output), summary), json_output)
 
 
 @app.command()
@@ -92,7 +108,7 @@ def deploy(
     stack: StackOption, timeout: TimeoutOption = 1800, parallel: ParallelOption = 0, json_output: JsonOption = False
 ) -> None:
     """Validate, `pulumi up`, then gate on `skillship status --wait`."""
-    _finish(stages.deploy(_context(stack, timeout, parallel)), json_output)
+    _finish(stages.deploy(_context(stack, timeout, parallel, json_output=json_output)), json_output)
 
 
 @app.command()
@@ -100,7 +116,7 @@ def promote(
     stack: StackOption, timeout: TimeoutOption = 1800, parallel: ParallelOption = 0, json_output: JsonOption = False
 ) -> None:
     """Deploy a stack with promoteFrom: the images its source ran, by digest, checked first."""
-    _finish(stages.promote(_context(stack, timeout, parallel)), json_output)
+    _finish(stages.promote(_context(stack, timeout, parallel, json_output=json_output)), json_output)
 
 
 @app.command("stack-operation", hidden=True)
