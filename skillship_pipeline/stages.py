@@ -176,7 +176,7 @@ def preview(context: Context, summary: Path | None) -> Report:
             return report
     outcomes = _engine(context, report, "preview")
     if outcomes is not None and summary is not None:
-        summary.write_text("\n".join(_summary(name, outcome) for name, outcome in outcomes), encoding="utf-8")
+        summary.write_text(comment_text([_summary(name, outcome) for name, outcome in outcomes]), encoding="utf-8")
         context.say(f"preview written to {summary}")
     return report
 
@@ -226,6 +226,29 @@ def _check_promotion(context: Context, source: str) -> list[str]:
     except engine.EngineError as exc:
         return [f"the outputs of stack {source!r} cannot be read: {exc}"]
     return refusals(images, [*plan.tasks, *plan.daemons], source=source)
+
+
+# GitHub refuses a comment longer than this (characters); GitLab's notes allow more.
+COMMENT_LIMIT = 65_536
+FENCE = "```"
+
+
+def comment_text(parts: list[str], limit: int = COMMENT_LIMIT) -> str:
+    """The previews as one pull-request comment, cut to fit: a big environment's preview can run
+    past the limit, and a comment refused whole would show nothing. A cut says so, and where the
+    whole preview is (the job's artifact, which the CI files upload)."""
+    text = "\n".join(parts)
+    if len(text) <= limit:
+        return text
+    notice = (
+        f"\n\n*Cut at {{kept:,}} of {len(text):,} characters to fit a comment: the whole preview is the "
+        "job's `pulumi-preview` artifact.*\n"
+    )
+    kept = limit - len(notice.format(kept=limit)) - len(FENCE) - 1
+    head = text[:kept]
+    if head.count(FENCE) % 2:  # cut inside the engine's output: close its block
+        head += "\n" + FENCE
+    return head + notice.format(kept=kept)
 
 
 def _summary(stack: str, outcome: engine.Outcome) -> str:

@@ -138,3 +138,19 @@ def test_the_pipeline_without_pulumi_says_what_to_install():
     done = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "install skillship[deploy]" in done.stderr
+
+
+def test_the_github_preview_keeps_one_comment_and_skips_forks():
+    preview = yaml.safe_load(WORKFLOW.read_text())["jobs"]["preview"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in preview["if"]
+    [post] = [s["run"] for s in preview["steps"] if "gh pr comment" in s.get("run", "")]
+    assert post.split() == [
+        "gh",
+        "pr",
+        "comment",
+        '"$PR"',
+        "--body-file",
+        "preview.md",
+        "--edit-last",
+        "--create-if-none",
+    ]
