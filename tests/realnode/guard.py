@@ -165,6 +165,10 @@ class Guard:
             removed = all([remove_cgroup(top) for top in tops])
             if not removed:
                 time.sleep(0.2)
+        # The keeper sees the sandbox's copies of the host-wide settings (_shadow_host_sysctls): take
+        # them away first, so what is read and put back below is the host's own.
+        for key in self.sysctls:
+            subprocess.run(["umount", str(Path("/proc/sys") / key)], check=False, capture_output=True)
         restored = {}
         for key, before in self.sysctls.items():
             path = Path("/proc/sys") / key
