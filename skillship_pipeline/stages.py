@@ -234,21 +234,25 @@ FENCE = "```"
 
 
 def comment_text(parts: list[str], limit: int = COMMENT_LIMIT) -> str:
-    """The previews as one pull-request comment, cut to fit: a big environment's preview can run
-    past the limit, and a comment refused whole would show nothing. A cut says so, and where the
-    whole preview is (the job's artifact, which the CI files upload)."""
+    """The previews (one per stack) as one pull-request comment, cut to fit: a big environment's
+    preview can run past the limit, and a comment refused whole would show nothing. Each stack
+    keeps an equal share, so every stack's heading and the start of its preview stay; a cut says
+    so, and where the whole preview is (the job's artifact, which the CI files upload)."""
     text = "\n".join(parts)
     if len(text) <= limit:
         return text
     notice = (
-        f"\n\n*Cut at {{kept:,}} of {len(text):,} characters to fit a comment: the whole preview is the "
-        "job's `pulumi-preview` artifact.*\n"
+        f"\n\n*Cut to fit a comment ({len(text):,} characters in all): the whole preview is the job's "
+        "`pulumi-preview` artifact.*\n"
     )
-    kept = limit - len(notice.format(kept=limit)) - len(FENCE) - 1
-    head = text[:kept]
-    if head.count(FENCE) % 2:  # cut inside the engine's output: close its block
-        head += "\n" + FENCE
-    return head + notice.format(kept=kept)
+    share = (limit - len(notice) - len(parts)) // len(parts) - len(FENCE) - 1
+    kept = []
+    for part in parts:
+        head = part[:share]
+        if head.count(FENCE) % 2:  # cut inside the engine's output: close its block
+            head += "\n" + FENCE
+        kept.append(head)
+    return "\n".join(kept) + notice
 
 
 def _summary(stack: str, outcome: engine.Outcome) -> str:

@@ -16,15 +16,16 @@ def test_a_small_preview_is_the_comment_unchanged():
     assert comment_text(parts) == "\n".join(parts)
 
 
-def test_a_preview_past_the_limit_is_cut_to_fit_with_its_code_block_closed_and_a_note():
-    parts = [_preview("dev.1", 800), _preview("dev.2", 800)]
+def test_a_preview_past_the_limit_keeps_every_stacks_heading_and_start_closed_and_says_so():
+    parts = [_preview(f"dev.{n}", 400) for n in range(1, 9)] + [_preview("dev.9", 5)]
     whole = "\n".join(parts)
     assert len(whole) > COMMENT_LIMIT
     text = comment_text(parts)
     assert len(text) <= COMMENT_LIMIT
-    assert text.startswith("### `pulumi preview` of stack `dev.1`: 800 to create")
+    for n in range(1, 10):
+        assert f"### `pulumi preview` of stack `dev.{n}`:" in text
+    assert "skill-0 create" in text.split("`dev.2`")[1]  # each keeps the start of its preview
     assert text.count("```") % 2 == 0  # every block the cut opened is closed
     assert text.rstrip().endswith(
-        f"of {len(whole):,} characters to fit a comment: the whole preview is the job's `pulumi-preview` artifact.*"
+        f"({len(whole):,} characters in all): the whole preview is the job's `pulumi-preview` artifact.*"
     )
-    assert whole.startswith(text.split("\n\n*Cut at")[0].removesuffix("\n```"))
