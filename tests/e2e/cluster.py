@@ -45,6 +45,9 @@ CONTROLLERS = (
 )
 
 
+SERVICE_SUBNET = "10.96.0.0/24"  # Services' cluster IPs (the node's kube-router needs it too)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -126,7 +129,7 @@ class Cluster:
                 "--api-audiences",
                 "https://kubernetes.default.svc.cluster.local",
                 "--service-cluster-ip-range",
-                "10.96.0.0/24",
+                SERVICE_SUBNET,
                 "--allow-privileged=false",
                 "--enable-priority-and-fairness=false",
                 "--profiling=false",

@@ -110,11 +110,12 @@ def _orphans() -> list[str]:
     and no sandbox holds: left behind by a test run that ended. A running worker's own, and a
     running node's shims (double-forked away from their parent), are not counted."""
     table = _process_table()
+    watched = SUITE_COMMS | COMMS
     found = []
-    for pid, (_parent, name, _command) in table.items():
-        if name not in SUITE_COMMS | COMMS or _in_a_sandbox(pid):
+    for pid, (parent, name, _command) in table.items():
+        if name not in watched or _in_a_sandbox(pid):
             continue
-        ancestor, owned = table[pid][0], False
+        ancestor, owned = parent, False
         while ancestor in table and ancestor > 1:
             if "pytest" in table[ancestor][2]:
                 owned = True

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.cluster import CONTROLLERS, Cluster, free_port, spawn_tied
+from tests.e2e.cluster import CONTROLLERS, SERVICE_SUBNET, Cluster, free_port, spawn_tied
 from tests.realnode.registry import Registry
 from tests.realnode.sandbox import Sandbox
 
@@ -31,7 +31,6 @@ CNI_PLUGINS = Path("/usr/lib/cni")
 # A real node also needs the controller that lifts the not-ready taint the kubelet registers with.
 CONTROLLERS_WITH_NODE = CONTROLLERS + ",node-lifecycle-controller,root-ca-certificate-publisher-controller"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"  # inside the sandbox: a tmpfs of its own
-SERVICE_SUBNET = "10.96.0.0/24"  # the API server's --service-cluster-ip-range (tests/e2e/cluster.py)
 # kube-router's top chain for traffic between pods: once it is in FORWARD, policies are enforced.
 POLICY_CHAIN = "KUBE-ROUTER-FORWARD"
 
