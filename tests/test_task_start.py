@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import threading
 
-import pulumi
 import pytest
 
-from components.start_watch import JOB_NAME_LABEL, WatchedTask, watch
+from components.start_watch import ENDED_UNREAD_LOOKS, JOB_NAME_LABEL, Program, WatchedTask, statuses_in, watch
 from skillship.pod_start import CANNOT_START, start_failure, start_failure_message
 from skillship.settings import StackSettings
 from skillship.status import FAILED, task_row
@@ -84,10 +84,12 @@ def test_the_message_names_the_skill_the_reason_the_pod_and_the_next_step():
 
 
 class FakePods:
-    """The cluster as the watch sees it: pending pods per look, and the Jobs it stopped."""
+    """The cluster as the watch sees it: pending pods per look, the Jobs not yet finished per look
+    (none once those run out), and the Jobs it stopped."""
 
-    def __init__(self, looks: list[list[dict]]) -> None:
+    def __init__(self, looks: list[list[dict]], unfinished: list[set[str]] | None = None) -> None:
         self.looks = looks
+        self.running_jobs = unfinished or []
         self.stopped: list[tuple[str, str]] = []
 
     def pending(self):
@@ -96,32 +98,31 @@ class FakePods:
     def stop(self, job: str, cause: str) -> None:
         self.stopped.append((job, cause))
 
+    def unfinished(self, jobs):
+        return self.running_jobs.pop(0) & set(jobs) if self.running_jobs else set()
 
-def _run_watch(pods: FakePods, jobs: list[str], *, finish_after: float = 0.2, connect=None, told=None):
-    """Watch `jobs` until their statuses resolve, `finish_after` seconds in; what the watch says
-    goes to `told` as (severity, message)."""
 
-    async def scenario():
-        loop = asyncio.get_running_loop()
-        statuses = []
-        for _ in jobs:
-            value, known = loop.create_future(), loop.create_future()
-            loop.call_later(finish_after, value.set_result, {"conditions": []})
-            known.set_result(True)
-            statuses.append(pulumi.Output(set(), value, known))
-        component = pulumi.Output.from_input("the task's component")  # where the engine would show it
-        tasks = [WatchedTask("hello", job, component, status) for job, status in zip(jobs, statuses, strict=True)]
-        return await watch(
-            connect or (lambda: pods),
-            tasks,
-            SETTINGS,
-            poll=0.01,
-            first_look=0.01,
-            now=lambda: NOW,
-            tell=lambda severity, message, resource: (told if told is not None else []).append((severity, message)),
-        )
-
-    return asyncio.run(scenario())
+def _run_watch(
+    pods: FakePods, jobs: list[str], *, finish_after: float | None = 0.2, connect=None, told=None, running=None
+):
+    """Watch `jobs` until their statuses are in, `finish_after` seconds in (None: never, as when the
+    program ended without them); what the watch says goes to `told` as (severity, message)."""
+    settled = threading.Event()
+    if finish_after is not None:
+        threading.Timer(finish_after, settled.set).start()
+    component = object()  # where the engine would show it
+    # The watch reads no status itself: the program's event (`settled`) stands for them.
+    tasks = [WatchedTask("hello", job, component, status=None) for job in jobs]
+    return watch(
+        connect or (lambda: pods),
+        tasks,
+        SETTINGS,
+        Program(settled, running or (lambda: True)),
+        poll=0.01,
+        first_look=0.01 if finish_after != 0.0 else 0.05,
+        now=lambda: NOW,
+        tell=lambda severity, message, resource: (told if told is not None else []).append((severity, message)),
+    )
 
 
 def test_the_watch_stops_a_task_that_cannot_pull_once_and_says_why():
@@ -158,6 +159,67 @@ def test_a_cluster_the_watch_cannot_reach_is_a_warning_and_the_deadline_still_ho
     [(severity, warning)] = told
     assert severity == "warning"
     assert "cannot watch this stack's task pods (no kubeconfig at /nowhere)" in warning and "1800 s" in warning
+
+
+def test_after_the_program_ended_early_the_watch_still_stops_its_jobs_then_ends_once_all_finished():
+    """A program that failed early (a daemon that cannot start) no longer waits for its tasks'
+    statuses; the engine still waits for the Jobs it made, and so does the watch."""
+    failing = pod(waiting={"reason": "ErrImagePull", "message": "401 Unauthorized"})
+    pods, told = FakePods([[], [], [failing]], unfinished=[{"hello-1a2b3c4d"}] * 4), []
+    stopped = _run_watch(pods, ["hello-1a2b3c4d"], finish_after=None, told=told, running=lambda: False)
+    assert stopped == ["hello-1a2b3c4d"] and pods.stopped == [("hello-1a2b3c4d", "ErrImagePull: 401 Unauthorized")]
+    assert pods.running_jobs == []  # it ended once none of its Jobs was left unfinished
+    assert [severity for severity, _ in told] == ["error"]
+
+
+def test_after_the_program_ended_a_cluster_that_no_longer_answers_ends_the_watch():
+    """An unreachable cluster may be why the program failed: the watch does not keep the process
+    alive for the Jobs' whole deadline on its account."""
+
+    class Silent(FakePods):
+        asked = 0
+
+        def unfinished(self, jobs):
+            self.asked += 1
+            raise OSError("connection refused")
+
+    pods = Silent([])
+    assert _run_watch(pods, ["hello-1a2b3c4d"], finish_after=None, running=lambda: False) == []
+    assert pods.asked == ENDED_UNREAD_LOOKS
+
+
+def test_while_the_program_runs_unfinished_jobs_are_not_what_ends_the_watch():
+    pods = FakePods([[]] * 5, unfinished=[set()] * 5)
+    assert _run_watch(pods, ["hello-1a2b3c4d"], finish_after=0.3) == []
+    assert len(pods.running_jobs) == 5  # never asked: the statuses, not the cluster, end it
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "which"),
+    [(["done", "done"], "settled"), (["done", "failed"], "settled"), (["done", "cancelled"], "ended")],
+)
+def test_statuses_in_tells_a_program_that_ended_without_them_from_one_that_has_them(outcomes, which):
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in outcomes]
+        for future, outcome in zip(futures, outcomes, strict=True):
+            if outcome == "done":
+                future.set_result({})
+            elif outcome == "failed":
+                future.set_exception(RuntimeError("the Job failed"))
+            else:
+                future.cancel()  # what the Automation API's host does to a failed program's tasks
+        events = {"settled": threading.Event(), "ended": threading.Event()}
+        statuses_in(await asyncio.wait_for(_gathered(futures), 1), **events)
+        return {name for name, event in events.items() if event.is_set()}
+
+    assert asyncio.run(scenario()) == {which}
+
+
+async def _gathered(futures):
+    gathered = asyncio.gather(*futures, return_exceptions=True)
+    await asyncio.wait([gathered])
+    return gathered
 
 
 def test_status_shows_why_a_stopped_task_failed():
