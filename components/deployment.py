@@ -96,13 +96,13 @@ class StackDeployment(pulumi.ComponentResource):
                 )
             return identities[workload.skill]
 
-        # Daemons first: the jobs that send them records wait until they serve.
-        receivers: dict[str, list[pulumi.Resource]] = {}
+        # Daemons first: the jobs that send them records wait until they serve (components/daemon_ready.py).
+        receivers: dict[str, list[pulumi.Input[pulumi.Resource]]] = {}
         for daemon in plan.daemons:
             image = images.of(f"{name}-{daemon.name}", daemon)
             component = SkillDaemon(
                 f"{name}-{daemon.name}",
-                SkillDaemonArgs(daemon, settings, image),
+                SkillDaemonArgs(daemon, settings, image, args.inputs.kube_context),
                 _after(options, *shared, *identity(daemon, SkillDaemon.TYPE)),
             )
             for sender in daemon.senders:
@@ -200,7 +200,7 @@ def _secret_values(obj: dict[str, Any], inputs: StackInputs) -> dict[str, Any]:
     return {"stringData": password.apply(lambda value: {".dockerconfigjson": docker_config_json(settings, value)})}
 
 
-def _after(options: pulumi.ResourceOptions, *resources: pulumi.Resource) -> pulumi.ResourceOptions:
+def _after(options: pulumi.ResourceOptions, *resources: pulumi.Input[pulumi.Resource]) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=list(resources)))
 
 

@@ -59,17 +59,18 @@ class BuiltIn(pulumi.CustomResource):
         super().__init__(kind.token, name, props, opts)
 
 
-def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Input[pulumi.Resource]]:
     """A component's `depends_on`, for its children: a component's own dependencies do not hold
-    back the resources it declares, so each child is given them."""
+    back the resources it declares, so each child is given them. An Output of a resource (a
+    daemon that serves: components/daemon_ready.py) holds a child back until it resolves."""
     given = opts.depends_on if opts is not None else None
     if given is None:
         return []
-    listed = list(given) if isinstance(given, (list, tuple)) else [given]
-    resources = [r for r in listed if isinstance(r, pulumi.Resource)]
-    if len(resources) != len(listed):  # an Output or awaitable would need resolving first
-        raise TypeError("a Skillship component's depends_on must list resources")
-    return resources
+    listed: list[Any] = list(given) if isinstance(given, (list, tuple)) else [given]
+    kept: list[pulumi.Input[pulumi.Resource]] = [r for r in listed if isinstance(r, (pulumi.Resource, pulumi.Output))]
+    if len(kept) != len(listed):  # an awaitable would need resolving first
+        raise TypeError("a Skillship component's depends_on must list resources or Outputs of resources")
+    return kept
 
 
 def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> pulumi.CustomResource:

@@ -4,11 +4,14 @@ ServiceAccount and Secret are declared once per skill, by the StackDeployment)."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
+from components.daemon_ready import WatchedDaemon, serving
 from components.kubernetes import declare, dependencies
 from skillship.manifests import daemon_objects
+from skillship.manifests.labels import selector_labels
 from skillship.plan import DaemonPlan
 from skillship.settings import StackSettings
 
@@ -18,15 +21,17 @@ class SkillDaemonArgs:
     daemon: DaemonPlan
     settings: StackSettings
     image: pulumi.Input[str]
+    kube_context: str | None = None  # a shard's: its environment's cluster (components/config.py)
 
 
 class SkillDaemon(pulumi.ComponentResource):
-    """`ready` lists the Deployment and Service: the jobs that send to this daemon wait for them.
-    What the daemon waits for (its skill's identity) comes as `opts.depends_on`."""
+    """`ready` is what the jobs that send to this daemon wait for: its Service, and its Deployment
+    once the daemon serves (components/daemon_ready.py). What the daemon waits for (its skill's
+    identity) comes as `opts.depends_on`."""
 
     TYPE = "skillship:index:SkillDaemon"
 
-    ready: list[pulumi.Resource]
+    ready: list[pulumi.Input[pulumi.Resource]]
 
     def __init__(self, name: str, args: SkillDaemonArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(self.TYPE, name, None, opts)
@@ -46,5 +51,14 @@ class SkillDaemon(pulumi.ComponentResource):
         after_identity = pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before])
         deployment = declare(f"{name}-deployment", objects.deployment, after_identity)
         service = declare(f"{name}-service", objects.service, after_identity)
-        self.ready = [deployment, service]
-        self.register_outputs({})  # the Deployment and Service record their own state
+        watched = WatchedDaemon(daemon.skill, objects.deployment["metadata"]["name"], settings.namespace, self)
+        served = serving(
+            settings, watched, deployment, selector_labels(daemon, settings), kube_context=args.kube_context
+        )
+        self.ready = [service, served]
+        # Recorded, so the `up` waits for (and fails with) the daemon even when nothing sends to it.
+        self.register_outputs({"serving": served.apply(_served)})
+
+
+def _served(_: Any) -> bool:
+    return True

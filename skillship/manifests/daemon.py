@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from skillship.manifests import istio, pod
-from skillship.manifests.job import await_annotations
 from skillship.manifests.labels import metadata, selector_labels, version_label
 from skillship.manifests.objects import KubeObject
 from skillship.plan import DaemonPlan
@@ -12,12 +11,15 @@ from skillship_runtime.contract import DATA_DIR, DATA_DIR_ENV, PORT_ENV
 
 CONTAINER = "daemon"
 PORT_NAME = "http"
+# The provider's wait for a Deployment, or a Service's endpoints, ends only when the daemon serves or
+# at its timeout (10 minutes), whatever its pods show: `pulumi up` waits for a daemon itself, and
+# fails as soon as its pods cannot start (components/daemon_ready.py).
+NO_PROVIDER_WAIT = {"pulumi.com/skipAwait": "true"}
 
 
 def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.ImageRef) -> KubeObject:
     meta = metadata(daemon.name, daemon, settings, **version_label(daemon))
-    if not settings.wait:
-        meta["annotations"].update(await_annotations(settings))
+    meta["annotations"].update(NO_PROVIDER_WAIT)
     pod_meta = metadata(daemon.name, daemon, settings, **version_label(daemon), **istio.pod_labels(settings.istio_mode))
     pod_meta["annotations"].update(istio.daemon_pod_annotations(settings.istio_mode))
     del pod_meta["name"], pod_meta["namespace"]
@@ -56,8 +58,7 @@ def build_deployment(daemon: DaemonPlan, settings: StackSettings, *, image: pod.
 def build_service(daemon: DaemonPlan, settings: StackSettings) -> KubeObject:
     """Named `http` with appProtocol, so Istio treats the traffic as HTTP without guessing."""
     meta = metadata(daemon.name, daemon, settings)
-    if not settings.wait:
-        meta["annotations"].update(await_annotations(settings))
+    meta["annotations"].update(NO_PROVIDER_WAIT)
     return {
         "apiVersion": "v1",
         "kind": "Service",

@@ -31,6 +31,7 @@ SELECTOR = "skillship.io/stack=node"
 IMAGE = "docker-build:index:Image"
 JOB = "kubernetes:batch/v1:Job"
 HELLO = Path("skills/hello/actions/hello/main.py")
+CONSUMER = Path("skills/consumer/actions/consumer/main.py")
 BROKEN = "import sys\nprint('failing on purpose')\nsys.exit(1)\n"  # put first: the process exits 1
 FIXED = "\n# fixed: a line that changes the build context, and so the image\n"
 BIG_NAME = "x" * 150_000  # over the 100 kB an argument carries
@@ -506,9 +507,11 @@ def test_a_wrong_registry_password_fails_up_clearly_and_makes_no_job(wrong_passw
 
 @pytest.fixture(scope="module")
 def wrong_pull_password(real_node, engine_bin, tmp_path_factory) -> dict:
-    """A stack that pushes with the right password and pulls with a wrong one: its image is in the
-    registry, and the node, which holds no credentials of its own, is refused it."""
-    from kubernetes import config
+    """A stack that pushes with the right password and pulls with a wrong one: its images are in
+    the registry, and the node, which holds no credentials of its own, is refused them. A task
+    (hello) and a daemon (consumer) cannot start; the job that sends to the daemon (producer) must
+    not be made. Then the password is fixed, and the next `up` must converge."""
+    from kubernetes import client, config
 
     namespace = "skillship-badpull"
     project, stack = _stack_of_its_own(
@@ -518,13 +521,14 @@ def wrong_pull_password(real_node, engine_bin, tmp_path_factory) -> dict:
         tmp_path_factory,
         **{
             "skillship:builder": BUILDER,
-            "skillship:skills": ["hello"],
+            "skillship:skills": ["hello", "producer", "consumer"],
             "skillship:registryPullUsername": real_node.registry.USERNAME,
         },
     )
-    # An image no node has pulled yet: a kubelet that holds an image runs it without asking the
+    # Images no node has pulled yet: a kubelet that holds an image runs it without asking the
     # registry again (imagePullPolicy IfNotPresent), whatever the credentials.
-    (project / HELLO).write_text((project / HELLO).read_text() + "\n# never pulled before\n")
+    for main in (HELLO, CONSUMER):
+        (project / main).write_text((project / main).read_text() + "\n# never pulled before\n")
     wrong = "not-" + real_node.registry.password[::-1]
     started = time.monotonic()
     result = stack.failing_up_result(
@@ -533,14 +537,24 @@ def wrong_pull_password(real_node, engine_bin, tmp_path_factory) -> dict:
     elapsed = time.monotonic() - started
     kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
     stopped = _stopped_job(kube, namespace, result["error"])
+    senders = client.BatchV1Api(kube).list_namespaced_job(namespace, label_selector="skillship.io/skill=producer")
     cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)})
     seen = {
         "result": result,
         "elapsed": elapsed,
         "wrong": wrong,
         "stopped": stopped,
+        "senders": [job.metadata.name for job in senders.items],
         "status": cli("status", "--stack", "badpull", "--json"),
     }
+    fixed = stack.up_result(
+        secrets={
+            "skillship:registryPassword": real_node.registry.password,
+            "skillship:registryPullPassword": real_node.registry.password,
+        }
+    )
+    seen["fixed"] = fixed
+    seen["fixed_stats"] = _consumer_stats(kube, namespace, "skillship.io/stack=badpull") if fixed["ok"] else {}
     stack.destroy()
     return seen
 
@@ -567,6 +581,29 @@ def test_a_task_that_cannot_start_is_stopped_so_it_never_runs_later(wrong_pull_p
     assert status.code == 1, (status.stdout, status.stderr)
     [row] = json.loads(status.stdout)["tasks"]
     assert row["state"] == "Failed" and row["message"].startswith(("ErrImagePull", "ImagePullBackOff")), row
+
+
+def test_a_daemon_whose_image_cannot_be_pulled_fails_up_within_90_seconds_and_no_sender_is_made(wrong_pull_password):
+    seen = wrong_pull_password
+    error = seen["result"]["error"]
+    assert seen["elapsed"] < 90, seen["elapsed"]
+    found = re.search(r"daemon of skill 'consumer' cannot start: (ErrImagePull|ImagePullBackOff): (.*)", error)
+    assert found, error[-4000:]
+    assert re.search(r"401|[Uu]nauthori[sz]ed|authentication required", found.group(2)), found.group(2)
+    assert "kubectl describe pod --namespace skillship-badpull consumer-" in error
+    assert "daemon of skill 'consumer' does not serve; nothing that sends to it was deployed" in error
+    assert seen["senders"] == []  # the producer's Job was never made
+
+
+def test_once_the_pull_password_is_fixed_the_next_up_converges_and_the_records_arrive(wrong_pull_password):
+    """The consumer's pods that could not pull are made again at once, not after the kubelet's
+    back-off; the stopped task runs again; the producer is made and its records arrive."""
+    fixed = wrong_pull_password["fixed"]
+    assert fixed["ok"], fixed.get("error", "")[-4000:]
+    tasks = fixed["outputs"]["tasks"]
+    assert {key: row["state"] for key, row in tasks.items()} == {"hello": "Succeeded", "producer": "Succeeded"}
+    stats = wrong_pull_password["fixed_stats"]
+    assert stats == {**stats, "received": 10, "duplicates": 0}, stats
 
 
 def test_no_log_of_the_suite_holds_the_registry_password(journey, wrong_password, wrong_pull_password, real_node):
