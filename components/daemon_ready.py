@@ -34,6 +34,9 @@ from skillship.pod_start import CANNOT_START
 from skillship.rollout import current_pods, daemon_failure_message, rollout_state
 from skillship.settings import StackSettings
 
+# Looks come quickly at first, as the provider's own wait reacts to events, then every 2 s: a
+# daemon's rollout usually completes within a few seconds of its pods starting.
+FIRST_POLL_SECONDS = 0.25
 POLL_SECONDS = 2.0
 READY_TIMEOUT_SECONDS = 600  # the provider's own wait for a Deployment, which this one replaces
 # A cluster silent this long fails the wait: an API server restarting comes back sooner, and one
@@ -123,7 +126,7 @@ async def wait_until_serving(
         rollout = await loop.run_in_executor(_cluster_calls, connect)
     except Exception as exc:  # noqa: BLE001 said, and nothing that sends to the daemon is declared
         raise _failed(f"cannot read the rollout of {where} ({exc})", daemon, tell) from None
-    started, first, said = loop.time(), True, ""
+    started, first, said, pause = loop.time(), True, "", min(FIRST_POLL_SECONDS, poll)
     answered = started
     while True:
         try:
@@ -172,7 +175,8 @@ async def wait_until_serving(
                 daemon,
                 tell,
             )
-        await asyncio.sleep(poll)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, poll)
 
 
 Tell = Callable[[str, str, pulumi.Resource | None], None]
