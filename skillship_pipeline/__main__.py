@@ -14,10 +14,11 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from skillship.about import installed_version
 from skillship.stackfiles import StackFileError, find_project
 
 try:
@@ -49,15 +50,20 @@ def _finish(report: stages.Report, json_output: bool) -> None:
         _say(f"error: {report.problem}")
     _say(f"{report.stage} of stack {report.stack}: {'passed' if report.exit_code == 0 else 'failed'}")
     if json_output:
-        sys.stdout.write(json.dumps(report.as_json(), indent=2, sort_keys=True) + "\n")
+        _print_json(report.as_json())
     raise typer.Exit(report.exit_code)
+
+
+def _print_json(document: dict[str, Any]) -> None:
+    """The stage's one JSON document on standard output, saying which Skillship made it."""
+    sys.stdout.write(json.dumps({**document, "skillshipVersion": installed_version()}, indent=2, sort_keys=True) + "\n")
 
 
 def _refuse(problem: str, code: int, json_output: bool) -> typer.Exit:
     """A stage that cannot start: one line on stderr and, with --json, the same on stdout."""
     _say(f"error: {problem}")
     if json_output:
-        sys.stdout.write(json.dumps({"error": problem, "exitCode": code}) + "\n")
+        _print_json({"error": problem, "exitCode": code})
     return typer.Exit(code)
 
 
@@ -136,7 +142,7 @@ def stack_operation(
         outcome = engine.run(opened, operation, _say)
     except (StackFileError, engine.EngineError) as exc:
         outcome = engine.Outcome(False, "", error=str(exc))
-    sys.stdout.write(json.dumps(sharded.outcome_as_json(outcome)) + "\n")
+    _print_json(sharded.outcome_as_json(outcome))
     raise typer.Exit(stages.OK if outcome.ok else stages.FAILED)
 
 

@@ -73,3 +73,18 @@ def test_version_prints_the_installed_packages_version_and_exits_0():
     assert shown.stdout == f"skillship {version('skillship')}\n"
     # Eager: it wins over a command, which then never runs.
     assert runner.invoke(app, ["--version", "validate", "/nowhere"]).stdout == shown.stdout
+
+
+def test_every_json_document_names_the_skillship_that_made_it(tmp_path):
+    """A CI log keeps the JSON; the version in it says which release to compare with."""
+    from importlib.metadata import version
+
+    made = version("skillship")
+    valid = runner.invoke(app, ["validate", str(REPO / "skills"), "--json"])
+    assert valid.exit_code == 0 and json.loads(valid.stdout)["skillshipVersion"] == made
+    failed = runner.invoke(app, ["validate", str(tmp_path / "nowhere"), "--json"])
+    assert failed.exit_code == 2 and json.loads(failed.stdout) == {
+        "error": json.loads(failed.stdout)["error"],
+        "exitCode": 2,
+        "skillshipVersion": made,
+    }

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,11 @@ def test_without_the_pulumi_cli_every_stage_says_so_at_once(stage, tmp_path):
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: skillship-pipeline runs the Pulumi CLI, and there is no `pulumi` on PATH")
-    assert json.loads(done.stdout) == {"error": line.removeprefix("error: "), "exitCode": 2}
+    assert json.loads(done.stdout) == {
+        "error": line.removeprefix("error: "),
+        "exitCode": 2,
+        "skillshipVersion": version("skillship"),
+    }
 
 
 def test_an_unknown_stack_is_json_too_with_json(tmp_path):

@@ -78,12 +78,10 @@ app = typer.Typer(
 
 def _show_version(asked: bool) -> None:
     if asked:
-        from importlib.metadata import PackageNotFoundError, version
+        from skillship.about import installed_version
 
-        try:
-            typer.echo(f"skillship {version('skillship')}")
-        except PackageNotFoundError:  # run from a source tree that was never installed
-            typer.echo("skillship (not installed: no version)")
+        found = installed_version()
+        typer.echo(f"skillship {found}" if found else "skillship (not installed: no version)")
         raise typer.Exit()
 
 

@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from skillship.about import installed_version
+
 
 class Exit(IntEnum):
     OK = 0
@@ -69,4 +71,7 @@ def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
 
 
 def print_json(data: Any) -> None:
+    """A command's one JSON document on standard output, saying which Skillship made it."""
+    if isinstance(data, dict):
+        data = {**data, "skillshipVersion": installed_version()}
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -15,6 +15,7 @@ import time
 import pytest
 import yaml
 
+from skillship.about import installed_version
 from tests.e2e.cli import Cli
 from tests.e2e.stacks import make_stack
 
@@ -99,7 +100,8 @@ def test_status_rows_and_exit_code_for_a_succeeded_and_a_failed_task(deployed):
     result = deployed["cli"]("status", "--stack", "cli", "--json")
     assert result.code == 1, result.stderr
     report = result.json()
-    assert set(report) == {"version", "stack", "namespace", "source", "exitCode", "tasks"} and report["version"] == 2
+    assert set(report) == {"version", "stack", "namespace", "source", "exitCode", "tasks", "skillshipVersion"}
+    assert report["version"] == 2
     assert (report["stack"], report["namespace"], report["source"], report["exitCode"]) == (
         "cli",
         NAMESPACE,
@@ -131,7 +133,11 @@ def test_status_of_a_skill_without_tasks_is_a_usage_error_never_a_pass(deployed)
     assert typo.code == 2, (typo.stdout, typo.stderr)
     assert "no task of 'helo' in stack 'cli'" in typo.stderr and "hello" in typo.stderr
     as_json = deployed["cli"]("status", "--stack", "cli", "--skill", "helo", "--json")
-    assert as_json.code == 2 and as_json.json() == {"error": as_json.json()["error"], "exitCode": 2}
+    assert as_json.code == 2 and as_json.json() == {
+        "error": as_json.json()["error"],
+        "exitCode": 2,
+        "skillshipVersion": installed_version(),
+    }
     assert "helo" in as_json.json()["error"]
 
 

@@ -1,10 +1,13 @@
 """What every `--json` document promises: one key casing (camelCase, as the stack outputs and
-Kubernetes use), and a `version` on every document but the failure one (`{"error", "exitCode"}`)."""
+Kubernetes use), the Skillship that made it (`skillshipVersion`), and a `version` on every
+document but the failure one (`{"error", "exitCode", "skillshipVersion"}`)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from skillship.about import installed_version
 
 _CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 
@@ -23,6 +26,7 @@ def check_document(document: Any) -> Any:
     """The document, after asserting the promises above."""
     assert isinstance(document, dict), document
     assert miscased_keys(document) == [], miscased_keys(document)
-    if set(document) != {"error", "exitCode"}:
+    assert document.get("skillshipVersion") == installed_version(), document
+    if set(document) != {"error", "exitCode", "skillshipVersion"}:
         assert isinstance(document.get("version"), int), document
     return document
