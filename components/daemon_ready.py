@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -201,14 +202,13 @@ class ClusterRollout:
         self.selector = ",".join(f"{key}={value}" for key, value in sorted(selector.items()))
 
     def look(self) -> Look:
-        timeout = (5, 30)
-        deployment = self.apps.read_namespaced_deployment(self.name, self.namespace, _request_timeout=timeout)
-        replica_sets = self.apps.list_namespaced_replica_set(
-            self.namespace, label_selector=self.selector, _request_timeout=timeout
-        )
-        pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector, _request_timeout=timeout)
-        plain = self.core.api_client.sanitize_for_serialization
-        return Look(plain(deployment), [plain(r) for r in replica_sets.items], [plain(p) for p in pods.items])
+        # The API server's JSON as it comes (camelCase dicts, what skillship.rollout reads): the
+        # client's typed models cost CPU to build and to turn back, for every daemon at every look.
+        raw = {"_request_timeout": (5, 30), "_preload_content": False}
+        deployment = self.apps.read_namespaced_deployment(self.name, self.namespace, **raw)
+        replica_sets = self.apps.list_namespaced_replica_set(self.namespace, label_selector=self.selector, **raw)
+        pods = self.core.list_namespaced_pod(self.namespace, label_selector=self.selector, **raw)
+        return Look(_json(deployment), _json(replica_sets)["items"] or [], _json(pods)["items"] or [])
 
     def delete_pods(self, names: Sequence[str]) -> None:
         from kubernetes.client.exceptions import ApiException
@@ -219,3 +219,8 @@ class ClusterRollout:
             except ApiException as exc:
                 if exc.status != 404:  # gone already: what was wanted
                     raise
+
+
+def _json(response: Any) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(response.data)
+    return found
