@@ -8,6 +8,7 @@ keeps the two equal).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
@@ -87,9 +88,21 @@ def misfiled_keys(keys: Iterable[str], project: str) -> list[str]:
     would be dropped without a word."""
     if project == CONFIG_NAMESPACE:
         return []
-    names = {field.alias or name for name, field in StackSettings.model_fields.items()} | SECRET_KEYS
-    names -= {"stack", "shard"}  # known from the stack's name, never a key
+    names = setting_keys()
     return sorted(key for key in keys if key.partition(":")[0] == project and key.partition(":")[2] in names)
+
+
+def setting_keys() -> frozenset[str]:
+    """Every key a stack may set under `skillship:`, secrets included."""
+    names = {field.alias or name for name, field in StackSettings.model_fields.items()} | SECRET_KEYS
+    return frozenset(names - {"stack", "shard"})  # known from the stack's name, never a key
+
+
+def unknown_setting(key: str) -> str:
+    """Why `key` is refused, with the setting it most likely meant (a typo is the usual cause)."""
+    nearest = difflib.get_close_matches(key, sorted(setting_keys()), n=1, cutoff=0.75)
+    meant = f"; did you mean {CONFIG_NAMESPACE}:{nearest[0]}?" if nearest else ""
+    return f"unknown setting{meant} (see docs/settings.md)"
 
 
 def misfiled_message(keys: list[str]) -> str:
@@ -359,7 +372,7 @@ class StackSettings(BaseModel):
         is the environment, `shard` which of its shard stacks (from the Pulumi stack's name)."""
         if "shard" in values or "stack" in values:
             key = "shard" if "shard" in values else "stack"
-            raise SettingsError(stack, [f"{CONFIG_NAMESPACE}:{key}: unknown setting (see docs/settings.md)"])
+            raise SettingsError(stack, [f"{CONFIG_NAMESPACE}:{key}: {unknown_setting(key)}"])
         try:
             return cls.model_validate({**values, "stack": stack, "shard": shard})
         except ValidationError as exc:
@@ -370,5 +383,5 @@ def _problem(error: Mapping[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("function-", "union[")))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = "unknown setting (see docs/settings.md)"
+        message = unknown_setting(key)
     return f"{CONFIG_NAMESPACE}:{key}: {message}" if key else message

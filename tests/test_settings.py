@@ -40,7 +40,9 @@ def test_every_stack_file_loads():
         ({"wait": "perhaps"}, "skillship:wait: Input should be a valid boolean"),
         ({"egressHosts": ["example.com"]}, "must read namespace/host"),
         ({"target": "cluster", "registry": ""}, "a cluster stack that builds images needs 'registry'"),
-        ({"namespce": "x"}, "skillship:namespce: unknown setting"),
+        ({"namespce": "x"}, "skillship:namespce: unknown setting; did you mean skillship:namespace?"),
+        ({"registryPasword": "x"}, "unknown setting; did you mean skillship:registryPassword?"),
+        ({"colour": "x"}, "skillship:colour: unknown setting (see docs/settings.md)"),  # nothing near it
         ({"promoteFrom": "dev"}, "a render stack cannot take its images from another stack"),
         (
             {"target": "cluster", "buildImages": False, "promoteFrom": "org/skillship/dev"},
