@@ -47,6 +47,8 @@ UNANSWERED_SECONDS = 30.0
 # default executor. A few threads serve every daemon of the program.
 _cluster_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="skillship-daemon-ready")
 
+Tell = Callable[[str, str, pulumi.Resource | None], None]  # (severity, message, the component it is about)
+
 
 class NotServing(pulumi.RunError):
     """A daemon that cannot start, or did not serve in time: the `up` fails with this."""
@@ -118,7 +120,7 @@ async def wait_until_serving(
     timeout: float = READY_TIMEOUT_SECONDS,
     unanswered: float = UNANSWERED_SECONDS,
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
-    tell: Callable[[str, str, pulumi.Resource | None], None] = tell_engine,
+    tell: Tell = tell_engine,
 ) -> None:
     """Returns once the rollout is complete; raises NotServing when it cannot be."""
     loop = asyncio.get_running_loop()
@@ -178,9 +180,6 @@ async def wait_until_serving(
             )
         await asyncio.sleep(pause)
         pause = min(pause * 2, poll)
-
-
-Tell = Callable[[str, str, pulumi.Resource | None], None]
 
 
 def _failed(message: str, daemon: WatchedDaemon, tell: Tell) -> NotServing:

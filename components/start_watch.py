@@ -102,7 +102,7 @@ def watch_task_starts(settings: StackSettings, tasks: Sequence[WatchedTask], *, 
     threading.Thread(
         target=watch,
         args=(connect, tasks, settings, Program(settled, running)),
-        kwargs={"tell": engine_voice(running)},
+        kwargs={"tell": engine_voice(loop, running)},
         name="skillship-start-watch",
     ).start()
 
@@ -115,12 +115,11 @@ def statuses_in(statuses: asyncio.Future[list[Any]], *, settled: threading.Event
     (ended if cancelled else settled).set()
 
 
-def engine_voice(running: Callable[[], bool]) -> Tell:
+def engine_voice(loop: asyncio.AbstractEventLoop, running: Callable[[], bool]) -> Tell:
     """How the watch speaks: as the program's diagnostics, shown under the task's component while
     the program runs (the SDK resolves the component's URN on the program's loop). Once the program
     has ended, without the component: with no resource, the SDK's log call goes to the engine at
     once, from any thread, and the engine still shows it (it waits for the Jobs in flight)."""
-    loop = asyncio.get_event_loop()
 
     def tell(severity: str, message: str, resource: Any) -> None:
         say = pulumi.log.error if severity == "error" else pulumi.log.warn

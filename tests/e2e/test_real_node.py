@@ -559,15 +559,22 @@ def wrong_pull_password(real_node, engine_bin, tmp_path_factory) -> dict:
     return seen
 
 
-def test_a_task_whose_image_cannot_be_pulled_fails_up_within_90_seconds_naming_why(wrong_pull_password):
-    seen = wrong_pull_password
+def _refused_pull_named(seen: dict, kind: str, skill: str) -> str:
+    """The failed `up`'s error, after asserting it came within 90 s and named the refused pull of
+    `skill`'s pod (a task's or a daemon's) with the registry's own answer and the command to see more."""
     error = seen["result"]["error"]
     assert seen["elapsed"] < 90, seen["elapsed"]
-    found = re.search(r"task of skill 'hello' cannot start: (ErrImagePull|ImagePullBackOff): (.*)", error)
+    found = re.search(rf"{kind} of skill '{skill}' cannot start: (ErrImagePull|ImagePullBackOff): (.*)", error)
     assert found, error[-4000:]
     # The registry's own answer, as the kubelet relays it.
     assert re.search(r"401|[Uu]nauthori[sz]ed|authentication required", found.group(2)), found.group(2)
-    assert "kubectl describe pod --namespace skillship-badpull hello-" in error
+    assert f"kubectl describe pod --namespace skillship-badpull {skill}-" in error
+    return str(error)
+
+
+def test_a_task_whose_image_cannot_be_pulled_fails_up_within_90_seconds_naming_why(wrong_pull_password):
+    seen = wrong_pull_password
+    error = _refused_pull_named(seen, "task", "hello")
     assert seen["wrong"] not in error and seen["wrong"] not in seen["result"]["log"]
 
 
@@ -585,12 +592,7 @@ def test_a_task_that_cannot_start_is_stopped_so_it_never_runs_later(wrong_pull_p
 
 def test_a_daemon_whose_image_cannot_be_pulled_fails_up_within_90_seconds_and_no_sender_is_made(wrong_pull_password):
     seen = wrong_pull_password
-    error = seen["result"]["error"]
-    assert seen["elapsed"] < 90, seen["elapsed"]
-    found = re.search(r"daemon of skill 'consumer' cannot start: (ErrImagePull|ImagePullBackOff): (.*)", error)
-    assert found, error[-4000:]
-    assert re.search(r"401|[Uu]nauthori[sz]ed|authentication required", found.group(2)), found.group(2)
-    assert "kubectl describe pod --namespace skillship-badpull consumer-" in error
+    error = _refused_pull_named(seen, "daemon", "consumer")
     assert "daemon of skill 'consumer' does not serve; nothing that sends to it was deployed" in error
     assert seen["senders"] == []  # the producer's Job was never made
 
