@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -12,8 +13,12 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
-# Digest caches of test runs go to a throwaway folder, never into the user's ~/.cache.
-os.environ.setdefault("SKILLSHIP_CACHE_DIR", tempfile.mkdtemp(prefix="skillship-test-cache-"))
+# Digest caches of test runs go to a throwaway folder, never into the user's ~/.cache, and the
+# folder goes with the process (each xdist worker makes its own).
+if "SKILLSHIP_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="skillship-test-cache-")
+    os.environ["SKILLSHIP_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture
