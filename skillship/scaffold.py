@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -86,6 +85,12 @@ def create_skill(*, skills_dir: Path, name: str, kind: SkillType) -> Path:
 # --- a project (`skillship init`) --------------------------------------------------------------
 
 EXAMPLE_SKILL = "hello"
+CiChoice = Literal["github", "gitlab", "none"]
+CI_FILES: dict[str, str] = {"github": ".github/workflows/skillship.yml", "gitlab": ".gitlab-ci.yml"}
+_CI_TEMPLATES = {"github": "github-workflow.yml", "gitlab": "gitlab-ci.yml"}
+# A repository's own README and .gitignore are kept as they are; every other file `init` makes
+# must not be there yet.
+KEPT_IF_PRESENT = ("README.md", ".gitignore")
 
 
 def _project_name(folder: Path) -> str:
@@ -94,70 +99,90 @@ def _project_name(folder: Path) -> str:
     return name[:100]
 
 
-def _requirement() -> str:
-    """What Pulumi installs into the project's .venv: this very Skillship. An install from a local
-    folder (a checkout, as in development) is named by its path; otherwise by its version."""
+def requirement() -> str:
+    """The line that installs this Skillship's compatible releases: `~=` on its release number, so
+    a project takes fixes and stays on the minor version it was made with (`~=0.1.0`: 0.1.*)."""
     try:
-        distribution = metadata.distribution("skillship")
-        direct = json.loads(distribution.read_text("direct_url.json") or "{}")
-    except (metadata.PackageNotFoundError, ValueError):
-        return "skillship[deploy]\n"
-    url = direct.get("url", "")
-    if url.startswith("file://") and direct.get("dir_info") is not None:
-        editable = "-e " if direct["dir_info"].get("editable") else ""
-        return f"{editable}{url.removeprefix('file://')}[deploy]\n"
-    return f"skillship[deploy]=={distribution.version}\n"
+        version = metadata.version("skillship")
+    except metadata.PackageNotFoundError:
+        return "skillship[deploy]"
+    release = re.match(r"\d+(\.\d+)*", version)
+    return f"skillship[deploy]~={release.group(0)}" if release else "skillship[deploy]"
 
 
-def render_project(folder: Path) -> dict[str, str]:
+def render_project(folder: Path, ci: CiChoice = "none") -> dict[str, str]:
     """The files of a new project in `folder`, by relative path (pure; writes nothing): the Pulumi
-    project and program, a render-only `local` stack and a `dev` cluster stack, one example job."""
-    templates = resources.files("skillship.templates").joinpath("project")
+    project and program, a render-only `local` stack and a `dev` cluster stack, one example job;
+    with a CI file, the `staging` and `prod` stacks its promote stages deploy."""
+    templates = resources.files("skillship.templates")
     name = _project_name(folder)
     namespace = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:40] or "skills"
 
-    def fill(template: str) -> str:
-        text = templates.joinpath(template).read_text(encoding="utf-8")
-        return Template(text).safe_substitute(project=name, namespace=namespace)
+    def fill(template: str, **extra: str) -> str:
+        text = templates.joinpath("project", template).read_text(encoding="utf-8")
+        return Template(text).safe_substitute(project=name, namespace=namespace, requirement=requirement(), **extra)
 
+    stages = ("local", "dev") if ci == "none" else ("local", "dev", "staging", "prod")
     files = {
         "Pulumi.yaml": fill("Pulumi.yaml"),
         "__main__.py": fill("__main__.py"),
-        "requirements.txt": "# Pulumi installs this into .venv before running the program (Pulumi.yaml).\n"
-        + _requirement(),
-        "stacks/Pulumi.local.yaml": fill("local.yaml"),
-        "stacks/Pulumi.dev.yaml": fill("dev.yaml"),
+        "requirements.txt": fill("requirements.txt"),
+        **{f"stacks/Pulumi.{stage}.yaml": fill(f"{stage}.yaml") for stage in stages},
         "agents/.keep": "",
         ".gitignore": fill("gitignore"),
+        "README.md": fill("README.md", ci_section="" if ci == "none" else fill(f"ci-{ci}.md")),
     }
+    if ci != "none":
+        files[CI_FILES[ci]] = templates.joinpath("ci", _CI_TEMPLATES[ci]).read_text(encoding="utf-8")
     files.update({f"skills/{EXAMPLE_SKILL}/{path}": text for path, text in render_skill(EXAMPLE_SKILL, "job").items()})
     return files
 
 
-def create_project(folder: Path) -> None:
-    """Write a new project into `folder` (which may be an existing repository). Refuses, writing
-    nothing, when any file or folder it would make is already there."""
-    files = render_project(folder)
-    if (folder / ".gitignore").exists():
-        del files[".gitignore"]  # a repository's own: leave it as it is
-    tops = sorted({path.split("/", 1)[0] for path in files})
-    taken = [top for top in tops if (folder / top).exists()]
+@dataclass(frozen=True)
+class StartedProject:
+    written: list[str]  # relative paths, in the order they were written
+    kept: list[str]  # files of the repository's own that `init` would have made, left as they were
+
+
+def create_project(folder: Path, ci: CiChoice = "none") -> StartedProject:
+    """Write a new project into `folder` (which may be an existing repository). Keeps the
+    repository's README.md and .gitignore; refuses, writing nothing, when any other file or folder
+    it would make is already there. A write that fails removes what this call made."""
+    files = render_project(folder, ci)
+    kept = [path for path in KEPT_IF_PRESENT if (folder / path).exists() or (folder / path).is_symlink()]
+    for relative in kept:
+        del files[relative]
+    tops = sorted({path.split("/", 1)[0] for path in files if "/" in path and not path.startswith(".github/")})
+    taken = [top for top in tops if _present(folder / top)]
+    taken += [relative for relative in files if "/" not in relative and _present(folder / relative)]
+    if ci == "github" and _present(folder / CI_FILES["github"]):
+        taken.append(CI_FILES["github"])
     if taken:
         raise ScaffoldError(
-            f"{folder} already has {', '.join(taken)}; `skillship init` only starts new projects "
-            "(add skills to an existing one with `skillship new`)"
+            f"{folder} already has {', '.join(sorted(taken))}; `skillship init` only starts new projects "
+            "(add skills to an existing one with `skillship new`, or start one in a folder of its own: "
+            "`skillship init FOLDER`)"
         )
+    made: list[Path] = []  # every file and folder this call made, to remove should a write fail
     try:
         for relative, text in files.items():
-            path = folder / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "x", encoding="utf-8") as handle:  # never over a file that appeared meanwhile
+            for parent in reversed(Path(relative).parents[:-1]):
+                if not (folder / parent).is_dir():
+                    (folder / parent).mkdir()
+                    made.append(folder / parent)
+            target = folder / relative
+            with open(target, "x", encoding="utf-8") as handle:  # never over a file that appeared meanwhile
+                made.append(target)
                 handle.write(text)
     except OSError as exc:
-        for top in tops:  # none of them was there before: remove all of each, folders too
-            target = folder / top
+        for target in reversed(made):
             if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
+                target.rmdir()
             else:
                 target.unlink(missing_ok=True)
         raise ScaffoldError(f"could not write {folder}: {exc.strerror or exc}") from None
+    return StartedProject(written=list(files), kept=kept)
+
+
+def _present(path: Path) -> bool:
+    return path.exists() or path.is_symlink()

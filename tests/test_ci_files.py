@@ -1,6 +1,7 @@
-"""The CI files a team copies (ci/) are checked by the tools made for them, use only pinned
-actions, keep every secret in the CI's store, and run the pipeline's stages in the right order.
-What the stages do is tested end to end in tests/e2e/test_pipeline.py."""
+"""The CI files `skillship init --ci` writes (skillship/templates/ci/) are checked by the tools
+made for them, use only pinned actions, keep every secret in the CI's store, and run the
+pipeline's stages in the right order. What the stages do is tested end to end in
+tests/e2e/test_pipeline.py."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ import yaml
 from skillship.stackfiles import load_stack
 from tests.conftest import REPO
 
-WORKFLOW = REPO / "ci" / "github-workflow.yml"
-GITLAB = REPO / "ci" / "gitlab-ci.yml"
-_PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+\.\d+\.\d+|[0-9a-f]{40})$")
+CI_TEMPLATES = REPO / "skillship" / "templates" / "ci"
+WORKFLOW = CI_TEMPLATES / "github-workflow.yml"
+GITLAB = CI_TEMPLATES / "gitlab-ci.yml"
+# A tag can be moved to other code; a commit cannot. The comment says which release it is.
+_PINNED = re.compile(r"^\s*-?\s*uses:\s*(?P<action>[\w.-]+/[\w.-]+)@(?P<commit>\S+)(?:\s+#\s*(?P<release>\S+))?$")
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +69,18 @@ def test_the_published_schemas_pass_each_file_and_refuse_a_broken_one(schema, pa
     assert refused.returncode == 1, refused.stdout
 
 
-def test_every_action_is_pinned_to_a_version():
-    uses = re.findall(r"^\s*-?\s*uses:\s*(\S+)", WORKFLOW.read_text(), flags=re.M)
-    assert uses and [u for u in uses if not _PINNED.match(u)] == []
+def test_every_action_is_pinned_to_a_commit_named_by_its_release():
+    lines = [line for line in WORKFLOW.read_text().splitlines() if re.match(r"^\s*-?\s*uses:", line)]
+    pins = [_PINNED.match(line) for line in lines]
+    assert lines and None not in pins, lines
+    unpinned = [p.group(0) for p in pins if p and not re.fullmatch(r"[0-9a-f]{40}", p["commit"])]
+    unnamed = [p.group(0) for p in pins if p and not re.fullmatch(r"v\d+\.\d+\.\d+", p["release"] or "")]
+    assert unpinned == [] and unnamed == []
+    commits: dict[str, set[str]] = {}
+    for pin in pins:
+        assert pin is not None
+        commits.setdefault(pin["action"], set()).add(f"{pin['commit']} {pin['release']}")
+    assert all(len(found) == 1 for found in commits.values()), commits  # one release of each, everywhere
 
 
 def test_secrets_come_from_the_ci_secret_store_only():

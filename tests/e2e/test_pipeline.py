@@ -1,6 +1,6 @@
-"""The CI pipeline's script (`skillship-pipeline`, which the files in ci/ call) against the suite's
-real node and registry: a pull request's preview, a deploy of dev gated on its tasks, a promotion
-of dev's very digests to a second stack, and the ways it must stop.
+"""The CI pipeline's script (`skillship-pipeline`, which the CI files of skillship/templates/ci/
+call) against the suite's real node and registry: a pull request's preview, a deploy of dev gated
+on its tasks, a promotion of dev's very digests to a second stack, and the ways it must stop.
 
 One fixture runs the stages in the order a team's pipeline would, on a copy of the project whose
 code it edits between them; each test checks one part of what happened.
