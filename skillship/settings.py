@@ -98,11 +98,32 @@ def setting_keys() -> frozenset[str]:
     return frozenset(names - {"stack", "shard"})  # known from the stack's name, never a key
 
 
-def unknown_setting(key: str) -> str:
-    """Why `key` is refused, with the setting it most likely meant (a typo is the usual cause)."""
+def nearest_setting(key: str) -> str | None:
+    """The setting `key` most likely meant (a typo is the usual cause), if one is near."""
     nearest = difflib.get_close_matches(key, sorted(setting_keys()), n=1, cutoff=0.75)
-    meant = f"; did you mean {CONFIG_NAMESPACE}:{nearest[0]}?" if nearest else ""
+    return nearest[0] if nearest else None
+
+
+def unknown_setting(key: str) -> str:
+    """Why `key` is refused, with the setting it most likely meant."""
+    nearest = nearest_setting(key)
+    meant = f"; did you mean {CONFIG_NAMESPACE}:{nearest}?" if nearest else ""
     return f"unknown setting{meant} (see docs/settings.md)"
+
+
+def near_misfiled_keys(keys: Iterable[str], project: str) -> dict[str, str]:
+    """Keys under the project's own namespace that no setting is named, but one nearly is
+    (`acme:registyPassword`): key -> the setting it most likely meant. Nothing of Skillship's
+    reads them; a program of the user's own might, so they are warned about, not refused."""
+    if project == CONFIG_NAMESPACE:
+        return {}
+    names = setting_keys()
+    found = {}
+    for key in keys:
+        namespace, _, name = key.partition(":")
+        if namespace == project and name not in names and (nearest := nearest_setting(name)):
+            found[key] = nearest
+    return found
 
 
 def misfiled_message(keys: list[str]) -> str:

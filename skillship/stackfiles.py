@@ -23,6 +23,7 @@ from skillship.settings import (
     config_value,
     misfiled_keys,
     misfiled_message,
+    near_misfiled_keys,
     parse_shard_stack,
     shard_stacks,
 )
@@ -247,7 +248,40 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diagnostic]:
     """What is wrong with a stack among its project's stacks (plan_deployment's stack_problems):
-    another stack of the project deploying to the same namespace. Their objects share names (each
+    keys under the project's own namespace that nearly name a setting, and another stack of the
+    project deploying to the same namespace."""
+    return _near_misfiled(project_dir, stack) + _namespace_shared(project_dir, stack, namespace)
+
+
+def _near_misfiled(project_dir: Path, stack: str) -> list[Diagnostic]:
+    try:
+        path = stack_files(project_dir).get(stack)
+        config = _read_yaml(path).get("config") if path else None
+        project = str(_read_yaml(project_dir / PROJECT_FILE).get("name") or "")
+    except StackFileError:
+        return []  # the stack's own commands report the file
+    if not isinstance(config, dict):
+        return []
+    lines = stack_file_lines(project_dir, stack)
+    problems = []
+    for key, meant in near_misfiled_keys(map(str, config), project).items():
+        problems.append(
+            Diagnostic(
+                lines.file,
+                lines.lines.get(("config", key)),
+                key,
+                Severity.WARNING,
+                "setting-misfiled",
+                f"{key} is under the project's namespace, where Skillship reads nothing; did you mean "
+                f"{CONFIG_NAMESPACE}:{meant}? (`pulumi config set --stack {stack} [--secret] "
+                f"{CONFIG_NAMESPACE}:{meant} ...`, then `pulumi config rm --stack {stack} {key}`)",
+            )
+        )
+    return problems
+
+
+def _namespace_shared(project_dir: Path, stack: str, namespace: str) -> list[Diagnostic]:
+    """Another stack of the project deploying to the same namespace. Their objects share names (each
     skill's ServiceAccount, Service, ...), so one `pulumi up` would take over, and its `destroy`
     delete, the other's. A stack file that cannot be read counts as no stack here: its own
     commands report it."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -154,3 +156,43 @@ def test_pulumi_up_refuses_a_setting_filed_under_the_projects_name_and_declares_
     assert "acme:registryPassword: Skillship reads its settings as skillship:registryPassword" in message, message
     assert "acme:myOwnKey" not in message and "Nothing was deployed." in message
     assert run.kubernetes() == []
+
+
+def test_a_near_miss_under_the_projects_name_is_a_warning_naming_the_setting(tmp_path):
+    """`pulumi config set --secret registyPassword` in project `acme`: no setting has that name, so
+    nothing refuses it, and nothing would read it; validate and render warn at its line."""
+    from tests.support.project import cli_in
+
+    runner_project = tmp_path / "acme"
+    assert cli_in(tmp_path, "init", "acme").exit_code == 0
+    stack = runner_project / "stacks/Pulumi.local.yaml"
+    stack.write_text(
+        stack.read_text() + "  acme:registyPassword:\n    secure: v1:AAAA\n  acme:myOwnKey: kept\n  acme:zz: 1\n"
+    )
+    line = len(stack.read_text().splitlines()) - 3  # the near miss's own line
+    checked = cli_in(runner_project, "validate", "--stack", "local", "--json")
+    assert checked.exit_code == 0, checked.output
+    [warning] = json.loads(checked.stdout)["diagnostics"]
+    assert (warning["file"], warning["line"], warning["field"]) == (
+        "stacks/Pulumi.local.yaml",
+        line,
+        "acme:registyPassword",
+    )
+    assert (warning["severity"], warning["code"]) == ("warning", "setting-misfiled")
+    assert "did you mean skillship:registryPassword?" in warning["message"]
+    rendered = cli_in(runner_project, "render", "--stack", "local")
+    assert rendered.exit_code == 0, rendered.output
+    assert f"stacks/Pulumi.local.yaml:{line}: acme:registyPassword: warning:" in rendered.stderr
+    assert "myOwnKey" not in rendered.stderr + checked.stdout and "acme:zz" not in rendered.stderr + checked.stdout
+    assert "v1:AAAA" not in rendered.output + checked.stdout
+
+
+def test_near_misses_are_only_looked_for_outside_skillships_own_namespace():
+    from skillship.settings import near_misfiled_keys
+
+    keys = ["acme:registyPassword", "acme:namespace", "acme:myOwnKey", "kubernetes:contxt", "acme:namspace"]
+    assert near_misfiled_keys(keys, "acme") == {
+        "acme:registyPassword": "registryPassword",
+        "acme:namspace": "namespace",
+    }
+    assert near_misfiled_keys(["skillship:namspace"], "skillship") == {}
