@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from skillship.dockerignore import IGNORE_FILES, Ignore, IgnoreFileError, compiled, read_ignore_file
+from skillship.source import door
+from skillship.source.door import DIGEST_CACHE, ReadRefused
+from skillship.source.jsontext import JsonRefused, parse_json
 
 TAG_PREFIX = "ctx-"
 TAG_HEX = 20
@@ -43,6 +46,8 @@ def _reading(context: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise ContextError(str(exc.filename or context), exc.strerror or str(exc)) from None
+    except ReadRefused as exc:  # the ignore file, read through the door
+        raise ContextError(exc.path or str(context), exc.message) from None
     except IgnoreFileError as exc:  # docker refuses the file, or a pattern it reaches while matching
         name = next((n for n in IGNORE_FILES if os.path.exists(os.path.join(context, n))), IGNORE_FILES[-1])
         raise ContextError(os.path.join(context, name), f"docker refuses this ignore file, {exc}") from None
@@ -126,6 +131,7 @@ _SMALL_FILE = 1024 * 1024
 
 
 _NOTHING = hashlib.sha256(b"").hexdigest()
+_NO_WAIT = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 
 
 def _content_hash(path: str, size: int, mode: int) -> tuple[str, str]:
@@ -135,7 +141,12 @@ def _content_hash(path: str, size: int, mode: int) -> tuple[str, str]:
         # A named pipe, socket or device: docker sends what it is, never what it holds, and opening
         # a named pipe would wait for a writer forever. Its type ('p', 's', 'c', 'b') is its content.
         return stat.filemode(mode)[0], _NOTHING
-    with open(path, "rb", buffering=0) as handle:
+    # Opened without blocking and looked at again: a file swapped for a named pipe since the walk
+    # must not hang the hash.
+    with open(os.open(path, _NO_WAIT), "rb", buffering=0) as handle:
+        opened = os.fstat(handle.fileno()).st_mode
+        if not stat.S_ISREG(opened):
+            return stat.filemode(opened)[0], _NOTHING
         if size <= _SMALL_FILE:
             content = hashlib.sha256(handle.read()).hexdigest()
         else:
@@ -205,11 +216,11 @@ class DigestCache:
         self._dirty = False
         if path is not None:
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = parse_json(door.read_text(path, DIGEST_CACHE))
                 if data.get("version") == CACHE_VERSION and isinstance(data.get("contexts"), dict):
                     self._entries = data["contexts"]
-            except (OSError, ValueError, AttributeError):
-                pass
+            except (ReadRefused, JsonRefused, AttributeError):
+                pass  # missing, damaged, foreign or not a file: a cold cache
 
     def digest(self, context: Path) -> ContextDigest:
         """The digest of one build context, from the cache when its files are unchanged. Raises

@@ -20,8 +20,11 @@ import re
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 
 from skillship.gomatch import is_malformed
+from skillship.source import door
+from skillship.source.door import IGNORE_FILE, Boundary, FileMissing
 
 # BuildKit, and pulumi-docker-build's own context hash, read the Dockerfile's own ignore file when
 # there is one, else the context's `.dockerignore`.
@@ -41,14 +44,15 @@ def read_ignore_file(context: str | os.PathLike[str], present: Collection[str] |
     """(name, text) of the ignore file docker uses for `context`, or (None, "") when there is none.
     `present`, the names in the context's folder when the caller has listed it, spares looking for
     files that are not there. Bytes that are not UTF-8 are kept apart, not refused: docker reads the
-    file as bytes. Raises OSError when the file exists but cannot be read."""
+    file as bytes. The file is read through the door, and only from inside its build context.
+    Raises ReadRefused when the file exists but is not read."""
+    inside = Boundary(Path(context))
     for name in IGNORE_FILES if present is None else [n for n in IGNORE_FILES if n in present]:
-        # A raw unbuffered read: the digest cache does this once per context on every run.
         try:
-            with open(os.path.join(context, name), "rb", buffering=0) as handle:
-                return name, handle.read().decode("utf-8", errors="surrogateescape")
-        except FileNotFoundError:
+            data = door.read_bytes(Path(context, name), IGNORE_FILE, inside)
+        except FileMissing:
             continue
+        return name, data.decode("utf-8", errors="surrogateescape")
     return None, ""
 
 

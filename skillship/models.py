@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from skillship.source.jsontext import unfit_for_json
+
 RUNTIME_JOBS = "cortex/jobs"
 RUNTIME_DAEMONS = "cortex/daemons"
 RUNTIME_EXTERNAL_API = "cortex/external-api"
@@ -311,7 +313,8 @@ def envelope_problems(message: Any) -> list[tuple[str, str]]:
         MessageEnvelope.model_validate(message)
     except ValidationError as exc:
         return [_problem(error) for error in exc.errors(include_url=False)]
-    return []
+    unfit = unfit_for_json(message)  # from YAML (a stack's `messages`): .inf, 1e999, .nan
+    return [("", f"a message travels as JSON, and {unfit}")] if unfit else []
 
 
 def _problem(error: Any) -> tuple[str, str]:

@@ -7,7 +7,6 @@ CLI's cluster client and the tests feed it the same shapes.
 from __future__ import annotations
 
 import copy
-import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 from skillship.manifests.labels import ANNOTATION_ACTIVATION, LABEL_TASK_KIND
 from skillship.names import TASK_CONTAINER as CONTAINER
 from skillship.plan import canonical_json
+from skillship.source.jsontext import JsonRefused, parse_json
 from skillship.status import RUN
 from skillship_runtime.contract import (
     ACTIVATION_ENV,
@@ -92,9 +92,9 @@ def run_envelope(
 def payload_from_message(text: str, source: str) -> Any:
     """A message file as `invoke/request/message.json` holds it: an object with `payload`."""
     try:
-        message = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"{source} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        message = parse_json(text)
+    except JsonRefused as exc:
+        raise RunError(f"{source}: {exc.located()}") from None
     if not isinstance(message, dict) or "payload" not in message:
         raise RunError(f"{source} must be a JSON object with a 'payload' (as invoke/request/message.json)")
     if message.get("properties"):
@@ -107,9 +107,9 @@ def payload_from_message(text: str, source: str) -> Any:
 
 def parse_payload(text: str) -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RunError(f"--payload is not JSON: {exc.msg} at column {exc.colno}") from None
+        return parse_json(text)
+    except JsonRefused as exc:
+        raise RunError(f"--payload: {exc.located()}") from None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from skillship.source.jsontext import JsonRefused, parse_json
 
 CONFIG_NAMESPACE = "skillship"
 # Keys whose values are secrets: never part of StackSettings, passed on as opaque values.
@@ -75,8 +76,8 @@ def config_value(raw: Any) -> Any:
     file as that text; scalars stay as they are, for pydantic to convert."""
     if isinstance(raw, str) and raw[:1] in ("{", "["):
         try:
-            return json.loads(raw)
-        except json.JSONDecodeError:
+            return parse_json(raw)
+        except JsonRefused:
             return raw
     return raw
 

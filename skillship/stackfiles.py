@@ -6,13 +6,12 @@ encrypted in stack files and only Pulumi can decrypt them: here they are known b
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from skillship.diagnostics import Diagnostic, Severity
+from skillship.diagnostics import Diagnostic, Severity, format_field
 from skillship.paths import display_path
 from skillship.settings import (
     CONFIG_NAMESPACE,
@@ -27,7 +26,11 @@ from skillship.settings import (
     parse_shard_stack,
     shard_stacks,
 )
-from skillship.yamlsource import FieldPath, YamlSyntaxError, load_yaml
+from skillship.source import door
+from skillship.source.door import PROJECT_FILE as PROJECT_KIND
+from skillship.source.door import STACK_FILE as STACK_KIND
+from skillship.source.door import Boundary, ReadRefused
+from skillship.yamlsource import FieldPath, YamlSyntaxError, parse_yaml
 
 PROJECT_FILE = "Pulumi.yaml"
 KUBE_CONTEXT_KEY = "kubernetes:context"
@@ -66,14 +69,16 @@ class StackConfig:
 def find_project(start: Path) -> Path:
     """The nearest folder at or above `start` with a Pulumi.yaml."""
     for folder in (start.resolve(), *start.resolve().parents):
-        if (folder / PROJECT_FILE).is_file():
+        candidate = folder / PROJECT_FILE
+        # Anything by that name but a folder: reading it says what is wrong with it (a named pipe).
+        if os.path.lexists(candidate) and not candidate.is_dir():
             return folder
     raise StackFileError(f"no {PROJECT_FILE} in {start} or above it: run this inside a Skillship project")
 
 
 def stack_files(project_dir: Path) -> dict[str, Path]:
     """Stack name -> its settings file, from `stackConfigDir`."""
-    config_dir = project_dir / (_read_yaml(project_dir / PROJECT_FILE).get("stackConfigDir") or ".")
+    config_dir = project_dir / (_read_yaml(project_dir / PROJECT_FILE, project_dir).get("stackConfigDir") or ".")
     return {p.name[len("Pulumi.") : -len(".yaml")]: p for p in sorted(config_dir.glob("Pulumi.*.yaml"))}
 
 
@@ -105,8 +110,10 @@ def stack_file_lines(project_dir: Path, stack: str) -> StackFileLines:
         path = None
     path = path or project_dir / f"Pulumi.{stack}.yaml"
     try:
-        return StackFileLines(display_path(path), load_yaml(path).lines)
-    except (OSError, UnicodeDecodeError, YamlSyntaxError):
+        return StackFileLines(
+            display_path(path), parse_yaml(door.read_text(path, STACK_KIND, Boundary(project_dir))).lines
+        )
+    except (ReadRefused, YamlSyntaxError):
         return StackFileLines(display_path(path))
 
 
@@ -154,7 +161,7 @@ def _load_shard(files: dict[str, Path], stack: str, shard: ShardName, environmen
     keys: set[str] = set()
     own = files.get(stack)
     if own is not None:
-        config = _read_yaml(own).get("config") or {}
+        config = _read_yaml(own, environment.project_dir).get("config") or {}
         if not isinstance(config, dict):
             raise StackFileError(f"{own}: 'config' must be a mapping")
         settings_there = sorted(
@@ -180,10 +187,12 @@ def _ours(key: str) -> bool:
 
 
 def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
-    config = _read_yaml(path).get("config") or {}
+    config = _read_yaml(path, project_dir).get("config") or {}
     if not isinstance(config, dict):
         raise StackFileError(f"{path}: 'config' must be a mapping")
-    misfiled = misfiled_keys(map(str, config), str(_read_yaml(project_dir / PROJECT_FILE).get("name") or ""))
+    misfiled = misfiled_keys(
+        map(str, config), str(_read_yaml(project_dir / PROJECT_FILE, project_dir).get("name") or "")
+    )
     if misfiled:
         raise StackFileError(f"{path}: {misfiled_message(misfiled)}")
     values: dict[str, Any] = {}
@@ -232,18 +241,29 @@ def _secret_names(path: Path, key: str, value: Any) -> dict[str, list[str]]:
     return {skill: sorted(props) for skill, props in value.items()}
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path, project_dir: Path) -> dict[str, Any]:
+    """A stack file or Pulumi.yaml, through the door and the workspace's YAML loader: inside the
+    project, a regular file of at most a MiB, UTF-8, aliases and depth bounded, no key twice
+    (Pulumi's own loader refuses one too). Raises StackFileError, naming the file and the line."""
+    kind = PROJECT_KIND if path.name == PROJECT_FILE else STACK_KIND
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise StackFileError(f"{path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise StackFileError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if data is None:
+        document = parse_yaml(door.read_text(path, kind, Boundary(project_dir)))
+    except ReadRefused as exc:
+        raise StackFileError(f"{path}: {exc.message}") from None
+    except YamlSyntaxError as exc:
+        where = f"{path}:{exc.line}" if exc.line else f"{path}"
+        raise StackFileError(f"{where}: not valid YAML ({exc.message})") from None
+    if document.duplicate_keys:
+        duplicate = document.duplicate_keys[0]
+        raise StackFileError(
+            f"{path}:{duplicate.line}: {format_field(duplicate.path)} is set twice (first at line "
+            f"{duplicate.first_line}); Pulumi refuses such a file"
+        )
+    if document.data is None:
         return {}
-    if not isinstance(data, dict):
-        raise StackFileError(f"{path}: expected a mapping")
-    return data
+    if not isinstance(document.data, dict):
+        raise StackFileError(f"{path}: expected a mapping of settings, not {type(document.data).__name__}")
+    return document.data
 
 
 def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diagnostic]:
@@ -256,8 +276,8 @@ def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diag
 def _near_misfiled(project_dir: Path, stack: str) -> list[Diagnostic]:
     try:
         path = stack_files(project_dir).get(stack)
-        config = _read_yaml(path).get("config") if path else None
-        project = str(_read_yaml(project_dir / PROJECT_FILE).get("name") or "")
+        config = _read_yaml(path, project_dir).get("config") if path else None
+        project = str(_read_yaml(project_dir / PROJECT_FILE, project_dir).get("name") or "")
     except StackFileError:
         return []  # the stack's own commands report the file
     if not isinstance(config, dict):

@@ -6,7 +6,6 @@ Each check adds located Diagnostics and never raises, so one run reports every p
 from __future__ import annotations
 
 import graphlib
-import json
 import os
 import re
 from collections import defaultdict
@@ -26,13 +25,15 @@ from skillship.models import (
 )
 from skillship.names import action_name, skill_name
 from skillship.paths import display_path
+from skillship.source import door
+from skillship.source.door import DOCKERFILE, MESSAGE, Boundary, ReadRefused
+from skillship.source.jsontext import JsonRefused, parse_json
 from skillship.wiring import agent_wires
 from skillship.workspace import (
     ACTION_FILE,
     DEFAULT_MESSAGES,
     ActionSource,
     AgentSource,
-    Boundary,
     SkillSource,
     Workspace,
     default_message_file,
@@ -235,7 +236,8 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boun
                 f"{os.path.realpath(context)}, outside the workspace; nothing there is read",
             )
             continue
-        if not (context / "Dockerfile").is_file():
+        dockerfile = context / "Dockerfile"
+        if not dockerfile.exists() or dockerfile.is_dir():
             where = "folder" if not context.is_dir() else "Dockerfile"
             rule = (
                 "the 'actions/<name>' folder and the action's name must match"
@@ -247,18 +249,21 @@ def _check_actions(source: SkillSource, diagnostics: Diagnostics, boundary: Boun
                 declaration.line(("name",)),
                 declaration.field(("name",)),
                 "missing-dockerfile",
-                f"action {action.name!r} has no {where} at {display_path(context / 'Dockerfile')}; {rule}",
+                f"action {action.name!r} has no {where} at {display_path(dockerfile)}; {rule}",
             )
-        elif boundary.escapes(context / "Dockerfile"):
+            continue
+        try:
+            door.read_bytes(dockerfile, DOCKERFILE, boundary)
+        except ReadRefused as exc:
             diagnostics.error(
-                display_path(context / "Dockerfile"),
+                display_path(dockerfile),
                 None,
                 None,
-                "outside-workspace",
-                f"the Dockerfile of action {action.name!r} is a link to a file outside the workspace",
+                exc.code,
+                f"the Dockerfile of action {action.name!r}: {exc.message}",
             )
-        else:
-            _check_ignore_file(context, diagnostics)
+            continue
+        _check_ignore_file(context, diagnostics)
     for folder in _folders(source.directory / "actions"):
         if folder.name not in declared:
             diagnostics.warning(
@@ -328,10 +333,8 @@ def _check_ignore_file(context: Path, diagnostics: Diagnostics) -> None:
     build at a pattern whose expression does not compile: say so before any build, at the line."""
     try:
         name, text = read_ignore_file(context)
-    except OSError as exc:
-        diagnostics.error(
-            display_path(Path(exc.filename or context)), None, None, "file-unreadable", exc.strerror or str(exc)
-        )
+    except ReadRefused as exc:
+        diagnostics.error(display_path(Path(exc.path or context)), None, None, exc.code, exc.message)
         return
     if name is None:
         return
@@ -520,25 +523,15 @@ def check_invoke_messages(source: SkillSource, diagnostics: Diagnostics, boundar
     ]
     for file in files:
         display = display_path(file)
-        if boundary.escapes(file):
-            diagnostics.error(
-                display, None, None, "outside-workspace", "a link to a file outside the workspace; it is not read"
-            )
-            continue
-        text = read_text(file, display, diagnostics)
+        text = read_text(file, display, diagnostics, MESSAGE, boundary)
         if text is None:
             continue
         if report_placeholders(text, display, None, diagnostics):
             continue
         try:
-            message = json.loads(text)
-        except json.JSONDecodeError as exc:
-            diagnostics.error(
-                display, exc.lineno, None, "invoke-json", f"not valid JSON: {exc.msg} (column {exc.colno})"
-            )
-            continue
-        except RecursionError:
-            diagnostics.error(display, None, None, "invoke-json", "nested too deeply to read")
+            message = parse_json(text)
+        except JsonRefused as exc:
+            diagnostics.error(display, exc.line, None, "invoke-json", exc.located())
             continue
         for field, problem in envelope_problems(message):
             diagnostics.error(display, json_key_line(text, field), field or None, "invoke-json", problem)

@@ -20,9 +20,11 @@ from skillship.diagnostics import Diagnostics
 from skillship.models import Action, ActionFile, Agent, AgentSkill, Skill
 from skillship.paths import display_path
 from skillship.podspec import PodOverrides, read_podspec
+from skillship.source import door
+from skillship.source.door import ACTION_FILE as ACTION_FILE_KIND
+from skillship.source.door import AGENT_FILE, POD_SPEC, SKILL_FILE, Boundary, FileKind, ReadRefused
 from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
 
-MAX_FILE_BYTES = 1024 * 1024
 _SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}
 _SKILL_PARTS = {"actions", "invoke"}  # a skill's own folders hold build contexts and messages, never skills
 _PLACEHOLDER = re.compile(r"\{\{\s*[^{}\s]+\s*\}\}")
@@ -156,41 +158,6 @@ def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:
     return path, path, agents if agents.is_dir() else None
 
 
-class Boundary:
-    """A folder, and whether a path, links followed, leads out of it: a skill may not read, hash
-    or build anything outside the workspace. Each folder's real path is found once (one lstat,
-    and a realpath only for a link), not by a realpath of every path from the root: validation
-    asks this of several paths of every skill."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        self.real = os.path.realpath(folder)
-        self._prefix = self.real.rstrip(os.sep) + os.sep
-        self._resolved: dict[str, str] = {}
-
-    def escapes(self, path: Path) -> bool:
-        real = self._real(os.path.abspath(path))
-        return real != self.real and not real.startswith(self._prefix)
-
-    def _real(self, path: str) -> str:
-        known = self._resolved.get(path)
-        if known is None:
-            parent, name = os.path.split(path)
-            if not name:
-                known = path  # the filesystem's root
-            elif os.path.islink(path):
-                known = os.path.realpath(path)
-            else:
-                known = os.path.join(self._real(parent), name)
-            self._resolved[path] = known
-        return known
-
-
-def escapes(path: Path, folder: Path) -> bool:
-    """True when `path`, links followed, lies outside `folder` (for a single question)."""
-    return Boundary(folder).escapes(path)
-
-
 def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Boundary) -> list[Path]:
     """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, in a stable order.
     Links are never followed into folders; one that leads outside `boundary` is reported."""
@@ -221,39 +188,35 @@ def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Bound
 _AGENT_KEYS = (re.compile(r"^camel\s*:", re.M), re.compile(r"^mappings\s*:", re.M))
 
 
-def find_agent_files(agents_dir: Path | None, root: Path) -> list[Path]:
+def find_agent_files(agents_dir: Path | None, root: Path, boundary: Boundary) -> list[Path]:
     """`agents/*.yaml`, and agent files at the workspace's root, where some projects keep them
     (FORMAT.md): a YAML file there is an agent when it has top-level `camel` and `mappings` keys;
-    any other (Pulumi.yaml, a CI file) is none of Skillship's business."""
+    any other (Pulumi.yaml, a CI file) is none of Skillship's business. A file at the root that
+    cannot be read is not looked into (it is none of ours either)."""
     found = []
     if agents_dir is not None:
-        found += [p for p in agents_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()]
+        found += [p for p in agents_dir.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir()]
     for path in root.iterdir() if root != agents_dir else ():
-        if path.suffix not in (".yaml", ".yml") or not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+        if path.suffix not in (".yaml", ".yml"):
             continue
         try:
-            head = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
+            head = door.read_bytes(path, AGENT_FILE, boundary).decode("utf-8", errors="replace")
+        except ReadRefused:
             continue
         if all(key.search(head) for key in _AGENT_KEYS):
             found.append(path)
     return sorted(found)
 
 
-def read_text(path: Path, display: str, diagnostics: Diagnostics) -> str | None:
-    """The file's text, or None after reporting why it cannot be read."""
+def read_text(
+    path: Path, display: str, diagnostics: Diagnostics, kind: FileKind, boundary: Boundary | None = None
+) -> str | None:
+    """The file's text through the door (skillship.source.door), or None after reporting why it
+    cannot be read."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            diagnostics.error(
-                display, None, None, "file-too-large", f"{size} bytes; files are read up to {MAX_FILE_BYTES} bytes"
-            )
-            return None
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        diagnostics.error(display, None, None, "file-encoding", f"not UTF-8 text ({exc.reason} at byte {exc.start})")
-    except OSError as exc:
-        diagnostics.error(display, None, None, "file-unreadable", exc.strerror or str(exc))
+        return door.read_text(path, kind, boundary)
+    except ReadRefused as exc:
+        diagnostics.error(display, None, None, exc.code, exc.message)
     return None
 
 
@@ -342,20 +305,11 @@ def data_path(data: Any, loc: tuple[Any, ...]) -> FieldPath:
 
 
 def _read_sources(
-    files: list[Path], model: type[M], diagnostics: Diagnostics, boundary: Boundary
+    files: list[Path], model: type[M], kind: FileKind, diagnostics: Diagnostics, boundary: Boundary
 ) -> Iterator[tuple[M, Path, str, YamlDocument]]:
     for file in files:
         display = display_path(file)
-        if boundary.escapes(file):
-            diagnostics.error(
-                display,
-                None,
-                None,
-                "outside-workspace",
-                f"a link to {os.path.realpath(file)}, outside the workspace; it is not read",
-            )
-            continue
-        text = read_text(file, display, diagnostics)
+        text = read_text(file, display, diagnostics, kind, boundary)
         if text is None:
             continue
         document = parse_document(text, display, diagnostics)
@@ -415,10 +369,7 @@ def _action_files(directory: Path) -> list[Path]:
 
 def _read_action_file(file: Path, diagnostics: Diagnostics, boundary: Boundary) -> ActionSource | None:
     display = display_path(file)
-    if boundary.escapes(file):
-        diagnostics.error(display, None, None, "outside-workspace", "a link to a file outside the workspace; not read")
-        return None
-    text = read_text(file, display, diagnostics)
+    text = read_text(file, display, diagnostics, ACTION_FILE_KIND, boundary)
     document = parse_document(text, display, diagnostics) if text is not None else None
     if document is None:
         return None
@@ -429,7 +380,7 @@ def _read_action_file(file: Path, diagnostics: Diagnostics, boundary: Boundary) 
     podspec_file = file.parent / PODSPEC_FILE
     if podspec_file.is_file() and not boundary.escapes(podspec_file):
         podspec_display = display_path(podspec_file)
-        podspec_text = read_text(podspec_file, podspec_display, diagnostics)
+        podspec_text = read_text(podspec_file, podspec_display, diagnostics, POD_SPEC, boundary)
         if podspec_text is not None:
             try:
                 podspec = read_podspec(parse_yaml(podspec_text), podspec_display, diagnostics)
@@ -451,10 +402,12 @@ def read_workspace(path: Path, diagnostics: Diagnostics) -> Workspace:
         diagnostics.error(display_path(skills_dir), None, None, "no-skills", "no skill.yaml found below this directory")
     skills = tuple(
         with_actions(SkillSource(m, f, d, doc), diagnostics, boundary)
-        for m, f, d, doc in _read_sources(skill_files, Skill, diagnostics, boundary)
+        for m, f, d, doc in _read_sources(skill_files, Skill, SKILL_FILE, diagnostics, boundary)
     )
     agents = tuple(
         AgentSource(m, f, d, doc)
-        for m, f, d, doc in _read_sources(find_agent_files(agents_dir, root), Agent, diagnostics, boundary)
+        for m, f, d, doc in _read_sources(
+            find_agent_files(agents_dir, root, boundary), Agent, AGENT_FILE, diagnostics, boundary
+        )
     )
     return Workspace(root, skills_dir, agents_dir, skills, agents)

@@ -8,7 +8,6 @@ the nodes into plain Python data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -104,11 +103,6 @@ def parse_yaml(text: str) -> YamlDocument:
         return document
     document.data = _Converter(document).convert(node, ())
     return document
-
-
-def load_yaml(path: Path) -> YamlDocument:
-    """Read and parse a YAML file. Raises OSError, UnicodeDecodeError or YamlSyntaxError."""
-    return parse_yaml(path.read_text(encoding="utf-8"))
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:

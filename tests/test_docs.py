@@ -77,6 +77,8 @@ def _emitted_codes() -> tuple[set[str], set[str]]:
                 index = _CODE_ARGUMENT[func.attr]
             elif isinstance(func, ast.Name) and func.id == "Diagnostic":
                 index = 4
+            elif isinstance(func, ast.Name) and func.id in ("ReadRefused", "FileMissing"):
+                index = 0  # the reading door's refusals become diagnostics with their code
             if index is None or len(node.args) <= index:
                 continue
             argument = node.args[index]

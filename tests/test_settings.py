@@ -82,7 +82,7 @@ def test_stack_file_errors_name_the_file(tmp_path):
     (tmp_path / "stacks/Pulumi.broken.yaml").write_text("config: [\n")
     with pytest.raises(StackFileError, match=r"Pulumi\.bad\.yaml.*istioMode"):
         load_stack(tmp_path, "bad")
-    with pytest.raises(StackFileError, match=r"Pulumi\.broken\.yaml: not valid YAML"):
+    with pytest.raises(StackFileError, match=r"Pulumi\.broken\.yaml:2: not valid YAML"):
         load_stack(tmp_path, "broken")
     with pytest.raises(StackFileError, match=r"unknown stack 'nope' \(stacks: bad, broken\)"):
         load_stack(tmp_path, "nope")

@@ -198,7 +198,7 @@ def test_run_names_and_activations_are_fresh_and_valid(deployed_job):
 @pytest.mark.parametrize(
     "text, error",
     [
-        ("{", "is not JSON"),
+        ("{", "not valid JSON"),
         ("[1]", "must be a JSON object with a 'payload'"),
         ('{"name": "x"}', "must be a JSON object with a 'payload'"),
         ('{"payload": 1, "properties": {"a": 1}}', "a run uses the stack's properties"),
@@ -212,7 +212,7 @@ def test_bad_message_files(text, error):
 def test_payloads():
     assert payload_from_message('{"payload": {"a": [1]}}', "m.json") == {"a": [1]}
     assert parse_payload('"text"') == "text"
-    with pytest.raises(RunError, match="--payload is not JSON"):
+    with pytest.raises(RunError, match="--payload: not valid JSON"):
         parse_payload("{nope")
 
 

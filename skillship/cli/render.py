@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from collections import Counter
@@ -18,6 +17,7 @@ from skillship.cli.validate import print_human, report
 from skillship.diagnostics import Diagnostics
 from skillship.paths import display_path
 from skillship.render import RenderedFile, RenderError, UnsafeTarget, check_target, write_objects
+from skillship.source.jsontext import JsonRefused, parse_json
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 from skillship.workspace import Workspace
 
@@ -150,6 +150,28 @@ def _decrypted_secrets(config: StackConfig) -> dict[str, dict[str, str]]:
     )
     if done.returncode != 0:
         fail(f"pulumi could not decrypt the stack's secrets: {done.stderr.strip() or done.stdout.strip()}", Exit.USAGE)
-    values = json.loads(done.stdout).get("skillship:secrets", {}).get("value", "{}")
-    secrets: dict[str, dict[str, str]] = json.loads(values) if isinstance(values, str) else values
+    secrets = secrets_in_config_output(done.stdout)
+    if secrets is None:
+        # Never the output itself: it holds the decrypted values.
+        fail(
+            "`pulumi config --show-secrets --json` answered in a shape Skillship does not read "
+            "(skillship:secrets: an object of skills, each an object of text values); nothing was written",
+            Exit.FAILED,
+        )
+    return secrets
+
+
+def secrets_in_config_output(output: str) -> dict[str, dict[str, str]] | None:
+    """skillship:secrets from `pulumi config --json`, or None when the output is not as expected."""
+    try:
+        document = parse_json(output or "{}")
+        entry = document.get("skillship:secrets", {}) if isinstance(document, dict) else None
+        value = entry.get("value", "{}") if isinstance(entry, dict) else None
+        secrets = parse_json(value) if isinstance(value, str) else value
+    except JsonRefused:
+        return None
+    if not isinstance(secrets, dict) or not all(
+        isinstance(values, dict) and all(isinstance(v, str) for v in values.values()) for values in secrets.values()
+    ):
+        return None
     return secrets

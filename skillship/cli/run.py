@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +37,9 @@ from skillship.runs import (
     run_envelope,
     run_job_name,
 )
+from skillship.source import door
+from skillship.source.door import MESSAGE, FileMissing, ReadRefused
+from skillship.source.jsontext import JsonRefused, parse_json
 from skillship.status import DEPLOYED, task_kind
 from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_LIMIT
 
@@ -125,13 +127,14 @@ def _read_payload(message: Path | None, payload: str | None) -> Any:
     if message is None:
         return _UNSET
     try:
-        if message.stat().st_size > MESSAGE_LIMIT:
-            raise RunError(f"{message} is larger than {MESSAGE_LIMIT} bytes")
-        return payload_from_message(message.read_text(encoding="utf-8"), str(message))
-    except FileNotFoundError:
+        text = door.read_text(message, MESSAGE)
+    except FileMissing:
         raise RunError(f"{message}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunError(f"{message} cannot be read: {exc}") from None
+    except ReadRefused as exc:
+        if exc.code == "file-too-large":
+            raise RunError(f"{message} is larger than {MESSAGE_LIMIT} bytes") from None
+        raise RunError(f"{message} cannot be read: {exc.message}") from None
+    return payload_from_message(text, str(message))
 
 
 def _deployed_job(cluster: Cluster, skill: str) -> dict[str, Any]:
@@ -163,8 +166,8 @@ def _deployed_envelope(cluster: Cluster, job: dict[str, Any]) -> dict[str, Any]:
             raise RunError(f"Job {job['metadata']['name']} carries no message Skillship can read")
         text = cluster.config_map_data(config_map).get(MESSAGE_FILE, "")
     try:
-        envelope = json.loads(text)
-    except json.JSONDecodeError:
+        envelope = parse_json(text)
+    except JsonRefused:
         raise RunError(
             f"the message of Job {job['metadata']['name']} is not JSON: it was not made by Skillship"
         ) from None

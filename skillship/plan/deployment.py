@@ -70,7 +70,7 @@ def plan_deployment(
             continue
         secrets = set(secret_properties.get(source.skill.name, ()))
         defaults = checked_defaults(source, settings, secrets, problems)
-        message = stack_message(source, settings, project_dir, problems) if jobs else {}
+        message = stack_message(source, settings, project_dir, workspace.boundary, problems) if jobs else {}
         if message is None:
             continue
         agent = agent_context(workspace, source, problems)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from skillship.settings import IstioMode
+from skillship.source import door
+from skillship.source.door import DOCKERFILE, ReadRefused
 
 RUNTIME_CONTEXT = "skillship-runtime"  # the named build context that holds skillship_runtime
 
@@ -31,8 +33,8 @@ def read_dockerfile(context: Path) -> DockerfileFacts:
     """An unreadable or missing Dockerfile has no facts (validation reports it)."""
     path = context / "Dockerfile"
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        text = door.read_bytes(path, DOCKERFILE).decode("utf-8", errors="replace")
+    except ReadRefused:
         return DockerfileFacts(path, False, "", None)
     entry = [
         (number, line)

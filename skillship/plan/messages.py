@@ -4,7 +4,6 @@ its `test/payload.json` or `tests/payload.json`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +12,17 @@ from skillship.models import envelope_problems
 from skillship.paths import display_path
 from skillship.plan.problems import StackProblems
 from skillship.settings import StackSettings
-from skillship.workspace import DEFAULT_MESSAGE, SkillSource, default_message_file, escapes
-from skillship_runtime.contract import MESSAGE_LIMIT
+from skillship.source import door
+from skillship.source.door import MESSAGE, Boundary, FileMissing, ReadRefused
+from skillship.source.jsontext import JsonRefused, parse_json
+from skillship.workspace import DEFAULT_MESSAGE, SkillSource, default_message_file
 
 
 def stack_message(
-    source: SkillSource, settings: StackSettings, project_dir: Path, problems: StackProblems
+    source: SkillSource, settings: StackSettings, project_dir: Path, workspace: Boundary, problems: StackProblems
 ) -> dict[str, Any] | None:
-    """The message, or None after saying in `problems` why there is none."""
+    """The message, or None after saying in `problems` why there is none. A file the stack names is
+    read only from inside the project; a skill's own, only from inside its workspace."""
     skill = source.skill.name
     configured = settings.messages.get(skill)
     if isinstance(configured, dict):
@@ -37,27 +39,15 @@ def stack_message(
         return None if found else message
     if isinstance(configured, str):
         path = project_dir / configured
-        if escapes(path, project_dir):
-            problems.setting(
-                "outside-project",
-                f"skillship:messages.{skill} ({configured}) is outside the project "
-                "folder; messages are read only from inside it",
-                "messages",
-                skill,
-            )
-            return None
+        inside = Boundary(project_dir)
     else:
         path = default_message_file(source.directory) or source.directory / DEFAULT_MESSAGE
+        inside = workspace
     display = display_path(path)
     try:
-        if path.stat().st_size > MESSAGE_LIMIT:
-            problems.file(
-                "message-too-large", f"the message of skill {skill!r} is larger than {MESSAGE_LIMIT} bytes", display
-            )
-            return None
-        text = path.read_text(encoding="utf-8")
-        message = json.loads(text)
-    except FileNotFoundError:
+        text = door.read_text(path, MESSAGE, inside)
+        message = parse_json(text)
+    except FileMissing:
         if isinstance(configured, str):
             problems.setting(
                 "message-unreadable",
@@ -73,19 +63,23 @@ def stack_message(
                 source.line(("name",)),
             )
         return None
-    except json.JSONDecodeError as exc:
-        problems.file(
-            "message-unreadable",
-            f"the message of skill {skill!r} is not valid JSON: {exc.msg} (column {exc.colno})",
-            display,
-            exc.lineno,
+    except ReadRefused as exc:
+        if exc.code == "outside-workspace" and isinstance(configured, str):
+            problems.setting(
+                "outside-project",
+                f"skillship:messages.{skill} ({configured}) is outside the project "
+                "folder; messages are read only from inside it",
+                "messages",
+                skill,
+            )
+            return None
+        code = {"file-too-large": "message-too-large", "outside-workspace": "outside-project"}.get(
+            exc.code, "message-unreadable"
         )
+        problems.file(code, f"the message of skill {skill!r}: {exc.message}", display)
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.file("message-unreadable", f"the message of skill {skill!r} cannot be read: {exc}", display)
-        return None
-    except RecursionError:
-        problems.file("message-unreadable", f"the message of skill {skill!r} is nested too deeply to read", display)
+    except JsonRefused as exc:
+        problems.file("message-unreadable", f"the message of skill {skill!r}: {exc.located()}", display, exc.line)
         return None
     found = envelope_problems(message)
     for field, problem in found:

@@ -385,9 +385,9 @@ def test_bad_runs_change_nothing(deployed, kube, tmp_path):
         ("run", "consumer"): "skill 'consumer' is not deployed in stack 'cli' (deployed: hello, producer)",
         ("run", "nope"): "skill 'nope' is not deployed in stack 'cli'",
         ("run", "hello", "--message", str(huge)): "is larger than 900000 bytes",
-        ("run", "hello", "--message", str(broken)): "is not JSON",
+        ("run", "hello", "--message", str(broken)): "not valid JSON",
         ("run", "hello", "--message", str(tmp_path / "missing.json")): "no such file",
-        ("run", "hello", "--payload", "{"): "--payload is not JSON",
+        ("run", "hello", "--payload", "{"): "--payload: not valid JSON",
         ("run", "hello", "--payload", "1", "--message", str(broken)): "give --message or --payload, not both",
         ("logs", "nope"): "skill 'nope' has no task in stack 'cli'",
     }
