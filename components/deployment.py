@@ -22,6 +22,7 @@ from skillship.manifests.identity import docker_config_json
 from skillship.names import TASK_CONTAINER
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
 from skillship.promotion import PromotionError, image_key, image_output, image_sources, merged_images, promoted_ref
+from skillship.render import output_problem
 from skillship.settings import PULL_SECRET_NAME
 from skillship.status import TaskFailed, check_tasks, task_summary
 
@@ -249,6 +250,11 @@ def _plain(value: Any) -> Any:
 
 def _plan(args: StackDeploymentArgs) -> DeploymentPlan:
     settings = args.inputs.settings
+    if settings.renders:
+        workspace = args.root / settings.workspace_dir
+        problem = output_problem(args.root / settings.output_dir / "pulumi", args.root, workspace)
+        if problem is not None:
+            raise pulumi.RunError(f"{problem}. Nothing was deployed.")
     try:
         return plan_stack(
             args.root / settings.workspace_dir,

@@ -15,7 +15,7 @@ import re
 MAX_NAME = 63
 _HASH_LEN = 6
 _INVALID = re.compile(r"[^a-z0-9]+")
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 
 
 def short_hash(text: str, length: int = _HASH_LEN) -> str:
@@ -44,7 +44,7 @@ def action_name(skill: str, action: str) -> str:
 
 
 def is_label_value(value: str) -> bool:
-    return len(value) <= MAX_NAME and bool(_LABEL_VALUE.match(value))
+    return len(value) <= MAX_NAME and bool(_LABEL_VALUE.fullmatch(value))
 
 
 TASK_CONTAINER = "task"  # the container of a task's pod that runs the skill's code

@@ -18,8 +18,8 @@ from skillship.diagnostics import Diagnostics
 from skillship.models import PodSpecPatch
 from skillship.yamlsource import YamlDocument
 
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$")
-_RESOURCE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?")
+_RESOURCE = re.compile(r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 _CONTAINER = "/containers/0"
 
 
@@ -127,7 +127,7 @@ def _amounts(
     checked: dict[str, str] = {}
     for name, amount in amounts.items():
         text = str(amount)
-        if not _RESOURCE.match(str(name)) or not _QUANTITY.match(text):
+        if not _RESOURCE.fullmatch(str(name)) or not _QUANTITY.fullmatch(text):
             diagnostics.error(
                 display,
                 line,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
 import tempfile
@@ -9,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skillship.source.door import Boundary
 from skillship.yamlemit import to_yaml
 
 MARKER = ".skillship-render"
@@ -39,6 +42,22 @@ def check_target(out_dir: Path, keep: list[Path]) -> None:
             )
 
 
+def output_problem(target: Path, project_dir: Path, workspace: Path, *, chosen: bool = False) -> str | None:
+    """Why `render` (or `pulumi up` of a render stack) must not write `target`, or None: it lies
+    among the workspace's skills, where it would be part of build contexts and change their images'
+    tags on every render; or, for the stack's own renderDir (not a folder `chosen` on the command
+    line), its real path leaves the project through a link."""
+    real = os.path.realpath(target)
+    if Boundary(workspace / "skills").holds(real):
+        return (
+            f"{target} lies among the workspace's skills, inside their build contexts: every render "
+            "would change their images' tags; render elsewhere"
+        )
+    if not chosen and not Boundary(project_dir).holds(real):
+        return f"{target} leads outside the project (to {real}); a stack renders only inside its project"
+    return None
+
+
 @dataclass(frozen=True)
 class RenderedFile:
     path: Path
@@ -67,42 +86,94 @@ def write_objects(objects: list[dict[str, Any]], out_dir: Path, *, private: bool
     `private` (decrypted secrets inside): the folder and its files are readable by the owner only.
 
     The files are written to a new hidden folder beside `out_dir`, of a name no one else holds
-    (mkdtemp), which then takes `out_dir`'s place: a failed render leaves the old one as it was,
-    and nothing `render` did not make is ever deleted."""
+    (mkdtemp), which then takes `out_dir`'s place in one step where the kernel can exchange two
+    names (renameat2), else in two renames. A render that fails or is interrupted (Ctrl-C) removes
+    its staging folder and leaves the old render as it was; one killed between the two renames
+    leaves the old render beside it, and the next render puts it back first."""
+    out_dir = Path(os.path.abspath(out_dir))  # `.` or `sub/..` have no name to put a sibling beside
+    _recover(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
         raise RenderError(f"{out_dir} holds files that skillship did not write; choose another --out")
-    out_dir = Path(os.path.abspath(out_dir))  # `.` or `sub/..` have no name to put a sibling beside
     file_mode = 0o600 if private else 0o644
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".rendering", dir=out_dir.parent))
     except OSError as exc:
         raise RenderError(f"could not write {out_dir}: {exc.strerror or exc}") from None
-    retired: Path | None = None
     try:
-        written = []
-        for index, obj in enumerate(objects):
-            name = file_name(index, obj)
-            _write_new(staging / name, to_yaml(obj), file_mode)
-            meta = obj["metadata"]
-            written.append(RenderedFile(out_dir / name, obj["kind"], meta["name"], meta.get("namespace")))
-        _write_new(
-            staging / MARKER, "written by `skillship render`; the whole folder is replaced on each run\n", file_mode
-        )
+        written = _write_all(objects, staging, out_dir, file_mode)
         if not private:  # mkdtemp made it owner-only; a plain render is as readable as any folder
             umask = os.umask(0)
             os.umask(umask)
             staging.chmod(0o777 & ~umask)
-        if out_dir.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-            out_dir.rename(retired / "old")
-        staging.rename(out_dir)
+        _swap_in(staging, out_dir)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired is not None and (retired / "old").exists() and not out_dir.exists():
-            (retired / "old").rename(out_dir)
         raise RenderError(f"could not write {out_dir}: {exc.strerror or exc}") from None
     finally:
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)  # the new render's leftovers, or the old render
     return written
+
+
+def _write_all(objects: list[dict[str, Any]], staging: Path, out_dir: Path, file_mode: int) -> list[RenderedFile]:
+    written = []
+    for index, obj in enumerate(objects):
+        name = file_name(index, obj)
+        _write_new(staging / name, to_yaml(obj), file_mode)
+        meta = obj["metadata"]
+        written.append(RenderedFile(out_dir / name, obj["kind"], meta["name"], meta.get("namespace")))
+    _write_new(staging / MARKER, "written by `skillship render`; the whole folder is replaced on each run\n", file_mode)
+    return written
+
+
+def _swap_in(staging: Path, out_dir: Path) -> None:
+    """`staging` takes `out_dir`'s name; the old render, if any, ends at `staging`'s."""
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    if _exchange(staging, out_dir):
+        return
+    # No exchange here: two renames, the old render parked where the next render looks for it.
+    parked = _parking(out_dir)
+    out_dir.rename(parked)
+    try:
+        staging.rename(out_dir)
+    except BaseException:
+        parked.rename(out_dir)
+        raise
+    parked.rename(staging)  # removed with the staging folder
+
+
+def _parking(out_dir: Path) -> Path:
+    return out_dir.parent / f".{out_dir.name}.previous"
+
+
+def _recover(out_dir: Path) -> None:
+    """A render killed between its two renames left the old render parked: put it back."""
+    parked = _parking(out_dir)
+    if parked.is_dir() and not parked.is_symlink():
+        if out_dir.exists():
+            shutil.rmtree(parked, ignore_errors=True)  # the new render made it: the old one is stale
+        else:
+            parked.rename(out_dir)
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two names in one step (Linux's renameat2 with RENAME_EXCHANGE); False where the
+    kernel, the C library or the file system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    done = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), str(second))

@@ -11,7 +11,7 @@ from string import Template
 from typing import Literal
 
 SkillType = Literal["job", "daemon"]
-NAME_PATTERN = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]$")
+NAME_PATTERN = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]")
 NAME_MAX = 20
 
 
@@ -39,7 +39,7 @@ def _files(name: str, kind: SkillType) -> list[_File]:
 
 
 def check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name) or len(name) > NAME_MAX:
+    if not NAME_PATTERN.fullmatch(name) or len(name) > NAME_MAX:
         raise ScaffoldError(
             f"skill name {name!r} must start with a letter, end with a letter or digit, hold only letters, "
             f"digits, '-' and '_', and be at most {NAME_MAX} characters"

@@ -24,18 +24,30 @@ from skillship.source.jsontext import JsonRefused, parse_json
 CONFIG_NAMESPACE = "skillship"
 # Keys whose values are secrets: never part of StackSettings, passed on as opaque values.
 SECRET_KEYS = frozenset({"registryPassword", "registryPullPassword", "secrets"})
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_STACK_NAME = re.compile(r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$")
-_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_STACK_NAME = re.compile(r"([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+")
+_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?")
 # A Secret's name: a DNS subdomain (RFC 1123), at most 253 characters.
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+# Image names and references as the distribution library reads them (a registry host with an
+# optional port, then lower-case path components), tag and digest optional in a reference.
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_NAME = re.compile(rf"(?:{_HOST}/)?{_PATH}(?:/{_PATH})*")
+_IMAGE_REFERENCE = re.compile(
+    rf"{_IMAGE_NAME.pattern}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{{32,}})?"
+)
+# Istio's `namespace/host` of an egress listener: no space, one slash.
+_EGRESS_HOST = re.compile(r"[^\s/]+/[^\s/]+")
+_LOGIN = re.compile(r"[^\s\x00-\x1f\x7f]+")  # a registry user: no space or control character
+_BUILDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a buildx instance's name
 # imagePullSecret's two words; any other value names a Secret the namespace already has.
 PULL_SECRET_AUTO, PULL_SECRET_NONE = "auto", "none"
 PULL_SECRET_NAME = "skillship-registry-pull"  # the Secret Skillship declares in `auto` mode
 
 
 # A shard stack's name is its environment's and its number: `dev.3`.
-_SHARD_STACK = re.compile(r"^(?P<env>.+)\.(?P<index>[1-9][0-9]*)$")
+_SHARD_STACK = re.compile(r"(?P<env>.+)\.(?P<index>[1-9][0-9]*)")
 MAX_SHARDS = 64
 
 
@@ -64,7 +76,7 @@ class ShardName:
 
 def parse_shard_stack(name: str) -> ShardName | None:
     """`dev.3` -> (dev, 3); None for a name that cannot be a shard's."""
-    found = _SHARD_STACK.match(name)
+    found = _SHARD_STACK.fullmatch(name)
     if found is None:
         return None
     return ShardName(found["env"], int(found["index"]))
@@ -260,14 +272,14 @@ class StackSettings(BaseModel):
     @field_validator("namespace")
     @classmethod
     def _namespace(cls, value: str) -> str:
-        if not _DNS_LABEL.match(value) or len(value) > 63:
+        if not _DNS_LABEL.fullmatch(value) or len(value) > 63:
             raise ValueError(f"{value!r} is not a Kubernetes namespace name (lower case, digits, '-')")
         return value
 
     @field_validator("cpu_request", "cpu_limit", "memory_request", "memory_limit", "tmp_size")
     @classmethod
     def _quantity(cls, value: str) -> str:
-        if not _QUANTITY.match(str(value)):
+        if not _QUANTITY.fullmatch(str(value)):
             raise ValueError(f"{value!r} is not a Kubernetes quantity such as 500m, 1, 256Mi or 2Gi")
         return str(value)
 
@@ -275,8 +287,43 @@ class StackSettings(BaseModel):
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
         for host in value:
-            if host.count("/") != 1:
+            if not _EGRESS_HOST.fullmatch(host):
                 raise ValueError(f"egress host {host!r} must read namespace/host, e.g. './*' or 'istio-system/*'")
+        return value
+
+    @field_validator("registry")
+    @classmethod
+    def _registry(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a registry and repository such as registry.example.com/team "
+                "(a host, an optional port, lower-case path parts; no tag, no space)"
+            )
+        return value
+
+    @field_validator("images")
+    @classmethod
+    def _references(cls, value: dict[str, str]) -> dict[str, str]:
+        for skill, reference in value.items():
+            if not isinstance(reference, str) or not _IMAGE_REFERENCE.fullmatch(reference):
+                raise ValueError(
+                    f"the image of {skill!r}, {reference!r}, is not an image reference such as "
+                    "registry.example.com/team/hello:1.2 or ...@sha256:<digest>"
+                )
+        return value
+
+    @field_validator("registry_username", "registry_pull_username")
+    @classmethod
+    def _login(cls, value: str | None) -> str | None:
+        if value is not None and not _LOGIN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a registry user name (no space or control character)")
+        return value
+
+    @field_validator("builder")
+    @classmethod
+    def _builder(cls, value: str | None) -> str | None:
+        if value is not None and not _BUILDER.fullmatch(value):
+            raise ValueError(f"{value!r} is not a buildx builder's name (letters, digits, '_', '.', '-')")
         return value
 
     @field_validator("egress_networks")
@@ -297,7 +344,7 @@ class StackSettings(BaseModel):
     @field_validator("promote_from")
     @classmethod
     def _stack_name(cls, value: str | None) -> str | None:
-        if value is not None and not _STACK_NAME.match(value):
+        if value is not None and not _STACK_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not a stack name (a stack, or organization/project/stack)")
         return value
 

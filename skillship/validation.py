@@ -43,15 +43,15 @@ from skillship.workspace import (
 )
 
 SUPPORTED_CAMEL = "1.0.0"
-_NEW_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]$")
-_LOOSE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./-]*$")
+_NEW_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9_-]*[a-zA-Z0-9]")
+_LOOSE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*")
 NEW_NAME_MAX = 20
 # Kubernetes refuses these outright: an environment variable name must be printable ASCII without
 # '=' (KEP-4369: on by default from 1.32, stable in 1.34), and before that a C-like identifier; a
 # Secret key is letters, digits, '-._'.
-_ENV_NAME_ANY = re.compile(r"^[\x21-\x3c\x3e-\x7e]+$")
-_ENV_NAME_CLASSIC = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+_ENV_NAME_ANY = re.compile(r"[\x21-\x3c\x3e-\x7e]+")
+_ENV_NAME_CLASSIC = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
 def load_workspace(path: Path | str) -> tuple[Workspace, Diagnostics]:
@@ -111,7 +111,7 @@ def _check_action_files_unique(source: SkillSource, diagnostics: Diagnostics) ->
 def _check_skill_name(source: SkillSource, diagnostics: Diagnostics) -> None:
     name = source.skill.name
     line = source.line(("name",))
-    if not _LOOSE_NAME.match(name):
+    if not _LOOSE_NAME.fullmatch(name):
         diagnostics.error(
             source.display,
             line,
@@ -119,7 +119,7 @@ def _check_skill_name(source: SkillSource, diagnostics: Diagnostics) -> None:
             "skill-name",
             f"skill name {name!r} may hold only letters, digits, '-', '_', '.' and '/'",
         )
-    elif "/" not in name and not _NEW_NAME.match(name):
+    elif "/" not in name and not _NEW_NAME.fullmatch(name):
         diagnostics.warning(
             source.display,
             line,
@@ -172,7 +172,7 @@ def _check_properties(source: SkillSource, diagnostics: Diagnostics) -> None:
                 "invalid-default",
                 f"default {prop.default_value!r} is not one of validValues {prop.valid_values!r}",
             )
-        if prop.secure and not _SECRET_KEY.match(prop.name):
+        if prop.secure and not _SECRET_KEY.fullmatch(prop.name):
             diagnostics.error(
                 source.display,
                 source.line((*path, "name")),
@@ -309,7 +309,7 @@ def _check_action_fields(source: SkillSource, declaration: ActionSource, diagnos
     environment = {**action.environment_variables, **(declaration.podspec.env if declaration.podspec else {})}
     for name in environment:
         where = declaration.field(("environmentVariables",))
-        if not _ENV_NAME_ANY.match(name):
+        if not _ENV_NAME_ANY.fullmatch(name):
             diagnostics.error(
                 file,
                 declaration.line(("environmentVariables",)),
@@ -317,7 +317,7 @@ def _check_action_fields(source: SkillSource, declaration: ActionSource, diagnos
                 "env-name",
                 f"environment variable name {name!r} must be printable ASCII without spaces or '='",
             )
-        elif not _ENV_NAME_CLASSIC.match(name):
+        elif not _ENV_NAME_CLASSIC.fullmatch(name):
             diagnostics.warning(
                 file,
                 declaration.line(("environmentVariables",)),

@@ -147,6 +147,20 @@ class Workspace:
         return index
 
 
+def find_workspace(start: Path) -> Path | None:
+    """The workspace a command run in `start` without naming one means: `start` when it holds
+    `skills/` (or is that folder), else the project's above it (the nearest folder with a
+    Pulumi.yaml, when it holds `skills/`); None when neither, rather than walking whatever
+    `start` holds (a home folder, `/`)."""
+    start = start.resolve()
+    if (start / "skills").is_dir() or start.name == "skills":
+        return start
+    for folder in start.parents:
+        if os.path.lexists(folder / "Pulumi.yaml"):
+            return folder if (folder / "skills").is_dir() else None
+    return None
+
+
 def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:
     """(root, skills dir, agents dir) for a workspace root or its `skills/` folder."""
     if (path / "skills").is_dir():
@@ -158,18 +172,35 @@ def resolve_layout(path: Path) -> tuple[Path, Path, Path | None]:
     return path, path, agents if agents.is_dir() else None
 
 
+# A workspace of 1,000 skills has a few thousand folders: far more means the walk is not in a
+# workspace (a home folder, `/`), and it stops with an error instead of reading everything below.
+MAX_FOLDERS = 50_000
+
+
 def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Boundary) -> list[Path]:
-    """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, in a stable order.
-    Links are never followed into folders; one that leads outside `boundary` is reported."""
+    """Every skill.yaml below `skills_dir`, skipping hidden and tool folders, virtualenvs and other
+    projects, in a stable order. Links are never followed into folders; one that leads outside
+    `boundary` is reported. The walk stops, reporting it, after MAX_FOLDERS folders."""
     found: list[Path] = []
+    folders = 0
     for current, dirs, files in os.walk(skills_dir):
+        folders += 1
+        if folders > MAX_FOLDERS:
+            diagnostics.error(
+                display_path(skills_dir),
+                None,
+                None,
+                "no-workspace",
+                f"more than {MAX_FOLDERS:,} folders below it: not a workspace; name the workspace's root",
+            )
+            break
         if "skill.yaml" in dirs:
             # A folder where the skill's file belongs: taken as the file, so reading it reports
             # "Is a directory" at its path instead of the skill vanishing without a word.
             files = [*files, "skill.yaml"]
             dirs.remove("skill.yaml")
         skipped = _SKIPPED_DIRS | (_SKILL_PARTS if "skill.yaml" in files else set())
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skipped)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in skipped and not _foreign(current, d))
         for name in dirs:
             folder = Path(current) / name
             if folder.is_symlink() and boundary.escapes(folder):
@@ -183,6 +214,12 @@ def find_skill_files(skills_dir: Path, diagnostics: Diagnostics, boundary: Bound
         if "skill.yaml" in files:
             found.append(Path(current) / "skill.yaml")
     return sorted(found)
+
+
+def _foreign(parent: str, name: str) -> bool:
+    """A virtualenv (any name: it has pyvenv.cfg) or another Pulumi project: never skills of ours."""
+    folder = os.path.join(parent, name)
+    return os.path.lexists(os.path.join(folder, "pyvenv.cfg")) or os.path.lexists(os.path.join(folder, "Pulumi.yaml"))
 
 
 _AGENT_KEYS = (re.compile(r"^camel\s*:", re.M), re.compile(r"^mappings\s*:", re.M))

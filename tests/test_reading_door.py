@@ -374,3 +374,107 @@ def test_a_message_file_with_a_huge_integer_is_located_not_a_traceback(project, 
     assert checked.exit_code == 1
     [problem] = [d for d in json.loads(checked.stdout)["diagnostics"] if d["severity"] == "error"]
     assert (problem["code"], problem["line"]) == ("invoke-json", 1) and "5000 digits" in problem["message"]
+
+
+# --- values are checked whole ------------------------------------------------------------------
+
+_GOOD_SETTINGS = {
+    "namespace": "team-a",
+    "cpuLimit": "500m",
+    "memoryLimit": "1Gi",
+    "registry": "registry.example.com:5000/team",
+    "registryUsername": "ci-bot",
+    "egressHosts": ["./*", "istio-system/*"],
+    "images": {"hello": "registry.example.com/team/hello:1.2@sha256:" + "a" * 64},
+    "promoteFrom": "staging",
+}
+
+
+@pytest.mark.parametrize("key", sorted(_GOOD_SETTINGS))
+@pytest.mark.parametrize("damage", ["\n", " ", "\t"], ids=["newline", "space", "tab"])
+def test_every_checked_setting_is_matched_whole(key, damage):
+    """A pattern ending in `$` also matches before a final newline: `team-a\\n` passed as a
+    namespace. Each setting accepts its good value, and refuses it with a character after it."""
+    from skillship.settings import SettingsError, StackSettings
+
+    StackSettings.from_config("prod", _GOOD_SETTINGS)  # all good as they are
+    value = _GOOD_SETTINGS[key]
+    if isinstance(value, list):
+        damaged: object = [value[0] + damage]
+    elif isinstance(value, dict):
+        damaged = {name: reference + damage for name, reference in value.items()}
+    else:
+        damaged = value + damage
+    with pytest.raises(SettingsError) as refused:
+        StackSettings.from_config("prod", {**_GOOD_SETTINGS, key: damaged})
+    assert f"skillship:{key}" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("name: hello", 'name: "hello\\n"', "skill-name"),
+        ("name: api.token", 'name: "api.token\\n"', "secret-key"),
+    ],
+)
+def test_names_in_skill_files_are_matched_whole(example_copy, old, new, code):
+    from skillship.validation import load_workspace
+
+    skill = example_copy / "skills/hello/skill.yaml"
+    text = skill.read_text()
+    assert old in text
+    skill.write_text(text.replace(old, new, 1))
+    _, diagnostics = load_workspace(example_copy)
+    assert code in {d.code for d in diagnostics.errors}, diagnostics.items
+
+
+def test_a_builder_name_is_matched_whole():
+    from skillship.settings import SettingsError, StackSettings
+
+    good = {"registry": "registry.example.com/team", "builder": "team-builder"}
+    assert StackSettings.from_config("dev", good).builder == "team-builder"
+    with pytest.raises(SettingsError, match="skillship:builder"):
+        StackSettings.from_config("dev", {**good, "builder": "team-builder\n"})
+
+
+# --- a workspace that is found, not walked -----------------------------------------------------
+
+
+def test_validate_where_there_is_no_workspace_says_so_and_reads_nothing(tmp_path):
+    home = tmp_path / "home"
+    (home / "downloads" / "deep").mkdir(parents=True)
+    (home / "downloads" / "deep" / "skill.yaml").write_text("name: [not, read\n")  # would be an error if read
+    result = cli_in(home, "validate", "--json")
+    assert result.exit_code == 2 and "no workspace here" in _output(result)
+    assert json.loads(result.stdout)["exitCode"] == 2
+
+
+def test_validate_below_a_project_finds_the_projects_workspace(project):
+    result = cli_in(project / "skills" / "hello" / "actions", "validate", "--json")
+    assert result.exit_code == 0, _output(result)
+    assert "hello" in json.loads(result.stdout)["skills"]
+
+
+def test_the_walk_skips_virtualenvs_and_other_projects(example_copy):
+    from skillship.validation import load_workspace
+
+    for folder, marker in (("env", "pyvenv.cfg"), ("vendored", "Pulumi.yaml")):
+        other = example_copy / "skills" / folder
+        (other / "lib" / "pkg").mkdir(parents=True)
+        (other / marker).write_text("")
+        (other / "lib" / "pkg" / "skill.yaml").write_text("name: [broken\n")
+    workspace, diagnostics = load_workspace(example_copy)
+    assert diagnostics.ok, diagnostics.items
+    assert sorted(s.skill.name for s in workspace.skills) == ["consumer", "hello", "producer"]
+
+
+def test_a_walk_past_its_budget_stops_with_an_error(tmp_path, monkeypatch):
+    from skillship import workspace as reading
+    from skillship.validation import load_workspace
+
+    monkeypatch.setattr(reading, "MAX_FOLDERS", 20)
+    for n in range(30):
+        (tmp_path / "big" / f"folder{n}").mkdir(parents=True)
+    _, diagnostics = load_workspace(tmp_path / "big")
+    [stopped] = [d for d in diagnostics.errors if d.code == "no-workspace"]
+    assert "more than 20 folders" in stopped.message

@@ -146,3 +146,124 @@ def test_render_still_replaces_its_own_output_and_only_that(project, tmp_path):
     assert render(project, "local", out).exit_code == 0
     assert (out / MARKER).exists() and all("skillship-local" in p.read_text() for p in out.glob("*.yaml"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "project"]  # no staging or old folder left
+
+
+# --- where a render may go, and a swap that cannot lose the last render ------------------------
+
+
+def test_a_render_dir_that_is_a_link_out_of_the_project_is_refused(project, tmp_path):
+    from tests.support.project import cli_in
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (project / "rendered").symlink_to(elsewhere, target_is_directory=True)
+    result = cli_in(project, "render", "--stack", "local")
+    assert result.exit_code == 2 and "leads outside the project" in result.stderr, result.output
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("chosen", [False, True], ids=["render-dir", "out"])
+def test_a_render_among_the_skills_is_refused_before_it_changes_an_image_tag(project, chosen):
+    from tests.support.project import cli_in
+
+    inside = "skills/hello/actions/hello/rendered"
+    if chosen:
+        result = cli_in(project, "render", "--stack", "local", "--out", inside)
+    else:
+        stack = project / "stacks/Pulumi.local.yaml"
+        stack.write_text(stack.read_text() + f"  skillship:renderDir: {inside}\n")
+        result = cli_in(project, "render", "--stack", "local")
+    assert result.exit_code == 2 and "inside their build contexts" in result.stderr, result.output
+    assert not (project / "skills/hello/actions/hello/rendered").exists()
+
+
+def test_the_program_refuses_a_render_dir_among_the_skills_too(tmp_path):
+    from tests.support.program import run_program
+    from tests.support.project import copy_project
+
+    project = copy_project(tmp_path / "project")
+    run = run_program(
+        "local",
+        {"target": "render", "renderDir": "skills/hello/actions/hello/out", "buildImages": False},
+        program_dir=project,
+    )
+    assert run.error is not None and "inside their build contexts" in run.error["message"]
+    assert run.kubernetes() == []
+
+
+def _objects(namespace: str) -> list[dict]:
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"m{i}", "namespace": namespace}}
+        for i in range(5)
+    ]
+
+
+def test_an_interrupt_while_writing_keeps_the_last_render_and_leaves_no_staging(tmp_path, monkeypatch):
+    from skillship import render as rendering
+
+    out = tmp_path / "out"
+    rendering.write_objects(_objects("old"), out)
+    before = _snapshot(out)
+    calls = []
+
+    def interrupted(path, text, mode):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(path, text, mode)
+
+    original = rendering._write_new
+    monkeypatch.setattr(rendering, "_write_new", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rendering.write_objects(_objects("new"), out)
+    assert _snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
+def test_the_swap_leaves_the_new_render_and_nothing_else(tmp_path, monkeypatch, exchange):
+    from skillship import render as rendering
+
+    out = tmp_path / "out"
+    rendering.write_objects(_objects("old"), out)
+    if not exchange:
+        monkeypatch.setattr(rendering, "_exchange", lambda first, second: False)
+    else:
+        assert rendering._exchange(tmp_path / "out", tmp_path / "out")  # this kernel exchanges
+    rendering.write_objects(_objects("new"), out)
+    assert all("namespace: new" in text.decode() for name, text in _snapshot(out).items() if name.endswith(".yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_an_interrupt_between_the_two_renames_puts_the_last_render_back(tmp_path, monkeypatch):
+    from skillship import render as rendering
+
+    out = tmp_path / "out"
+    rendering.write_objects(_objects("old"), out)
+    before = _snapshot(out)
+    monkeypatch.setattr(rendering, "_exchange", lambda first, second: False)
+    real_rename = Path.rename
+
+    def interrupted(self, target):
+        if Path(target) == out and self.name.endswith(".rendering"):
+            raise KeyboardInterrupt  # the old render is parked, the new one not yet in place
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rendering.write_objects(_objects("new"), out)
+    monkeypatch.setattr(Path, "rename", real_rename)
+    assert _snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_render_killed_between_the_renames_is_repaired_by_the_next(tmp_path):
+    """A kill cannot be caught: the old render stays parked beside the folder, and the next render
+    puts it back before anything else, so a failing next render still leaves it in place."""
+    from skillship import render as rendering
+
+    out = tmp_path / "out"
+    rendering.write_objects(_objects("old"), out)
+    before = _snapshot(out)
+    out.rename(tmp_path / ".out.previous")  # where the two-rename swap parks it
+    with pytest.raises(rendering.RenderError):
+        rendering.write_objects([{"kind": "ConfigMap", "metadata": {"name": "../x"}}], out)
+    assert _snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["out"]

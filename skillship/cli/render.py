@@ -16,7 +16,7 @@ from skillship.cli._common import Exit, fail, json_mode, print_json, print_table
 from skillship.cli.validate import print_human, report
 from skillship.diagnostics import Diagnostics
 from skillship.paths import display_path
-from skillship.render import RenderedFile, RenderError, UnsafeTarget, check_target, write_objects
+from skillship.render import RenderedFile, RenderError, UnsafeTarget, check_target, output_problem, write_objects
 from skillship.source.jsontext import JsonRefused, parse_json
 from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
 from skillship.workspace import Workspace
@@ -77,6 +77,9 @@ def render(
         check_target(target, [Path.cwd(), config.project_dir, root])
     except UnsafeTarget as exc:
         fail(str(exc), Exit.USAGE)
+    problem = output_problem(target, config.project_dir, root, chosen=out is not None)
+    if problem is not None:
+        fail(problem, Exit.USAGE)
     try:
         plan = plan_stack(
             root, config.settings, project_dir=config.project_dir, secret_properties=config.secret_properties

@@ -12,7 +12,7 @@ from rich.markup import escape
 from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout
 from skillship.diagnostics import Diagnostics, Severity
 from skillship.validation import load_workspace
-from skillship.workspace import AgentSource, SkillSource, Workspace
+from skillship.workspace import AgentSource, SkillSource, Workspace, find_workspace
 
 JSON_VERSION = 1
 
@@ -35,7 +35,13 @@ def validate(
     json_mode(json_output)
     if workspace_argument is not None and workspace_option is not None and workspace_argument != workspace_option:
         fail("give the workspace once: as an argument or with --workspace", Exit.USAGE)
-    workspace = workspace_argument or workspace_option or Path(".")
+    workspace = workspace_argument or workspace_option or find_workspace(Path("."))
+    if workspace is None:
+        fail(
+            "no workspace here: no skills/ folder in this folder, nor a Skillship project above it; "
+            "run this in a workspace, or name one: skillship validate PATH",
+            Exit.USAGE,
+        )
     if not workspace.is_dir():
         fail(f"{workspace}: no such directory")
     loaded, diagnostics = load_workspace(workspace)
