@@ -82,7 +82,18 @@ _File = tuple[str, int, int, int, int, int]
 
 def _listing(folder: str) -> list[os.DirEntry[str]]:
     with os.scandir(folder) as entries:
-        return list(entries)
+        listed = list(entries)
+    for entry in listed:
+        if not entry.name.isascii():
+            try:
+                entry.name.encode("utf-8")
+            except UnicodeEncodeError:  # bytes Python kept apart (surrogateescape)
+                raise ContextError(
+                    os.fsencode(entry.path).decode("utf-8", errors="replace"),
+                    "a file name that is not UTF-8 text: the image tag and the ignore file's patterns "
+                    "are text, so rename it or move it out of the build context",
+                ) from None
+    return listed
 
 
 def _walk(ignore: Ignore, top: list[os.DirEntry[str]]) -> list[_File]:

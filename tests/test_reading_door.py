@@ -478,3 +478,15 @@ def test_a_walk_past_its_budget_stops_with_an_error(tmp_path, monkeypatch):
     _, diagnostics = load_workspace(tmp_path / "big")
     [stopped] = [d for d in diagnostics.errors if d.code == "no-workspace"]
     assert "more than 20 folders" in stopped.message
+
+
+def test_a_file_name_that_is_not_utf8_in_a_build_context_is_located_not_a_traceback(project, tmp_path):
+    context = project / "skills/hello/actions/hello"
+    with open(os.path.join(os.fsencode(context), b"notes-\xff.txt"), "wb") as handle:
+        handle.write(b"x")
+    rendered = cli_in(project, "render", "--stack", "local", "--out", str(tmp_path / "out"))
+    checked = cli_in(project, "validate", "--stack", "local", "--json")
+    assert rendered.exit_code == 1 and checked.exit_code == 1, _output(rendered)
+    assert "not UTF-8 text" in _output(rendered) and "Traceback" not in _output(rendered) + _output(checked)
+    [problem] = [d for d in json.loads(checked.stdout)["diagnostics"] if d["severity"] == "error"]
+    assert problem["code"] == "build-context" and "notes-" in problem["file"]
