@@ -27,10 +27,12 @@ class Result:
 class Cli:
     project: Path
     env: dict[str, str]
+    # How `skillship` is started: this interpreter's, or the console script of another install.
+    command: tuple[str, ...] = (sys.executable, "-m", "skillship")
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
         done = subprocess.run(
-            [sys.executable, "-m", "skillship", *args],
+            [*self.command, *args],
             cwd=self.project,
             capture_output=True,
             text=True,
@@ -43,7 +45,7 @@ class Cli:
     def start(self, *args: str) -> subprocess.Popen:
         """The command, still running: for what streams (`logs --follow`, `status --wait`)."""
         return subprocess.Popen(
-            [sys.executable, "-m", "skillship", *args],
+            [*self.command, *args],
             cwd=self.project,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -21,6 +21,9 @@ class Stack:
     engine_bin: Path
     env: dict[str, str]
     timeout: float = 600  # seconds one operation may take (the benchmarks' big stacks take longer)
+    # The interpreter that hosts the program: this one, with the repository's Skillship; or that of
+    # an install of its own, which runs the driver as a script, away from the repository's folders.
+    python: Path | None = None
 
     def command(
         self, op: str, config: dict | None = None, secrets: dict | None = None, *, events: bool = True
@@ -37,12 +40,14 @@ class Stack:
             "engine_root": str(self.engine_bin.parent),
             "events": events,
         }
+        if self.python is not None:
+            return [str(self.python), str(REPO / "tests" / "e2e" / "driver.py"), json.dumps(spec)]
         return [sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)]
 
     def _run(self, op: str, config: dict | None = None, secrets: dict | None = None, *, events: bool = True) -> dict:
         done = subprocess.run(
             self.command(op, config, secrets, events=events),
-            cwd=REPO,
+            cwd=REPO if self.python is None else self.project,
             capture_output=True,
             text=True,
             timeout=self.timeout,
