@@ -47,10 +47,13 @@ def read_ignore_file(context: str | os.PathLike[str], present: Collection[str] |
     files that are not there. Bytes that are not UTF-8 are kept apart, not refused: docker reads the
     file as bytes. The file is read through the door, and only from inside its build context.
     Raises ReadRefused when the file exists but is not read."""
-    inside = Boundary(Path(context))
     for name in IGNORE_FILES if present is None else [n for n in IGNORE_FILES if n in present]:
+        path = Path(context, name)
+        # A file that is no link lies in the context by its very path; only a link needs the
+        # context's real path (a realpath per context, on every digest, otherwise).
+        inside = Boundary(Path(context)) if os.path.islink(path) else None
         try:
-            data = door.read_bytes(Path(context, name), IGNORE_FILE, inside)
+            data = door.read_bytes(path, IGNORE_FILE, inside)
         except FileMissing:
             continue
         return name, data.decode("utf-8", errors="surrogateescape")

@@ -139,9 +139,7 @@ def _read_bytes(name: str, kind: FileKind, inside: Boundary | None) -> bytes:
         raise FileMissing("file-missing", f"no such {kind.label}") from None
     except OSError as exc:
         raise ReadRefused("file-unreadable", exc.strerror or str(exc)) from None
-    _regular_or_refuse(before.st_mode, kind)
-    if inside is not None and not inside.holds(os.path.realpath(name)):
-        raise _outside(name, inside)
+    _regular_or_refuse(before.st_mode, kind)  # before the open: opening a device may act
     _size_or_refuse(before.st_size, kind)
     try:
         descriptor = os.open(name, _FLAGS)
