@@ -267,3 +267,29 @@ def test_a_render_killed_between_the_renames_is_repaired_by_the_next(tmp_path):
     with pytest.raises(rendering.RenderError):
         rendering.write_objects([{"kind": "ConfigMap", "metadata": {"name": "../x"}}], out)
     assert _snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "not json",
+        "[]",
+        '{"skillship:secrets": []}',
+        '{"skillship:secrets": {"value": "[1, 2]"}}',
+        '{"skillship:secrets": {"value": {"hello": "flat"}}}',
+        '{"skillship:secrets": {"value": {"hello": {"api.token": 7}}}}',
+        '{"skillship:secrets": {"value": "{\\"hello\\": {\\"api.token\\": NaN}}"}}',
+    ],
+)
+def test_pulumi_output_of_an_unexpected_shape_is_refused_without_a_crash(output):
+    from skillship.cli.render import secrets_in_config_output
+
+    assert secrets_in_config_output(output) is None
+
+
+def test_pulumi_output_of_the_expected_shape_gives_the_secrets():
+    from skillship.cli.render import secrets_in_config_output
+
+    nested = '{"skillship:secrets": {"value": "{\\"hello\\": {\\"api.token\\": \\"t0k\\"}}", "secret": true}}'
+    assert secrets_in_config_output(nested) == {"hello": {"api.token": "t0k"}}
+    assert secrets_in_config_output("{}") == {} and secrets_in_config_output("") == {}  # no secrets set
