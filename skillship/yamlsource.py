@@ -116,7 +116,9 @@ def _scalar(node: yaml.ScalarNode) -> Any:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise YamlSyntaxError(f"bad scalar value: {problem}", node.start_mark.line + 1) from None
     except (ValueError, OverflowError) as exc:  # a date that does not exist: February 30th
-        raise YamlSyntaxError(f"bad scalar value {node.value!r}: {exc}", node.start_mark.line + 1) from None
+        value = node.value if len(node.value) <= 40 else f"{node.value[:20]}...({len(node.value)} characters)"
+        reason = str(exc).split(";")[0]  # Python's advice on its digit limit is not the user's
+        raise YamlSyntaxError(f"bad scalar value {value!r}: {reason}", node.start_mark.line + 1) from None
 
 
 class _Converter:

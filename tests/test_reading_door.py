@@ -490,3 +490,14 @@ def test_a_file_name_that_is_not_utf8_in_a_build_context_is_located_not_a_traceb
     assert "not UTF-8 text" in _output(rendered) and "Traceback" not in _output(rendered) + _output(checked)
     [problem] = [d for d in json.loads(checked.stdout)["diagnostics"] if d["severity"] == "error"]
     assert problem["code"] == "build-context" and "notes-" in problem["file"]
+
+
+def test_an_integer_past_pythons_digit_limit_in_yaml_is_located_and_not_echoed(example_copy):
+    from skillship.validation import load_workspace
+
+    skill = example_copy / "skills/hello/skill.yaml"
+    skill.write_text(skill.read_text().replace("title: Hello job", "title: Hello job\nextra: " + "9" * 5000, 1))
+    _, diagnostics = load_workspace(example_copy)
+    [error] = diagnostics.errors
+    assert (error.code, error.line) == ("yaml-syntax", 4)
+    assert "5000 characters" in error.message and "9" * 100 not in error.message
