@@ -93,6 +93,7 @@ def test_init_with_a_ci_file_makes_every_stack_it_deploys(tmp_path, ci, path, te
     # the README's commands are the project's: its stacks and the secret under Skillship's namespace
     assert "pulumi config set --stack dev --secret skillship:registryPassword" in readme
     assert path in result.stderr and "stacks: local, dev, staging, prod" in result.stderr
+    assert f"asks for skillship[deploy]~={Version(metadata.version('skillship')).base_version}" in result.stderr
 
 
 def test_init_without_a_ci_file_makes_the_stacks_one_works_with_by_hand(tmp_path):

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from skillship.cli._common import Exit, fail, stderr
 from skillship.paths import display_path
-from skillship.scaffold import CI_FILES, EXAMPLE_SKILL, CiChoice, ScaffoldError, create_project
+from skillship.scaffold import CI_FILES, EXAMPLE_SKILL, CiChoice, ScaffoldError, create_project, requirement
 
 
 def init(
@@ -40,6 +41,10 @@ def init(
     stderr.print(f"stacks: {stacks}" + (f"; CI file: {CI_FILES[ci]}" if ci != "none" else ""))
     if started.kept:
         stderr.print(f"kept the repository's own {' and '.join(started.kept)}")
+    stderr.print(
+        f"requirements.txt asks for {escape(requirement())}: until your package index has it, name the wheel "
+        "or a git URL there (its comment says how)"
+    )
     step = "" if where == "." else f"cd {where} && "
     stderr.print(
         f"next: {step}python3 -m venv .venv && .venv/bin/pip install -r requirements.txt "
