@@ -95,6 +95,14 @@ def render_graph(graph: Graph, form: GraphFormat) -> str:
     return _mermaid(graph) if form == "mermaid" else _dot(graph)
 
 
+def _by_shard(graph: Graph) -> tuple[list[tuple[int, list[Node]]], list[Node]]:
+    """The nodes of each shard, in shard order, and the nodes of no shard: both formats draw a
+    group per shard, then the rest."""
+    shards = sorted({n.shard for n in graph.nodes if n.shard is not None})
+    groups = [(shard, [n for n in graph.nodes if n.shard == shard]) for shard in shards]
+    return groups, [n for n in graph.nodes if n.shard is None]
+
+
 def _mermaid_text(text: str) -> str:
     """Text inside a quoted Mermaid label: its entity codes for the characters that end or break one."""
     return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
@@ -110,12 +118,10 @@ def _mermaid(graph: Graph) -> str:
         opening, closing = ("(", ")") if node.kind in ("daemon", "both") else ("[", "]")
         return f'{ids[node.skill]}{opening}"{label}"{closing}'
 
-    shards = sorted({n.shard for n in graph.nodes if n.shard is not None})
-    for shard in shards:
-        lines.append(f'  subgraph shard{shard}["shard {shard}"]')
-        lines += [f"    {node_line(n)}" for n in graph.nodes if n.shard == shard]
-        lines.append("  end")
-    lines += [f"  {node_line(n)}" for n in graph.nodes if n.shard is None]
+    groups, lone = _by_shard(graph)
+    for shard, nodes in groups:
+        lines += [f'  subgraph shard{shard}["shard {shard}"]', *(f"    {node_line(n)}" for n in nodes), "  end"]
+    lines += [f"  {node_line(n)}" for n in lone]
     for edge in graph.edges:
         arrow = "-.->" if edge.chained else "-->"
         label = _mermaid_text(edge.label + (" (then)" if edge.chained else ""))
@@ -135,12 +141,11 @@ def _dot(graph: Graph) -> str:
         label = node.skill if node.kind == "job" else f"{node.skill}\n{node.kind}"
         return f"{_dot_text(node.skill)} [label={_dot_text(label)}{shape}];"
 
-    for shard in sorted({n.shard for n in graph.nodes if n.shard is not None}):
-        lines.append(f"  subgraph cluster_shard{shard} {{")
-        lines.append(f"    label={_dot_text(f'shard {shard}')};")
-        lines += [f"    {node_line(n)}" for n in graph.nodes if n.shard == shard]
-        lines.append("  }")
-    lines += [f"  {node_line(n)}" for n in graph.nodes if n.shard is None]
+    groups, lone = _by_shard(graph)
+    for shard, nodes in groups:
+        lines += [f"  subgraph cluster_shard{shard} {{", f"    label={_dot_text(f'shard {shard}')};"]
+        lines += [*(f"    {node_line(n)}" for n in nodes), "  }"]
+    lines += [f"  {node_line(n)}" for n in lone]
     for edge in graph.edges:
         style = ", style=dashed" if edge.chained else ""
         label = edge.label + (" (then)" if edge.chained else "")
