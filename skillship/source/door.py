@@ -117,11 +117,6 @@ class Boundary:
         return known
 
 
-def escapes(path: Path, folder: Path) -> bool:
-    """True when `path`, links followed, lies outside `folder` (for a single question)."""
-    return Boundary(folder).escapes(path)
-
-
 def read_bytes(path: Path, kind: FileKind, inside: Boundary | None = None) -> bytes:
     """The bytes of the regular file at `path`, at most `kind.limit` of them, after checking that
     it lies in `inside` (when given). Raises ReadRefused (FileMissing when there is no file)."""
@@ -165,13 +160,13 @@ def read_text(path: Path, kind: FileKind, inside: Boundary | None = None) -> str
     first byte that is not UTF-8)."""
     data = read_bytes(path, kind, inside)
     try:
-        return decode(data)
+        return _decode(data)
     except ReadRefused as exc:
         exc.path = os.fspath(path)
         raise
 
 
-def decode(data: bytes) -> str:
+def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
