@@ -134,6 +134,8 @@ def _swap_in(staging: Path, out_dir: Path) -> None:
         return
     # No exchange here: two renames, the old render parked where the next render looks for it.
     parked = _parking(out_dir)
+    if os.path.lexists(parked):  # not ours (_recover took any of ours): never replaced
+        raise RenderError(f"{parked} is in the way: render parks the previous render there; move it")
     out_dir.rename(parked)
     try:
         staging.rename(out_dir)
@@ -150,7 +152,7 @@ def _parking(out_dir: Path) -> Path:
 def _recover(out_dir: Path) -> None:
     """A render killed between its two renames left the old render parked: put it back."""
     parked = _parking(out_dir)
-    if parked.is_dir() and not parked.is_symlink():
+    if parked.is_dir() and not parked.is_symlink() and (parked / MARKER).is_file():
         if out_dir.exists():
             shutil.rmtree(parked, ignore_errors=True)  # the new render made it: the old one is stale
         else:

@@ -293,3 +293,20 @@ def test_pulumi_output_of_the_expected_shape_gives_the_secrets():
     nested = '{"skillship:secrets": {"value": "{\\"hello\\": {\\"api.token\\": \\"t0k\\"}}", "secret": true}}'
     assert secrets_in_config_output(nested) == {"hello": {"api.token": "t0k"}}
     assert secrets_in_config_output("{}") == {} and secrets_in_config_output("") == {}  # no secrets set
+
+
+def test_a_folder_of_the_users_where_render_would_park_is_never_touched(tmp_path, monkeypatch):
+    from skillship import render as rendering
+
+    out = tmp_path / "out"
+    rendering.write_objects(_objects("old"), out)
+    theirs = tmp_path / ".out.previous"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
+    rendering.write_objects(_objects("new"), out)  # the exchange: the parking place is not used
+    monkeypatch.setattr(rendering, "_exchange", lambda first, second: False)
+    with pytest.raises(rendering.RenderError, match="is in the way"):
+        rendering.write_objects(_objects("newer"), out)
+    assert (theirs / "notes.txt").read_text() == "mine"
+    assert all("namespace: new" in t.decode() for n, t in _snapshot(out).items() if n.endswith(".yaml"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.previous", "out"]
