@@ -73,7 +73,8 @@ def stack_message(
                 skill,
             )
             return None
-        code = {"file-too-large": "message-too-large", "outside-workspace": "outside-project"}.get(
+        # A skill's own message out of its workspace (validation says so first, as it reads them).
+        code = {"file-too-large": "message-too-large", "outside-workspace": "outside-workspace"}.get(
             exc.code, "message-unreadable"
         )
         problems.file(code, f"the message of skill {skill!r}: {exc.message}", display)
