@@ -27,9 +27,8 @@ from skillship.settings import (
     shard_stacks,
 )
 from skillship.source import door
-from skillship.source.door import PROJECT_FILE as PROJECT_KIND
+from skillship.source.door import PULUMI_YAML, Boundary, ReadRefused
 from skillship.source.door import STACK_FILE as STACK_KIND
-from skillship.source.door import Boundary, ReadRefused
 from skillship.yamlsource import FieldPath, YamlSyntaxError, parse_yaml
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -245,7 +244,7 @@ def _read_yaml(path: Path, project_dir: Path) -> dict[str, Any]:
     """A stack file or Pulumi.yaml, through the door and the workspace's YAML loader: inside the
     project, a regular file of at most a MiB, UTF-8, aliases and depth bounded, no key twice
     (Pulumi's own loader refuses one too). Raises StackFileError, naming the file and the line."""
-    kind = PROJECT_KIND if path.name == PROJECT_FILE else STACK_KIND
+    kind = PULUMI_YAML if path.name == PROJECT_FILE else STACK_KIND
     try:
         document = parse_yaml(door.read_text(path, kind, Boundary(project_dir)))
     except ReadRefused as exc:

@@ -21,8 +21,7 @@ from skillship.models import Action, ActionFile, Agent, AgentSkill, Skill
 from skillship.paths import display_path
 from skillship.podspec import PodOverrides, read_podspec
 from skillship.source import door
-from skillship.source.door import ACTION_FILE as ACTION_FILE_KIND
-from skillship.source.door import AGENT_FILE, POD_SPEC, SKILL_FILE, Boundary, FileKind, ReadRefused
+from skillship.source.door import ACTION_JSON, AGENT_FILE, POD_SPEC, SKILL_FILE, Boundary, FileKind, ReadRefused
 from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
 
 _SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}
@@ -406,7 +405,7 @@ def _action_files(directory: Path) -> list[Path]:
 
 def _read_action_file(file: Path, diagnostics: Diagnostics, boundary: Boundary) -> ActionSource | None:
     display = display_path(file)
-    text = read_text(file, display, diagnostics, ACTION_FILE_KIND, boundary)
+    text = read_text(file, display, diagnostics, ACTION_JSON, boundary)
     document = parse_document(text, display, diagnostics) if text is not None else None
     if document is None:
         return None

@@ -39,10 +39,10 @@ class FileKind:
 
 SKILL_FILE = FileKind("skill file", MiB)
 AGENT_FILE = FileKind("agent file", MiB)
-ACTION_FILE = FileKind("action file", MiB)
+ACTION_JSON = FileKind("action.json", MiB)
 POD_SPEC = FileKind("pod spec", MiB)
 STACK_FILE = FileKind("stack file", MiB)
-PROJECT_FILE = FileKind("project file", MiB)
+PULUMI_YAML = FileKind("Pulumi.yaml", MiB)
 MESSAGE = FileKind("message", MESSAGE_LIMIT)
 IGNORE_FILE = FileKind("ignore file", MiB)
 DOCKERFILE = FileKind("Dockerfile", MiB)
