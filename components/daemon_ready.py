@@ -9,8 +9,11 @@ send to the daemon are declared only once it serves. A pod of the rollout that c
 
 Pods that could not start before this `up` looked (an image refused before the pull Secret was
 fixed) are deleted at the first look, so their ReplicaSet makes new ones that try again now, not at
-the end of the kubelet's back-off (up to 5 minutes). The daemon is otherwise left as Kubernetes has
-it: docs/objects.md ("A daemon that cannot start") says why.
+the end of the kubelet's back-off (up to 5 minutes). Those new pods get one more fresh start, after
+a pause, if they cannot start either: the kubelet reads pull Secrets from a cache its watch keeps,
+which may not yet hold the Secret this `up` has just fixed (seen in CI: the first new pod was
+refused with the old password). The daemon is otherwise left as Kubernetes has it:
+docs/objects.md ("A daemon that cannot start") says why.
 
 Only `pulumi up` of a stack that waits watches, as for tasks (components/start_watch.py).
 """
@@ -43,6 +46,10 @@ READY_TIMEOUT_SECONDS = 600  # the provider's own wait for a Deployment, which t
 # A cluster silent this long fails the wait: an API server restarting comes back sooner, and one
 # that cannot be reached (a provider that found it so still reports unchanged objects) never does.
 UNANSWERED_SECONDS = 30.0
+# Fresh starts of pods that cannot start: one at the first look, for pods that failed before this
+# `up`; one more, this long after, for the pods that replaced them (the kubelet's Secret cache).
+FRESH_STARTS = 2
+FRESH_START_PAUSE_SECONDS = 3.0
 # The cluster's calls run on threads of their own: the SDK's calls to the engine use the loop's
 # default executor. A few threads serve every daemon of the program.
 _cluster_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="skillship-daemon-ready")
@@ -119,6 +126,7 @@ async def wait_until_serving(
     poll: float = POLL_SECONDS,
     timeout: float = READY_TIMEOUT_SECONDS,
     unanswered: float = UNANSWERED_SECONDS,
+    fresh_start_pause: float = FRESH_START_PAUSE_SECONDS,
     now: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
     tell: Tell = tell_engine,
 ) -> None:
@@ -130,7 +138,7 @@ async def wait_until_serving(
     except Exception as exc:  # noqa: BLE001 said, and nothing that sends to the daemon is declared
         raise _failed(f"cannot read the rollout of {where} ({exc})", daemon, tell) from None
     started, first, said, pause = loop.time(), True, "", min(FIRST_POLL_SECONDS, poll)
-    answered = started
+    answered, fresh_starts = started, 0
     while True:
         try:
             look = await loop.run_in_executor(_cluster_calls, rollout.look)
@@ -150,8 +158,13 @@ async def wait_until_serving(
             )
             if state.ready:
                 return
-            if first and state.failure is not None and state.failure.reason in CANNOT_START:
-                # Failed before this `up` looked: let its ReplicaSet try again now (module docstring).
+            cannot_start = state.failure is not None and state.failure.reason in CANNOT_START
+            if cannot_start and (first or 0 < fresh_starts < FRESH_STARTS):
+                # Failed before this `up` looked, or right after the fresh start it gave them: let the
+                # ReplicaSet try again now (module docstring).
+                if not first:
+                    await asyncio.sleep(fresh_start_pause)
+                fresh_starts += 1
                 stale = [
                     str(pod["metadata"]["name"])
                     for pod in current_pods(look.deployment, look.replica_sets, look.pods)

@@ -66,7 +66,9 @@ def rollout_state(
 def current_pods(
     deployment: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:
-    """The pods of the Deployment's newest ReplicaSet: the one whose revision is the Deployment's."""
+    """The pods of the Deployment's newest ReplicaSet (the one whose revision is the Deployment's)
+    that are not being deleted: one going away is not what the rollout waits for, and its last
+    state (a pull refused before a fix) says nothing of the pod that replaces it."""
     revision = _annotations(deployment).get(REVISION)
     if revision is None:
         return []
@@ -75,7 +77,11 @@ def current_pods(
         for replica_set in replica_sets
         if _annotations(replica_set).get(REVISION) == revision and _labels(replica_set).get(TEMPLATE_HASH)
     }
-    return [pod for pod in pods if _labels(pod).get(TEMPLATE_HASH) in hashes]
+    return [
+        pod
+        for pod in pods
+        if _labels(pod).get(TEMPLATE_HASH) in hashes and not (pod.get("metadata") or {}).get("deletionTimestamp")
+    ]
 
 
 def daemon_failure_message(*, skill: str, namespace: str, deployment: str, failure: StartFailure) -> str:

@@ -58,11 +58,14 @@ def replica_set(template_hash, revision):
 REPLICA_SETS = [replica_set("old111", "1"), replica_set("new222", "2")]
 
 
-def pod(name, template_hash="new222", waiting=None, phase="Pending"):
+def pod(name, template_hash="new222", waiting=None, phase="Pending", deleted=False):
     status: dict = {"phase": phase}
     if waiting:
         status["containerStatuses"] = [{"name": "daemon", "state": {"waiting": waiting}}]
-    return {"metadata": {"name": name, "labels": {TEMPLATE_HASH: template_hash}}, "status": status}
+    metadata: dict = {"name": name, "labels": {TEMPLATE_HASH: template_hash}}
+    if deleted:
+        metadata["deletionTimestamp"] = "2026-12-06T10:00:00Z"
+    return {"metadata": metadata, "status": status}
 
 
 def state(dep, pods=()):
@@ -143,7 +146,7 @@ def look(dep, *pods):
     return Look(dep, REPLICA_SETS, list(pods))
 
 
-def _wait(rollout, *, timeout=5.0, unanswered=5.0, connect=None):
+def _wait(rollout, *, timeout=5.0, unanswered=5.0, connect=None, fresh_start_pause=0.01):
     told: list[tuple[str, str]] = []
     try:
         asyncio.run(
@@ -154,6 +157,7 @@ def _wait(rollout, *, timeout=5.0, unanswered=5.0, connect=None):
                 poll=0.01,
                 timeout=timeout,
                 unanswered=unanswered,
+                fresh_start_pause=fresh_start_pause,
                 now=lambda: NOW,
                 tell=lambda severity, message, _: told.append((severity, message)),
             )
@@ -177,17 +181,36 @@ def test_the_wait_returns_once_the_daemon_serves_and_says_what_it_waits_for_once
     ]
 
 
-def test_a_pod_that_failed_before_the_up_looked_is_given_a_fresh_start_then_fails_the_up():
+def test_a_pod_that_failed_before_the_up_looked_is_given_two_fresh_starts_then_fails_the_up():
     stale = look(deployment(available=0), pod("consumer-new222-a", waiting=PULL_REFUSED))
     again = look(deployment(available=0), pod("consumer-new222-b", waiting=PULL_REFUSED))
-    rollout = FakeRollout([stale, again])
+    still = look(deployment(available=0), pod("consumer-new222-c", waiting=PULL_REFUSED))
+    rollout = FakeRollout([stale, again, still])
     told, failed = _wait(rollout)
-    assert rollout.deleted == [["consumer-new222-a"]]  # once, at the first look only
+    # At the first look, and once more for the pod that replaced it (the kubelet's Secret cache).
+    assert rollout.deleted == [["consumer-new222-a"], ["consumer-new222-b"]]
     assert failed is not None and str(failed) == (
         "daemon of skill 'consumer' does not serve; nothing that sends to it was deployed"
     )
     [(severity, message)] = told
-    assert severity == "error" and "cannot start: ErrImagePull" in message and "consumer-new222-b" in message
+    assert severity == "error" and "cannot start: ErrImagePull" in message and "consumer-new222-c" in message
+
+
+def test_a_replacement_refused_with_the_kubelets_old_secret_gets_its_second_start():
+    """Seen in CI: the Secret fixed, the stale pod deleted, and its replacement still refused,
+    the kubelet's cache holding the old password; the next replacement pulled."""
+    stale = look(deployment(available=0), pod("consumer-new222-a", waiting=PULL_REFUSED))
+    refused = look(deployment(available=0), pod("consumer-new222-b", waiting=PULL_REFUSED))
+    rollout = FakeRollout([stale, refused, look(deployment(), pod("consumer-new222-c", phase="Running"))])
+    told, failed = _wait(rollout)
+    assert failed is None and told == []
+    assert rollout.deleted == [["consumer-new222-a"], ["consumer-new222-b"]]
+
+
+def test_a_pod_being_deleted_is_not_judged():
+    going = pod("consumer-new222-a", waiting=PULL_REFUSED, deleted=True)
+    assert state(deployment(available=0), [going]).failure is None
+    assert state(deployment(available=0), [going, pod("consumer-new222-b", waiting=PULL_REFUSED)]).failure
 
 
 def test_a_fresh_start_that_works_serves():
