@@ -7,8 +7,8 @@ instead, reading the rollout as `kubectl rollout status` does (skillship.rollout
 send to the daemon are declared only once it serves. A pod of the rollout that cannot start
 (skillship.pod_start) fails the `up` at once, naming Kubernetes' reason.
 
-Pods that could not start before this `up` looked (an image refused before the pull Secret was
-fixed) are deleted at the first look, so their ReplicaSet makes new ones that try again now, not at
+Pods an earlier `up` left unable to start (an image refused before the pull Secret was fixed)
+are deleted at the first look, so their ReplicaSet makes new ones that try again now, not at
 the end of the kubelet's back-off (up to 5 minutes). Those new pods get one more fresh start, after
 a pause, if they cannot start either: the kubelet reads pull Secrets from a cache its watch keeps,
 which may not yet hold the Secret this `up` has just fixed (seen in CI: the first new pod was
@@ -35,7 +35,7 @@ from pulumi.runtime.settings import get_monitor
 
 from components.cluster_client import cluster_api
 from skillship.pod_start import CANNOT_START
-from skillship.rollout import current_pods, daemon_failure_message, rollout_state
+from skillship.rollout import current_pods, daemon_failure_message, pending_from_before, rollout_state
 from skillship.settings import StackSettings
 
 # Looks come quickly at first, as the provider's own wait reacts to events, then every 2 s: a
@@ -138,6 +138,7 @@ async def wait_until_serving(
     except Exception as exc:  # noqa: BLE001 said, and nothing that sends to the daemon is declared
         raise _failed(f"cannot read the rollout of {where} ({exc})", daemon, tell) from None
     started, first, said, pause = loop.time(), True, "", min(FIRST_POLL_SECONDS, poll)
+    began = now()
     answered, fresh_starts = started, 0
     while True:
         try:
@@ -159,17 +160,19 @@ async def wait_until_serving(
             if state.ready:
                 return
             cannot_start = state.failure is not None and state.failure.reason in CANNOT_START
-            if cannot_start and (first or 0 < fresh_starts < FRESH_STARTS):
-                # Failed before this `up` looked, or right after the fresh start it gave them: let the
-                # ReplicaSet try again now (module docstring).
+            pods = current_pods(look.deployment, look.replica_sets, look.pods)
+            # At the first look, the pods an earlier `up` left unable to start; after that, the pods
+            # that replaced them, once (module docstring). Pods this `up` made fail it at once.
+            if first:
+                stale = pending_from_before(pods, began)
+            elif 0 < fresh_starts < FRESH_STARTS:
+                stale = [str(p["metadata"]["name"]) for p in pods if (p.get("status") or {}).get("phase") == "Pending"]
+            else:
+                stale = []
+            if cannot_start and stale:
                 if not first:
                     await asyncio.sleep(fresh_start_pause)
                 fresh_starts += 1
-                stale = [
-                    str(pod["metadata"]["name"])
-                    for pod in current_pods(look.deployment, look.replica_sets, look.pods)
-                    if (pod.get("status") or {}).get("phase") in (None, "Pending")
-                ]
                 # Should the delete fail, the kubelet's own retry, after its back-off, is what is waited for.
                 with contextlib.suppress(Exception):
                     await loop.run_in_executor(_cluster_calls, rollout.delete_pods, stale)

@@ -63,6 +63,27 @@ def rollout_state(
     return RolloutState(True, "")
 
 
+# A pod made this long before a wait began was made by an earlier `up` (or by the cluster since):
+# room for the API server's clock and the runner's to differ, as NTP keeps them.
+BEFORE_THIS_UP_SECONDS = 15
+
+
+def pending_from_before(
+    pods: Sequence[Mapping[str, Any]], began: datetime.datetime, margin: float = BEFORE_THIS_UP_SECONDS
+) -> list[str]:
+    """The pending pods among `pods` made before a wait that began at `began`: those an earlier
+    `up` left unable to start, which this one may start afresh. A pod of unknown age is not."""
+    found = []
+    for pod in pods:
+        created = (pod.get("metadata") or {}).get("creationTimestamp")
+        if not created or (pod.get("status") or {}).get("phase") not in (None, "Pending"):
+            continue
+        made = datetime.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        if made < began - datetime.timedelta(seconds=margin):
+            found.append(str(pod["metadata"]["name"]))
+    return found
+
+
 def current_pods(
     deployment: Mapping[str, Any], replica_sets: Sequence[Mapping[str, Any]], pods: Sequence[Mapping[str, Any]]
 ) -> list[Mapping[str, Any]]:

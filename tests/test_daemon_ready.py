@@ -58,11 +58,17 @@ def replica_set(template_hash, revision):
 REPLICA_SETS = [replica_set("old111", "1"), replica_set("new222", "2")]
 
 
-def pod(name, template_hash="new222", waiting=None, phase="Pending", deleted=False):
+def pod(name, template_hash="new222", waiting=None, phase="Pending", deleted=False, created=None):
+    """A pod of the rollout; `created` defaults to an hour before NOW: an earlier `up`'s."""
     status: dict = {"phase": phase}
     if waiting:
         status["containerStatuses"] = [{"name": "daemon", "state": {"waiting": waiting}}]
-    metadata: dict = {"name": name, "labels": {TEMPLATE_HASH: template_hash}}
+    made = created or NOW - datetime.timedelta(hours=1)
+    metadata: dict = {
+        "name": name,
+        "labels": {TEMPLATE_HASH: template_hash},
+        "creationTimestamp": made.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     if deleted:
         metadata["deletionTimestamp"] = "2026-12-06T10:00:00Z"
     return {"metadata": metadata, "status": status}
@@ -205,6 +211,16 @@ def test_a_replacement_refused_with_the_kubelets_old_secret_gets_its_second_star
     told, failed = _wait(rollout)
     assert failed is None and told == []
     assert rollout.deleted == [["consumer-new222-a"], ["consumer-new222-b"]]
+
+
+def test_pods_this_up_made_that_cannot_start_fail_it_at_once_even_at_the_first_look():
+    """A first deploy whose pods were refused before the first look: no earlier `up` left them, so
+    there is nothing to start afresh (and waiting would let a task's failure end the `up` first)."""
+    refused = pod("consumer-new222-a", waiting=PULL_REFUSED, created=NOW - datetime.timedelta(seconds=2))
+    rollout = FakeRollout([look(deployment(available=0), refused)])
+    told, failed = _wait(rollout)
+    assert failed is not None and rollout.deleted == []
+    assert told[-1][0] == "error" and "consumer-new222-a" in told[-1][1]
 
 
 def test_a_pod_being_deleted_is_not_judged():
