@@ -11,8 +11,8 @@ Pods an earlier `up` left unable to start (an image refused before the pull Secr
 are deleted at the first look, so their ReplicaSet makes new ones that try again now, not at
 the end of the kubelet's back-off (up to 5 minutes). Those new pods get one more fresh start, after
 a pause, if they cannot start either: the kubelet reads pull Secrets from a cache its watch keeps,
-which may not yet hold the Secret this `up` has just fixed (seen in CI: the first new pod was
-refused with the old password). The daemon is otherwise left as Kubernetes has it:
+which can lag an update (once in CI, the `up` that fixed the password saw a pod refused with the
+old one). The daemon is otherwise left as Kubernetes has it:
 docs/objects.md ("A daemon that cannot start") says why.
 
 Only `pulumi up` of a stack that waits watches, as for tasks (components/start_watch.py).
