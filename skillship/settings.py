@@ -41,6 +41,18 @@ _IMAGE_REFERENCE = re.compile(
 _EGRESS_HOST = re.compile(r"[^\s/]+/[^\s/]+")
 _LOGIN = re.compile(r"[^\s\x00-\x1f\x7f]+")  # a registry user: no space or control character
 _BUILDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a buildx instance's name
+# Text settings checked whole against a pattern: field -> (pattern, what the value must be).
+_SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
+    "registry": (
+        _IMAGE_NAME,
+        "a registry and repository such as registry.example.com/team "
+        "(a host, an optional port, lower-case path parts; no tag, no space)",
+    ),
+    "registry_username": (_LOGIN, "a registry user name (no space or control character)"),
+    "registry_pull_username": (_LOGIN, "a registry user name (no space or control character)"),
+    "builder": (_BUILDER, "a buildx builder's name (letters, digits, '_', '.', '-')"),
+    "promote_from": (_STACK_NAME, "a stack name (a stack, or organization/project/stack)"),
+}
 # imagePullSecret's two words; any other value names a Secret the namespace already has.
 PULL_SECRET_AUTO, PULL_SECRET_NONE = "auto", "none"
 PULL_SECRET_NAME = "skillship-registry-pull"  # the Secret Skillship declares in `auto` mode
@@ -291,14 +303,14 @@ class StackSettings(BaseModel):
                 raise ValueError(f"egress host {host!r} must read namespace/host, e.g. './*' or 'istio-system/*'")
         return value
 
-    @field_validator("registry")
+    @field_validator(*_SHAPES)
     @classmethod
-    def _registry(cls, value: str | None) -> str | None:
-        if value is not None and not _IMAGE_NAME.fullmatch(value):
-            raise ValueError(
-                f"{value!r} is not a registry and repository such as registry.example.com/team "
-                "(a host, an optional port, lower-case path parts; no tag, no space)"
-            )
+    def _shaped(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The text settings each checked whole against its pattern (_SHAPES)."""
+        assert info.field_name is not None
+        pattern, shape = _SHAPES[info.field_name]
+        if value is not None and not pattern.fullmatch(value):
+            raise ValueError(f"{value!r} is not {shape}")
         return value
 
     @field_validator("images")
@@ -310,20 +322,6 @@ class StackSettings(BaseModel):
                     f"the image of {skill!r}, {reference!r}, is not an image reference such as "
                     "registry.example.com/team/hello:1.2 or ...@sha256:<digest>"
                 )
-        return value
-
-    @field_validator("registry_username", "registry_pull_username")
-    @classmethod
-    def _login(cls, value: str | None) -> str | None:
-        if value is not None and not _LOGIN.fullmatch(value):
-            raise ValueError(f"{value!r} is not a registry user name (no space or control character)")
-        return value
-
-    @field_validator("builder")
-    @classmethod
-    def _builder(cls, value: str | None) -> str | None:
-        if value is not None and not _BUILDER.fullmatch(value):
-            raise ValueError(f"{value!r} is not a buildx builder's name (letters, digits, '_', '.', '-')")
         return value
 
     @field_validator("egress_networks")
@@ -339,13 +337,6 @@ class StackSettings(BaseModel):
                 ) from None
             if "/" not in network:
                 raise ValueError(f"egress network {network!r} needs its prefix length, such as {network}/32")
-        return value
-
-    @field_validator("promote_from")
-    @classmethod
-    def _stack_name(cls, value: str | None) -> str | None:
-        if value is not None and not _STACK_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is not a stack name (a stack, or organization/project/stack)")
         return value
 
     @model_validator(mode="after")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -68,6 +69,24 @@ def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
     if _Mode.json:
         print_json({"error": message, "exitCode": int(code)})
     raise typer.Exit(int(code))
+
+
+def workspace_folder(given: Path | None, command: str) -> Path:
+    """The workspace a command was given, or the one it stands in (this folder's `skills/`, or the
+    project's above: skillship.workspace.find_workspace). A usage error when there is none, or when
+    the one given is no folder: never a walk of whatever lies here."""
+    from skillship.workspace import find_workspace  # the workspace's models load only when needed
+
+    found = given or find_workspace(Path("."))
+    if found is None:
+        fail(
+            "no workspace here: no skills/ folder in this folder, nor a Skillship project above it; "
+            f"run this in a workspace, or name one: skillship {command} PATH",
+            Exit.USAGE,
+        )
+    if not found.is_dir():
+        fail(f"{found}: no such directory", Exit.USAGE)
+    return found
 
 
 def print_json(data: Any) -> None:

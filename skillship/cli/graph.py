@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from skillship.cli._common import Exit, fail, json_mode, print_json
+from skillship.cli._common import Exit, fail, json_mode, print_json, workspace_folder
 from skillship.graph import GraphFormat, render_graph, workspace_graph
 from skillship.stackfiles import StackFileError, find_project, load_stack
-from skillship.workspace import find_workspace
 
 # The --json document's version: it changes only when a key changes meaning or disappears.
 JSON_VERSION = 1
@@ -51,14 +50,8 @@ def graph(
             config = load_stack(find_project(Path.cwd()), stack)
         except StackFileError as exc:
             fail(str(exc), Exit.USAGE)
-        root = workspace_argument or config.project_dir / config.settings.workspace_dir
-    else:
-        found = workspace_argument or find_workspace(Path("."))
-        if found is None:
-            fail("no workspace here: no skills/ folder, nor a Skillship project above; name one", Exit.USAGE)
-        root = found
-    if not root.is_dir():
-        fail(f"{root}: no such directory", Exit.USAGE)
+    given = workspace_argument or (config.project_dir / config.settings.workspace_dir if stack is not None else None)
+    root = workspace_folder(given, "graph")
     workspace, diagnostics = load_workspace(root)
     if not diagnostics.ok:
         fail(f"the workspace is invalid ({len(diagnostics.errors)} error(s)): see `skillship validate`", Exit.FAILED)

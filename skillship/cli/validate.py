@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout
+from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout, workspace_folder
 from skillship.diagnostics import Diagnostics, Severity
 from skillship.validation import load_workspace
-from skillship.workspace import AgentSource, SkillSource, Workspace, find_workspace
+from skillship.workspace import AgentSource, SkillSource, Workspace
 
 JSON_VERSION = 1
 
@@ -35,15 +35,7 @@ def validate(
     json_mode(json_output)
     if workspace_argument is not None and workspace_option is not None and workspace_argument != workspace_option:
         fail("give the workspace once: as an argument or with --workspace", Exit.USAGE)
-    workspace = workspace_argument or workspace_option or find_workspace(Path("."))
-    if workspace is None:
-        fail(
-            "no workspace here: no skills/ folder in this folder, nor a Skillship project above it; "
-            "run this in a workspace, or name one: skillship validate PATH",
-            Exit.USAGE,
-        )
-    if not workspace.is_dir():
-        fail(f"{workspace}: no such directory")
+    workspace = workspace_folder(workspace_argument or workspace_option, "validate")
     loaded, diagnostics = load_workspace(workspace)
     if stack is not None and diagnostics.ok:
         check_stack(loaded, stack, diagnostics)
