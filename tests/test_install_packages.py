@@ -12,7 +12,16 @@ import pytest
 from tests.conftest import REPO
 
 SCRIPT = REPO / "tools/node/install-packages.sh"
-PACKAGES = ("containerd", "runc", "containernetworking-plugins", "iptables", "conntrack", "ipset", "mmdebstrap")
+PACKAGES = (
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "iptables",
+    "conntrack",
+    "ipset",
+    "mmdebstrap",
+    "rsync",
+)
 
 
 def _tool(folder: Path, name: str, body: str) -> None:

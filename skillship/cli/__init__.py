@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Each command is the function of its name in skillship/cli/<name>.py, in the order `--help` lists
 # them. A command's module is imported when the command is looked up, so `validate` loads no
 # cluster client, no stack settings and no scaffold (bench/commands.py counts what it costs).
-COMMANDS = ("init", "validate", "new", "render", "graph", "status", "logs", "run", "shards")
+COMMANDS = ("init", "validate", "new", "render", "graph", "status", "logs", "run", "shards", "builder")
 
 
 class CommandsOnDemand(MutableMapping[str, "Command"]):

@@ -1,13 +1,16 @@
 """Skillship as a user has it: a wheel built from this tree, installed (not editable) into a
-virtualenv of its own, and a project started with that install's `skillship init` in a folder
-outside this repository, under a name of its own. The project is deployed to the real node with
-its secrets set by the commands its README and docs/settings.md give, and its task must succeed
-and see the secret.
+virtualenv of its own, and a project started with that install's `skillship init --ci gitlab` in a
+folder outside this repository, under a name of its own. Its secrets are set by the commands its
+README and docs/settings.md give; then its own `.gitlab-ci.yml` runs under gitlab-ci-local's shell
+executor against the real node, as GitLab would run it: a merge request's pipeline (the preview),
+then the default branch's (dev's deploy and its gate, the promotion to staging by digest). The
+task must succeed and see the secret.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -21,11 +24,10 @@ import yaml
 from tests.conftest import REPO
 from tests.e2e.cli import Cli
 from tests.e2e.stacks import make_stack
-from tests.realnode.buildkit import BUILDER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
 PROJECT = "team-jobs"
-NAMESPACE = "team-jobs-dev"
+RUN_FILE = ".gitlab-ci-local.yml"  # the CI file as the shell executor runs it (_shell_runnable)
 # What the wheel is built from: the package's own folders and metadata, copied, so the build
 # writes nothing (build/, *.egg-info) into the working tree.
 PACKAGE_SOURCES = ("pyproject.toml", "README.md", "skillship", "components", "skillship_pipeline", "skillship_runtime")
@@ -65,7 +67,45 @@ def installed(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def user_project(installed, real_node, engine_bin, tmp_path_factory) -> dict:
+def gitlab_ci_local() -> Path:
+    """The runner for .gitlab-ci.yml files (tools/gitlab-ci-local: from npm, cached)."""
+    if shutil.which("rsync") is None:
+        pytest.fail(
+            "gitlab-ci-local copies the project with rsync, which is missing: run bash tools/node/install-packages.sh"
+        )
+    if shutil.which("npm") is None:
+        pytest.fail("gitlab-ci-local comes from npm: install Node.js 20 or later with npm")
+    return Path(_run("bash", REPO / "tools/gitlab-ci-local/install.sh", timeout=900).splitlines()[-1])
+
+
+def _shell_runnable(ci_file: dict) -> dict:
+    """The CI file as the shell executor can run it: without `services`, which only a container
+    executor starts (the suite's BuildKit stands in for the service, at BUILDKIT_HOST)."""
+    runnable = json.loads(json.dumps(ci_file))
+    for job in runnable.values():
+        if isinstance(job, dict):
+            job.pop("services", None)
+    return runnable
+
+
+def _jobs(kube, namespace: str) -> dict[str, str]:
+    """Each skill's Job in the namespace, with the image it runs."""
+    from kubernetes import client
+
+    found = client.BatchV1Api(kube).list_namespaced_job(namespace)
+    return {j.metadata.labels["skillship.io/skill"]: j.spec.template.spec.containers[0].image for j in found.items}
+
+
+def _namespaces(kube) -> set[str]:
+    from kubernetes import client
+
+    return {n.metadata.name for n in client.CoreV1Api(kube).list_namespace().items}
+
+
+@pytest.fixture(scope="module")
+def user_project(installed, real_node, engine_bin, gitlab_ci_local, tmp_path_factory) -> dict:
+    from kubernetes import config
+
     venv = installed["venv"]
     home = tmp_path_factory.mktemp("home")
     project = home / PROJECT
@@ -91,20 +131,20 @@ def user_project(installed, real_node, engine_bin, tmp_path_factory) -> dict:
         cwd=project,
     ).split()
 
-    # The user points the dev stack at their cluster and registry, and gives the skill a secret.
-    dev = project / "stacks/Pulumi.dev.yaml"
-    stack_file = yaml.safe_load(dev.read_text())
-    stack_file["config"].update(
-        {
-            "kubernetes:context": "e2e",
-            "skillship:registry": f"{real_node.registry.host}/{PROJECT}",
-            "skillship:registryUsername": real_node.registry.USERNAME,
-            "skillship:builder": BUILDER,
-            "skillship:istioMode": "none",  # no Envoy here
-            "skillship:activeDeadlineSeconds": 180,
-        }
-    )
-    dev.write_text(yaml.safe_dump(stack_file))
+    # The user points dev and staging at their cluster and registry (dev builds with the current
+    # builder, which the CI job's `skillship builder` sets), and gives the skill a secret.
+    common = {
+        "kubernetes:context": "e2e",
+        "skillship:registry": f"{real_node.registry.host}/{PROJECT}",
+        "skillship:registryUsername": real_node.registry.USERNAME,
+        "skillship:istioMode": "none",  # no Envoy here
+        "skillship:activeDeadlineSeconds": 180,
+    }
+    for name in ("dev", "staging"):
+        path = project / f"stacks/Pulumi.{name}.yaml"
+        stack_file = yaml.safe_load(path.read_text())
+        stack_file["config"].update(common)
+        path.write_text(yaml.safe_dump(stack_file))
     skill = project / "skills/hello/skill.yaml"
     skill.write_text(skill.read_text().replace("properties: []\n", "properties:\n" + SECURE_PROPERTY))
     main = project / "skills/hello/actions/hello/main.py"
@@ -112,31 +152,108 @@ def user_project(installed, real_node, engine_bin, tmp_path_factory) -> dict:
     assert text.count("    return 0\n") == 1
     main.write_text(text.replace("    return 0\n", PRINTS_TOKEN_DIGEST))
 
-    stack = make_stack(
-        "dev",
-        project,
-        engine_bin,
-        real_node.cluster,
-        tmp_path_factory.mktemp("user-backend"),
-        extra_env=real_node.pulumi_env(),
-    )
-    stack.python = venv / "bin/python"
+    backend = tmp_path_factory.mktemp("user-backend")
+    stacks = {
+        name: make_stack(name, project, engine_bin, real_node.cluster, backend, extra_env=real_node.pulumi_env())
+        for name in ("dev", "staging")
+    }
+    for stack in stacks.values():
+        stack.python = venv / "bin/python"
     pulumi = [engine_bin / "pulumi", "--non-interactive"]
-    env = {**os.environ, **stack.env}
-    _run(*pulumi, "stack", "init", "dev", cwd=project, env=env)
+    env = {**os.environ, **stacks["dev"].env}
     token = secrets.token_hex(12)
     # The commands as the README and docs/settings.md give them; a secret comes on standard input
     # (the registry password) or as the value.
-    set_secret = [*pulumi, "config", "set", "--stack", "dev", "--secret"]
-    _run(*set_secret, "skillship:registryPassword", cwd=project, env=env, input=real_node.registry.password)
-    _run(*set_secret, "--path", 'skillship:secrets.hello["api.token"]', token, cwd=project, env=env)
+    for name in stacks:
+        _run(*pulumi, "stack", "init", name, cwd=project, env=env)
+        set_secret = [*pulumi, "config", "set", "--stack", name, "--secret"]
+        _run(*set_secret, "--path", 'skillship:secrets.hello["api.token"]', token, cwd=project, env=env)
+    _run(
+        *pulumi,
+        "config",
+        "set",
+        "--stack",
+        "dev",
+        "--secret",
+        "skillship:registryPassword",
+        cwd=project,
+        env=env,
+        input=real_node.registry.password,
+    )
     seen["token"] = token
-    seen["stack_file_after_config"] = dev.read_text()
-    seen["up"] = stack.up_result()
+    seen["stack_file_after_config"] = (project / "stacks/Pulumi.dev.yaml").read_text()
+
+    # The repository: main, and a change on a branch for the merge request.
+    git = ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"]
+    _run(*git, "init", "--quiet", "--initial-branch", "main", cwd=project)
+    _run(*git, "add", "--all", cwd=project)
+    _run(*git, "commit", "--quiet", "--message", "A project of our own", cwd=project)
+    ci_file = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    seen["ci_file"] = ci_file
+    (project / RUN_FILE).write_text(yaml.safe_dump(_shell_runnable(ci_file), sort_keys=False))
+
+    # What the runner's job gets: the CI/CD variables the file's header lists, the runner's tools
+    # on PATH (the installed Skillship, the Pulumi CLI), and BUILDKIT_HOST set as a project
+    # variable over the file's, at the suite's BuildKit. buildx's folder starts empty: the job's
+    # `skillship builder` makes the builder.
+    buildx = tmp_path_factory.mktemp("runner-buildx")
+    runner_env = {
+        **{k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "VIRTUAL_ENV", "BUILDX_CONFIG")},
+        **{k: v for k, v in stacks["dev"].env.items() if k not in ("KUBECONFIG", "BUILDX_CONFIG", "PATH")},
+        "PATH": f"{venv / 'bin'}:{engine_bin}:{os.environ['PATH']}",
+        "BUILDX_CONFIG": str(buildx),
+        "SKILLSHIP_REGISTRY_PASSWORD": real_node.registry.password,
+        "SKILLSHIP_KUBECONFIG_DATA": real_node.cluster.kubeconfig.read_text(),
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(installed["dist"]),
+    }
+    buildkit_host = f"unix://{real_node.buildkit.socket}"
+
+    def pipeline(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                str(gitlab_ci_local),
+                "--force-shell-executor",
+                "--file",
+                RUN_FILE,
+                "--no-color",
+                "--max-job-name-padding",
+                "0",
+                "--variable",
+                f"BUILDKIT_HOST={buildkit_host}",
+                *args,
+            ],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env=runner_env,
+        )
+
+    kube = config.new_client_from_config(str(real_node.cluster.kubeconfig))
+    _run(*git, "checkout", "--quiet", "-b", "greeting", cwd=project)
+    (project / "skills/hello/actions/hello/main.py").write_text(main.read_text() + "\n# a merge request\n")
+    _run(*git, "commit", "--quiet", "--all", "--message", "A change for review", cwd=project)
+    before = _namespaces(kube)
+    seen["merge_request"] = pipeline(
+        "--ignore-predefined-vars", "CI_PIPELINE_SOURCE", "--variable", "CI_PIPELINE_SOURCE=merge_request_event"
+    )
+    seen["namespaces"] = (before, _namespaces(kube))
+    seen["summary"] = (project / "preview.md").read_text() if (project / "preview.md").exists() else ""
+
+    _run(*git, "checkout", "--quiet", "main", cwd=project)
+    _run(*git, "merge", "--quiet", "--ff-only", "greeting", cwd=project)
+    seen["main"] = pipeline("--manual", "promote-staging")
+    seen["jobs"] = {stage: _jobs(kube, f"{PROJECT}-{stage}") for stage in stacks}
+    seen["staging_state"] = stacks["staging"].export()
+    seen["builders"] = (
+        sorted(p.name for p in (buildx / "instances").iterdir()) if (buildx / "instances").exists() else []
+    )
+
     cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)}, command=(str(venv / "bin/skillship"),))
     seen["status"] = cli("status", "--stack", "dev", "--json")
     seen["logs"] = cli("logs", "hello", "--stack", "dev")
-    seen["destroy"] = stack.destroy()
+    seen["destroy"] = [stacks["staging"].destroy(), stacks["dev"].destroy()]
     return seen
 
 
@@ -149,19 +266,55 @@ def test_the_wheel_installs_the_cli_and_the_program_outside_the_repository(insta
     assert not (REPO / "build").exists() and not (REPO / "dist").exists()
 
 
-def test_an_initialised_project_deploys_and_its_task_succeeds(user_project):
-    up = user_project["up"]
-    assert up["ok"], up.get("error")
-    assert {skill: task["state"] for skill, task in up["outputs"]["tasks"].items()} == {"hello": "Succeeded"}
-    assert up["outputs"]["namespace"] == NAMESPACE
+def _passed(run: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line.split()[1] for line in run.stdout.splitlines() if line.startswith(" PASS ")]
+
+
+def test_the_merge_requests_pipeline_previews_builds_nothing_it_pushes_and_changes_nothing(user_project):
+    run = user_project["merge_request"]
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert _passed(run) == ["preview"], run.stdout[-3000:]
+    assert "### `pulumi preview` of stack `dev`:" in user_project["summary"] and "to create" in user_project["summary"]
+    before, after = user_project["namespaces"]
+    assert before == after
+
+
+def test_the_main_pipeline_deploys_dev_gated_on_its_tasks_and_promotes_its_digests_to_staging(user_project):
+    run = user_project["main"]
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
+    assert _passed(run) == ["deploy-dev", "promote-staging"], run.stdout[-3000:]
+    assert "promote-prod" not in _passed(run)  # started by hand, and not here
+    log = run.stdout + run.stderr  # the runner's log: what the jobs print on stderr comes on its stderr
+    assert (
+        "deploy-dev > deploy of stack dev: passed" in log
+        and "promote-staging > promote of stack staging: passed" in log
+    )
+    # The job made its builder from BUILDKIT_HOST, and dev built with it; staging built nothing
+    # and runs the very digest dev ran.
+    assert user_project["builders"] == ["skillship"]
+    jobs = user_project["jobs"]
+    assert set(jobs["dev"]) == {"hello"} and jobs["staging"] == jobs["dev"] and "@sha256:" in jobs["dev"]["hello"]
+    assert "docker-build:index:Image" not in user_project["staging_state"]
+    assert all(result["ok"] for result in user_project["destroy"])
+
+
+def test_the_ci_file_runs_as_users_copy_it_but_for_the_service_the_shell_executor_cannot_start(user_project):
+    ci_file = user_project["ci_file"]
+    assert ci_file[".buildkit"]["services"][0]["alias"] == "buildkitd"
+    ran = yaml.safe_load((user_project["project"] / RUN_FILE).read_text())
+    assert ran == {**ci_file, ".buildkit": {k: v for k, v in ci_file[".buildkit"].items() if k != "services"}}
+
+
+def test_an_initialised_projects_task_succeeds_and_status_says_so(user_project):
     [row] = user_project["status"].json()["tasks"]
     assert user_project["status"].code == 0 and (row["skill"], row["state"]) == ("hello", "Succeeded")
-    assert user_project["destroy"]["ok"]
 
 
-def test_a_secret_set_with_the_documented_command_reaches_the_task_and_no_file(user_project):
+def test_a_secret_set_with_the_documented_command_reaches_the_task_and_no_file_or_log(user_project):
     token = user_project["token"]
     expected = hashlib.sha256(token.encode()).hexdigest()
     assert f"token sha256: {expected}" in user_project["logs"].stdout, user_project["logs"].stdout
     assert token not in user_project["stack_file_after_config"] and "secure:" in user_project["stack_file_after_config"]
-    assert token not in user_project["up"].get("log", "") and token not in user_project["logs"].stdout
+    for run in (user_project["merge_request"], user_project["main"]):
+        assert token not in run.stdout and token not in run.stderr
+    assert token not in user_project["logs"].stdout

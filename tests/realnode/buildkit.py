@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from skillship.buildx import Endpoint, write_remote_builder
 from tests.e2e.cluster import spawn_tied
 from tests.realnode.registry import Registry
 from tests.realnode.sandbox import Sandbox
@@ -90,25 +91,8 @@ class BuildKit:
         return self.socket.exists() and self.buildctl(["debug", "workers"], check=False).returncode == 0
 
     def _write_client_config(self) -> None:
-        instances = self.buildx_config / "instances"
-        instances.mkdir(parents=True, exist_ok=True)
-        instance = {
-            "Name": BUILDER,
-            "Driver": "remote",
-            "Dynamic": False,
-            "Nodes": [
-                {
-                    "Name": f"{BUILDER}0",
-                    "Endpoint": f"unix://{self.socket}",
-                    "Platforms": None,
-                    "DriverOpts": {},
-                    "Flags": None,
-                    "Files": None,
-                }
-            ],
-        }
-        (instances / BUILDER).write_text(json.dumps(instance))
-        (self.buildx_config / "current").write_text(json.dumps({"Key": "", "Name": BUILDER, "Global": True}))
+        # The builder as `skillship builder` writes it for a CI job, made buildx's current one.
+        write_remote_builder(self.buildx_config, BUILDER, Endpoint.parse(f"unix://{self.socket}"))
         # Only buildctl (publishing the base images) uses these credentials; pulumi gets its own
         # from the stack's secret config.
         self.docker_config.mkdir(parents=True, exist_ok=True)

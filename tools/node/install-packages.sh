@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real node's pieces that come from Debian, when missing: containerd (1.6), runc, the
 # CNI plugins (/usr/lib/cni), iptables and conntrack for kube-proxy, ipset for kube-router's
-# firewall, mmdebstrap for the base image.
+# firewall, mmdebstrap for the base image; and rsync, with which gitlab-ci-local copies the project
+# for each job it runs (tools/gitlab-ci-local).
 # Nothing is started or enabled: the suite runs them itself, inside its own namespaces.
 # With --check it installs nothing: it names what is missing and exits 1 (the real-node fixture's
 # check: tests install nothing on the host; .ci/run and README.md run this script).
 set -euo pipefail
-packages=(containerd runc containernetworking-plugins iptables conntrack ipset mmdebstrap)
+packages=(containerd runc containernetworking-plugins iptables conntrack ipset mmdebstrap rsync)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
