@@ -14,6 +14,7 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from skillship_pipeline.changes import Step, touched_workloads
 from skillship_pipeline.state import without_skills
 
 REGISTRY_PASSWORD_KEY = "skillship:registryPassword"
@@ -32,6 +33,7 @@ class Outcome:
     changes: dict[str, int] = field(default_factory=dict)
     steps: Counter[tuple[str, str]] = field(default_factory=Counter)  # (operation, resource type) -> count
     error: str = ""
+    touched: list[str] = field(default_factory=list)  # the workloads with a resource that changes
 
     def steps_of(self, resource_type: str) -> dict[str, int]:
         return {op: n for (op, kind), n in sorted(self.steps.items()) if kind == resource_type}
@@ -125,6 +127,7 @@ def run(stack: auto.Stack, operation: str, echo: Callable[[str], None]) -> Outco
     """`preview` or `up`, its output echoed line by line as it comes."""
     lines: list[str] = []
     steps: Counter[tuple[str, str]] = Counter()
+    seen: list[Step] = []
 
     def on_output(line: str) -> None:
         lines.append(line)
@@ -133,7 +136,10 @@ def run(stack: auto.Stack, operation: str, echo: Callable[[str], None]) -> Outco
     def on_event(event: auto.EngineEvent) -> None:
         if event.resource_pre_event:
             metadata = event.resource_pre_event.metadata
-            steps[(str(getattr(metadata.op, "value", metadata.op)), metadata.type)] += 1
+            op = str(getattr(metadata.op, "value", metadata.op))
+            steps[(op, metadata.type)] += 1
+            state = metadata.new or metadata.old
+            seen.append(Step(op, metadata.urn, metadata.type, getattr(state, "parent", None) or None))
 
     try:
         if operation == "preview":
@@ -144,7 +150,7 @@ def run(stack: auto.Stack, operation: str, echo: Callable[[str], None]) -> Outco
             changes = {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}
     except auto.errors.CommandError as exc:
         return Outcome(False, "\n".join(lines), steps=steps, error=_said(exc))
-    return Outcome(True, "\n".join(lines), changes, steps)
+    return Outcome(True, "\n".join(lines), changes, steps, touched=sorted(touched_workloads(seen)))
 
 
 def _said(exc: auto.errors.CommandError) -> str:

@@ -80,6 +80,7 @@ def outcome_as_json(outcome: Outcome) -> dict[str, Any]:
         "output": outcome.output,
         "changes": outcome.changes,
         "steps": [[op, kind, n] for (op, kind), n in sorted(outcome.steps.items())],
+        "touched": outcome.touched,
         "error": outcome.error,
     }
 
@@ -87,5 +88,10 @@ def outcome_as_json(outcome: Outcome) -> dict[str, Any]:
 def outcome_from_json(document: dict[str, Any]) -> Outcome:
     steps: Counter[tuple[str, str]] = Counter({(op, kind): int(n) for op, kind, n in document["steps"]})
     return Outcome(
-        bool(document["ok"]), str(document["output"]), dict(document["changes"]), steps, str(document["error"])
+        bool(document["ok"]),
+        str(document["output"]),
+        dict(document["changes"]),
+        steps,
+        str(document["error"]),
+        [str(w) for w in document.get("touched") or []],
     )

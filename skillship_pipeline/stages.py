@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
+from skillship.graph import render_graph, workspace_graph
 from skillship.plan import DeploymentPlan
 from skillship.promotion import image_sources, merged_images, refusals
+from skillship.shards import assign_shards
 from skillship.stackfiles import StackConfig, load_stack
+from skillship.validation import load_workspace
 from skillship_pipeline import engine, sharded
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -176,9 +179,41 @@ def preview(context: Context, summary: Path | None) -> Report:
             return report
     outcomes = _engine(context, report, "preview")
     if outcomes is not None and summary is not None:
-        summary.write_text(comment_text([_summary(name, outcome) for name, outcome in outcomes]), encoding="utf-8")
+        touched = _touched_skills(context, {w for _, outcome in outcomes for w in outcome.touched})
+        drawing = _drawing(context, touched)  # once, above the first stack's preview
+        parts = [
+            _summary(name, outcome, drawing if index == 0 else "") for index, (name, outcome) in enumerate(outcomes)
+        ]
+        summary.write_text(comment_text(parts), encoding="utf-8")
         context.say(f"preview written to {summary}")
     return report
+
+
+def _touched_skills(context: Context, workloads: set[str]) -> set[str]:
+    """The skills whose workloads the preview would change."""
+    if not workloads:
+        return set()
+    try:
+        plan = _plan(context)
+    except (InvalidWorkspace, InvalidStack):
+        return set()  # validate passed a moment ago: nothing to draw is better than a failed stage
+    return {w.skill for w in (*plan.tasks, *plan.daemons) if w.name in workloads}
+
+
+def _drawing(context: Context, skills: set[str]) -> str:
+    """The part of the workspace's wiring a change touches, as Mermaid, which GitHub and GitLab draw."""
+    if not skills:
+        return ""
+    workspace, diagnostics = load_workspace(context.project / context.config.settings.workspace_dir)
+    if not diagnostics.ok:
+        return ""
+    shard_of = None
+    if context.config.settings.shards is not None:
+        shard_of = assign_shards(workspace, context.config.settings.shards)
+    graph = workspace_graph(workspace, shard_of, skills)
+    names = ", ".join(f"`{skill}`" for skill in sorted(skills))
+    mermaid = render_graph(graph, "mermaid")
+    return f"Skills this changes: {names}; what is wired to them:\n\n{FENCE}mermaid\n{mermaid}{FENCE}\n\n"
 
 
 def deploy(context: Context) -> Report:
@@ -255,10 +290,11 @@ def comment_text(parts: list[str], limit: int = COMMENT_LIMIT) -> str:
     return "\n".join(kept) + notice
 
 
-def _summary(stack: str, outcome: engine.Outcome) -> str:
-    """The preview as a pull request comment: the counts, then the engine's own words."""
+def _summary(stack: str, outcome: engine.Outcome, drawing: str = "") -> str:
+    """The preview as a pull request comment: the counts, the drawing of what it touches, then the
+    engine's own words."""
     counts = ", ".join(f"{n} to {op}" for op, n in sorted(outcome.changes.items()) if op != "same") or "no changes"
-    return f"### `pulumi preview` of stack `{stack}`: {counts}\n\n```\n{outcome.output.strip()}\n```\n"
+    return f"### `pulumi preview` of stack `{stack}`: {counts}\n\n{drawing}```\n{outcome.output.strip()}\n```\n"
 
 
 def context_from_env(

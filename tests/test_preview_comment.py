@@ -29,3 +29,71 @@ def test_a_preview_past_the_limit_keeps_every_stacks_heading_and_start_closed_an
     assert text.rstrip().endswith(
         f"({len(whole):,} characters in all): the whole preview is the job's `pulumi-preview` artifact.*"
     )
+
+
+# What the engine reports of a preview: every resource's step, with its parent (urn:pulumi:...).
+def _urn(types: str, name: str) -> str:
+    return f"urn:pulumi:dev::team-jobs::{types}::{name}"
+
+
+WORKSPACE = _urn("skillship:index:Workspace", "skillship")
+PRODUCER = _urn("skillship:index:Workspace$skillship:index:SkillJob", "skillship-producer")
+PRODUCER_IMAGE = _urn("skillship:index:Workspace$skillship:index:SkillImage", "skillship-producer")
+HELLO = _urn("skillship:index:Workspace$skillship:index:SkillJob", "skillship-hello")
+
+
+def _steps(*changed: tuple[str, str, str, str | None]):
+    from skillship_pipeline.changes import Step
+
+    return [Step(op, urn, kind, parent) for op, urn, kind, parent in changed]
+
+
+def test_a_changed_resource_is_traced_up_to_the_workload_it_belongs_to():
+    from skillship_pipeline.changes import touched_workloads
+
+    job = _urn("skillship:index:Workspace$skillship:index:SkillJob$kubernetes:batch/v1:Job", "skillship-producer-job")
+    image = _urn("skillship:index:Workspace$skillship:index:SkillImage$docker-build:index:Image", "x-image")
+    namespace = _urn("skillship:index:Workspace$kubernetes:core/v1:Namespace", "skillship-namespace")
+    same = [
+        ("same", WORKSPACE, "skillship:index:Workspace", None),
+        ("same", PRODUCER, "skillship:index:SkillJob", WORKSPACE),
+        ("same", HELLO, "skillship:index:SkillJob", WORKSPACE),
+        ("same", PRODUCER_IMAGE, "skillship:index:SkillImage", WORKSPACE),
+    ]
+    assert touched_workloads(_steps(*same, ("replace", job, "kubernetes:batch/v1:Job", PRODUCER))) == {"producer"}
+    assert touched_workloads(_steps(*same, ("update", image, "docker-build:index:Image", PRODUCER_IMAGE))) == {
+        "producer"
+    }
+    assert touched_workloads(_steps(*same, ("create", HELLO, "skillship:index:SkillJob", WORKSPACE))) == {"hello"}
+    # Shared objects belong to no skill; unchanged steps touch nothing; a deletion counts.
+    assert touched_workloads(_steps(*same, ("update", namespace, "kubernetes:core/v1:Namespace", WORKSPACE))) == set()
+    assert touched_workloads(_steps(*same, ("same", job, "kubernetes:batch/v1:Job", PRODUCER))) == set()
+    assert touched_workloads(_steps(*same, ("delete", job, "kubernetes:batch/v1:Job", PRODUCER))) == {"producer"}
+
+
+def test_a_step_whose_parent_the_engine_did_not_report_is_judged_by_its_urn():
+    from skillship_pipeline.changes import touched_workloads
+
+    orphan = _urn("skillship:index:SkillDaemon$kubernetes:apps/v1:Deployment", "skillship-consumer-deployment")
+    assert touched_workloads(_steps(("update", orphan, "kubernetes:apps/v1:Deployment", None))) == set()
+    daemon = _urn("skillship:index:Workspace$skillship:index:SkillDaemon", "skillship-consumer")
+    assert touched_workloads(_steps(("update", orphan, "kubernetes:apps/v1:Deployment", daemon))) == {"consumer"}
+
+
+def test_the_comment_draws_the_skills_a_change_touches_and_what_is_wired_to_them(tmp_path):
+    from skillship.stackfiles import load_stack
+    from skillship_pipeline.stages import Context, _drawing, _touched_skills
+    from tests.support.project import copy_project
+
+    project = copy_project(tmp_path / "team-jobs")
+    context = Context(project, load_stack(project, "dev"), None, 0, lambda line: None)
+    touched = _touched_skills(context, {"producer"})
+    assert touched == {"producer"}
+    drawing = _drawing(context, touched)
+    assert drawing.startswith("Skills this changes: `producer`; what is wired to them:\n\n```mermaid\n")
+    mermaid = drawing.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert "producer" in mermaid and "consumer" in mermaid and "hello" not in mermaid
+    comment = _summary("dev", Outcome(True, "  ~ kubernetes:batch/v1:Job update", {"update": 1}), drawing)
+    assert comment.index("```mermaid") < comment.index("~ kubernetes:batch/v1:Job update")
+    assert comment.count("```") % 2 == 0
+    assert _drawing(context, set()) == "" and _touched_skills(context, set()) == set()
