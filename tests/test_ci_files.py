@@ -1,7 +1,7 @@
 """The CI files `skillship init --ci` writes (skillship/templates/ci/) are checked by the tools
 made for them, use only pinned actions, keep every secret in the CI's store, and run the
-pipeline's stages in the right order. What the stages do is tested end to end in
-tests/e2e/test_pipeline.py."""
+pipeline's stages in the right order. The GitLab file runs end to end, with what its stages do,
+in tests/e2e/test_installed_project.py."""
 
 from __future__ import annotations
 

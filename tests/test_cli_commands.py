@@ -91,3 +91,11 @@ def test_validate_imports_no_cluster_client_no_planner_no_stack_settings_and_no_
 @pytest.mark.parametrize("name", ["status", "logs", "run"])
 def test_commands_that_read_no_workspace_never_import_its_models(name):
     assert _imported_after([name, "--help"], ("skillship.models", "skillship.workspace", "skillship.validation")) == []
+
+
+def test_the_floors_check_runs_every_commands_help():
+    """tools/lowest-versions.sh runs each command's --help at the dependencies' floors, where a
+    command's options have crashed before (typer 0.12 on `Path | None`)."""
+    script = (REPO / "tools/lowest-versions.sh").read_text()
+    [listed] = [line for line in script.splitlines() if line.startswith("for command in ")]
+    assert listed.removeprefix("for command in ").removesuffix("; do").split() == list(COMMANDS)

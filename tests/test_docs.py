@@ -116,3 +116,85 @@ def test_the_readme_stays_a_front_page():
     readme = (REPO / "README.md").read_text()
     assert len(readme.splitlines()) < 100
     assert all(f"(docs/{p.name})" in readme for p in DOCS.glob("*.md"))
+
+
+# Where users read commands: the manual, the front page, and the README and CI notes `init` writes.
+COMMAND_PAGES = (
+    *sorted(DOCS.glob("*.md")),
+    REPO / "README.md",
+    *sorted((REPO / "skillship/templates/project").glob("*.md")),
+)
+_MENTION = re.compile(r"`((?:skillship|skillship-pipeline)(?: [^`\n]*)?)`")
+_FENCED_SH = re.compile(r"^```(?:sh|bash|console)\n(.*?)^```", re.S | re.M)
+
+
+def _command_mentions() -> list[tuple[str, str]]:
+    """Every `skillship ...` and `skillship-pipeline ...` the pages show, in a code span or a shell
+    block, with where it is (page:line)."""
+    found = []
+    for page in COMMAND_PAGES:
+        text = page.read_text()
+        for match in _MENTION.finditer(text):
+            found.append((f"{page.name}:{text.count(chr(10), 0, match.start()) + 1}", match.group(1)))
+        for block in _FENCED_SH.finditer(text):
+            first = text.count("\n", 0, block.start(1)) + 1
+            for offset, line in enumerate(block.group(1).splitlines()):
+                for part in re.split(r"&&|\|\||;|\|", line.split(" #", 1)[0]):
+                    words = part.split()
+                    if words and words[0].rsplit("/", 1)[-1] in ("skillship", "skillship-pipeline"):
+                        found.append(
+                            (f"{page.name}:{first + offset}", " ".join([words[0].rsplit("/", 1)[-1], *words[1:]]))
+                        )
+    return found
+
+
+def _problem(mention: str) -> str | None:
+    """What is wrong with one mention: a command or an option the program does not have."""
+    from skillship_pipeline.__main__ import app as pipeline
+
+    words = mention.split()
+    group = typer.main.get_command(app if words[0] == "skillship" else pipeline)
+    rest = [w for w in words[1:] if not w.startswith("<")]
+    if not rest:
+        return None  # the program's name, or `skillship <version>`: nothing to check
+    command = group
+    if not rest[0].startswith("-"):
+        if not re.fullmatch(r"[a-z][a-z-]*", rest[0]):
+            return None  # a placeholder (PATH, "...") in prose
+        if rest[0] not in group.commands:
+            return f"no command {words[0]} {rest[0]}"
+        command = group.commands[rest[0]]
+    known = {"--help"} | {opt for param in command.params for opt in [*param.opts, *param.secondary_opts]}
+    named = set()
+    for word in rest:
+        for option in re.findall(r"(?<![\w-])(--?[A-Za-z][A-Za-z-]*)", word.split("=", 1)[0]):
+            named.add(option)
+    unknown = sorted(named - known)
+    return f"{' '.join(words[:2])} has no option {', '.join(unknown)}" if unknown else None
+
+
+def test_every_command_the_pages_show_exists_with_every_option_they_give_it():
+    """The other way round from the test above: a page cannot keep a command or an option the
+    program no longer has (nor one it never had)."""
+    mentions = _command_mentions()
+    assert len(mentions) > 60  # the pages were read
+    problems = [f"{where}: `{mention}`: {problem}" for where, mention in mentions if (problem := _problem(mention))]
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("mention", "problem"),
+    [
+        ("skillship render --stak dev", "skillship render has no option --stak"),
+        ("skillship deploy --stack dev", "no command skillship deploy"),
+        (
+            "skillship-pipeline promote -s/--stack NAME [--timeout S] [--dry-run]",
+            "skillship-pipeline promote has no option --dry-run",
+        ),
+        ("skillship status -s/--stack NAME [--wait]", None),
+        ("skillship --version", None),
+        ("skillship builder --use/--no-use", None),
+    ],
+)
+def test_a_mention_of_what_the_program_lacks_is_found(mention, problem):
+    assert _problem(mention) == problem

@@ -33,7 +33,7 @@ echo "   at their floors: $("$uv" pip list --python "$venv/bin/python" 2>/dev/nu
 skillship="$(pwd)/$venv/bin/skillship"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-for command in init validate new render graph status logs run shards; do
+for command in init validate new render graph status logs run shards builder; do
   "$skillship" "$command" --help >/dev/null
 done
 "$skillship" --version

@@ -12,10 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ import yaml
 from tests.conftest import REPO
 from tests.e2e.cli import Cli
 from tests.e2e.stacks import make_stack
+from tests.support.jsondocs import check_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
 PROJECT = "team-jobs"
@@ -40,6 +43,34 @@ PRINTS_TOKEN_DIGEST = """\
     print("token sha256:", hashlib.sha256(token.encode()).hexdigest() if token else "none")
     return 0
 """
+
+
+# The shell commands in the manual (docs/*.md) and in the README `init` writes, in the order a reader
+# meets them; each runs verbatim in the deployed project unless it is here, with why.
+NOT_RUN_HERE = {
+    "docker buildx create --name team-buildkit --driver remote tcp://buildkitd.example.com:1234": (
+        "no docker CLI here; `skillship builder` writes the same instance, and the GitLab jobs above run it"
+    ),
+    "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt": (
+        "the project's .venv is the virtualenv the same pip install of the wheel made (`installed`)"
+    ),
+    "pulumi up --stack dev": (
+        "the Python language host is not built here (docs/development.md); the pipeline's jobs above run `up`"
+    ),
+}
+
+
+def doc_commands(project: Path) -> list[str]:
+    """Each line of every `sh` block, without its trailing comment."""
+    pages = [*sorted((REPO / "docs").glob("*.md")), project / "README.md"]
+    commands = []
+    for page in pages:
+        for block in re.findall(r"^```sh\n(.*?)^```", page.read_text(), re.S | re.M):
+            for line in block.splitlines():
+                command = re.sub(r"\s+#.*$", "", line).strip()
+                if command:
+                    commands.append(command)
+    return commands
 
 
 def _run(*command: str | Path, cwd: Path | None = None, timeout: float = 600, **kwargs) -> str:
@@ -86,6 +117,15 @@ def _shell_runnable(ci_file: dict) -> dict:
         if isinstance(job, dict):
             job.pop("services", None)
     return runnable
+
+
+@dataclass
+class Stage:
+    """One `skillship-pipeline` stage: its exit code, its --json report, and the CI log (stderr)."""
+
+    code: int
+    report: dict
+    log: str
 
 
 def _jobs(kube, namespace: str) -> dict[str, str]:
@@ -253,6 +293,47 @@ def user_project(installed, real_node, engine_bin, gitlab_ci_local, tmp_path_fac
     cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)}, command=(str(venv / "bin/skillship"),))
     seen["status"] = cli("status", "--stack", "dev", "--json")
     seen["logs"] = cli("logs", "hello", "--stack", "dev")
+
+    # Every shell command the manual and the project's README show, verbatim, in this project.
+    (project / ".venv").symlink_to(venv)  # the README's set-up, done above by the same pip install
+    shell_env = {**runner_env, "KUBECONFIG": str(real_node.cluster.kubeconfig)}
+    seen["doc_commands"] = {
+        command: subprocess.run(
+            ["bash", "-c", command],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=shell_env,
+            input=real_node.registry.password if "registryPassword" in command else "",
+        )
+        for command in doc_commands(project)
+        if command not in NOT_RUN_HERE
+    }
+    shutil.rmtree(project / "skills/my-skill")  # the README's `skillship new my-skill` made it
+
+    # The ways a stage must stop, as a job would meet them: `skillship-pipeline --json` of the
+    # install, in the runner's environment.
+    def stage(*args: str) -> Stage:
+        done = subprocess.run(
+            [str(venv / "bin/skillship-pipeline"), *args, "--json"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env=runner_env,
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        return Stage(done.returncode, check_document(json.loads(done.stdout)), done.stderr)
+
+    seen["wrong_stage"] = stage("deploy", "--stack", "staging")
+    original = main.read_text()
+    main.write_text(original + "\n# a change dev has not run yet\n")
+    seen["early_promote"] = stage("promote", "--stack", "staging", "--timeout", "120")
+    seen["jobs_after_refusal"] = _jobs(kube, f"{PROJECT}-staging")
+    main.write_text("import sys\nprint('failing on purpose')\nsys.exit(1)\n" + original)
+    seen["failing_deploy"] = stage("deploy", "--stack", "dev", "--timeout", "120")
+
     seen["destroy"] = [stacks["staging"].destroy(), stacks["dev"].destroy()]
     return seen
 
@@ -275,6 +356,7 @@ def test_the_merge_requests_pipeline_previews_builds_nothing_it_pushes_and_chang
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
     assert _passed(run) == ["preview"], run.stdout[-3000:]
     assert "### `pulumi preview` of stack `dev`:" in user_project["summary"] and "to create" in user_project["summary"]
+    assert "Skills this changes: `hello`; what is wired to them:\n\n```mermaid\n" in user_project["summary"]
     before, after = user_project["namespaces"]
     assert before == after
 
@@ -318,3 +400,48 @@ def test_a_secret_set_with_the_documented_command_reaches_the_task_and_no_file_o
     for run in (user_project["merge_request"], user_project["main"]):
         assert token not in run.stdout and token not in run.stderr
     assert token not in user_project["logs"].stdout
+
+
+def test_every_shell_command_of_the_manual_and_the_projects_readme_runs_as_written(user_project):
+    ran = user_project["doc_commands"]
+    every = doc_commands(user_project["project"])
+    assert set(NOT_RUN_HERE) <= set(every), "a command kept out of the run is no longer in the docs"
+    assert len(ran) >= 8 and set(ran) == set(every) - set(NOT_RUN_HERE)
+    failed = {
+        c: (d.returncode, d.stderr[-1500:]) for c, d in ran.items() if d.returncode != 0 or "Traceback" in d.stderr
+    }
+    assert failed == {}
+
+
+def test_a_promoted_stack_is_not_deployed_by_the_deploy_stage(user_project):
+    wrong = user_project["wrong_stage"]
+    assert wrong.code == 2 and "run the promote stage for it" in wrong.log
+    assert wrong.report["steps"] == []
+
+
+def test_promoting_contents_dev_has_not_run_is_refused_before_anything_changes(user_project):
+    early = user_project["early_promote"]
+    assert early.code == 1, early.log[-3000:]
+    assert "stack 'dev' built action hello/hello from other contents" in early.log
+    assert [s["step"] for s in early.report["steps"]] == ["validate", "check promotion"]
+    assert user_project["jobs_after_refusal"] == user_project["jobs"]["staging"]
+
+
+def test_a_failing_task_stops_the_pipeline_naming_the_skill(user_project):
+    failing = user_project["failing_deploy"]
+    assert failing.code == 1, failing.log[-3000:]
+    [up] = [s for s in failing.report["steps"] if s["step"] == "up"]
+    assert up["exitCode"] == 1 and "BackoffLimitExceeded" in up["error"], up
+    assert f"task of skill 'hello' runs as Job {PROJECT}-dev/hello-" in up["error"]  # beside its logs command
+    assert up["imageSteps"] == {"update": 1} or up["imageSteps"] == {"replace": 1}, up["imageSteps"]
+    assert "status" not in [s["step"] for s in failing.report["steps"]]
+
+
+def test_no_registry_password_reaches_a_ci_log_or_a_report(user_project, real_node):
+    password = real_node.registry.password
+    for run in (user_project["merge_request"], user_project["main"]):
+        assert password not in run.stdout and password not in run.stderr
+    for name in ("wrong_stage", "early_promote", "failing_deploy"):
+        stage = user_project[name]
+        assert password not in stage.log and password not in json.dumps(stage.report), name
+    assert password not in user_project["summary"]

@@ -175,8 +175,8 @@ def journey(real_node, engine_bin, tmp_path_factory) -> dict:
     cli = Cli(project, {"KUBECONFIG": str(real_node.cluster.kubeconfig)})
     seen: dict = {"project": project, "kube": kube, "password": real_node.registry.password, "token": token}
 
-    # The first build is a new machine's whatever ran before (test_pipeline builds the same
-    # Dockerfiles): BuildKit's cache emptied, and a repository no run has pushed to.
+    # The first build is a new machine's whatever ran before (the installed project builds a
+    # Dockerfile like these): BuildKit's cache emptied, and a repository no run has pushed to.
     seen["cache_records_before_first"] = real_node.buildkit.forget_builds()
     seen["first"] = stack.up(secrets=secret_config)
     seen["first_jobs"] = _jobs(kube)
