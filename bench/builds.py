@@ -90,7 +90,7 @@ class Run:
     def contexts(self, stack_name: str) -> list[Context]:
         """What the stack builds, as Skillship's planner names it."""
         from skillship.compose import plan_stack
-        from skillship.stackfiles import load_stack
+        from skillship.stack.stackfiles import load_stack
 
         config = load_stack(self.project, stack_name)
         plan = plan_stack(self.project / config.settings.workspace_dir, config.settings, project_dir=self.project)

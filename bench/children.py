@@ -91,10 +91,10 @@ class _Laps:
 def render(workspace: Path, out: Path) -> dict:
     """What `skillship validate` + `skillship render` do, through the same functions."""
     from skillship.compose import plan_stack
-    from skillship.digest import DigestCache
+    from skillship.images.digest import DigestCache
     from skillship.manifests import stack_objects
-    from skillship.render import write_objects
-    from skillship.settings import StackSettings
+    from skillship.output.render import write_objects
+    from skillship.stack.settings import StackSettings
 
     out = _fresh(out)  # every run writes into a new folder, as in a fresh CI clone
     measured: dict = {}
@@ -143,7 +143,7 @@ def render_floor(workspace: Path, out: Path, objects: int, size: int) -> dict:
 
 
 def digest(workspace: Path, cache_file: str) -> dict:
-    from skillship.digest import DigestCache
+    from skillship.images.digest import DigestCache
 
     contexts = sorted(p for p in workspace.glob("skills/*/actions/*") if p.is_dir())
     cache = DigestCache(None if cache_file == "-" else Path(cache_file))

@@ -80,7 +80,7 @@ STARTUP_STAGES = {
     "pydantic's BaseModel": "import yaml; from pydantic import BaseModel",
     "one model of one field, built and used": f"import yaml\n{ONE_MODEL}",
     "that model with typer and rich's console imported (the frameworks' floor)": FRAMEWORKS_FLOOR,
-    "the format's models": "import skillship.models",
+    "the format's models": "import skillship.source.models",
     "the CLI's shell (commands load when looked up)": "import skillship.cli",
     "the CLI with validate's modules": "import skillship.cli, skillship.cli.validate",
     "the CLI with every command's modules": (

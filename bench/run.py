@@ -151,7 +151,7 @@ def measure_program(base: Path, sizes: list[int], pairs_per_size: int) -> dict:
 def measure_digest(base: Path, size: int, runs: int) -> dict:
     root = workspace(base, size)
     contexts = sorted(p for p in root.glob("skills/*/actions/*") if p.is_dir())
-    from skillship.digest import context_files
+    from skillship.images.digest import context_files
 
     files = [str(c / f) for c in contexts for f in context_files(c)]
     listing = base / f"files-{size}.txt"

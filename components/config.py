@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from skillship.settings import (
+from skillship.stack.settings import (
     CONFIG_NAMESPACE,
     SECRET_KEYS,
     SettingsError,
@@ -23,7 +23,7 @@ from skillship.settings import (
     misfiled_message,
     parse_shard_stack,
 )
-from skillship.stackfiles import StackConfig, StackFileError, UnknownStack, find_project, load_stack
+from skillship.stack.stackfiles import StackConfig, StackFileError, UnknownStack, find_project, load_stack
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def stack_config() -> dict[str, tuple[Any, bool]]:
 
 def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
     """The stack's settings and secrets; for a shard stack, the settings of its environment's file
-    (skillship.shards) and the secrets of its own config."""
+    (skillship.stack.shards) and the secrets of its own config."""
     misfiled = misfiled_keys(
         set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()), pulumi.get_project()
     )
@@ -83,7 +83,7 @@ def read_stack_inputs(project_dir: Path | None = None) -> StackInputs:
     if shard is not None:
         settings = shard.settings
         # Its own config holds Pulumi.yaml's defaults of every key too, so what it may not set is
-        # checked in its stack file (skillship.stackfiles), where a user would have set it.
+        # checked in its stack file (skillship.stack.stackfiles), where a user would have set it.
         _check_shard(shard, secret_properties, passwords=set(passwords))
     else:
         try:

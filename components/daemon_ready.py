@@ -3,9 +3,9 @@
 The provider's wait for a Deployment (and for a Service's endpoints) ends only when the rollout
 completes or at its timeout, 10 minutes, whatever the pods show. So a daemon's Deployment and
 Service are applied without the provider's wait (`pulumi.com/skipAwait`), and the program waits
-instead, reading the rollout as `kubectl rollout status` does (skillship.rollout): the jobs that
+instead, reading the rollout as `kubectl rollout status` does (skillship.tasks.rollout): the jobs that
 send to the daemon are declared only once it serves. A pod of the rollout that cannot start
-(skillship.pod_start) fails the `up` at once, naming Kubernetes' reason.
+(skillship.tasks.pod_start) fails the `up` at once, naming Kubernetes' reason.
 
 Pods an earlier `up` left unable to start (an image refused before the pull Secret was fixed)
 are deleted at the first look, so their ReplicaSet makes new ones that try again now, not at
@@ -34,9 +34,9 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
 from components.cluster_client import cluster_api
-from skillship.pod_start import CANNOT_START
-from skillship.rollout import current_pods, daemon_failure_message, pending_from_before, rollout_state
-from skillship.settings import StackSettings
+from skillship.stack.settings import StackSettings
+from skillship.tasks.pod_start import CANNOT_START
+from skillship.tasks.rollout import current_pods, daemon_failure_message, pending_from_before, rollout_state
 
 # Looks come quickly at first, as the provider's own wait reacts to events, then every 2 s: a
 # daemon's rollout usually completes within a few seconds of its pods starting.
@@ -217,7 +217,7 @@ class ClusterRollout:
         self.selector = ",".join(f"{key}={value}" for key, value in sorted(selector.items()))
 
     def look(self) -> Look:
-        # The API server's JSON as it comes (camelCase dicts, what skillship.rollout reads): the
+        # The API server's JSON as it comes (camelCase dicts, what skillship.tasks.rollout reads): the
         # client's typed models cost CPU to build and to turn back, for every daemon at every look.
         raw = {"_request_timeout": (5, 30), "_preload_content": False}
         deployment = self.apps.read_namespaced_deployment(self.name, self.namespace, **raw)

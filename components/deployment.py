@@ -16,15 +16,15 @@ from components.skill_identity import declare_identity
 from components.skill_image import SkillImage, SkillImageArgs
 from components.skill_job import SkillJob, SkillJobArgs
 from components.start_watch import WatchedTask, watch_task_starts
+from skillship.checks.names import TASK_CONTAINER
 from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
 from skillship.manifests.identity import docker_config_json
-from skillship.names import TASK_CONTAINER
+from skillship.output.render import output_problem
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
-from skillship.promotion import PromotionError, image_key, image_output, image_sources, merged_images, promoted_ref
-from skillship.render import output_problem
-from skillship.settings import PULL_SECRET_NAME
-from skillship.status import TaskFailed, check_tasks, task_summary
+from skillship.plan.promotion import PromotionError, image_key, image_output, image_sources, merged_images, promoted_ref
+from skillship.stack.settings import PULL_SECRET_NAME
+from skillship.tasks.status import TaskFailed, check_tasks, task_summary
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class StackDeployment(pulumi.ComponentResource):
     # The type is part of every child's URN: a new one would replace every object of every stack.
     TYPE = "skillship:index:Workspace"
 
-    tasks: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.status.task_summary by task key
+    tasks: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.tasks.status.task_summary by task key
     skills: list[str]  # the skills this stack deploys (a shard's share of its environment)
-    images: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.promotion.image_output by skill/action
+    images: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.plan.promotion.image_output by skill/action
 
     def __init__(self, name: str, args: StackDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         plan = _plan(args)
@@ -153,7 +153,7 @@ class _Images:
 
     def of(self, name: str, workload: Workload) -> pulumi.Input[str]:
         """The reference a build pushed (by digest); the one the source stack ran, for a promoted
-        stack (skillship.promotion); or, when nothing is built (a prebuilt image, a stack that does
+        stack (skillship.plan.promotion); or, when nothing is built (a prebuilt image, a stack that does
         not build), the content-tagged name, with no component that would hold nothing and still
         cost a resource in every step and in the state."""
         image: pulumi.Input[str]
@@ -206,7 +206,7 @@ def _after(options: pulumi.ResourceOptions, *resources: pulumi.Input[pulumi.Reso
 
 
 def _summaries(plan: DeploymentPlan, jobs: list[tuple[TaskPlan, SkillJob]]) -> pulumi.Output[dict[str, dict[str, Any]]]:
-    """Every task's summary (skillship.status.task_summary), in one apply; when the stack waits for
+    """Every task's summary (skillship.tasks.status.task_summary), in one apply; when the stack waits for
     its tasks, a failed one fails the deployment, naming every failed skill and its logs command."""
     settings = plan.settings
     gate = settings.wait and not settings.renders

@@ -13,7 +13,7 @@ from components.kubernetes import declare, dependencies
 from skillship.manifests import daemon_objects
 from skillship.manifests.labels import selector_labels
 from skillship.plan import DaemonPlan
-from skillship.settings import StackSettings
+from skillship.stack.settings import StackSettings
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from components.kubernetes import declare
 from skillship.manifests import skill_identity
 from skillship.manifests.identity import REDACTED
 from skillship.plan import Workload
-from skillship.settings import StackSettings
+from skillship.stack.settings import StackSettings
 
 
 def declare_identity(

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker_build as docker_build
 
 from skillship.plan import Workload
-from skillship.settings import StackSettings
+from skillship.stack.settings import StackSettings
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 
 from components.kubernetes import BuiltIn, declare, dependencies
+from skillship.checks.names import TASK_CONTAINER
 from skillship.manifests import task_objects
-from skillship.names import TASK_CONTAINER
 from skillship.plan import TaskPlan
-from skillship.settings import StackSettings
-from skillship.status import logs_command
+from skillship.stack.settings import StackSettings
+from skillship.tasks.status import logs_command
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A task that cannot start fails `pulumi up` at once, not at its deadline.
 
 While the provider waits for the stack's Jobs, the program watches their pending pods
-(skillship.pod_start says which cannot start). For such a task it shows Kubernetes' reason against
+(skillship.tasks.pod_start says which cannot start). For such a task it shows Kubernetes' reason against
 the task's component and stops the Job: its `activeDeadlineSeconds` is lowered to 1, so the Job
 controller fails it (DeadlineExceeded), deletes its pod, and the provider's wait for the Job ends
 with that failure. The Job stays, Failed, until the next `pulumi up` replaces it (its
@@ -35,12 +35,12 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
 from components.cluster_client import cluster_api
+from skillship.checks.names import k8s_name
 from skillship.manifests.job import AWAIT_MARGIN_SECONDS
 from skillship.manifests.labels import ANNOTATION_START_FAILURE, LABEL_STACK
-from skillship.names import k8s_name
-from skillship.pod_start import StartFailure, start_failure, start_failure_message
-from skillship.settings import StackSettings
-from skillship.status import FAILED, SUCCEEDED, task_state
+from skillship.stack.settings import StackSettings
+from skillship.tasks.pod_start import StartFailure, start_failure, start_failure_message
+from skillship.tasks.status import FAILED, SUCCEEDED, task_state
 
 POLL_SECONDS = 2.0
 # The first look: an `up` whose Jobs are all done by then (unchanged, or quick) never loads the

@@ -8,18 +8,18 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the type checker sees: the same names, eagerly
-    from skillship.diagnostics import Diagnostic, Diagnostics, Severity
-    from skillship.validation import load_workspace
-    from skillship.workspace import AgentSource, SkillSource, Workspace
+    from skillship.checks.validation import load_workspace
+    from skillship.source.diagnostics import Diagnostic, Diagnostics, Severity
+    from skillship.source.workspace import AgentSource, SkillSource, Workspace
 
 _HOMES = {
-    "AgentSource": "workspace",
-    "Diagnostic": "diagnostics",
-    "Diagnostics": "diagnostics",
-    "Severity": "diagnostics",
-    "SkillSource": "workspace",
-    "Workspace": "workspace",
-    "load_workspace": "validation",
+    "AgentSource": "source.workspace",
+    "Diagnostic": "source.diagnostics",
+    "Diagnostics": "source.diagnostics",
+    "Severity": "source.diagnostics",
+    "SkillSource": "source.workspace",
+    "Workspace": "source.workspace",
+    "load_workspace": "checks.validation",
 }
 
 __all__ = ["AgentSource", "Diagnostic", "Diagnostics", "Severity", "SkillSource", "Workspace", "load_workspace"]

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
-from skillship.diagnostics import Diagnostics
-from skillship.digest import DigestCache, default_cache_file
+from skillship.checks.validation import load_workspace
+from skillship.images.digest import DigestCache, default_cache_file
 from skillship.plan import DeploymentPlan, PlanError, plan_deployment
-from skillship.settings import StackSettings
-from skillship.stackfiles import project_problems, stack_file_lines
-from skillship.validation import load_workspace
-from skillship.workspace import Workspace
+from skillship.source.diagnostics import Diagnostics
+from skillship.source.workspace import Workspace
+from skillship.stack.settings import StackSettings
+from skillship.stack.stackfiles import project_problems, stack_file_lines
 
 
 class InvalidWorkspace(Exception):

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from skillship.about import installed_version
-from skillship.stackfiles import StackFileError, find_project
+from skillship.stack.stackfiles import StackFileError, find_project
 
 try:
     from skillship_pipeline import engine, sharded, stages

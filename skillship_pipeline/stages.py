@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skillship.checks.validation import load_workspace
 from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
-from skillship.graph import render_graph, workspace_graph
+from skillship.output.graph import render_graph, workspace_graph
 from skillship.plan import DeploymentPlan
-from skillship.promotion import image_sources, merged_images, refusals
-from skillship.shards import assign_shards
-from skillship.stackfiles import StackConfig, load_stack
-from skillship.validation import load_workspace
+from skillship.plan.promotion import image_sources, merged_images, refusals
+from skillship.stack.shards import assign_shards
+from skillship.stack.stackfiles import StackConfig, load_stack
 from skillship_pipeline import engine, sharded
 
 OK, FAILED, USAGE = 0, 1, 2

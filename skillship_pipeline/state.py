@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from skillship.checks.names import skill_name
 from skillship.manifests.labels import LABEL_ACTION, LABEL_SKILL
-from skillship.names import skill_name
 
 COMPONENT_PREFIX = "skillship:index:"
 WORKSPACE_TYPE = "skillship:index:Workspace"

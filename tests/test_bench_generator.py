@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.generate import LARGE_FILE_EVERY, generate_workspace
 from skillship import load_workspace
-from skillship.digest import context_files
+from skillship.images.digest import context_files
 
 
 def test_generated_workspace_validates_with_jobs_daemons_and_agents(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from skillship.stackfiles import load_stack
+from skillship.stack.stackfiles import load_stack
 from tests.conftest import REPO
 
 CI_TEMPLATES = REPO / "skillship" / "templates" / "ci"

@@ -11,8 +11,8 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from skillship.buildx import BuilderError, Endpoint, config_dir, remote_instance, write_remote_builder
 from skillship.cli import app
+from skillship.images.buildx import BuilderError, Endpoint, config_dir, remote_instance, write_remote_builder
 
 runner = CliRunner()
 

@@ -84,13 +84,19 @@ def test_validate_imports_no_cluster_client_no_planner_no_stack_settings_and_no_
         "skillship.compose",
     )
     other_commands = tuple(f"skillship.cli.{name}" for name in COMMANDS if name != "validate")
-    stack_files = ("skillship.settings", "skillship.stackfiles", "skillship.scaffold")
+    stack_files = ("skillship.stack.settings", "skillship.stack.stackfiles", "skillship.scaffold")
     assert _imported_after(["validate", "."], (*cluster_and_planner, *other_commands, *stack_files)) == []
 
 
 @pytest.mark.parametrize("name", ["status", "logs", "run"])
 def test_commands_that_read_no_workspace_never_import_its_models(name):
-    assert _imported_after([name, "--help"], ("skillship.models", "skillship.workspace", "skillship.validation")) == []
+    assert (
+        _imported_after(
+            [name, "--help"],
+            ("skillship.source.models", "skillship.source.workspace", "skillship.checks.validation"),
+        )
+        == []
+    )
 
 
 def test_the_floors_check_runs_every_commands_help():

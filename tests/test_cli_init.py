@@ -13,7 +13,7 @@ from packaging.version import Version
 from typer.testing import CliRunner
 
 from skillship.cli import app
-from skillship.stackfiles import load_stack
+from skillship.stack.stackfiles import load_stack
 from tests.conftest import REPO
 from tests.support.program import run_program
 from tests.support.project import cli_in, copy_project

@@ -71,7 +71,7 @@ def test_new_skill_validates(example_copy, kind):
 def test_new_skill_leaves_python_caches_out_of_its_image_at_any_depth(example_copy):
     """Docker anchors ignore patterns at the context root: without `**/`, running the code locally
     would put nested caches into the image and move its tag for nothing."""
-    from skillship.digest import context_files, digest_context
+    from skillship.images.digest import context_files, digest_context
 
     runner.invoke(app, ["new", "cached", "-w", str(example_copy)])
     context = example_copy / "skills/cached/actions/cached"

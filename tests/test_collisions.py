@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from skillship.validation import load_workspace
+from skillship.checks.validation import load_workspace
 from tests.conftest import REPO, line_of
 from tests.support.program import run_program, stack_config
 from tests.support.project import PROGRAM_FILES, copy_project

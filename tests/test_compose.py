@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
-from skillship.digest import DigestCache
+from skillship.images.digest import DigestCache
 from skillship.plan import PlanError
-from skillship.settings import StackSettings
+from skillship.stack.settings import StackSettings
 from tests.conftest import REPO
 from tests.support.program import stack_config
 

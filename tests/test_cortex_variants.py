@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from skillship.checks.validation import load_workspace
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment
-from skillship.settings import StackSettings
-from skillship.validation import load_workspace
+from skillship.stack.settings import StackSettings
 from tests.conftest import FIXTURES, line_of
 from tests.support.project import cli_in
 from tests.support.schemas import schema_errors

@@ -1,4 +1,4 @@
-"""A daemon that cannot start: how its rollout is read (skillship.rollout), and the wait that holds
+"""A daemon that cannot start: how its rollout is read (skillship.tasks.rollout), and the wait that holds
 its senders back until it serves and fails `pulumi up` at once when its pods cannot start
 (components/daemon_ready.py), against a fake cluster. The real node's suite shows it against a
 real kubelet and registry (tests/e2e/test_real_node.py)."""
@@ -12,14 +12,14 @@ from collections.abc import Sequence
 import pytest
 
 from components.daemon_ready import Look, NotServing, WatchedDaemon, wait_until_serving
-from skillship.rollout import (
+from skillship.stack.settings import StackSettings
+from skillship.tasks.rollout import (
     PROGRESS_DEADLINE_EXCEEDED,
     REVISION,
     TEMPLATE_HASH,
     daemon_failure_message,
     rollout_state,
 )
-from skillship.settings import StackSettings
 
 NOW = datetime.datetime(2026, 12, 6, 10, 0, 0, tzinfo=datetime.UTC)
 SETTINGS = StackSettings.from_config("dev", {"namespace": "team", "buildImages": False, "unschedulableSeconds": 60})

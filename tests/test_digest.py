@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from skillship import digest as digest_module
-from skillship.digest import CACHE_VERSION, ContextError, DigestCache, context_files, default_cache_file, digest_context
-from skillship.dockerignore import Ignore
+from skillship.images import digest as digest_module
+from skillship.images.digest import (
+    CACHE_VERSION,
+    ContextError,
+    DigestCache,
+    context_files,
+    default_cache_file,
+    digest_context,
+)
+from skillship.images.dockerignore import Ignore
 
 
 @pytest.fixture
@@ -327,7 +334,7 @@ def test_a_broken_cache_file_is_a_cold_cache(context, tmp_path):
 _DIGEST_IN_A_NEW_PROCESS = """
 import sys, time
 from pathlib import Path
-from skillship.digest import SETTLE_NS, DigestCache
+from skillship.images.digest import SETTLE_NS, DigestCache
 cache = DigestCache(Path(sys.argv[2]), clock=lambda: time.time_ns() + SETTLE_NS + 10**9)  # files settled
 cache.digest(Path(sys.argv[1]))
 cache.save()

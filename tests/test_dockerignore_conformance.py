@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from skillship import gomatch
-from skillship.digest import ContextError, context_files
-from skillship.dockerignore import Ignore, IgnoreFileError
+from skillship.images import gomatch
+from skillship.images.digest import ContextError, context_files
+from skillship.images.dockerignore import Ignore, IgnoreFileError
 from tests.conftest import REPO
 
 ORACLE = REPO / "tools" / "dockerignore-oracle"
@@ -392,7 +392,7 @@ def test_the_files_we_digest_are_the_files_buildkit_sends(oracle, tmp_path):
 
 def test_malformed_patterns_are_the_ones_gos_filepath_match_refuses(oracle):
     """Docker's syntax check is Go's filepath.Match against ".", which reads a pattern only as far
-    as it matches; skillship.gomatch walks it the same way (matches compared too)."""
+    as it matches; skillship.images.gomatch walks it the same way (matches compared too)."""
     chosen = random.Random(7)
     alphabet = list("ab/*?[]^-\\.")
     names = [".", "a", "ab", "a/b", "", "b", "-", "]", "[", "a.b"]

@@ -11,7 +11,7 @@ import pytest
 import typer.main
 
 from skillship.cli import app
-from skillship.settings import SECRET_KEYS, StackSettings
+from skillship.stack.settings import SECRET_KEYS, StackSettings
 from tests.conftest import REPO
 
 DOCS = REPO / "docs"

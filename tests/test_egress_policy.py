@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from skillship.settings import SettingsError, StackSettings
+from skillship.stack.settings import SettingsError, StackSettings
 from tests.support.schemas import schema_errors
 from tests.test_wiring import find, objects
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from skillship.graph import render_graph, workspace_graph
-from skillship.validation import load_workspace
+from skillship.checks.validation import load_workspace
+from skillship.output.graph import render_graph, workspace_graph
 from tests.support.jsondocs import check_document
 from tests.support.project import cli_in
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from skillship.checks.validation import load_workspace
 from skillship.cli import app
 from skillship.plan import DeploymentPlan
-from skillship.validation import load_workspace
 from tests.conftest import REPO, line_of
 
 runner = CliRunner()
@@ -233,7 +233,7 @@ def test_jobs_mapped_in_a_loop_are_a_validate_error_at_the_mapping(example_copy)
 
 def test_a_chain_of_jobs_longer_than_the_recursion_limit_is_ordered(example_copy):
     from skillship.plan import plan_deployment
-    from skillship.settings import StackSettings
+    from skillship.stack.settings import StackSettings
 
     workspace, _ = load_workspace(REPO)
     base = plan_deployment(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from skillship.models import Action, Agent, Input, Property, Skill, parse_environment_variables
+from skillship.source.models import Action, Agent, Input, Property, Skill, parse_environment_variables
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from skillship.checks.validation import load_workspace
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment, secret_env_name
-from skillship.settings import StackSettings
-from skillship.validation import load_workspace
+from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from tests.conftest import REPO
 
@@ -185,7 +185,7 @@ def test_a_skill_with_two_jobs_is_checked_once(example_copy):
 
 def test_an_unreadable_build_context_is_a_plan_problem_naming_the_file():
     """Nothing is planned from a context that cannot be read: the problem names the file and why."""
-    from skillship.digest import ContextError
+    from skillship.images.digest import ContextError
 
     def digester(context: Path):
         raise ContextError(str(context / "main.py"), "Permission denied")

@@ -81,7 +81,7 @@ def test_a_step_whose_parent_the_engine_did_not_report_is_judged_by_its_urn():
 
 
 def test_the_comment_draws_the_skills_a_change_touches_and_what_is_wired_to_them(tmp_path):
-    from skillship.stackfiles import load_stack
+    from skillship.stack.stackfiles import load_stack
     from skillship_pipeline.stages import Context, _drawing, _touched_skills
     from tests.support.project import copy_project
 

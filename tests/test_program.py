@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
+from skillship.checks.validation import load_workspace
 from skillship.manifests import stack_objects
 from skillship.manifests.identity import docker_config_json
 from skillship.plan import plan_deployment
-from skillship.settings import StackSettings
-from skillship.validation import load_workspace
+from skillship.stack.settings import StackSettings
 from tests.support.jsondocs import miscased_keys
 from tests.support.program import CI_REGISTRY_PASSWORD, REPO, run_program, stack_config
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from skillship.source import door
 from skillship.source.door import MESSAGE, SKILL_FILE, Boundary, FileKind, FileMissing, ReadRefused
 from skillship.source.jsontext import JsonRefused, parse_json, unfit_for_json
-from skillship.stackfiles import StackFileError, load_stack
+from skillship.stack.stackfiles import StackFileError, load_stack
 from tests.support.project import cli_in
 
 SECRET = "runner-credential-0123456789"  # what an outside file holds: never in any output
@@ -273,7 +273,7 @@ def test_a_special_file_as_a_stack_or_project_file_is_refused_at_once(project, s
 
 
 def test_the_digest_cache_as_a_named_pipe_is_a_cold_cache(project, tmp_path, monkeypatch):
-    from skillship.digest import default_cache_file
+    from skillship.images.digest import default_cache_file
 
     monkeypatch.setenv("SKILLSHIP_CACHE_DIR", str(tmp_path / "cache"))
     cache = default_cache_file(project)
@@ -395,7 +395,7 @@ _GOOD_SETTINGS = {
 def test_every_checked_setting_is_matched_whole(key, damage):
     """A pattern ending in `$` also matches before a final newline: `team-a\\n` passed as a
     namespace. Each setting accepts its good value, and refuses it with a character after it."""
-    from skillship.settings import SettingsError, StackSettings
+    from skillship.stack.settings import SettingsError, StackSettings
 
     StackSettings.from_config("prod", _GOOD_SETTINGS)  # all good as they are
     value = _GOOD_SETTINGS[key]
@@ -418,7 +418,7 @@ def test_every_checked_setting_is_matched_whole(key, damage):
     ],
 )
 def test_names_in_skill_files_are_matched_whole(example_copy, old, new, code):
-    from skillship.validation import load_workspace
+    from skillship.checks.validation import load_workspace
 
     skill = example_copy / "skills/hello/skill.yaml"
     text = skill.read_text()
@@ -429,7 +429,7 @@ def test_names_in_skill_files_are_matched_whole(example_copy, old, new, code):
 
 
 def test_a_builder_name_is_matched_whole():
-    from skillship.settings import SettingsError, StackSettings
+    from skillship.stack.settings import SettingsError, StackSettings
 
     good = {"registry": "registry.example.com/team", "builder": "team-builder"}
     assert StackSettings.from_config("dev", good).builder == "team-builder"
@@ -456,7 +456,7 @@ def test_validate_below_a_project_finds_the_projects_workspace(project):
 
 
 def test_the_walk_skips_virtualenvs_and_other_projects(example_copy):
-    from skillship.validation import load_workspace
+    from skillship.checks.validation import load_workspace
 
     for folder, marker in (("env", "pyvenv.cfg"), ("vendored", "Pulumi.yaml")):
         other = example_copy / "skills" / folder
@@ -469,8 +469,8 @@ def test_the_walk_skips_virtualenvs_and_other_projects(example_copy):
 
 
 def test_a_walk_past_its_budget_stops_with_an_error(tmp_path, monkeypatch):
-    from skillship import workspace as reading
-    from skillship.validation import load_workspace
+    from skillship.checks.validation import load_workspace
+    from skillship.source import workspace as reading
 
     monkeypatch.setattr(reading, "MAX_FOLDERS", 20)
     for n in range(30):
@@ -493,7 +493,7 @@ def test_a_file_name_that_is_not_utf8_in_a_build_context_is_located_not_a_traceb
 
 
 def test_an_integer_past_pythons_digit_limit_in_yaml_is_located_and_not_echoed(example_copy):
-    from skillship.validation import load_workspace
+    from skillship.checks.validation import load_workspace
 
     skill = example_copy / "skills/hello/skill.yaml"
     skill.write_text(skill.read_text().replace("title: Hello job", "title: Hello job\nextra: " + "9" * 5000, 1))

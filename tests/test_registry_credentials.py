@@ -11,7 +11,7 @@ import pytest
 
 from skillship.manifests import namespace_objects
 from skillship.manifests.identity import docker_config_json, service_account
-from skillship.settings import PULL_SECRET_NAME, SettingsError, StackSettings
+from skillship.stack.settings import PULL_SECRET_NAME, SettingsError, StackSettings
 from tests.support.program import CI_REGISTRY_PASSWORD, run_program, stack_config
 
 SECRET = "kubernetes:core/v1:Secret"
@@ -133,8 +133,8 @@ def test_nodes_credentials_or_an_existing_secret_declare_none(choice):
 
 
 def test_the_account_builder_names_no_secret_when_the_stack_has_none():
+    from skillship.checks.validation import load_workspace
     from skillship.plan import plan_deployment
-    from skillship.validation import load_workspace
     from tests.support.program import REPO
 
     workspace, _ = load_workspace(REPO)

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from skillship.cli import app
-from skillship.render import MARKER
+from skillship.output.render import MARKER
 from tests.conftest import REPO
 from tests.support.jsondocs import check_document
 from tests.support.schemas import schema_errors
@@ -132,7 +132,7 @@ def test_invalid_workspace_renders_nothing(project, tmp_path):
 
 def test_an_unreadable_build_context_fails_render_naming_the_file(project, tmp_path, monkeypatch):
     """root reads every file, so the refusal to read is simulated at the one place files are opened."""
-    from skillship import digest
+    from skillship.images import digest
 
     real = digest._content_hash
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from skillship.render import MARKER
+from skillship.output.render import MARKER
 from tests.support.jsondocs import check_document
 from tests.test_render import render
 
@@ -199,7 +199,7 @@ def _objects(namespace: str) -> list[dict]:
 
 
 def test_an_interrupt_while_writing_keeps_the_last_render_and_leaves_no_staging(tmp_path, monkeypatch):
-    from skillship import render as rendering
+    from skillship.output import render as rendering
 
     out = tmp_path / "out"
     rendering.write_objects(_objects("old"), out)
@@ -221,7 +221,7 @@ def test_an_interrupt_while_writing_keeps_the_last_render_and_leaves_no_staging(
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
 def test_the_swap_leaves_the_new_render_and_nothing_else(tmp_path, monkeypatch, exchange):
-    from skillship import render as rendering
+    from skillship.output import render as rendering
 
     out = tmp_path / "out"
     rendering.write_objects(_objects("old"), out)
@@ -235,7 +235,7 @@ def test_the_swap_leaves_the_new_render_and_nothing_else(tmp_path, monkeypatch, 
 
 
 def test_an_interrupt_between_the_two_renames_puts_the_last_render_back(tmp_path, monkeypatch):
-    from skillship import render as rendering
+    from skillship.output import render as rendering
 
     out = tmp_path / "out"
     rendering.write_objects(_objects("old"), out)
@@ -258,7 +258,7 @@ def test_an_interrupt_between_the_two_renames_puts_the_last_render_back(tmp_path
 def test_a_render_killed_between_the_renames_is_repaired_by_the_next(tmp_path):
     """A kill cannot be caught: the old render stays parked beside the folder, and the next render
     puts it back before anything else, so a failing next render still leaves it in place."""
-    from skillship import render as rendering
+    from skillship.output import render as rendering
 
     out = tmp_path / "out"
     rendering.write_objects(_objects("old"), out)
@@ -296,7 +296,7 @@ def test_pulumi_output_of_the_expected_shape_gives_the_secrets():
 
 
 def test_a_folder_of_the_users_where_render_would_park_is_never_touched(tmp_path, monkeypatch):
-    from skillship import render as rendering
+    from skillship.output import render as rendering
 
     out = tmp_path / "out"
     rendering.write_objects(_objects("old"), out)

@@ -1,4 +1,4 @@
-"""Shards (skillship.shards, docs/scale.md): which stack deploys each skill, what a shard may not
+"""Shards (skillship.stack.shards, docs/scale.md): which stack deploys each skill, what a shard may not
 split, how a shard stack finds its settings, and that sharding changes which stack declares an
 object, never the object."""
 
@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from bench.generate import generate_workspace
+from skillship.checks.validation import load_workspace
 from skillship.manifests import namespace_objects
 from skillship.plan import PlanError, plan_deployment
-from skillship.settings import SettingsError, ShardName, Shards, StackSettings, parse_shard_stack
-from skillship.shards import assign_shards, skill_groups
-from skillship.stackfiles import StackFileError, load_stack, project_problems
-from skillship.validation import load_workspace
+from skillship.stack.settings import SettingsError, ShardName, Shards, StackSettings, parse_shard_stack
+from skillship.stack.shards import assign_shards, skill_groups
+from skillship.stack.stackfiles import StackFileError, load_stack, project_problems
 from tests.support.program import CI_REGISTRY_PASSWORD, run_program, stack_config
 from tests.support.project import copy_project
 

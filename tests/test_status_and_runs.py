@@ -1,4 +1,4 @@
-"""Task rows (skillship.status) and ad-hoc runs (skillship.runs) from plain Job dicts (the cluster side is
+"""Task rows (skillship.tasks.status) and ad-hoc runs (skillship.tasks.runs) from plain Job dicts (the cluster side is
 in tests/e2e/test_cli_tasks.py)."""
 
 from __future__ import annotations
@@ -8,9 +8,11 @@ import json
 
 import pytest
 
+from skillship.checks.validation import load_workspace
 from skillship.manifests import stack_objects
 from skillship.plan import plan_deployment
-from skillship.runs import (
+from skillship.stack.stackfiles import load_stack
+from skillship.tasks.runs import (
     RunError,
     adhoc_run,
     inline_message,
@@ -20,9 +22,7 @@ from skillship.runs import (
     run_envelope,
     run_job_name,
 )
-from skillship.stackfiles import load_stack
-from skillship.status import exit_state, task_row
-from skillship.validation import load_workspace
+from skillship.tasks.status import exit_state, task_row
 from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, MESSAGE_LIMIT
 from tests.conftest import REPO
 from tests.support.jsondocs import miscased_keys

@@ -8,7 +8,7 @@ import datetime
 
 import pytest
 
-from skillship.status import (
+from skillship.tasks.status import (
     FAILED,
     PENDING,
     RUNNING,

@@ -7,10 +7,10 @@ import json
 import pytest
 import yaml
 
+from skillship.checks.validation import load_workspace
 from skillship.manifests import stack_objects
 from skillship.plan import plan_deployment
-from skillship.settings import StackSettings
-from skillship.validation import load_workspace
+from skillship.stack.settings import StackSettings
 from tests.conftest import REPO
 from tests.support.schemas import schema_errors
 
@@ -155,7 +155,7 @@ def test_images_that_use_the_runtime_are_tagged_by_it_too(example_copy, monkeypa
     runtime = first.task("producer").named_contexts
     assert runtime == (("skillship-runtime", REPO / "skillship_runtime"),)
     calls: list = []
-    from skillship import digest as digest_module
+    from skillship.images import digest as digest_module
 
     def fake_digest(path):
         calls.append(path)

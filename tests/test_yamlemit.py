@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skillship.yamlemit import scalar, to_yaml
+from skillship.output.yamlemit import scalar, to_yaml
 
 keys = st.text(max_size=12)
 values = st.recursive(
@@ -83,7 +83,7 @@ def test_unsupported_values_are_refused():
 
 
 def test_remembered_strings_are_bounded_and_written_the_same(monkeypatch):
-    from skillship import yamlemit
+    from skillship.output import yamlemit
 
     monkeypatch.setattr(yamlemit, "_STRINGS", {})
     monkeypatch.setattr(yamlemit, "_STRINGS_MAX", 5)

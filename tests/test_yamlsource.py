@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from skillship.yamlsource import YamlSyntaxError, parse_yaml
+from skillship.source.yamlsource import YamlSyntaxError, parse_yaml
 
 
 def test_every_key_and_item_keeps_its_line():

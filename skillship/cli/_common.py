@@ -73,9 +73,9 @@ def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
 
 def workspace_folder(given: Path | None, command: str) -> Path:
     """The workspace a command was given, or the one it stands in (this folder's `skills/`, or the
-    project's above: skillship.workspace.find_workspace). A usage error when there is none, or when
+    project's above: skillship.source.workspace.find_workspace). A usage error when there is none, or when
     the one given is no folder: never a walk of whatever lies here."""
-    from skillship.workspace import find_workspace  # the workspace's models load only when needed
+    from skillship.source.workspace import find_workspace  # the workspace's models load only when needed
 
     found = given or find_workspace(Path("."))
     if found is None:

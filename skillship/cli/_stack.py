@@ -9,7 +9,7 @@ import typer
 
 from skillship.cli._common import Exit, fail
 from skillship.cli.cluster import Cluster, ClusterError, connect
-from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
+from skillship.stack.stackfiles import StackConfig, StackFileError, find_project, load_stack
 
 # A required --stack of the commands that read a deployed stack.
 StackOption = Annotated[

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 from skillship.cli._common import Exit, stderr
-from skillship.status import FAILED, NOTHING, SUCCEEDED, TaskRow, exit_state
+from skillship.tasks.status import FAILED, NOTHING, SUCCEEDED, TaskRow, exit_state
 
 _EXIT_BY_STATE = {SUCCEEDED: Exit.OK, FAILED: Exit.FAILED, NOTHING: Exit.FAILED}
 

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from skillship.buildx import (
+from skillship.cli._common import Exit, fail, json_mode, print_json, stderr
+from skillship.images.buildx import (
     DEFAULT_NAME,
     BuilderError,
     Endpoint,
@@ -16,7 +17,6 @@ from skillship.buildx import (
     wait_until_reachable,
     write_remote_builder,
 )
-from skillship.cli._common import Exit, fail, json_mode, print_json, stderr
 
 # The --json document's version: it changes only when a key changes meaning or disappears.
 JSON_VERSION = 1

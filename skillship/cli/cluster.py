@@ -2,7 +2,7 @@
 
 Every failure to reach or use the cluster becomes a ClusterError with one line that says what to
 check; callers turn it into exit code 2. Objects come back as camelCase dicts, as the API
-serialises them, which is what `skillship.status` and `skillship.runs` read.
+serialises them, which is what `skillship.tasks.status` and `skillship.tasks.runs` read.
 
 The client is imported when a command first reaches for the cluster: it costs a quarter of a
 second, which `validate`, `render`, `new` and `init` never need to pay.
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skillship.checks.names import k8s_name
 from skillship.manifests.labels import LABEL_SKILL, LABEL_STACK
-from skillship.names import k8s_name
-from skillship.stackfiles import KUBE_CONTEXT_KEY, StackConfig
+from skillship.stack.stackfiles import KUBE_CONTEXT_KEY, StackConfig
 
 if TYPE_CHECKING:
     from kubernetes import client

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, workspace_folder
-from skillship.graph import GraphFormat, render_graph, workspace_graph
-from skillship.stackfiles import StackFileError, find_project, load_stack
+from skillship.output.graph import GraphFormat, render_graph, workspace_graph
+from skillship.stack.stackfiles import StackFileError, find_project, load_stack
 
 # The --json document's version: it changes only when a key changes meaning or disappears.
 JSON_VERSION = 1
@@ -39,8 +39,8 @@ def graph(
 ) -> None:
     """Draw the agents' wiring: which job feeds which daemon, which jobs run after which (dashed),
     and shards. Exit 1 when the workspace is invalid, 2 on a usage error."""
-    from skillship.shards import assign_shards
-    from skillship.validation import load_workspace
+    from skillship.checks.validation import load_workspace
+    from skillship.stack.shards import assign_shards
 
     json_mode(json_output)
     deployed = None

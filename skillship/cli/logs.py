@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
+from skillship.checks.names import TASK_CONTAINER as CONTAINER
+from skillship.checks.names import skill_name
 from skillship.cli._common import Exit, fail, stderr
 from skillship.cli._stack import StackOption, deployed_stack, open_cluster
 from skillship.cli.cluster import Cluster, ClusterError, NoLogs
 from skillship.cli.status import JOB_NAME_LABEL
 from skillship.manifests.labels import ANNOTATION_ACTION
-from skillship.names import TASK_CONTAINER as CONTAINER
-from skillship.names import skill_name
 
 
 def logs(

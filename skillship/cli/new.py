@@ -10,7 +10,7 @@ import typer
 from skillship.cli._common import Exit, fail, stderr
 from skillship.paths import display_path
 from skillship.scaffold import ScaffoldError, SkillType, check_name, create_skill
-from skillship.workspace import resolve_layout
+from skillship.source.workspace import resolve_layout
 
 
 def new(

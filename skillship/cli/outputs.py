@@ -10,8 +10,8 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from skillship.stackfiles import StackConfig
-from skillship.status import DEPLOYED, TaskRow
+from skillship.stack.stackfiles import StackConfig
+from skillship.tasks.status import DEPLOYED, TaskRow
 
 
 class OutputsUnavailable(Exception):

@@ -14,12 +14,12 @@ from rich.table import Table
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, print_table, stderr
 from skillship.cli.validate import print_human, report
-from skillship.diagnostics import Diagnostics
+from skillship.output.render import RenderedFile, RenderError, UnsafeTarget, check_target, output_problem, write_objects
 from skillship.paths import display_path
-from skillship.render import RenderedFile, RenderError, UnsafeTarget, check_target, output_problem, write_objects
+from skillship.source.diagnostics import Diagnostics
 from skillship.source.jsontext import JsonRefused, parse_json
-from skillship.stackfiles import StackConfig, StackFileError, find_project, load_stack
-from skillship.workspace import Workspace
+from skillship.source.workspace import Workspace
+from skillship.stack.stackfiles import StackConfig, StackFileError, find_project, load_stack
 
 TABLE_ROWS = 50  # objects listed one by one without --table
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from skillship.checks.names import skill_name
 from skillship.cli._common import (
     Exit,
     IntervalOption,
@@ -24,8 +25,10 @@ from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError
 from skillship.cli.status import live_rows
 from skillship.manifests.labels import ANNOTATION_ACTION
-from skillship.names import skill_name
-from skillship.runs import (
+from skillship.source import door
+from skillship.source.door import MESSAGE, FileMissing, ReadRefused
+from skillship.source.jsontext import JsonRefused, parse_json
+from skillship.tasks.runs import (
     AdhocRun,
     RunError,
     adhoc_run,
@@ -37,10 +40,7 @@ from skillship.runs import (
     run_envelope,
     run_job_name,
 )
-from skillship.source import door
-from skillship.source.door import MESSAGE, FileMissing, ReadRefused
-from skillship.source.jsontext import JsonRefused, parse_json
-from skillship.status import DEPLOYED, task_kind
+from skillship.tasks.status import DEPLOYED, task_kind
 from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_LIMIT
 
 # The --json document's version: it changes only when a key changes meaning or disappears. 2: the

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from skillship.cli._common import Exit, fail, json_mode, print_json, print_table, stderr
-from skillship.stackfiles import StackFileError, find_project, load_stack, stack_files
+from skillship.stack.stackfiles import StackFileError, find_project, load_stack, stack_files
 
 # The --json document's version: it changes only when a key changes meaning or disappears.
 JSON_VERSION = 1

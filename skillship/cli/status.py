@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from skillship.checks.names import skill_name
 from skillship.cli._common import (
     Exit,
     IntervalOption,
@@ -25,9 +26,8 @@ from skillship.cli._stack import StackOption, deployed_stack
 from skillship.cli._watch import exit_code, follow
 from skillship.cli.cluster import Cluster, ClusterError, connect
 from skillship.cli.outputs import OutputsUnavailable, rows_from_outputs, stack_output_tasks
-from skillship.names import skill_name
-from skillship.stackfiles import StackConfig
-from skillship.status import DEPLOYED, TaskRow, task_row
+from skillship.stack.stackfiles import StackConfig
+from skillship.tasks.status import DEPLOYED, TaskRow, task_row
 
 JOB_NAME_LABEL = "job-name"  # set by the Job controller on every pod it makes
 

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from skillship.checks.validation import load_workspace
 from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout, workspace_folder
-from skillship.diagnostics import Diagnostics, Severity
-from skillship.validation import load_workspace
-from skillship.workspace import AgentSource, SkillSource, Workspace
+from skillship.source.diagnostics import Diagnostics, Severity
+from skillship.source.workspace import AgentSource, SkillSource, Workspace
 
 JSON_VERSION = 1
 
@@ -51,7 +51,7 @@ def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None
     # the stack's settings and the planner, only when a stack is asked about
     from skillship.compose import plan_workspace
     from skillship.plan import PlanError
-    from skillship.stackfiles import StackFileError, find_project, load_stack
+    from skillship.stack.stackfiles import StackFileError, find_project, load_stack
 
     try:
         config = load_stack(find_project(Path.cwd()), stack)

@@ -14,7 +14,7 @@ from skillship.manifests.network import deny_ingress
 from skillship.manifests.objects import KubeObject
 from skillship.manifests.pod import ImageRef
 from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan, Workload
-from skillship.settings import IstioMode, StackSettings
+from skillship.stack.settings import IstioMode, StackSettings
 
 
 @dataclass(frozen=True)

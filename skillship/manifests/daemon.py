@@ -6,7 +6,7 @@ from skillship.manifests import istio, pod
 from skillship.manifests.labels import metadata, selector_labels, version_label
 from skillship.manifests.objects import KubeObject
 from skillship.plan import DaemonPlan
-from skillship.settings import StackSettings
+from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import DATA_DIR, DATA_DIR_ENV, PORT_ENV
 
 CONTAINER = "daemon"

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from skillship.manifests.labels import metadata, skill_metadata, stack_labels
 from skillship.manifests.objects import KubeObject
 from skillship.plan import TaskPlan, Workload
-from skillship.settings import PULL_SECRET_NAME, StackSettings
+from skillship.stack.settings import PULL_SECRET_NAME, StackSettings
 from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_FILE_ARGUMENT, message_config_map_name
 
 REDACTED = "<redacted>"

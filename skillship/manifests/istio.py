@@ -7,7 +7,7 @@ import json
 from skillship.manifests.labels import metadata, selector_labels, stack_labels
 from skillship.manifests.objects import KubeObject
 from skillship.plan import DaemonPlan, Workload
-from skillship.settings import IstioMode, StackSettings
+from skillship.stack.settings import IstioMode, StackSettings
 
 NETWORKING = "networking.istio.io/v1"
 SECURITY = "security.istio.io/v1"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from skillship.checks.names import TASK_CONTAINER
 from skillship.manifests import istio, pod
 from skillship.manifests.identity import message_argument
 from skillship.manifests.labels import ANNOTATION_ACTIVATION, metadata, version_label
 from skillship.manifests.objects import KubeObject
-from skillship.names import TASK_CONTAINER
 from skillship.plan import TaskPlan
-from skillship.settings import StackSettings
+from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import ACTIVATION_ENV, MESSAGE_DIR, MESSAGE_VOLUME, message_config_map_name
 
 # The Job's own deadline bounds the task; Pulumi waits a little longer so that the Job's

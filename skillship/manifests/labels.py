@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from skillship.checks.names import k8s_name, skill_name
 from skillship.manifests.objects import KubeObject
-from skillship.names import k8s_name, skill_name
 
 if TYPE_CHECKING:  # for annotations only: reading a label's name must not load the planner
     from skillship.plan import Workload
-    from skillship.settings import StackSettings
+    from skillship.stack.settings import StackSettings
 
 PART_OF = "skillship"
 LABEL_STACK = "skillship.io/stack"

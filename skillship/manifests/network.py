@@ -4,11 +4,11 @@ pods connect only where it needs to."""
 
 from __future__ import annotations
 
+from skillship.checks.names import k8s_name
 from skillship.manifests.labels import LABEL_ACTION, LABEL_SKILL, LABEL_STACK, metadata, selector_labels
 from skillship.manifests.objects import KubeObject
-from skillship.names import k8s_name
 from skillship.plan import DaemonPlan, TaskPlan, Workload
-from skillship.settings import IstioMode, StackSettings
+from skillship.stack.settings import IstioMode, StackSettings
 
 HBONE_PORT = 15008  # ambient mode: ztunnel delivers mesh traffic to the pod on this port
 ISTIOD_PORT = 15012  # injected proxies fetch their configuration and certificates from istiod here

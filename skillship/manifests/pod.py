@@ -9,8 +9,8 @@ from skillship.manifests import istio
 from skillship.manifests.identity import secret_name
 from skillship.manifests.objects import KubeObject
 from skillship.plan import Workload, canonical_json, secret_env_name
-from skillship.podspec import quantity
-from skillship.settings import StackSettings
+from skillship.source.podspec import quantity
+from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import PROPERTIES_ENV, SKILL_ENV, TARGETS_ENV
 
 # What a container runs: an image reference, or (under `pulumi up`, for an image being built) a

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillship.plan.problems import StackProblems
-from skillship.workspace import SkillSource, Workspace
+from skillship.source.workspace import SkillSource, Workspace
 
 
 @dataclass(frozen=True)

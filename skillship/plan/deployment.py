@@ -14,10 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from skillship.diagnostics import Diagnostic
-from skillship.digest import ContextDigest, digest_context
-from skillship.models import RUNTIME_DAEMONS, Action
-from skillship.names import action_name, skill_name
+from skillship.checks.names import action_name, skill_name
+from skillship.images.digest import ContextDigest, digest_context
 from skillship.paths import display_path
 from skillship.plan import envelope as envelopes
 from skillship.plan.agents import agent_context
@@ -29,11 +27,13 @@ from skillship.plan.ordering import loops
 from skillship.plan.problems import StackProblems
 from skillship.plan.properties import checked_defaults, merged_properties, split_headers
 from skillship.plan.stack_wiring import StackWiring, daemon_port, stack_wiring, targets_json
-from skillship.podspec import PodOverrides
-from skillship.settings import StackSettings
-from skillship.shards import assign_shards, crossing_wires, wire_line
-from skillship.stackfiles import StackFileLines
-from skillship.workspace import ActionSource, SkillSource, Workspace
+from skillship.source.diagnostics import Diagnostic
+from skillship.source.models import RUNTIME_DAEMONS, Action
+from skillship.source.podspec import PodOverrides
+from skillship.source.workspace import ActionSource, SkillSource, Workspace
+from skillship.stack.settings import StackSettings
+from skillship.stack.shards import assign_shards, crossing_wires, wire_line
+from skillship.stack.stackfiles import StackFileLines
 from skillship_runtime.contract import MESSAGE_LIMIT
 
 

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from skillship.settings import IstioMode
 from skillship.source import door
 from skillship.source.door import DOCKERFILE, ReadRefused
+from skillship.stack.settings import IstioMode
 
 RUNTIME_CONTEXT = "skillship-runtime"  # the named build context that holds skillship_runtime
 

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from skillship.names import k8s_name, short_hash
+from skillship.checks.names import k8s_name, short_hash
 
 if TYPE_CHECKING:  # annotations only: `skillship run` spells a message without the format's models
-    from skillship.models import Action
-    from skillship.workspace import SkillSource
+    from skillship.source.models import Action
+    from skillship.source.workspace import SkillSource
 
 _JOB_NAME_BASE = 54  # + "-" + 8 hex = 63
 

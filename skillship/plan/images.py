@@ -8,12 +8,12 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from skillship.digest import ContextDigest, ContextError
-from skillship.models import Action
-from skillship.names import action_name
+from skillship.checks.names import action_name
+from skillship.images.digest import ContextDigest, ContextError
 from skillship.paths import display_path
 from skillship.plan.dockerfile import RUNTIME_CONTEXT
 from skillship.plan.problems import StackProblems
+from skillship.source.models import Action
 
 NamedContexts = tuple[tuple[str, Path], ...]
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from skillship.diagnostics import json_key_line
-from skillship.models import envelope_problems
 from skillship.paths import display_path
 from skillship.plan.problems import StackProblems
-from skillship.settings import StackSettings
 from skillship.source import door
+from skillship.source.diagnostics import json_key_line
 from skillship.source.door import MESSAGE, Boundary, FileMissing, ReadRefused
 from skillship.source.jsontext import JsonRefused, parse_json
-from skillship.workspace import DEFAULT_MESSAGE, SkillSource, default_message_file
+from skillship.source.models import envelope_problems
+from skillship.source.workspace import DEFAULT_MESSAGE, SkillSource, default_message_file
+from skillship.stack.settings import StackSettings
 
 
 def stack_message(

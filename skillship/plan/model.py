@@ -10,15 +10,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from skillship.diagnostics import Diagnostic
-from skillship.digest import ContextDigest
-from skillship.models import Action
+from skillship.images.digest import ContextDigest
 from skillship.plan.envelope import canonical_json
 from skillship.plan.ordering import run_order
 from skillship.plan.stack_wiring import Targets, targets_json
-from skillship.podspec import PodOverrides
-from skillship.settings import StackSettings
-from skillship.workspace import SkillSource
+from skillship.source.diagnostics import Diagnostic
+from skillship.source.models import Action
+from skillship.source.podspec import PodOverrides
+from skillship.source.workspace import SkillSource
+from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, RECORDS_PATH
 
 
@@ -115,7 +115,7 @@ class DeploymentPlan:
     tasks: tuple[TaskPlan, ...]
     warnings: tuple[Diagnostic, ...] = ()
     daemons: tuple[DaemonPlan, ...] = ()
-    # Skill -> the shard stack that deploys it (skillship.shards), over the whole environment;
+    # Skill -> the shard stack that deploys it (skillship.stack.shards), over the whole environment;
     # empty when the stack is not sharded.
     shard_of: Mapping[str, int] = field(default_factory=dict)
 

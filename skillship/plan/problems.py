@@ -4,8 +4,8 @@ as `skillship validate` reports a workspace's."""
 
 from __future__ import annotations
 
-from skillship.diagnostics import Diagnostic, Diagnostics
-from skillship.stackfiles import StackFileLines
+from skillship.source.diagnostics import Diagnostic, Diagnostics
+from skillship.stack.stackfiles import StackFileLines
 
 
 class StackProblems:

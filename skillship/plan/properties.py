@@ -10,8 +10,8 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from skillship.plan.problems import StackProblems
-from skillship.settings import StackSettings
-from skillship.workspace import SkillSource
+from skillship.source.workspace import SkillSource
+from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import SECRET_ENV_PREFIX
 
 _ENV_NAME = re.compile(r"[^A-Z0-9]+")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from skillship.models import Action
-from skillship.names import action_name, skill_name
+from skillship.checks.names import action_name, skill_name
 from skillship.plan.dockerfile import read_dockerfile
 from skillship.plan.problems import StackProblems
-from skillship.settings import StackSettings
-from skillship.wiring import agent_wires, receiver_url
-from skillship.workspace import SkillSource, Workspace
+from skillship.source.models import Action
+from skillship.source.wiring import agent_wires, receiver_url
+from skillship.source.workspace import SkillSource, Workspace
+from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import DEFAULT_PORT, ENVELOPE_FORMAT, TARGET_FORMAT, TARGET_METHOD, TARGET_URL
 
 

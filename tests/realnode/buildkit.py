@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from skillship.buildx import Endpoint, write_remote_builder
+from skillship.images.buildx import Endpoint, write_remote_builder
 from tests.e2e.cluster import spawn_tied
 from tests.realnode.registry import Registry
 from tests.realnode.sandbox import Sandbox

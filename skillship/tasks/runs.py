@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from skillship.checks.names import TASK_CONTAINER as CONTAINER
 from skillship.manifests.labels import ANNOTATION_ACTIVATION, LABEL_TASK_KIND
-from skillship.names import TASK_CONTAINER as CONTAINER
 from skillship.plan import canonical_json
 from skillship.source.jsontext import JsonRefused, parse_json
-from skillship.status import RUN
+from skillship.tasks.status import RUN
 from skillship_runtime.contract import (
     ACTIVATION_ENV,
     ARGV_MESSAGE_LIMIT,

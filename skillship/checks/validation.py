@@ -12,9 +12,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from skillship.diagnostics import Diagnostics, json_key_line
-from skillship.dockerignore import IgnoreFileError, compiled, read_ignore_file
-from skillship.models import (
+from skillship.checks.names import action_name, skill_name
+from skillship.images.dockerignore import IgnoreFileError, compiled, read_ignore_file
+from skillship.paths import display_path
+from skillship.source import door
+from skillship.source.diagnostics import Diagnostics, json_key_line
+from skillship.source.door import DOCKERFILE, MESSAGE, Boundary, ReadRefused
+from skillship.source.jsontext import JsonRefused, parse_json
+from skillship.source.models import (
     KNOWN_RUNTIMES,
     RUNTIME_DAEMONS,
     RUNTIME_EXTERNAL_API,
@@ -23,13 +28,8 @@ from skillship.models import (
     MappingEnd,
     envelope_problems,
 )
-from skillship.names import action_name, skill_name
-from skillship.paths import display_path
-from skillship.source import door
-from skillship.source.door import DOCKERFILE, MESSAGE, Boundary, ReadRefused
-from skillship.source.jsontext import JsonRefused, parse_json
-from skillship.wiring import agent_wires
-from skillship.workspace import (
+from skillship.source.wiring import agent_wires
+from skillship.source.workspace import (
     ACTION_FILE,
     DEFAULT_MESSAGES,
     ActionSource,

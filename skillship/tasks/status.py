@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from skillship.checks.names import TASK_CONTAINER as CONTAINER
 from skillship.manifests.labels import (
     ANNOTATION_ACTION,
     ANNOTATION_SKILL,
@@ -20,7 +21,6 @@ from skillship.manifests.labels import (
     LABEL_SKILL,
     LABEL_TASK_KIND,
 )
-from skillship.names import TASK_CONTAINER as CONTAINER
 
 SUCCEEDED, FAILED, RUNNING, PENDING, RENDERED = "Succeeded", "Failed", "Running", "Pending", "Rendered"
 DEPLOYED, RUN = "deployed", "run"  # a task's kind: declared by the stack, or started by `skillship run`

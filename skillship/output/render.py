@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skillship.output.yamlemit import to_yaml
 from skillship.source.door import Boundary
-from skillship.yamlemit import to_yaml
 
 MARKER = ".skillship-render"
 

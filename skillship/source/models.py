@@ -2,7 +2,7 @@
 
 They accept every variant of ../shared/FORMAT.md (loose type spellings, `$ref` or listed or absent
 parameters, ports as strings, `environmentVariables` strings, ...) and normalise it once, so later
-stages never see the variants. Cross-file rules live in `skillship.validation`.
+stages never see the variants. Cross-file rules live in `skillship.checks.validation`.
 """
 
 from __future__ import annotations

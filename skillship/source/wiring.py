@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from skillship.workspace import Workspace
+from skillship.source.workspace import Workspace
 from skillship_runtime.contract import RECORDS_PATH
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skillship.dockerignore import IGNORE_FILES, Ignore, IgnoreFileError, compiled, read_ignore_file
+from skillship.images.dockerignore import IGNORE_FILES, Ignore, IgnoreFileError, compiled, read_ignore_file
 from skillship.source import door
 from skillship.source.door import DIGEST_CACHE, ReadRefused
 from skillship.source.jsontext import JsonRefused, parse_json

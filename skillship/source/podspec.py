@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from skillship.diagnostics import Diagnostics
-from skillship.models import PodSpecPatch
-from skillship.yamlsource import YamlDocument
+from skillship.source.diagnostics import Diagnostics
+from skillship.source.models import PodSpecPatch
+from skillship.source.yamlsource import YamlDocument
 
 _QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?")
 _RESOURCE = re.compile(r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?")

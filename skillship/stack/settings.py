@@ -1,7 +1,7 @@
 """One typed object for everything a stack decides, validated once with clear errors.
 
 Both readers feed it: `components/config.py` (from `pulumi.Config`, under `pulumi up`) and
-`skillship.stackfiles` (from `stacks/Pulumi.<stack>.yaml`, for `skillship render`). Defaults are
+`skillship.stack.stackfiles` (from `stacks/Pulumi.<stack>.yaml`, for `skillship render`). Defaults are
 decided here; Pulumi.yaml repeats them for whoever reads `pulumi config` (tests/test_settings.py
 keeps the two equal).
 """
@@ -64,7 +64,7 @@ MAX_SHARDS = 64
 
 
 class Shards(BaseModel):
-    """`skillship:shards` (skillship.shards): how many shard stacks, and what stays together."""
+    """`skillship:shards` (skillship.stack.shards): how many shard stacks, and what stays together."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -208,7 +208,7 @@ class StackSettings(BaseModel):
     images: dict[str, str] = Field(default_factory=dict)
     # Another stack of the project whose images this one deploys, by the very references (tag and
     # digest) that stack built and pushed; nothing is built here. Its `images` output is read
-    # through a StackReference (skillship.promotion).
+    # through a StackReference (skillship.plan.promotion).
     promote_from: str | None = Field(default=None, alias="promoteFrom")
     skills: list[str] | None = None
     # Per skill: a message object (with `payload`), or the path of a JSON file holding one.
@@ -217,7 +217,7 @@ class StackSettings(BaseModel):
     wait: bool = True
     backoff_limit: int = Field(default=0, alias="backoffLimit", ge=0, le=20)
     active_deadline_seconds: int = Field(default=1800, alias="activeDeadlineSeconds", ge=1, le=7 * 24 * 3600)
-    # A task whose pod no node can take fails after this long (skillship.pod_start); a pod that
+    # A task whose pod no node can take fails after this long (skillship.tasks.pod_start); a pod that
     # cannot pull its image or make its container fails at once.
     unschedulable_seconds: int = Field(default=60, alias="unschedulableSeconds", ge=1, le=24 * 3600)
     # Tasks started by `skillship run` are deleted this long after they end (ttlSecondsAfterFinished).
@@ -235,7 +235,7 @@ class StackSettings(BaseModel):
     # unset, skills' pods may connect anywhere; a list, only to DNS, the daemons their records go
     # to, Istio's control plane when proxies are injected, and these networks (CIDRs).
     egress_networks: list[str] | None = Field(default=None, alias="egressNetworks")
-    # Split the skills over shard stacks <stack>.1 ... <stack>.<count> (skillship.shards).
+    # Split the skills over shard stacks <stack>.1 ... <stack>.<count> (skillship.stack.shards).
     shards: Shards | None = None
     # Which of them this is: never a key of a stack file, known from the Pulumi stack's name. None
     # for the base stack of a sharded environment (the namespace, no skill) and for a stack unsharded.

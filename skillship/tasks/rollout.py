@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from skillship.pod_start import StartFailure, start_failure
+from skillship.tasks.pod_start import StartFailure, start_failure
 
 REVISION = "deployment.kubernetes.io/revision"  # on a Deployment and each of its ReplicaSets
 TEMPLATE_HASH = "pod-template-hash"  # the label tying a ReplicaSet's pods to it

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from skillship.status import api_time
+from skillship.tasks.status import api_time
 
 # A container's waiting reasons that mean the task cannot start as deployed: the image cannot be
 # pulled (refused, unknown, misnamed) or the container cannot be made (a Secret key that does not

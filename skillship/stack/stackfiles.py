@@ -11,9 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillship.diagnostics import Diagnostic, Severity, format_field
 from skillship.paths import display_path
-from skillship.settings import (
+from skillship.source import door
+from skillship.source.diagnostics import Diagnostic, Severity, format_field
+from skillship.source.door import PULUMI_YAML, Boundary, ReadRefused
+from skillship.source.door import STACK_FILE as STACK_KIND
+from skillship.source.yamlsource import FieldPath, YamlSyntaxError, parse_yaml
+from skillship.stack.settings import (
     CONFIG_NAMESPACE,
     SECRET_KEYS,
     SettingsError,
@@ -26,10 +30,6 @@ from skillship.settings import (
     parse_shard_stack,
     shard_stacks,
 )
-from skillship.source import door
-from skillship.source.door import PULUMI_YAML, Boundary, ReadRefused
-from skillship.source.door import STACK_FILE as STACK_KIND
-from skillship.yamlsource import FieldPath, YamlSyntaxError, parse_yaml
 
 PROJECT_FILE = "Pulumi.yaml"
 KUBE_CONTEXT_KEY = "kubernetes:context"

@@ -6,7 +6,7 @@ path is excluded when the last pattern that matches it, or matches one of its fo
 `!` pattern; `*` and `?` stay within one path segment; `**` spans segments; the rest becomes a
 regular expression as written (`[!a]` is the set of '!' and 'a', `|` is alternation, `{2}`
 repetition). Docker refuses the whole file for a lone `!` or a pattern Go's `filepath.Match` calls
-malformed (skillship.gomatch), and fails the build when it reaches a pattern whose expression does
+malformed (skillship.images.gomatch), and fails the build when it reaches a pattern whose expression does
 not compile. `tests/test_dockerignore_conformance.py` holds this module to moby's own code
 (tools/dockerignore-oracle) on thousands of ignore files.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
 
-from skillship.gomatch import is_malformed
+from skillship.images.gomatch import is_malformed
 from skillship.source import door
 from skillship.source.door import IGNORE_FILE, Boundary, FileMissing
 

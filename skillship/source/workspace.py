@@ -1,7 +1,7 @@
 """Finding and reading a workspace: `skills/**/skill.yaml` and `agents/*.yaml`.
 
 Reading never raises for bad content: every problem becomes a Diagnostic and the file is left out
-of the model, so one pass reports everything. Rules that span files are in `skillship.validation`.
+of the model, so one pass reports everything. Rules that span files are in `skillship.checks.validation`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from skillship.diagnostics import Diagnostics
-from skillship.models import Action, ActionFile, Agent, AgentSkill, Skill
 from skillship.paths import display_path
-from skillship.podspec import PodOverrides, read_podspec
 from skillship.source import door
+from skillship.source.diagnostics import Diagnostics
 from skillship.source.door import ACTION_JSON, AGENT_FILE, POD_SPEC, SKILL_FILE, Boundary, FileKind, ReadRefused
-from skillship.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
+from skillship.source.models import Action, ActionFile, Agent, AgentSkill, Skill
+from skillship.source.podspec import PodOverrides, read_podspec
+from skillship.source.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
 
 _SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}
 _SKILL_PARTS = {"actions", "invoke"}  # a skill's own folders hold build contexts and messages, never skills

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import hashlib
 
-from skillship.settings import Shards
-from skillship.wiring import Wire, agent_wires
-from skillship.workspace import Workspace
+from skillship.source.wiring import Wire, agent_wires
+from skillship.source.workspace import Workspace
+from skillship.stack.settings import Shards
 
 
 def _bucket(key: str, count: int) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from skillship.plan import Workload
-from skillship.stackfiles import StackFileError, load_stack
+from skillship.stack.stackfiles import StackFileError, load_stack
 
 
 class PromotionError(Exception):

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
-from skillship.yamlsource import FieldPath
+from skillship.source.yamlsource import FieldPath
 
 
 class Severity(str, Enum):

@@ -3,7 +3,7 @@ and, for a sharded stack, which stack deploys each skill. As Mermaid (GitHub and
 Markdown: docs, pull-request comments) or Graphviz's DOT.
 
 People read the wiring of a workspace faster from a drawing than from its agent files; the drawing
-is made from the same wires validation and the planner use (skillship.wiring).
+is made from the same wires validation and the planner use (skillship.source.wiring).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from skillship.wiring import agent_wires
-from skillship.workspace import Workspace
+from skillship.source.wiring import agent_wires
+from skillship.source.workspace import Workspace
 
 GraphFormat = Literal["mermaid", "dot"]
 

@@ -1,0 +1,1 @@
+"""Checking a workspace read from its files: naming rules, skills, wiring, agents."""

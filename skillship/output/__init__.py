@@ -1,0 +1,1 @@
+"""What the core writes: rendered manifests, the YAML emitter, the wiring drawing."""
