@@ -48,3 +48,8 @@ def is_label_value(value: str) -> bool:
 
 
 TASK_CONTAINER = "task"  # the container of a task's pod that runs the skill's code
+
+
+def path_like(name: str) -> bool:
+    """An action name is a folder name under actions/: never a path that leads elsewhere."""
+    return name in ("", ".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 for c in name)
