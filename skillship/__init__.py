@@ -4,8 +4,9 @@ The names below load on first use, as `skillship.plan`'s do: every `skillship` c
 importing this package, and `status`, `logs` and `run` read no workspace, so they need no models.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from skillship.lazy import lazy_exports
 
 if TYPE_CHECKING:  # what the type checker sees: the same names, eagerly
     from skillship.checks.validation import load_workspace
@@ -25,7 +26,4 @@ _HOMES = {
 __all__ = ["AgentSource", "Diagnostic", "Diagnostics", "Severity", "SkillSource", "Workspace", "load_workspace"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(import_module(f"skillship.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'skillship' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)

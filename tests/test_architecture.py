@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import importlib
 import pkgutil
 
 import pytest
@@ -72,3 +73,13 @@ def test_a_packages_lazy_names_are_the_ones_it_lists_and_each_resolves(package):
         assert getattr(lazy, name).__name__ == name
     with pytest.raises(AttributeError, match="no attribute 'nothing_by_this_name'"):
         lazy.nothing_by_this_name  # noqa: B018
+
+
+@pytest.mark.parametrize("package", ["skillship", "skillship.plan", "skillship.manifests"])
+def test_every_name_a_package_exports_loads_and_an_unknown_one_is_an_attribute_error(package):
+    """The packages load their names on first use (skillship.lazy): each must still be there."""
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        assert getattr(module, name).__name__ == name
+    with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'nothing'"):
+        module.nothing  # noqa: B018

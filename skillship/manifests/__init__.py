@@ -1,6 +1,9 @@
-"""Plain Kubernetes objects (dicts) for a deployment plan: what `render` writes and Pulumi declares."""
+"""Plain Kubernetes objects (dicts) for a deployment plan: what `render` writes and Pulumi declares.
 
-from typing import Any
+The names load on first use: the CLI reads label names from here, and needs no builder to do so.
+"""
+
+from skillship.lazy import lazy_exports
 
 __all__ = [
     "DaemonObjects",
@@ -14,10 +17,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Loaded on first use: the CLI reads label names from here, and needs no builder to do so."""
-    if name in __all__:
-        from skillship.manifests import assemble
-
-        return getattr(assemble, name)
-    raise AttributeError(f"module 'skillship.manifests' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "assemble"))

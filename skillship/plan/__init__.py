@@ -6,8 +6,9 @@ The public names live here; the modules behind them each change for one reason (
 name, or spells a message, needs no planner.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from skillship.lazy import lazy_exports
 
 if TYPE_CHECKING:  # what the type checker sees: the same names, eagerly
     from skillship.plan.deployment import plan_deployment
@@ -38,7 +39,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(import_module(f"skillship.plan.{_HOMES[name]}"), name)
-    raise AttributeError(f"module 'skillship.plan' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _HOMES)
