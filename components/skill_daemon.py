@@ -39,18 +39,13 @@ class SkillDaemon(pulumi.ComponentResource):
         objects = daemon_objects(daemon, settings, image=args.image)  # an Output when it is built
         waits_for = dependencies(opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=waits_for)
-        before: list[pulumi.Resource] = []
-        for suffix, obj in (
-            ("netpol", objects.network_policy),
-            ("egress", objects.egress_policy),
-            ("authz", objects.authorization),
-            ("sidecar", objects.sidecar),
-        ):
-            if obj is not None:
-                before.append(declare(f"{name}-{suffix}", obj, child))
+        # The objects and their names' suffixes come from the core (DaemonObjects.named); the
+        # Deployment and the Service wait for every other one.
+        named = objects.named()
+        before = [declare(f"{name}-{s}", obj, child) for s, obj in named if s not in objects.WORKLOAD]
         after_identity = pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before])
-        deployment = declare(f"{name}-deployment", objects.deployment, after_identity)
-        service = declare(f"{name}-service", objects.service, after_identity)
+        workload = {s: declare(f"{name}-{s}", obj, after_identity) for s, obj in named if s in objects.WORKLOAD}
+        deployment, service = workload["deployment"], workload["service"]
         watched = WatchedDaemon(daemon.skill, objects.deployment["metadata"]["name"], settings.namespace, self)
         served = serving(
             settings, watched, deployment, selector_labels(daemon, settings), kube_context=args.kube_context

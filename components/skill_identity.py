@@ -34,16 +34,14 @@ def declare_identity(
         return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[alias], **extra))
 
     name = f"{prefix}-{workload.service_account}"
-    declared: list[pulumi.Resource] = [declare(f"{name}-sa", objects.service_account, options("sa"))]
-    if objects.secret is not None:
-        declared.append(
-            declare(
-                f"{name}-secret",
-                objects.secret,
-                options("secret", additional_secret_outputs=["stringData", "data"]),
-                stringData=secret_data(workload, settings, secret_values),
-            )
-        )
+    declared: list[pulumi.Resource] = []
+    for suffix, obj in objects.named():  # the ServiceAccount, then the Secret when the skill has one
+        if obj is objects.secret:
+            secret_options = options(suffix, additional_secret_outputs=["stringData", "data"])
+            data = secret_data(workload, settings, secret_values)
+            declared.append(declare(f"{name}-{suffix}", obj, secret_options, stringData=data))
+        else:
+            declared.append(declare(f"{name}-{suffix}", obj, options(suffix)))
     return declared
 
 

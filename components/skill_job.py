@@ -46,20 +46,12 @@ class SkillJob(pulumi.ComponentResource):
         waits_for = dependencies(opts)
         child = pulumi.ResourceOptions(parent=self, depends_on=waits_for)
 
-        before_job: list[pulumi.Resource] = []
-        for suffix, obj in (
-            ("message", objects.message),
-            ("netpol", objects.network_policy),
-            ("egress", objects.egress_policy),
-            ("authz", objects.authorization),
-            ("sidecar", objects.sidecar),
-        ):
-            if obj is not None:
-                before_job.append(declare(f"{name}-{suffix}", obj, child))
-
-        job = declare(
-            f"{name}-job", objects.job, pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before_job])
-        )
+        # The objects and their names' suffixes come from the core (TaskObjects.named); the Job waits
+        # for every other one.
+        named = objects.named()
+        before_job = [declare(f"{name}-{s}", obj, child) for s, obj in named if s not in objects.WORKLOAD]
+        after = pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before_job])
+        [job] = [declare(f"{name}-{s}", obj, after) for s, obj in named if s in objects.WORKLOAD]
         if settings.wait and not settings.renders:
             # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
             logs = logs_command(namespace=settings.namespace, job=task.job_name, container=TASK_CONTAINER)

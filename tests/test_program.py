@@ -68,6 +68,39 @@ def test_components_parent_their_children():
     assert len(urns) == len(set(urns)), "children of two components must not collide"
 
 
+def test_every_object_keeps_the_resource_name_its_urn_was_made_with():
+    """The components name each object `<component>-<suffix>`, the suffixes listed once with the
+    objects (skillship/manifests/assemble.py). A name is part of the URN: a renamed suffix would
+    replace the object in every deployed stack. These are the names deployed stacks hold."""
+    run = dev(config={"secrets": {"hello": {"api.token": SECRET_VALUE}}}, secret_keys=("secrets",))
+    assert run.error is None, run.error
+    names = sorted((r["type"].rsplit(":", 1)[-1], r["name"]) for r in run.kubernetes())
+    assert names == sorted(
+        [
+            ("AuthorizationPolicy", "skillship-consumer-authz"),
+            ("AuthorizationPolicy", "skillship-hello-authz"),
+            ("AuthorizationPolicy", "skillship-producer-authz"),
+            ("Deployment", "skillship-consumer-deployment"),
+            ("Job", "skillship-hello-job"),
+            ("Job", "skillship-producer-job"),
+            ("Namespace", "skillship-namespace-skillship-dev"),
+            ("NetworkPolicy", "skillship-consumer-netpol"),
+            ("NetworkPolicy", "skillship-hello-netpol"),
+            ("NetworkPolicy", "skillship-producer-netpol"),
+            ("PeerAuthentication", "skillship-peerauthentication-skillship-strict-mtls"),
+            ("Secret", "skillship-hello-secret"),
+            ("Secret", "skillship-secret-skillship-registry-pull"),
+            ("Service", "skillship-consumer-service"),
+            ("ServiceAccount", "skillship-consumer-sa"),
+            ("ServiceAccount", "skillship-hello-sa"),
+            ("ServiceAccount", "skillship-producer-sa"),
+            ("Sidecar", "skillship-consumer-sidecar"),
+            ("Sidecar", "skillship-hello-sidecar"),
+            ("Sidecar", "skillship-producer-sidecar"),
+        ]
+    )
+
+
 @pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
 def test_program_declares_what_render_writes(stack):
     """The program declares exactly the objects `skillship render` writes, once each, pinned to the
@@ -535,3 +568,19 @@ def test_the_sdk_still_lists_the_stacks_keys_and_their_secrecy(monkeypatch):
         pulumi.runtime.set_all_config({}, secret_keys=[])
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"skillship:wait": "false"}))
     assert stack_config() == {"skillship:wait": ("false", False)}
+
+
+def test_the_suffixes_of_every_kind_of_object_are_the_ones_deployed_stacks_hold():
+    """All suffixes, including those of objects the example stack lacks (a large message's
+    ConfigMap, an egress policy): each is part of a URN in some deployed stack."""
+    from dataclasses import fields
+
+    from skillship.manifests import DaemonObjects, SkillIdentity, TaskObjects
+
+    def suffixes(kind):
+        return [f.metadata["suffix"] for f in fields(kind)]
+
+    assert suffixes(TaskObjects) == ["message", "netpol", "egress", "authz", "sidecar", "job"]
+    assert suffixes(DaemonObjects) == ["netpol", "egress", "authz", "sidecar", "deployment", "service"]
+    assert suffixes(SkillIdentity) == ["sa", "secret"]
+    assert TaskObjects.WORKLOAD == {"job"} and DaemonObjects.WORKLOAD == {"deployment", "service"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from skillship.manifests import istio, network
 from skillship.manifests.daemon import build_deployment, build_service
@@ -17,52 +18,69 @@ from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan, Workload
 from skillship.stack.settings import IstioMode, StackSettings
 
 
+def _named(suffix: str) -> Any:
+    """A field holding one object, and the suffix its Pulumi resource is named with
+    (`<component>-<suffix>`): listed here once for the components. The suffix is part of the
+    object's URN: changing it replaces the object in every deployed stack."""
+    return field(metadata={"suffix": suffix})
+
+
+def _named_objects(objects: Any) -> list[tuple[str, KubeObject]]:
+    """(suffix, object) of every object present, in the fields' order: dependencies first."""
+    found = ((f.metadata["suffix"], getattr(objects, f.name)) for f in fields(objects))
+    return [(suffix, obj) for suffix, obj in found if obj is not None]
+
+
 @dataclass(frozen=True)
 class SkillIdentity:
     """What every action of a skill shares: declared once per skill, never once per action, so no
     two declarations own one Kubernetes object (deleting either would delete it for both)."""
 
-    service_account: KubeObject
-    secret: KubeObject | None
+    service_account: KubeObject = _named("sa")
+    secret: KubeObject | None = _named("secret")
+
+    def named(self) -> list[tuple[str, KubeObject]]:
+        return _named_objects(self)
 
     def all(self) -> list[KubeObject]:
-        return [o for o in (self.service_account, self.secret) if o is not None]
+        return [obj for _, obj in self.named()]
 
 
 @dataclass(frozen=True)
 class TaskObjects:
-    message: KubeObject | None
-    network_policy: KubeObject
-    egress_policy: KubeObject | None
-    authorization: KubeObject | None
-    sidecar: KubeObject | None
-    job: KubeObject
+    message: KubeObject | None = _named("message")
+    network_policy: KubeObject = _named("netpol")
+    egress_policy: KubeObject | None = _named("egress")
+    authorization: KubeObject | None = _named("authz")
+    sidecar: KubeObject | None = _named("sidecar")
+    job: KubeObject = _named("job")
+
+    WORKLOAD: ClassVar[frozenset[str]] = frozenset({"job"})  # what waits for every other object
+
+    def named(self) -> list[tuple[str, KubeObject]]:
+        return _named_objects(self)
 
     def all(self) -> list[KubeObject]:
         """Dependencies first: what the Job refers to exists before it."""
-        found = (self.message, self.network_policy, self.egress_policy, self.authorization, self.sidecar, self.job)
-        return [o for o in found if o is not None]
+        return [obj for _, obj in self.named()]
 
 
 @dataclass(frozen=True)
 class DaemonObjects:
-    network_policy: KubeObject
-    egress_policy: KubeObject | None
-    authorization: KubeObject | None
-    sidecar: KubeObject | None
-    deployment: KubeObject
-    service: KubeObject
+    network_policy: KubeObject = _named("netpol")
+    egress_policy: KubeObject | None = _named("egress")
+    authorization: KubeObject | None = _named("authz")
+    sidecar: KubeObject | None = _named("sidecar")
+    deployment: KubeObject = _named("deployment")
+    service: KubeObject = _named("service")
+
+    WORKLOAD: ClassVar[frozenset[str]] = frozenset({"deployment", "service"})
+
+    def named(self) -> list[tuple[str, KubeObject]]:
+        return _named_objects(self)
 
     def all(self) -> list[KubeObject]:
-        found = (
-            self.network_policy,
-            self.egress_policy,
-            self.authorization,
-            self.sidecar,
-            self.deployment,
-            self.service,
-        )
-        return [o for o in found if o is not None]
+        return [obj for _, obj in self.named()]
 
 
 def namespace(settings: StackSettings) -> KubeObject | None:
