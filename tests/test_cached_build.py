@@ -32,8 +32,13 @@ def _module(root: Path, greeting: str = "hello") -> Path:
 def _caller(cache: Path, wrapper: Path, marker: Path, pause: float) -> list[str]:
     """A bash process that sources the library and builds the module, as build.sh does. The pause
     is a variable: PREPARE's body is part of the cache key, so it must read the same each time."""
+    # The build's scratch folders (mktemp's, go's) stay under the test's folder: a build the test
+    # kills cannot clean up after itself, and must not leave them in the host's /tmp.
+    scratch = cache.parent / "scratch"
     script = f"""
 set -euo pipefail
+mkdir -p {scratch}
+export TMPDIR={scratch}
 source {LIBRARY}
 prepare() {{ touch {marker}.$$; sleep "$PAUSE"; }}
 PAUSE={pause}
