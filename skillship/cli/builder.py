@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -77,5 +76,5 @@ def builder(
         )
     else:
         current = "; it is buildx's current builder" if use else f"; name it with `builder: {name}` in a stack"
-        stderr.print(f"builder {name} builds with {parsed.address} ({Path(instance)}){current}")
+        stderr.print(f"builder {name} builds with {parsed.address} ({instance}){current}")
     raise typer.Exit(int(Exit.OK))
