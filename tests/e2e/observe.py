@@ -4,6 +4,8 @@ the two (an interrupted `up`, a sharded environment)."""
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 from tests.e2e.stacks import Stack
 
@@ -27,14 +29,17 @@ def cluster_objects(kube, stack: str) -> set[tuple[str, str]]:
     """(type token, id) of every object labelled as the stack's, as the provider names them."""
     from kubernetes.dynamic import DynamicClient
 
-    dynamic = DynamicClient(kube)
     found: set[tuple[str, str]] = set()
-    for api_version, kind in KINDS:
-        api = dynamic.resources.get(api_version=api_version, kind=kind)
-        for item in api.get(label_selector=f"skillship.io/stack={stack}").items:
-            namespace = item.metadata.namespace
-            ident = f"{namespace}/{item.metadata.name}" if namespace else item.metadata.name
-            found.add((f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}", ident))
+    # The client caches what the API server serves in a file, by default /tmp/osrcp-<host>.json,
+    # which outlives the test and would serve a later cluster at the same address stale kinds.
+    with tempfile.TemporaryDirectory(prefix="skillship-discovery-") as folder:
+        dynamic = DynamicClient(kube, cache_file=str(Path(folder) / "discovery.json"))
+        for api_version, kind in KINDS:
+            api = dynamic.resources.get(api_version=api_version, kind=kind)
+            for item in api.get(label_selector=f"skillship.io/stack={stack}").items:
+                namespace = item.metadata.namespace
+                ident = f"{namespace}/{item.metadata.name}" if namespace else item.metadata.name
+                found.add((f"kubernetes:{api_version if '/' in api_version else 'core/' + api_version}:{kind}", ident))
     return found
 
 
