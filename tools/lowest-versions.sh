@@ -20,6 +20,11 @@ if [ ! -x "$uv_venv/bin/uv" ]; then
   "$uv_venv/bin/python" -m pip install --quiet "uv==$uv_version"
 fi
 uv="$uv_venv/bin/uv"
+# One scratch folder for this run, removed at its end: uv leaves a lock file per build backend in
+# the temporary folder (uv-setuptools-*.lock), which would gather in the host's /tmp.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export TMPDIR="$work"
 
 venv="${SKILLSHIP_LOWEST_VENV:-.lowest-venv}"
 rm -rf "$venv"
@@ -31,8 +36,6 @@ echo "   at their floors: $("$uv" pip list --python "$venv/bin/python" 2>/dev/nu
 
 # The CLI as a user meets it: every command's help, a new project validated, rendered and drawn.
 skillship="$(pwd)/$venv/bin/skillship"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 for command in init validate new render graph status logs run shards builder; do
   "$skillship" "$command" --help >/dev/null
 done
