@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from skillship.checks.validation import load_workspace
-from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack
+from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack, plan_workspace
 from skillship.output.graph import render_graph, workspace_graph
-from skillship.plan import DeploymentPlan
+from skillship.plan import DeploymentPlan, PlanError
 from skillship.plan.promotion import image_sources, merged_images, refusals
-from skillship.stack.shards import assign_shards
 from skillship.stack.stackfiles import StackConfig, load_stack
 from skillship_pipeline import engine, sharded
 
@@ -179,8 +178,8 @@ def preview(context: Context, summary: Path | None) -> Report:
             return report
     outcomes = _engine(context, report, "preview")
     if outcomes is not None and summary is not None:
-        touched = _touched_skills(context, {w for _, outcome in outcomes for w in outcome.touched})
-        drawing = _drawing(context, touched)  # once, above the first stack's preview
+        # Drawn once, above the first stack's preview.
+        _, drawing = _change_drawing(context, {w for _, outcome in outcomes for w in outcome.touched})
         parts = [
             _summary(name, outcome, drawing if index == 0 else "") for index, (name, outcome) in enumerate(outcomes)
         ]
@@ -189,31 +188,28 @@ def preview(context: Context, summary: Path | None) -> Report:
     return report
 
 
-def _touched_skills(context: Context, workloads: set[str]) -> set[str]:
-    """The skills whose workloads the preview would change."""
+def _change_drawing(context: Context, workloads: set[str]) -> tuple[set[str], str]:
+    """The skills whose workloads the preview would change, and the part of the workspace's wiring
+    they touch, as Mermaid (which GitHub and GitLab draw). One read of the workspace serves both."""
     if not workloads:
-        return set()
-    try:
-        plan = _plan(context)
-    except (InvalidWorkspace, InvalidStack):
-        return set()  # validate passed a moment ago: nothing to draw is better than a failed stage
-    return {w.skill for w in (*plan.tasks, *plan.daemons) if w.name in workloads}
-
-
-def _drawing(context: Context, skills: set[str]) -> str:
-    """The part of the workspace's wiring a change touches, as Mermaid, which GitHub and GitLab draw."""
-    if not skills:
-        return ""
-    workspace, diagnostics = load_workspace(context.project / context.config.settings.workspace_dir)
+        return set(), ""
+    settings = context.config.settings
+    workspace, diagnostics = load_workspace(context.project / settings.workspace_dir)
     if not diagnostics.ok:
-        return ""
-    shard_of = None
-    if context.config.settings.shards is not None:
-        shard_of = assign_shards(workspace, context.config.settings.shards)
-    graph = workspace_graph(workspace, shard_of, skills)
+        return set(), ""  # validate passed a moment ago: nothing to draw is better than a failed stage
+    try:
+        plan = plan_workspace(
+            workspace, settings, project_dir=context.project, secret_properties=context.config.secret_properties
+        )
+    except PlanError:
+        return set(), ""
+    skills = {w.skill for w in (*plan.tasks, *plan.daemons) if w.name in workloads}
+    if not skills:
+        return set(), ""
+    graph = workspace_graph(workspace, dict(plan.shard_of) or None, skills)
     names = ", ".join(f"`{skill}`" for skill in sorted(skills))
     mermaid = render_graph(graph, "mermaid")
-    return f"Skills this changes: {names}; what is wired to them:\n\n{FENCE}mermaid\n{mermaid}{FENCE}\n\n"
+    return skills, f"Skills this changes: {names}; what is wired to them:\n\n{FENCE}mermaid\n{mermaid}{FENCE}\n\n"
 
 
 def deploy(context: Context) -> Report:

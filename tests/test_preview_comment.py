@@ -82,18 +82,17 @@ def test_a_step_whose_parent_the_engine_did_not_report_is_judged_by_its_urn():
 
 def test_the_comment_draws_the_skills_a_change_touches_and_what_is_wired_to_them(tmp_path):
     from skillship.stack.stackfiles import load_stack
-    from skillship_pipeline.stages import Context, _drawing, _touched_skills
+    from skillship_pipeline.stages import Context, _change_drawing
     from tests.support.project import copy_project
 
     project = copy_project(tmp_path / "team-jobs")
     context = Context(project, load_stack(project, "dev"), None, 0, lambda line: None)
-    touched = _touched_skills(context, {"producer"})
+    touched, drawing = _change_drawing(context, {"producer"})
     assert touched == {"producer"}
-    drawing = _drawing(context, touched)
     assert drawing.startswith("Skills this changes: `producer`; what is wired to them:\n\n```mermaid\n")
     mermaid = drawing.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert "producer" in mermaid and "consumer" in mermaid and "hello" not in mermaid
     comment = _summary("dev", Outcome(True, "  ~ kubernetes:batch/v1:Job update", {"update": 1}), drawing)
     assert comment.index("```mermaid") < comment.index("~ kubernetes:batch/v1:Job update")
     assert comment.count("```") % 2 == 0
-    assert _drawing(context, set()) == "" and _touched_skills(context, set()) == set()
+    assert _change_drawing(context, set()) == (set(), "")
