@@ -98,7 +98,7 @@ def test_what_is_not_a_buildkit_address_is_a_usage_error_that_writes_nothing(tmp
     assert not buildx.exists()
 
 
-@pytest.mark.parametrize("name", ["", "-lead", "a/b", "../up", "x" * 64, "sp ace"])
+@pytest.mark.parametrize("name", ["", "-lead", "a/b", "../up", "sp ace"])
 def test_a_name_buildx_would_not_take_is_refused(tmp_path, name):
     buildx = tmp_path / "buildx"
     done = runner.invoke(

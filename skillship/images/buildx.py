@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_NAME = "skillship"
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")  # a buildx instance's name (settings' `builder`)
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a buildx instance's name, as the `builder` setting takes it
 # BuildKit's own address forms for a remote daemon: a TCP host and port, or a unix socket's path.
 _TCP = re.compile(
     r"tcp://(?P<host>[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})"
@@ -93,7 +93,7 @@ def write_remote_builder(directory: Path, name: str, endpoint: Endpoint, *, make
     every docker context, as `docker buildx use --global` does. Each file is replaced whole, so a
     reader never sees half of one. Returns the instance file."""
     if not NAME.fullmatch(name):
-        raise BuilderError(f"{name!r} is not a builder name: letters, digits, '_', '.', '-', at most 63")
+        raise BuilderError(f"{name!r} is not a builder name: letters, digits, '_', '.', '-'")
     instances = directory / "instances"
     instances.mkdir(parents=True, exist_ok=True)
     instance = instances / name

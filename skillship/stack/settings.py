@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from skillship.images.buildx import NAME as BUILDER_NAME
 from skillship.source.jsontext import JsonRefused, parse_json
 
 CONFIG_NAMESPACE = "skillship"
@@ -40,7 +41,6 @@ _IMAGE_REFERENCE = re.compile(
 # Istio's `namespace/host` of an egress listener: no space, one slash.
 _EGRESS_HOST = re.compile(r"[^\s/]+/[^\s/]+")
 _LOGIN = re.compile(r"[^\s\x00-\x1f\x7f]+")  # a registry user: no space or control character
-_BUILDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # a buildx instance's name
 # Text settings checked whole against a pattern: field -> (pattern, what the value must be).
 _SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     "registry": (
@@ -50,7 +50,7 @@ _SHAPES: dict[str, tuple[re.Pattern[str], str]] = {
     ),
     "registry_username": (_LOGIN, "a registry user name (no space or control character)"),
     "registry_pull_username": (_LOGIN, "a registry user name (no space or control character)"),
-    "builder": (_BUILDER, "a buildx builder's name (letters, digits, '_', '.', '-')"),
+    "builder": (BUILDER_NAME, "a buildx builder's name (letters, digits, '_', '.', '-')"),
     "promote_from": (_STACK_NAME, "a stack name (a stack, or organization/project/stack)"),
 }
 # imagePullSecret's two words; any other value names a Secret the namespace already has.
