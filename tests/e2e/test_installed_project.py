@@ -9,6 +9,7 @@ task must succeed and see the secret.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -112,7 +113,7 @@ def gitlab_ci_local() -> Path:
 def _shell_runnable(ci_file: dict) -> dict:
     """The CI file as the shell executor can run it: without `services`, which only a container
     executor starts (the suite's BuildKit stands in for the service, at BUILDKIT_HOST)."""
-    runnable = json.loads(json.dumps(ci_file))
+    runnable = copy.deepcopy(ci_file)
     for job in runnable.values():
         if isinstance(job, dict):
             job.pop("services", None)

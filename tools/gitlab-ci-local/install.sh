@@ -14,7 +14,8 @@ prefix="$tools/gitlab-ci-local-$key"
 command="$prefix/node_modules/.bin/gitlab-ci-local"
 if [ ! -x "$command" ]; then
   command -v npm >/dev/null || { echo "tools/gitlab-ci-local/install.sh: npm (Node.js 20 or later) is needed" >&2; exit 1; }
-  staging="$(mktemp -d "$tools/.gitlab-ci-local.XXXXXX" 2>/dev/null || { mkdir -p "$tools" && mktemp -d "$tools/.gitlab-ci-local.XXXXXX"; })"
+  mkdir -p "$tools"
+  staging="$(mktemp -d "$tools/.gitlab-ci-local.XXXXXX")"
   trap 'rm -rf "$staging"' EXIT
   cp "$here/package.json" "$here/package-lock.json" "$staging/"
   npm ci --prefix "$staging" --no-audit --no-fund --ignore-scripts --loglevel=error >&2
