@@ -25,29 +25,30 @@ def _named(suffix: str) -> Any:
     return field(metadata={"suffix": suffix})
 
 
-def _named_objects(objects: Any) -> list[tuple[str, KubeObject]]:
-    """(suffix, object) of every object present, in the fields' order: dependencies first."""
-    found = ((f.metadata["suffix"], getattr(objects, f.name)) for f in fields(objects))
-    return [(suffix, obj) for suffix, obj in found if obj is not None]
+class _NamedObjects:
+    """Objects held in `_named` fields, dependencies first."""
+
+    def named(self) -> list[tuple[str, KubeObject]]:
+        """(suffix, object) of every object present, in the fields' order."""
+        found = ((f.metadata["suffix"], getattr(self, f.name)) for f in fields(self))  # type: ignore[arg-type]
+        return [(suffix, obj) for suffix, obj in found if obj is not None]
+
+    def all(self) -> list[KubeObject]:
+        """Dependencies first: what a workload refers to exists before it."""
+        return [obj for _, obj in self.named()]
 
 
 @dataclass(frozen=True)
-class SkillIdentity:
+class SkillIdentity(_NamedObjects):
     """What every action of a skill shares: declared once per skill, never once per action, so no
     two declarations own one Kubernetes object (deleting either would delete it for both)."""
 
     service_account: KubeObject = _named("sa")
     secret: KubeObject | None = _named("secret")
 
-    def named(self) -> list[tuple[str, KubeObject]]:
-        return _named_objects(self)
-
-    def all(self) -> list[KubeObject]:
-        return [obj for _, obj in self.named()]
-
 
 @dataclass(frozen=True)
-class TaskObjects:
+class TaskObjects(_NamedObjects):
     message: KubeObject | None = _named("message")
     network_policy: KubeObject = _named("netpol")
     egress_policy: KubeObject | None = _named("egress")
@@ -57,16 +58,9 @@ class TaskObjects:
 
     WORKLOAD: ClassVar[frozenset[str]] = frozenset({"job"})  # what waits for every other object
 
-    def named(self) -> list[tuple[str, KubeObject]]:
-        return _named_objects(self)
-
-    def all(self) -> list[KubeObject]:
-        """Dependencies first: what the Job refers to exists before it."""
-        return [obj for _, obj in self.named()]
-
 
 @dataclass(frozen=True)
-class DaemonObjects:
+class DaemonObjects(_NamedObjects):
     network_policy: KubeObject = _named("netpol")
     egress_policy: KubeObject | None = _named("egress")
     authorization: KubeObject | None = _named("authz")
@@ -75,12 +69,6 @@ class DaemonObjects:
     service: KubeObject = _named("service")
 
     WORKLOAD: ClassVar[frozenset[str]] = frozenset({"deployment", "service"})
-
-    def named(self) -> list[tuple[str, KubeObject]]:
-        return _named_objects(self)
-
-    def all(self) -> list[KubeObject]:
-        return [obj for _, obj in self.named()]
 
 
 def namespace(settings: StackSettings) -> KubeObject | None:
