@@ -160,7 +160,7 @@ def _import_sdk() -> None:
     import pulumi_docker_build
     import pulumi_kubernetes as k8s
 
-    from components.kubernetes import BuiltIn
+    from skillship_components.kubernetes import BuiltIn
 
     assert BuiltIn and k8s.apiextensions.CustomResource and k8s.Provider and pulumi_docker_build.Image
 
@@ -216,7 +216,7 @@ def declare_recorded(declared: list[dict]) -> None:
     import pulumi_docker_build as docker_build
     import pulumi_kubernetes as k8s
 
-    from components.kubernetes import BUILT_IN_KINDS, BuiltIn
+    from skillship_components.kubernetes import BUILT_IN_KINDS, BuiltIn
 
     built_in = {kind.token for kind in BUILT_IN_KINDS.values()}
 

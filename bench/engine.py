@@ -99,7 +99,7 @@ def project(base: Path, skills: int, stacks: dict[str, str], *, agents: bool = T
     if not agents:
         shutil.rmtree(root / "agents")
         (root / "agents").mkdir()
-    for item in ("Pulumi.yaml", "__main__.py", "components"):
+    for item in ("Pulumi.yaml", "__main__.py", "skillship_components"):
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, root / item)
     (root / "stacks").mkdir(exist_ok=True)

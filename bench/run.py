@@ -23,7 +23,7 @@ from bench.generate import generate_workspace
 from bench.steadiness import describe, probe, summarise
 
 REPO = Path(__file__).resolve().parent.parent
-PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "components")
+PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "skillship_components")
 
 
 def child_with_memory(*args: str) -> dict:

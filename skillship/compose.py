@@ -1,6 +1,6 @@
 """From a workspace on disk to a stack's plan: the stages, in order, in one place.
 
-`skillship render`, the Pulumi program (components/deployment.py) and the benchmarks all call
+`skillship render`, the Pulumi program (skillship_components/deployment.py) and the benchmarks all call
 `plan_stack`, and `skillship validate --stack` its second half, so what one of them does and
 another does not is answered here: load and validate the workspace, refuse it when invalid, digest
 every build context through the project's cache, plan the stack (with what is wrong with it among

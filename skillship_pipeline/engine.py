@@ -43,7 +43,7 @@ def _program(project: Path) -> Callable[[], None]:
     main = project / "__main__.py"
     code = compile(main.read_text(encoding="utf-8"), str(main), "exec")
     if str(project) not in sys.path:
-        sys.path.insert(0, str(project))  # the program imports components/ from its project
+        sys.path.insert(0, str(project))  # the program imports skillship_components/ from its project
 
     def program() -> None:
         exec(code, {"__name__": "__main__", "__file__": str(main)})

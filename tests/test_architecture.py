@@ -51,7 +51,7 @@ def test_the_runtime_contract_is_spelled_only_in_its_module():
     }  # words used for other things too
     assert {"SKILLSHIP_TARGETS", "/records/", "/var/run/skillship/message"} <= distinctive
     found = []
-    for folder in ("skillship", "skillship_runtime", "components"):
+    for folder in ("skillship", "skillship_runtime", "skillship_components"):
         for path in sorted((REPO / folder).rglob("*.py")):
             if path.name == "contract.py":
                 continue

@@ -153,7 +153,7 @@ def test_new_outside_a_workspace_writes_nothing_and_points_to_init(tmp_path):
 
 
 def test_render_and_the_program_deploy_the_workspace_the_stack_names(tmp_path):
-    project = copy_project(tmp_path / "project", ("__main__.py", "Pulumi.yaml", "components", "stacks"))
+    project = copy_project(tmp_path / "project", ("__main__.py", "Pulumi.yaml", "skillship_components", "stacks"))
     for item in ("skills", "agents"):
         shutil.copytree(REPO / item, project / "fabric" / item)
     shutil.rmtree(project / "fabric/skills/producer")

@@ -57,7 +57,7 @@ def test_a_stack_sharing_its_namespace_with_another_of_the_project_is_refused(pr
 def test_only_the_composer_plans_a_deployment():
     """The CLI, the program and the bench reach plan_deployment through skillship.compose alone."""
     callers = []
-    for folder in ("skillship", "components", "bench"):
+    for folder in ("skillship", "skillship_components", "bench"):
         for path in sorted((REPO / folder).rglob("*.py")):
             tree = ast.parse(path.read_text())
             if any(isinstance(node, ast.Name) and node.id == "plan_deployment" for node in ast.walk(tree)):

@@ -1,6 +1,6 @@
 """A daemon that cannot start: how its rollout is read (skillship.tasks.rollout), and the wait that holds
 its senders back until it serves and fails `pulumi up` at once when its pods cannot start
-(components/daemon_ready.py), against a fake cluster. The real node's suite shows it against a
+(skillship_components/daemon_ready.py), against a fake cluster. The real node's suite shows it against a
 real kubelet and registry (tests/e2e/test_real_node.py)."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from components.daemon_ready import Look, NotServing, WatchedDaemon, wait_until_serving
 from skillship.stack.settings import StackSettings
 from skillship.tasks.rollout import (
     PROGRESS_DEADLINE_EXCEEDED,
@@ -20,6 +19,7 @@ from skillship.tasks.rollout import (
     daemon_failure_message,
     rollout_state,
 )
+from skillship_components.daemon_ready import Look, NotServing, WatchedDaemon, wait_until_serving
 
 NOW = datetime.datetime(2026, 12, 6, 10, 0, 0, tzinfo=datetime.UTC)
 SETTINGS = StackSettings.from_config("dev", {"namespace": "team", "buildImages": False, "unschedulableSeconds": 60})

@@ -362,7 +362,7 @@ def test_unknown_setting_is_named():
 def test_invalid_workspace_deploys_nothing(tmp_path):
     program = tmp_path / "project"
     program.mkdir()
-    for item in ("__main__.py", "Pulumi.yaml", "components", "stacks", "skills", "agents"):
+    for item in ("__main__.py", "Pulumi.yaml", "skillship_components", "stacks", "skills", "agents"):
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, program / item)
     skill = program / "skills/hello/skill.yaml"
@@ -405,7 +405,7 @@ def test_jobs_that_send_records_wait_for_their_receiver_and_know_where_it_is():
 def _program_with_agent(tmp_path, mappings: list[dict]):
     program = tmp_path / "project"
     program.mkdir()
-    for item in ("__main__.py", "Pulumi.yaml", "components", "stacks", "skills", "agents"):
+    for item in ("__main__.py", "Pulumi.yaml", "skillship_components", "stacks", "skills", "agents"):
         source = REPO / item
         (shutil.copytree if source.is_dir() else shutil.copy)(source, program / item)
     agent = {
@@ -460,9 +460,9 @@ def test_jobs_mapped_in_a_loop_are_refused_before_anything_is_declared(tmp_path)
 
 
 def test_programs_made_by_an_earlier_init_still_import_their_component():
-    """`skillship init` once wrote `from components.workspace import Workspace, WorkspaceArgs`."""
-    from components.deployment import StackDeployment, StackDeploymentArgs
-    from components.workspace import Workspace, WorkspaceArgs
+    """`skillship init` once wrote `from skillship_components.workspace import Workspace, WorkspaceArgs`."""
+    from skillship_components.deployment import StackDeployment, StackDeploymentArgs
+    from skillship_components.workspace import Workspace, WorkspaceArgs
 
     assert (Workspace, WorkspaceArgs) == (StackDeployment, StackDeploymentArgs)
     assert StackDeployment.TYPE == "skillship:index:Workspace"  # in every URN of every stack
@@ -476,7 +476,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.kubernetes import BuiltIn
+from skillship_components.kubernetes import BuiltIn
 
 TYPED = {
     ("v1", "Namespace"): k8s.core.v1.Namespace,
@@ -507,8 +507,8 @@ def test_a_built_in_object_registers_exactly_as_the_provider_sdks_typed_class_wo
     import took 0.3 s of every program's start). Stacks deployed either way must not see a diff:
     the same type token (so the same URN), inputs, secret inputs and outputs, and provider version.
     The one difference: the typed Deployment's and NetworkPolicy's aliases to beta API groups."""
-    from components.kubernetes import BUILT_IN_KINDS
     from skillship.compose import plan_stack
+    from skillship_components.kubernetes import BUILT_IN_KINDS
 
     settings = StackSettings.from_config(stack, stack_config(stack))
     objects = [
@@ -547,11 +547,11 @@ def test_a_built_in_object_registers_exactly_as_the_provider_sdks_typed_class_wo
 
 
 def test_the_sdk_still_lists_the_stacks_keys_and_their_secrecy(monkeypatch):
-    """components.config.stack_config relies on pulumi.runtime.config internals (pulumi.Config
+    """skillship_components.config.stack_config relies on pulumi.runtime.config internals (pulumi.Config
     cannot list keys): if an SDK release moves them, this fails, not a deployment."""
     import pulumi
 
-    from components.config import stack_config
+    from skillship_components.config import stack_config
 
     monkeypatch.delenv("PULUMI_CONFIG", raising=False)
     monkeypatch.delenv("PULUMI_CONFIG_SECRET_KEYS", raising=False)

@@ -8,7 +8,8 @@ import pytest
 from pulumi.runtime import settings
 from pulumi.runtime.proto import engine_pb2
 
-from components.sdk_messages import KEEP_VARIABLE, drop_sdk_debug_messages
+from skillship_components.sdk.messages import drop_sdk_debug_messages
+from skillship_components.sdk.switches import DEBUG_VARIABLE as KEEP_VARIABLE
 
 
 class RecordingEngine:

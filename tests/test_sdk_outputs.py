@@ -12,8 +12,9 @@ import pulumi.runtime.stack
 import pytest
 from pulumi.runtime.settings import SETTINGS
 
-from components.sdk_messages import KEEP_VARIABLE
-from components.sdk_outputs import wait_for_outputs_in_one_pass
+from skillship_components.sdk import outputs as adaptation
+from skillship_components.sdk.outputs import wait_for_outputs_in_one_pass
+from skillship_components.sdk.switches import AS_SHIPPED_VARIABLE, DEBUG_VARIABLE
 
 OUTPUTS = 400
 _RUNNING: set[asyncio.Future] = set()
@@ -32,16 +33,20 @@ def sdk_stack_module(monkeypatch):
 
 @pytest.fixture
 def waited(monkeypatch):
-    """How many futures each `asyncio.wait` call was given, in order."""
+    """How many futures each round of the wait was given, in order: each `asyncio.wait` call as
+    shipped, each call of the adaptation's own wait with it."""
     sizes: list[int] = []
-    real_wait = asyncio.wait
 
-    async def counting_wait(fs, **kwargs):
-        fs = list(fs)
-        sizes.append(len(fs))
-        return await real_wait(fs, **kwargs)
+    def counting(real):
+        async def wait(fs, *args, **kwargs):
+            fs = list(fs)
+            sizes.append(len(fs))
+            return await real(fs, *args, **kwargs)
 
-    monkeypatch.setattr(asyncio, "wait", counting_wait)
+        return wait
+
+    monkeypatch.setattr(asyncio, "wait", counting(asyncio.wait))
+    monkeypatch.setattr(adaptation, "_until_all_or_one_fails", counting(adaptation._until_all_or_one_fails))
     return sizes
 
 
@@ -138,7 +143,37 @@ def test_only_the_sdk_stack_module_sees_the_change_and_everything_else_is_asynci
     assert asyncio.wait is not seen.wait  # the module everyone else imports is untouched
 
 
-@pytest.mark.parametrize("value", ["1", "true"])
-def test_the_debug_variable_leaves_the_sdk_as_it_ships(sdk_stack_module, value):
-    assert wait_for_outputs_in_one_pass({KEEP_VARIABLE: value}) is False
+@pytest.mark.parametrize("adapted", [False, True], ids=["as shipped", "adapted"])
+def test_a_cancelled_output_ends_the_wait_at_once_as_the_sdk_ships(sdk_stack_module, adapted):
+    """The SDK's rounds end when an Output is cancelled, and awaiting it raises: so with the change."""
+    if adapted:
+        wait_for_outputs_in_one_pass({})
+
+    async def run() -> str:
+        never = asyncio.get_running_loop().create_future()
+        _output(never)  # a resource the engine has not answered for yet
+        cancelled = asyncio.get_running_loop().create_future()
+        _output(cancelled)
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        try:
+            await asyncio.wait_for(sdk_stack_module.wait_for_rpcs(), timeout=5)
+        except asyncio.CancelledError:
+            return "raised CancelledError"
+        except TimeoutError:
+            return "still waiting after 5 s"
+        return "returned"
+
+    assert asyncio.run(run()) == "raised CancelledError"
+
+
+@pytest.mark.parametrize(
+    "environ", [{DEBUG_VARIABLE: "1"}, {DEBUG_VARIABLE: "true"}, {AS_SHIPPED_VARIABLE: "output-wait"}]
+)
+def test_its_switch_leaves_the_sdk_as_it_ships(sdk_stack_module, environ):
+    assert wait_for_outputs_in_one_pass(environ) is False
     assert sdk_stack_module.asyncio is asyncio
+
+
+def test_another_adaptations_switch_leaves_this_one_on(sdk_stack_module):
+    assert wait_for_outputs_in_one_pass({AS_SHIPPED_VARIABLE: "read-back,stack-traces"}) is True

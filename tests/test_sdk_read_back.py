@@ -18,9 +18,9 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.sync_await import _sync_await
 
-from components.kubernetes import BuiltIn, IstioObject, declare
-from components.sdk_messages import KEEP_VARIABLE
-from components.sdk_read_back import ReadBackOnly, read_back_only_what_is_used
+from skillship_components.kubernetes import BuiltIn, IstioObject, declare
+from skillship_components.sdk.read_back import NotReadBack, ReadBackOnly, read_back_only_what_is_used
+from skillship_components.sdk.switches import DEBUG_VARIABLE as KEEP_VARIABLE
 
 STATUS = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
 JOB = {
@@ -89,16 +89,22 @@ def _value(output: pulumi.Output[Any]) -> Any:
 
 def _resolved(*resources: pulumi.CustomResource) -> None:
     """Wait until the SDK has resolved every output of each resource (it does all of one at once)."""
-    _value(pulumi.Output.all(*(r.metadata for r in resources)))
+    _value(pulumi.Output.all(*(r.id for r in resources)))
 
 
 def test_a_job_reads_back_its_status_and_nothing_else_while_the_engine_gets_every_input(sdk):
     assert read_back_only_what_is_used({}) is True
     job, account, sidecar = _declare_all()
     assert _value(job.status) == STATUS
-    assert _value(job.metadata) is None and _value(job.spec) is None
-    assert _value(account.metadata) is None
-    assert _value(sidecar.spec) is None
+    # The rest is not read back: reading it is a mistake, named, not a None that is not the cluster's.
+    for resource, name in ((job, "metadata"), (job, "spec"), (account, "metadata"), (sidecar, "spec")):
+        with pytest.raises(NotReadBack, match=rf"output '{name}' is not read back: .*add '{name}' to its read_back"):
+            getattr(resource, name)
+        assert not hasattr(resource, name)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'") as raised:
+        job.nothing  # noqa: B018  (an attribute no resource has: the usual error)
+    assert not isinstance(raised.value, NotReadBack)
+    _resolved(job, account, sidecar)
     assert _value(job.urn) and _value(job.id) == "hello-job-id"  # the resource itself is whole
     # What the engine was sent is the whole object, as before.
     assert sdk.inputs["hello-job"]["spec"] == JOB["spec"]

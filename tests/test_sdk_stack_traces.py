@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from pathlib import Path
 
 import pulumi.runtime
 import pytest
 from pulumi.runtime import resource as sdk_resource
 
-from components.sdk_messages import KEEP_VARIABLE
-from components.sdk_stack_traces import keep_program_frames
+from skillship_components.sdk.stack_traces import keep_program_frames
+from skillship_components.sdk.switches import AS_SHIPPED_VARIABLE, DEBUG_VARIABLE
 from tests.support.program import REPO, run_program, stack_config
 
-PROGRAM_FILES = ((REPO / "__main__.py").as_uri(), (REPO / "components").as_uri() + "/")
+PROGRAM_FILES = ((REPO / "__main__.py").as_uri(), (REPO / "skillship_components").as_uri() + "/")
 
 
 def _ours(uri: str) -> bool:
@@ -23,10 +24,10 @@ def _ours(uri: str) -> bool:
 @pytest.mark.parametrize("stack", ["local", "dev", "prod"])
 def test_each_resource_keeps_exactly_the_sdks_frames_that_are_the_programs(stack):
     """Against the SDK's own traces (SKILLSHIP_SDK_DEBUG=1 keeps them) for the same program: the
-    same frames of __main__.py and components/, in the same order; the source position is the first
+    same frames of __main__.py and skillship_components/, in the same order; the source position is the first
     of them, the SDK's own wherever the SDK's points into the program."""
     trimmed = run_program(stack, stack_config(stack))
-    full = run_program(stack, stack_config(stack), env={KEEP_VARIABLE: "1"})
+    full = run_program(stack, stack_config(stack), env={DEBUG_VARIABLE: "1"})
     assert trimmed.error is None and full.error is None, (trimmed.error, full.error)
     full_by_urn = {r["urn"]: r for r in full.resources}
     assert sorted(full_by_urn) == sorted(r["urn"] for r in trimmed.resources)
@@ -49,8 +50,8 @@ def test_a_job_is_traced_from_the_builder_call_up_to_the_program():
     run = run_program("dev", stack_config("dev"))
     [job] = [r for r in run.kubernetes() if r["type"] == "kubernetes:batch/v1:Job" and "hello" in r["name"]]
     files = [uri.rsplit("/", 2)[-2:] for uri, _ in job["stackTrace"]]
-    assert files[0] == ["components", "kubernetes.py"]  # declare(): where every object is registered
-    assert ["components", "skill_job.py"] in files and files[-1][-1] == "__main__.py"
+    assert files[0] == ["skillship_components", "kubernetes.py"]  # declare(): where every object is registered
+    assert ["skillship_components", "skill_job.py"] in files and files[-1][-1] == "__main__.py"
 
 
 def test_no_sdk_module_holds_a_binding_of_its_own_to_the_sdks_function():
@@ -67,11 +68,13 @@ def test_no_sdk_module_holds_a_binding_of_its_own_to_the_sdks_function():
     assert holders == []
 
 
-@pytest.mark.parametrize("value", ["1", "true", "YES"])
-def test_skillship_sdk_debug_keeps_the_sdks_traces(monkeypatch, tmp_path, value):
+@pytest.mark.parametrize(
+    "environ", [{DEBUG_VARIABLE: "1"}, {DEBUG_VARIABLE: "YES"}, {AS_SHIPPED_VARIABLE: "stack-traces"}]
+)
+def test_its_switch_keeps_the_sdks_traces(monkeypatch, tmp_path, environ):
     original = sdk_resource._get_stack_trace
     monkeypatch.setattr(sdk_resource, "_get_stack_trace", original)
-    assert keep_program_frames(tmp_path, {KEEP_VARIABLE: value}) is False
+    assert keep_program_frames(tmp_path, environ) is False
     assert sdk_resource._get_stack_trace is original
 
 
@@ -82,14 +85,16 @@ def test_an_sdk_without_the_function_is_left_as_it_is(monkeypatch, tmp_path):
 
 
 def test_frames_outside_the_program_and_relative_names_are_judged_by_their_absolute_path(tmp_path, monkeypatch):
-    from components.sdk_stack_traces import ProgramFrames
+    from skillship_components.sdk.stack_traces import ProgramFrames
 
-    (tmp_path / "components").mkdir()
-    (tmp_path / "components-old").mkdir()
+    (tmp_path / "skillship_components").mkdir()
+    (tmp_path / "skillship_components-old").mkdir()
     monkeypatch.chdir(tmp_path)
-    frames = ProgramFrames(tmp_path)
+    frames = ProgramFrames(tmp_path, Path("skillship_components"))
     assert frames._uri("__main__.py") == (tmp_path / "__main__.py").as_uri()  # relative to the cwd
-    assert frames._uri("components/kubernetes.py") == (tmp_path / "components/kubernetes.py").as_uri()
-    assert frames._uri(str(tmp_path / "components-old" / "x.py")) is None  # a sibling, not components/
+    assert (
+        frames._uri("skillship_components/kubernetes.py") == (tmp_path / "skillship_components/kubernetes.py").as_uri()
+    )
+    assert frames._uri(str(tmp_path / "skillship_components-old" / "x.py")) is None  # a sibling, not the package
     assert frames._uri(str(tmp_path / "skills" / "main.py")) is None
     assert frames._uri("<frozen runpy>") is None

@@ -1,5 +1,5 @@
 """A task that cannot start: which pods count (skillship.tasks.pod_start), and the watch that fails the
-task and stops its Job while `pulumi up` waits (components/start_watch.py), against a fake cluster.
+task and stops its Job while `pulumi up` waits (skillship_components/start_watch.py), against a fake cluster.
 The real node's suite shows it against a real kubelet and registry (tests/e2e/test_real_node.py)."""
 
 from __future__ import annotations
@@ -10,10 +10,17 @@ import threading
 
 import pytest
 
-from components.start_watch import ENDED_UNREAD_LOOKS, JOB_NAME_LABEL, Program, WatchedTask, statuses_in, watch
 from skillship.stack.settings import StackSettings
 from skillship.tasks.pod_start import CANNOT_START, start_failure, start_failure_message
 from skillship.tasks.status import FAILED, task_row
+from skillship_components.start_watch import (
+    ENDED_UNREAD_LOOKS,
+    JOB_NAME_LABEL,
+    Program,
+    WatchedTask,
+    statuses_in,
+    watch,
+)
 
 NOW = datetime.datetime(2026, 12, 6, 10, 0, 0, tzinfo=datetime.UTC)
 SETTINGS = StackSettings.from_config("dev", {"namespace": "team", "buildImages": False, "unschedulableSeconds": 60})

@@ -2,7 +2,8 @@
 # The lowest versions pyproject.toml admits: a virtualenv with every direct requirement at its floor
 # (uv's --resolution lowest-direct over the package's own requirements and the test extra's), then
 # the CLI as a user runs it and the tests of what those dependencies carry (the command line, the
-# settings and the workspace's models, reading, rendering, ignore matching). A floor that lets in a
+# settings and the workspace's models, reading, rendering, ignore matching, and the adaptations of
+# the Pulumi SDK at the lowest version skillship_components/sdk/gate.py admits). A floor that lets in a
 # version that crashes fails here, not on a user's machine (#38: typer 0.12 crashed on
 # `Path | None`, 0.13 to 0.15.1 on `--help` with click 8.5).
 #
@@ -55,5 +56,7 @@ else
   "$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not e2e and not scanner" \
     tests/test_cli_commands.py tests/test_cli_flags.py tests/test_cli_init.py tests/test_cli_validate_new.py \
     tests/test_settings.py tests/test_models.py tests/test_validation.py tests/test_reading_door.py \
-    tests/test_render_safety.py tests/test_graph.py tests/test_hostile_inputs.py tests/test_yamlsource.py
+    tests/test_render_safety.py tests/test_graph.py tests/test_hostile_inputs.py tests/test_yamlsource.py \
+    tests/test_sdk_fence.py tests/test_sdk_messages.py tests/test_sdk_outputs.py tests/test_sdk_read_back.py \
+    tests/test_sdk_stack_traces.py
 fi

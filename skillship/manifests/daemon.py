@@ -13,7 +13,7 @@ CONTAINER = "daemon"
 PORT_NAME = "http"
 # The provider's wait for a Deployment, or a Service's endpoints, ends only when the daemon serves or
 # at its timeout (10 minutes), whatever its pods show: `pulumi up` waits for a daemon itself, and
-# fails as soon as its pods cannot start (components/daemon_ready.py).
+# fails as soon as its pods cannot start (skillship_components/daemon_ready.py).
 NO_PROVIDER_WAIT = {"pulumi.com/skipAwait": "true"}
 
 

@@ -1,6 +1,6 @@
 """One typed object for everything a stack decides, validated once with clear errors.
 
-Both readers feed it: `components/config.py` (from `pulumi.Config`, under `pulumi up`) and
+Both readers feed it: `skillship_components/config.py` (from `pulumi.Config`, under `pulumi up`) and
 `skillship.stack.stackfiles` (from `stacks/Pulumi.<stack>.yaml`, for `skillship render`). Defaults are
 decided here; Pulumi.yaml repeats them for whoever reads `pulumi config` (tests/test_settings.py
 keeps the two equal).

@@ -1,6 +1,6 @@
 """Reading a stack's settings straight from the project files, for commands that run without Pulumi.
 
-`pulumi up` reads the same keys through `pulumi.Config` (components/config.py). Secret values are
+`pulumi up` reads the same keys through `pulumi.Config` (skillship_components/config.py). Secret values are
 encrypted in stack files and only Pulumi can decrypt them: here they are known by name only.
 """
 

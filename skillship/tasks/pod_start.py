@@ -2,7 +2,7 @@
 Kubernetes' own will mend, read from a pod as the API serialises it (camelCase dicts).
 
 Kubernetes keeps such a pod pending, retrying, until the Job's deadline: 30 minutes by default, and
-the error then names the deadline, not the cause. `pulumi up` (components/start_watch.py) fails the
+the error then names the deadline, not the cause. `pulumi up` (skillship_components/start_watch.py) fails the
 task as soon as one of these shows, with Kubernetes' own words on why (docs/objects.md: "A task that
 cannot start").
 """

@@ -2,7 +2,7 @@
 ReplicaSets and their pods as the API serialises them (camelCase dicts).
 
 The provider's own wait for a Deployment ends only when the rollout completes or at its timeout (10
-minutes), whatever its pods show; `pulumi up` (components/daemon_ready.py) waits with this instead,
+minutes), whatever its pods show; `pulumi up` (skillship_components/daemon_ready.py) waits with this instead,
 so a daemon that cannot pull its image fails the `up` as a task does (docs/objects.md: "A daemon
 that cannot start").
 """

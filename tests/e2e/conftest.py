@@ -14,7 +14,7 @@ from tests.e2e.engine import EngineMissing, engine_bin_folder
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "tools" / "engine" / "build.sh"
-PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "components", "stacks", "skills", "agents")
+PROJECT_FILES = ("Pulumi.yaml", "__main__.py", "skillship_components", "stacks", "skills", "agents")
 
 
 @pytest.fixture(scope="session")

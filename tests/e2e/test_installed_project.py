@@ -34,7 +34,14 @@ PROJECT = "team-jobs"
 RUN_FILE = ".gitlab-ci-local.yml"  # the CI file as the shell executor runs it (_shell_runnable)
 # What the wheel is built from: the package's own folders and metadata, copied, so the build
 # writes nothing (build/, *.egg-info) into the working tree.
-PACKAGE_SOURCES = ("pyproject.toml", "README.md", "skillship", "components", "skillship_pipeline", "skillship_runtime")
+PACKAGE_SOURCES = (
+    "pyproject.toml",
+    "README.md",
+    "skillship",
+    "skillship_components",
+    "skillship_pipeline",
+    "skillship_runtime",
+)
 # The secure property the user adds to the scaffolded skill, and a job that proves it arrived
 # without printing it.
 SECURE_PROPERTY = "  - {name: api.token, type: String, secure: true}\n"
@@ -165,11 +172,18 @@ def user_project(installed, real_node, engine_bin, gitlab_ci_local, tmp_path_fac
         "requirements.txt",
         cwd=project,
     )
+    # A folder of the team's own named `components`, as many projects have: the program's package
+    # has a name of its own, so neither hides the other (the deploys below import both).
+    (project / "components").mkdir()
+    (project / "components/__init__.py").write_text('"""The team\'s own helpers."""\nOURS = True\n')
     seen["imported_from"] = _run(
         venv / "bin/python",
         "-c",
-        "import components, skillship; print(skillship.__file__, components.__file__)",
+        "import skillship_components, skillship; print(skillship.__file__, skillship_components.__file__)",
         cwd=project,
+    ).split()
+    seen["own_components"] = _run(
+        venv / "bin/python", "-c", "import components; print(components.OURS, components.__file__)", cwd=project
     ).split()
 
     # The user points dev and staging at their cluster and registry (dev builds with the current
@@ -343,6 +357,7 @@ def test_the_wheel_installs_the_cli_and_the_program_outside_the_repository(insta
     venv = installed["venv"].resolve()
     assert all(Path(path).resolve().is_relative_to(venv) for path in user_project["imported_from"]), user_project
     assert not any(Path(path).resolve().is_relative_to(REPO) for path in user_project["imported_from"])
+    assert user_project["own_components"] == ["True", str(user_project["project"] / "components/__init__.py")]
     assert "Requirement already satisfied: skillship" in user_project["requirements"], user_project["requirements"]
     assert "Successfully installed" not in user_project["requirements"]
     assert not (REPO / "build").exists() and not (REPO / "dist").exists()

@@ -137,33 +137,35 @@ def test_a_second_up_without_changes_changes_nothing(lifecycle):
 
 
 def test_the_sdk_sends_no_debug_messages_and_the_programs_own_still_reach_the_log(lifecycle):
-    # Without components/sdk_messages.py the SDK sent four or five per resource (2,805 in a
+    # Without skillship_components/sdk/messages.py the SDK sent four or five per resource (2,805 in a
     # preview of 100 skills), each a blocking call to the engine. What is left is the one the SDK
     # sends registering the stack itself, before the program (and so the drop) starts. A provider's
     # debug messages (the cluster's events) are about a resource and kept.
     assert lifecycle["second"]["unattached_debug"] == [
         "registering resource: ty=pulumi:pulumi:Stack, name=skillship-e2e, custom=False, remote=False"
     ]
-    # Each task says where its logs are (components/skill_job.py), one info message per Job.
+    # Each task says where its logs are (skillship_components/skill_job.py), one info message per Job.
     diagnostics = lifecycle["second"]["diagnostics"]
     assert diagnostics.get("info", 0) >= len(lifecycle["second_jobs"]), diagnostics
 
 
 def _frames(resource: dict) -> list[str]:
     """A state resource's stack trace: its frames' positions, which the engine writes relative to
-    the project (`project:///components/kubernetes.py#60`), or as `file://` URIs outside it."""
+    the project (`project:///skillship_components/kubernetes.py#60`), or as `file://` URIs outside it."""
     return [frame.get("sourcePosition", "") for frame in resource.get("stackTrace") or []]
 
 
 def test_the_state_records_only_the_programs_own_frames_for_each_resource(lifecycle):
-    """components/sdk_stack_traces.py: the SDK sent, and the engine kept in the state, every frame
+    """skillship_components/sdk/stack_traces.py: the SDK sent, and the engine kept in the state, every frame
     of the Python stack below each resource's constructor (asyncio's, the SDK's, the host's)."""
     declared = [r for r in lifecycle["second_state"] if r["type"].startswith(("kubernetes:", "skillship:"))]
     assert len(declared) > 20
     for resource in declared:
         frames = _frames(resource)
         assert frames and frames[0] == resource["sourcePosition"], resource["urn"]
-        others = [f for f in frames if not f.startswith(("project:///__main__.py#", "project:///components/"))]
+        others = [
+            f for f in frames if not f.startswith(("project:///__main__.py#", "project:///skillship_components/"))
+        ]
         assert others == [], resource["urn"]
     assert all(_frames(r)[-1].startswith("project:///__main__.py#") for r in declared)
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 REPO = Path(__file__).resolve().parents[2]
 WORKSPACE_FILES = ("Pulumi.yaml", "stacks", "skills", "agents")
-PROGRAM_FILES = ("__main__.py", "components")
+PROGRAM_FILES = ("__main__.py", "skillship_components")
 
 
 def copy_project(target: Path, items: tuple[str, ...] = WORKSPACE_FILES + PROGRAM_FILES) -> Path:

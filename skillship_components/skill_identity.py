@@ -6,11 +6,11 @@ from typing import Any
 
 import pulumi
 
-from components.kubernetes import declare
 from skillship.manifests import skill_identity
 from skillship.manifests.identity import REDACTED
 from skillship.plan import Workload
 from skillship.stack.settings import StackSettings
+from skillship_components.kubernetes import declare
 
 
 def declare_identity(

@@ -7,10 +7,9 @@ Automation API's event log and a cloud backend alike, where it is dropped unless
 `--debug` one. A preview of 100 skills (624 resources) sent 2,805 of them; without them an
 unchanged `up` took 19% less time and 14% to 16% less CPU (bench/README.md, "What changed the numbers").
 
-The program's own messages (`pulumi.log.info` and `warn`) are untouched. Setting
-SKILLSHIP_SDK_DEBUG=1 keeps the SDK's debug messages, for a run with `--debug` (and its full stack
-traces, components/sdk_stack_traces.py, its own wait for Outputs, components/sdk_outputs.py, and
-every output read back, components/sdk_read_back.py).
+The program's own messages (`pulumi.log.info` and `warn`) are untouched. SKILLSHIP_SDK_DEBUG=1
+keeps the SDK's debug messages, for a run with `--debug`, as SKILLSHIP_SDK_AS_SHIPPED=debug-messages
+does (switches.py).
 """
 
 from __future__ import annotations
@@ -20,22 +19,19 @@ from collections.abc import Mapping
 
 import pulumi.log
 
-KEEP_VARIABLE = "SKILLSHIP_SDK_DEBUG"
+from skillship_components.sdk.switches import is_left_as_shipped
+
+NAME = "debug-messages"
 
 
 def _dropped(msg: str, resource: object = None, stream_id: int | None = None, ephemeral: bool | None = None) -> None:
     """`pulumi.log.debug`'s signature, sending nothing."""
 
 
-def keeps_sdk_debug(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether SKILLSHIP_SDK_DEBUG asks for everything the SDK sends to help debug it."""
-    return environ.get(KEEP_VARIABLE, "").strip().lower() in {"1", "true", "yes"}
-
-
 def drop_sdk_debug_messages(environ: Mapping[str, str] = os.environ) -> bool:
     """Replace `pulumi.log.debug` (which the SDK calls through the module, so every caller sees the
     change) with a function that sends nothing; returns whether it did."""
-    if keeps_sdk_debug(environ):
+    if is_left_as_shipped(NAME, environ):
         return False
     pulumi.log.debug = _dropped
     return True

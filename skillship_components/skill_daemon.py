@@ -8,12 +8,12 @@ from typing import Any
 
 import pulumi
 
-from components.daemon_ready import WatchedDaemon, serving
-from components.kubernetes import declare, dependencies
 from skillship.manifests import daemon_objects
 from skillship.manifests.labels import selector_labels
 from skillship.plan import DaemonPlan
 from skillship.stack.settings import StackSettings
+from skillship_components.daemon_ready import WatchedDaemon, serving
+from skillship_components.kubernetes import declare, dependencies
 
 
 @dataclass(frozen=True)
@@ -21,12 +21,12 @@ class SkillDaemonArgs:
     daemon: DaemonPlan
     settings: StackSettings
     image: pulumi.Input[str]
-    kube_context: str | None = None  # a shard's: its environment's cluster (components/config.py)
+    kube_context: str | None = None  # a shard's: its environment's cluster (skillship_components/config.py)
 
 
 class SkillDaemon(pulumi.ComponentResource):
     """`ready` is what the jobs that send to this daemon wait for: its Service, and its Deployment
-    once the daemon serves (components/daemon_ready.py). What the daemon waits for (its skill's
+    once the daemon serves (skillship_components/daemon_ready.py). What the daemon waits for (its skill's
     identity) comes as `opts.depends_on`."""
 
     TYPE = "skillship:index:SkillDaemon"

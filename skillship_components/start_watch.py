@@ -9,14 +9,14 @@ with that failure. The Job stays, Failed, until the next `pulumi up` replaces it
 docs/objects.md ("A task that cannot start").
 
 The watch is a thread of its own, not a task of the program's event loop: a program that fails
-early (a daemon that cannot start, components/daemon_ready.py) closes its loop while the engine
+early (a daemon that cannot start, skillship_components/daemon_ready.py) closes its loop while the engine
 still waits for the Jobs it made, and a watch on that loop would end with it, leaving such a Job
 to its deadline. The thread watches on until every one of those Jobs has finished, keeping the
 program's process alive until then, as the engine waits for them anyway.
 
 Only `pulumi up` of a stack that waits for its tasks watches: not a preview, a render stack, a
 fire-and-forget stack, or the SDK's mocks (no cluster). The Kubernetes client is the official
-one, on the kubeconfig and context the stack's provider uses (components/cluster_client.py);
+one, on the kubeconfig and context the stack's provider uses (skillship_components/cluster_client.py);
 where it cannot be had, a warning says so and tasks fail at their deadline as before.
 """
 
@@ -34,13 +34,13 @@ import pulumi
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
-from components.cluster_client import cluster_api
 from skillship.checks.names import k8s_name
 from skillship.manifests.job import AWAIT_MARGIN_SECONDS
 from skillship.manifests.labels import ANNOTATION_START_FAILURE, LABEL_STACK
 from skillship.stack.settings import StackSettings
 from skillship.tasks.pod_start import StartFailure, start_failure, start_failure_message
 from skillship.tasks.status import FAILED, SUCCEEDED, task_state
+from skillship_components.cluster_client import cluster_api
 
 POLL_SECONDS = 2.0
 # The first look: an `up` whose Jobs are all done by then (unchanged, or quick) never loads the

@@ -8,6 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi_kubernetes import _utilities as provider_sdk
 
+from skillship_components.sdk.read_back import ReadsBackWhatItLists
+
 
 class Kind(NamedTuple):
     """How the provider SDK's typed class of a built-in kind registers it."""
@@ -15,7 +17,7 @@ class Kind(NamedTuple):
     token: str  # the resource type, in every URN
     outputs: tuple[str, ...] = ()  # output properties it declares (the provider returns their values)
     secrets: tuple[str, ...] = ()  # fields made secret as inputs and as outputs, whatever was given
-    read_back: frozenset[str] = frozenset()  # outputs the program uses (components/sdk_read_back.py)
+    read_back: frozenset[str] = frozenset()  # outputs the program uses (skillship_components/sdk/read_back.py)
 
 
 BUILT_IN_KINDS: dict[tuple[str, str], Kind] = {
@@ -33,7 +35,7 @@ BUILT_IN_KINDS: dict[tuple[str, str], Kind] = {
 PROVIDER_DEFAULTS = provider_sdk.get_resource_opts_defaults()
 
 
-class BuiltIn(pulumi.CustomResource):
+class BuiltIn(ReadsBackWhatItLists, pulumi.CustomResource):
     """A built-in Kubernetes object, registered as the provider SDK's typed class of its kind
     registers it (type token, inputs, secret fields, provider version), so its URN and inputs are
     the same. Why not the typed classes: importing their generated modules (`core.v1`, `batch.v1`,
@@ -41,8 +43,8 @@ class BuiltIn(pulumi.CustomResource):
     Left out: the typed Deployment's and NetworkPolicy's aliases to beta API groups no Skillship
     stack ever held."""
 
-    status: pulumi.Output[Any]  # the kinds with `status` among their outputs: a Job's is read back, the others are None
-    read_back: frozenset[str]  # the outputs the SDK turns into values (components/sdk_read_back.py)
+    status: pulumi.Output[Any]  # the kinds with `status` among their outputs: only a Job's is read back
+    read_back: frozenset[str]  # the outputs the SDK turns into values (skillship_components/sdk/read_back.py)
 
     def __init__(self, name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **overrides: Any) -> None:
         kind = BUILT_IN_KINDS[obj["apiVersion"], obj["kind"]]
@@ -57,12 +59,13 @@ class BuiltIn(pulumi.CustomResource):
             secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=list(kind.secrets))
             opts = pulumi.ResourceOptions.merge(opts, secret_outputs)
         super().__init__(kind.token, name, props, opts)
+        self.hide_outputs_not_read_back()
 
 
 def dependencies(opts: pulumi.ResourceOptions | None) -> list[pulumi.Input[pulumi.Resource]]:
     """A component's `depends_on`, for its children: a component's own dependencies do not hold
     back the resources it declares, so each child is given them. An Output of a resource (a
-    daemon that serves: components/daemon_ready.py) holds a child back until it resolves."""
+    daemon that serves: skillship_components/daemon_ready.py) holds a child back until it resolves."""
     given = opts.depends_on if opts is not None else None
     if given is None:
         return []
@@ -83,8 +86,12 @@ def declare(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions, **over
     return IstioObject(name, api_version=obj["apiVersion"], kind=obj["kind"], opts=opts, **fields)
 
 
-class IstioObject(k8s.apiextensions.CustomResource):
+class IstioObject(ReadsBackWhatItLists, k8s.apiextensions.CustomResource):
     """An Istio object, registered as the provider SDK's CustomResource (same type token and
-    inputs); the program reads none of its outputs back (components/sdk_read_back.py)."""
+    inputs); the program reads none of its outputs back (skillship_components/sdk/read_back.py)."""
 
     read_back: frozenset[str] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_outputs_not_read_back()

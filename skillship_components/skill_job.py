@@ -8,12 +8,12 @@ from typing import Any
 
 import pulumi
 
-from components.kubernetes import BuiltIn, declare, dependencies
 from skillship.checks.names import TASK_CONTAINER
 from skillship.manifests import task_objects
 from skillship.plan import TaskPlan
 from skillship.stack.settings import StackSettings
 from skillship.tasks.status import logs_command
+from skillship_components.kubernetes import BuiltIn, declare, dependencies
 
 
 @dataclass(frozen=True)

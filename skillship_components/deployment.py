@@ -9,13 +9,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.config import StackInputs
-from components.kubernetes import declare
-from components.skill_daemon import SkillDaemon, SkillDaemonArgs
-from components.skill_identity import declare_identity
-from components.skill_image import SkillImage, SkillImageArgs
-from components.skill_job import SkillJob, SkillJobArgs
-from components.start_watch import WatchedTask, watch_task_starts
 from skillship.checks.names import TASK_CONTAINER
 from skillship.compose import InvalidWorkspace, plan_stack
 from skillship.manifests import namespace_objects
@@ -25,6 +18,13 @@ from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
 from skillship.plan.promotion import PromotionError, image_key, image_output, image_sources, merged_images, promoted_ref
 from skillship.stack.settings import PULL_SECRET_NAME
 from skillship.tasks.status import TaskFailed, check_tasks, task_summary
+from skillship_components.config import StackInputs
+from skillship_components.kubernetes import declare
+from skillship_components.skill_daemon import SkillDaemon, SkillDaemonArgs
+from skillship_components.skill_identity import declare_identity
+from skillship_components.skill_image import SkillImage, SkillImageArgs
+from skillship_components.skill_job import SkillJob, SkillJobArgs
+from skillship_components.start_watch import WatchedTask, watch_task_starts
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class StackDeployment(pulumi.ComponentResource):
                 )
             return identities[workload.skill]
 
-        # Daemons first: the jobs that send them records wait until they serve (components/daemon_ready.py).
+        # Daemons first: the jobs that send them records wait until they serve (skillship_components/daemon_ready.py).
         receivers: dict[str, list[pulumi.Input[pulumi.Resource]]] = {}
         for daemon in plan.daemons:
             image = images.of(f"{name}-{daemon.name}", daemon)

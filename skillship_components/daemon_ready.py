@@ -15,7 +15,7 @@ which can lag an update (once in CI, the `up` that fixed the password saw a pod 
 old one). The daemon is otherwise left as Kubernetes has it:
 docs/objects.md ("A daemon that cannot start") says why.
 
-Only `pulumi up` of a stack that waits watches, as for tasks (components/start_watch.py).
+Only `pulumi up` of a stack that waits watches, as for tasks (skillship_components/start_watch.py).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ import pulumi
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.settings import get_monitor
 
-from components.cluster_client import cluster_api
 from skillship.stack.settings import StackSettings
 from skillship.tasks.pod_start import CANNOT_START
 from skillship.tasks.rollout import current_pods, daemon_failure_message, pending_from_before, rollout_state
+from skillship_components.cluster_client import cluster_api
 
 # Looks come quickly at first, as the provider's own wait reacts to events, then every 2 s: a
 # daemon's rollout usually completes within a few seconds of its pods starting.

@@ -9,10 +9,10 @@ the state"), and a state is read, rewritten and, with checkpoints, saved after e
 This replaces the SDK's `_get_stack_trace` with one that picks the same frames by the same rule
 (everything outside the third `__init__` up the stack: the Resource's, the Custom or Component
 Resource's, the concrete class's) and keeps those of the program's own files: its `__main__.py` and
-its `components/`. The source position the SDK derives from the first frame is the SDK's own
-wherever that pointed into the program (for the Kubernetes Provider it pointed into the provider's
-package; it now names the program's line). SKILLSHIP_SDK_DEBUG=1 (components/sdk_messages.py)
-keeps the SDK's full traces too.
+the components' package (in the checkout, or installed with Skillship). The source position the
+SDK derives from the first frame is the SDK's own wherever that pointed into the program (for the
+Kubernetes Provider it pointed into the provider's package; it now names the program's line).
+SKILLSHIP_SDK_AS_SHIPPED=stack-traces keeps the SDK's full traces (switches.py).
 """
 
 from __future__ import annotations
@@ -26,8 +26,12 @@ from types import FrameType
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
 
-from components.sdk_messages import keeps_sdk_debug
+from skillship_components.sdk.switches import is_left_as_shipped
 
+NAME = "stack-traces"
+
+# The components' own files, wherever they are installed: the program's frames, with __main__.py's.
+COMPONENTS = Path(__file__).resolve().parents[1]
 # How many `__init__` frames lie between the SDK and the code that made the resource (the SDK's rule).
 CONSTRUCTOR_FRAMES = 3
 
@@ -35,10 +39,9 @@ CONSTRUCTOR_FRAMES = 3
 class ProgramFrames:
     """A `_get_stack_trace` that keeps only the frames of the program's own files."""
 
-    def __init__(self, root: Path) -> None:
-        root = root.resolve()
-        self.main = str(root / "__main__.py")
-        self.components = str(root / "components") + os.sep
+    def __init__(self, root: Path, components: Path = COMPONENTS) -> None:
+        self.main = str(root.resolve() / "__main__.py")
+        self.components = str(components.resolve()) + os.sep
         self._uris: dict[str, str | None] = {}  # a code object's file name -> its URI, or None: not ours
 
     def _uri(self, filename: str) -> str | None:
@@ -67,7 +70,7 @@ class ProgramFrames:
 def keep_program_frames(root: Path, environ: Mapping[str, str] = os.environ) -> bool:
     """Make the SDK send only the program's frames with each resource; returns whether it did. An SDK
     without `_get_stack_trace` keeps sending its own traces: slower, and just as correct."""
-    if keeps_sdk_debug(environ) or not hasattr(sdk_resource, "_get_stack_trace"):
+    if is_left_as_shipped(NAME, environ) or not hasattr(sdk_resource, "_get_stack_trace"):
         return False
     sdk_resource._get_stack_trace = ProgramFrames(root)
     return True
