@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.conftest import REPO
+
+# A driver that dies of a signal (a crash in a native extension, say) prints no Python traceback:
+# faulthandler writes every thread's stack to standard error first, so the failure says where.
+_CRASH_TRACES = ("-X", "faulthandler")
+
+
+def _ending(returncode: int) -> str:
+    if returncode < 0:
+        return f"was killed by {signal.Signals(-returncode).name}"
+    return f"exited with code {returncode}"
 
 
 @dataclass
@@ -41,8 +52,8 @@ class Stack:
             "events": events,
         }
         if self.python is not None:
-            return [str(self.python), str(REPO / "tests" / "e2e" / "driver.py"), json.dumps(spec)]
-        return [sys.executable, "-m", "tests.e2e.driver", json.dumps(spec)]
+            return [str(self.python), *_CRASH_TRACES, str(REPO / "tests" / "e2e" / "driver.py"), json.dumps(spec)]
+        return [sys.executable, *_CRASH_TRACES, "-m", "tests.e2e.driver", json.dumps(spec)]
 
     def _run(self, op: str, config: dict | None = None, secrets: dict | None = None, *, events: bool = True) -> dict:
         done = subprocess.run(
@@ -53,7 +64,10 @@ class Stack:
             timeout=self.timeout,
         )
         if done.returncode != 0 or not done.stdout.strip():
-            raise AssertionError(f"the driver failed:\n{done.stderr[-4000:]}")
+            raise AssertionError(
+                f"the driver {_ending(done.returncode)}, standard error:\n{done.stderr[-4000:]}\n"
+                f"standard output:\n{done.stdout[-2000:]}"
+            )
         return json.loads(done.stdout)
 
     def up(self, config: dict | None = None, secrets: dict | None = None, *, events: bool = True) -> dict:
