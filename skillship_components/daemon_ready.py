@@ -9,10 +9,11 @@ send to the daemon are declared only once it serves. A pod of the rollout that c
 
 Pods an earlier `up` left unable to start (an image refused before the pull Secret was fixed)
 are deleted at the first look, so their ReplicaSet makes new ones that try again now, not at
-the end of the kubelet's back-off (up to 5 minutes). Those new pods get one more fresh start, after
-a pause, if they cannot start either: the kubelet reads pull Secrets from a cache its watch keeps,
-which can lag an update (once in CI, the `up` that fixed the password saw a pod refused with the
-old one). The daemon is otherwise left as Kubernetes has it:
+the end of the kubelet's back-off (up to 5 minutes). Those new pods get up to three more fresh
+starts, after pauses of 3, 6 and 12 s, if they cannot start either: the kubelet reads pull Secrets
+from a cache its watch keeps, which can lag an update (in CI, the `up` that fixed the password saw
+a replacement refused with the old one, and once the replacement's replacement too). The daemon is
+otherwise left as Kubernetes has it:
 docs/objects.md ("A daemon that cannot start") says why.
 
 Only `pulumi up` of a stack that waits watches, as for tasks (skillship_components/start_watch.py).
@@ -47,8 +48,9 @@ READY_TIMEOUT_SECONDS = 600  # the provider's own wait for a Deployment, which t
 # that cannot be reached (a provider that found it so still reports unchanged objects) never does.
 UNANSWERED_SECONDS = 30.0
 # Fresh starts of pods that cannot start: one at the first look, for pods that failed before this
-# `up`; one more, this long after, for the pods that replaced them (the kubelet's Secret cache).
-FRESH_STARTS = 2
+# `up`; then, for the pods that replaced them (the kubelet's Secret cache), more after pauses that
+# double from this one: 3, 6 and 12 s, about 21 s at most before a password still wrong fails.
+FRESH_STARTS = 4
 FRESH_START_PAUSE_SECONDS = 3.0
 # The cluster's calls run on threads of their own: the SDK's calls to the engine use the loop's
 # default executor. A few threads serve every daemon of the program.
@@ -171,7 +173,7 @@ async def wait_until_serving(
                 stale = []
             if cannot_start and stale:
                 if not first:
-                    await asyncio.sleep(fresh_start_pause)
+                    await asyncio.sleep(fresh_start_pause * 2 ** (fresh_starts - 1))
                 fresh_starts += 1
                 # Should the delete fail, the kubelet's own retry, after its back-off, is what is waited for.
                 with contextlib.suppress(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 from collections.abc import Sequence
+from unittest import mock
 
 import pytest
 
@@ -19,6 +20,7 @@ from skillship.tasks.rollout import (
     daemon_failure_message,
     rollout_state,
 )
+from skillship_components import daemon_ready
 from skillship_components.daemon_ready import Look, NotServing, WatchedDaemon, wait_until_serving
 
 NOW = datetime.datetime(2026, 12, 6, 10, 0, 0, tzinfo=datetime.UTC)
@@ -187,19 +189,27 @@ def test_the_wait_returns_once_the_daemon_serves_and_says_what_it_waits_for_once
     ]
 
 
-def test_a_pod_that_failed_before_the_up_looked_is_given_two_fresh_starts_then_fails_the_up():
-    stale = look(deployment(available=0), pod("consumer-new222-a", waiting=PULL_REFUSED))
-    again = look(deployment(available=0), pod("consumer-new222-b", waiting=PULL_REFUSED))
-    still = look(deployment(available=0), pod("consumer-new222-c", waiting=PULL_REFUSED))
-    rollout = FakeRollout([stale, again, still])
-    told, failed = _wait(rollout)
-    # At the first look, and once more for the pod that replaced it (the kubelet's Secret cache).
-    assert rollout.deleted == [["consumer-new222-a"], ["consumer-new222-b"]]
+def test_a_pod_that_failed_before_the_up_looked_is_given_four_fresh_starts_then_fails_the_up():
+    names = [f"consumer-new222-{letter}" for letter in "abcde"]
+    rollout = FakeRollout([look(deployment(available=0), pod(name, waiting=PULL_REFUSED)) for name in names])
+    paused: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        paused.append(seconds)
+        await real_sleep(0)
+
+    with mock.patch.object(daemon_ready.asyncio, "sleep", sleep):
+        told, failed = _wait(rollout, fresh_start_pause=3.0)
+    # At the first look, then three more for the pods that replaced it (the kubelet's Secret cache),
+    # each after a pause twice the last.
+    assert rollout.deleted == [[name] for name in names[:4]]
+    assert [p for p in paused if p >= 3.0] == [3.0, 6.0, 12.0]
     assert failed is not None and str(failed) == (
         "daemon of skill 'consumer' does not serve; nothing that sends to it was deployed"
     )
     [(severity, message)] = told
-    assert severity == "error" and "cannot start: ErrImagePull" in message and "consumer-new222-c" in message
+    assert severity == "error" and "cannot start: ErrImagePull" in message and "consumer-new222-e" in message
 
 
 def test_a_replacement_refused_with_the_kubelets_old_secret_gets_its_second_start():
