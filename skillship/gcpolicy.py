@@ -5,10 +5,10 @@ that nearly all live until the process ends. CPython's default schedule runs a y
 700 net allocations, a middle one every 10 young ones and a full pass every 10 middle ones (once
 the old generation has also grown by a quarter), so it keeps walking objects that are never
 garbage. At 1,000 skills that was over 40% of the Pulumi program's time under mocks and 15% of
-`render`'s (bench/README.md, "What changed the numbers").
+`render`'s (`git show c9d0bba:bench/README.md`, "What changed the numbers").
 
 The collector stays on: the Pulumi SDK makes reference cycles (futures and their callbacks) that
-must still be freed, so only the schedule changes. Peak memory did not move (bench/README.md).
+must still be freed, so only the schedule changes. Peak memory did not move (`git show c9d0bba:bench/README.md`).
 """
 
 from __future__ import annotations

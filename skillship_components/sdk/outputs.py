@@ -9,7 +9,7 @@ the stack. And most of a deployment happens inside it: the program declares ever
 once, and their Outputs resolve one by one as the engine gets to each. An unchanged `up` of 250
 skills (1,557 resources, 10,327 Outputs pending when the wait began) went through 855 rounds that
 waited on 1.98 million Outputs in all; about a tenth of the CPU of the whole `up`, engine and
-provider included (bench/README.md, "What changed the numbers").
+provider included (`git show c9d0bba:bench/README.md`, "What changed the numbers").
 
 `wait_for_outputs_in_one_pass` makes that one call end its round when every pending Output has
 resolved, or at once when one fails or is cancelled (the SDK's own rounds end at either, and the

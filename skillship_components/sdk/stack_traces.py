@@ -3,7 +3,7 @@
 For every resource it registers, the SDK walks the whole Python stack (`traceback.extract_stack`,
 reading each frame's source line) and sends every frame below the resource's constructor: the
 program's few, then the SDK's, asyncio's, runpy's and the language host's. The engine keeps the
-trace in the stack's state, where it was about a quarter of the bytes (bench/README.md, "What fills
+trace in the stack's state, where it was about a quarter of the bytes (`git show c9d0bba:bench/README.md`, "What fills
 the state"), and a state is read, rewritten and, with checkpoints, saved after every step.
 
 This replaces the SDK's `_get_stack_trace` with one that picks the same frames by the same rule
