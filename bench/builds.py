@@ -2,7 +2,7 @@
 
     python -m bench.builds [--actions 20] [--pairs 3] [--json FILE]
 
-Inside the real-node suite's sandbox (tests/realnode: a TLS registry with basic auth, BuildKit over
+Inside the real-node suite's sandbox (harness/realnode: a TLS registry with basic auth, BuildKit over
 Debian's runc, the control plane; no node, so Jobs are created and never run, `skillship:wait:
 false`), for the example workspace and for a generated one of ACTIONS actions (bench/generate.py,
 its requirements emptied: the sandbox has no package index):
@@ -38,10 +38,10 @@ import yaml
 
 from bench.engine import engine_bin
 from bench.generate import generate_workspace
-from tests.e2e.stacks import Stack, make_stack
-from tests.realnode.buildkit import BUILDER
-from tests.realnode.environment import RealNode, prepare
-from tests.support.project import PROGRAM_FILES, copy_project
+from harness.project import PROGRAM_FILES, copy_project
+from harness.realnode.buildkit import BUILDER
+from harness.realnode.environment import RealNode, prepare
+from harness.stacks import Stack, make_stack
 
 IMAGE = "docker-build:index:Image"
 EMPTY_REQUIREMENTS = "# nothing to install: the sandbox has no package index\n"

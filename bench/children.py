@@ -187,7 +187,7 @@ def stat_floor(workspace: Path) -> dict:
 def program(project: Path, record: Path) -> dict:
     """The real __main__.py under the SDK's mocks (tests/harness), timed from start until every
     export is resolved. Writes what it declared to `record`, for the floor to replay."""
-    from tests.harness import run_program
+    from harness import run_program
 
     _import_sdk()
     spec = {
@@ -264,7 +264,7 @@ def program_floor(record: Path) -> dict:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from tests.harness.run_program import Mocks, RecordingMonitor
+    from harness.run_program import Mocks, RecordingMonitor
 
     _import_sdk()
     declared = json.loads(record.read_text())
@@ -292,7 +292,7 @@ def program_floor_as_program(record: Path) -> dict:
     of the program's ratio is the runner's; the target is measured against `program_floor`."""
     import tempfile
 
-    from tests.harness import run_program
+    from harness import run_program
 
     _import_sdk()
     # The minimal program imports bench.children by name; when this file runs as `python -m`, that

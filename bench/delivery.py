@@ -17,8 +17,8 @@ from pathlib import Path
 
 import requests
 
+from harness.records import Consumer
 from skillship_runtime.sender import Sender
-from tests.support.records import Consumer
 
 
 def records(count: int):

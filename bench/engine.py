@@ -1,5 +1,5 @@
 """`pulumi up` as people run it: the real engine and Kubernetes provider (tools/engine) against the
-end-to-end suite's control plane and fake node (tests/e2e/cluster.py), for synthetic workspaces of
+end-to-end suite's control plane and fake node (harness/cluster.py), for synthetic workspaces of
 N skills (bench/generate.py), with and without the levers that make a big stack cheaper.
 
     python -m bench.engine [--sizes 10,100,300] [--variants checkpoints,skip-checkpoints,unchained] [--json FILE]
@@ -50,9 +50,9 @@ from pathlib import Path
 import yaml
 
 from bench.generate import generate_workspace
-from tests.e2e.cluster import Cluster, FakeNode
-from tests.e2e.engine import engine_bin_folder
-from tests.e2e.stacks import Stack, make_stack
+from harness.cluster import Cluster, FakeNode
+from harness.engine import engine_bin_folder
+from harness.stacks import Stack, make_stack
 
 REPO = Path(__file__).resolve().parent.parent
 VARIANTS = {  # the engine's environment, and whether the workspace's agents chain its jobs

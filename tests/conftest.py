@@ -33,7 +33,7 @@ def example_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project's stacks and example workspace (no program), to change freely."""
-    from tests.support.project import WORKSPACE_FILES, copy_project
+    from harness.project import WORKSPACE_FILES, copy_project
 
     return copy_project(tmp_path / "project", WORKSPACE_FILES)
 

@@ -8,9 +8,9 @@ import json
 import typer
 from typer.testing import CliRunner
 
+from harness.project import cli_in, copy_project
 from skillship.cli import app
 from tests.conftest import REPO
-from tests.support.project import cli_in, copy_project
 
 runner = CliRunner()
 

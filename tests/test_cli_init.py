@@ -12,11 +12,11 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 from typer.testing import CliRunner
 
+from harness.project import cli_in, copy_project
 from skillship.cli import app
 from skillship.stack.stackfiles import load_stack
 from tests.conftest import REPO
 from tests.support.program import run_program
-from tests.support.project import cli_in, copy_project
 
 runner = CliRunner()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.project import PROGRAM_FILES, copy_project
 from skillship.checks.validation import load_workspace
 from tests.conftest import REPO, line_of
 from tests.support.program import run_program, stack_config
-from tests.support.project import PROGRAM_FILES, copy_project
 from tests.test_render import STACKS, render
 
 HELLO = "skills/hello/skill.yaml"

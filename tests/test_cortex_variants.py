@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.project import cli_in
+from harness.schemas import schema_errors
 from skillship.checks.validation import load_workspace
 from skillship.manifests import stack_objects
 from skillship.plan import PlanError, plan_deployment
 from skillship.stack.settings import StackSettings
 from tests.conftest import FIXTURES, line_of
-from tests.support.project import cli_in
-from tests.support.schemas import schema_errors
 
 VARIANTS = FIXTURES / "cortex-variants"
 NURSLINE = "registry.example.com/team/nursline@sha256:" + "a" * 64

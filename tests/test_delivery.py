@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from tests.support.records import Consumer, FlakyProxy, free_port, run_producer
+from harness.records import Consumer, FlakyProxy, free_port, run_producer
 
 COUNT = 10_000
 

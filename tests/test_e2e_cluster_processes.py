@@ -9,12 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-from tests.e2e.cluster import spawn_tied
+from harness.cluster import spawn_tied
 
 REPO = Path(__file__).resolve().parents[1]
 PARENT = """
 import subprocess, time
-from tests.e2e.cluster import spawn_tied
+from harness.cluster import spawn_tied
 child = spawn_tied(["sleep", "120"], subprocess.DEVNULL)
 print(child.pid, flush=True)
 time.sleep(120)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.engine import BINARIES, EngineMissing, engine_bin_folder
+from harness.engine import BINARIES, EngineMissing, engine_bin_folder
 
 
 def _folder(path, names=BINARIES, mode=0o755):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.schemas import schema_errors
 from skillship.stack.settings import SettingsError, StackSettings
-from tests.support.schemas import schema_errors
 from tests.test_wiring import find, objects
 
 CONSUMER_PODS = {"skillship.io/stack": "wired", "skillship.io/action": "consumer"}

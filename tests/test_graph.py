@@ -8,10 +8,10 @@ import re
 
 import pytest
 
+from harness.project import cli_in
 from skillship.checks.validation import load_workspace
 from skillship.output.graph import render_graph, workspace_graph
 from tests.support.jsondocs import check_document
-from tests.support.project import cli_in
 
 EXAMPLE_MERMAID = """\
 flowchart LR

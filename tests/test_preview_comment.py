@@ -81,9 +81,9 @@ def test_a_step_whose_parent_the_engine_did_not_report_is_judged_by_its_urn():
 
 
 def test_the_comment_draws_the_skills_a_change_touches_and_what_is_wired_to_them(tmp_path):
+    from harness.project import copy_project
     from skillship.stack.stackfiles import load_stack
     from skillship_pipeline.stages import Context, _change_drawing
-    from tests.support.project import copy_project
 
     project = copy_project(tmp_path / "team-jobs")
     context = Context(project, load_stack(project, "dev"), None, 0, lambda line: None)

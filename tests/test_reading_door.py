@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.project import cli_in
 from skillship.source import door
 from skillship.source.door import MESSAGE, SKILL_FILE, Boundary, FileKind, FileMissing, ReadRefused
 from skillship.source.jsontext import JsonRefused, parse_json, unfit_for_json
 from skillship.stack.stackfiles import StackFileError, load_stack
-from tests.support.project import cli_in
 
 SECRET = "runner-credential-0123456789"  # what an outside file holds: never in any output
 

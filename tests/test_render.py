@@ -11,11 +11,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from harness.schemas import schema_errors
 from skillship.cli import app
 from skillship.output.render import MARKER
 from tests.conftest import REPO
 from tests.support.jsondocs import check_document
-from tests.support.schemas import schema_errors
 
 STACKS = ["local", "dev", "staging", "prod", "e2e"]
 GOLDEN = REPO / "tests" / "golden"

@@ -152,7 +152,7 @@ def test_render_still_replaces_its_own_output_and_only_that(project, tmp_path):
 
 
 def test_a_render_dir_that_is_a_link_out_of_the_project_is_refused(project, tmp_path):
-    from tests.support.project import cli_in
+    from harness.project import cli_in
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -164,7 +164,7 @@ def test_a_render_dir_that_is_a_link_out_of_the_project_is_refused(project, tmp_
 
 @pytest.mark.parametrize("chosen", [False, True], ids=["render-dir", "out"])
 def test_a_render_among_the_skills_is_refused_before_it_changes_an_image_tag(project, chosen):
-    from tests.support.project import cli_in
+    from harness.project import cli_in
 
     inside = "skills/hello/actions/hello/rendered"
     if chosen:
@@ -178,8 +178,8 @@ def test_a_render_among_the_skills_is_refused_before_it_changes_an_image_tag(pro
 
 
 def test_the_program_refuses_a_render_dir_among_the_skills_too(tmp_path):
+    from harness.project import copy_project
     from tests.support.program import run_program
-    from tests.support.project import copy_project
 
     project = copy_project(tmp_path / "project")
     run = run_program(

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.http import QuietHandler, ScriptedReceiver
+from harness.records import free_port
 from skillship_runtime import sender as sender_module
 from skillship_runtime.message import read_message
 from skillship_runtime.receiver import RecordServer, RecordStore, make_handler
 from skillship_runtime.sender import DeliveryError, Sender
-from tests.support.http import QuietHandler
-from tests.support.records import free_port
 
 
 @pytest.fixture()
@@ -113,33 +113,10 @@ def test_sender_delivers_every_record_once_in_order(receiver):
     assert len(receiver.store.keys) == 500
 
 
-class _Scripted(QuietHandler):
-    """A receiver that answers from a script (then 200), holds each request until `gate` is open,
-    and keeps every body it was sent."""
-
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
-        server = self.server
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        server.gate.wait(30)
-        with server.lock:
-            server.bodies.append(body)
-            status = server.script.pop(0) if server.script else 200
-        data = json.dumps({"accepted": 0} if status == 200 else {"error": f"scripted {status}"}).encode()
-        self.reply(status, data)
-
-
 @pytest.fixture()
 def scripted():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    server.daemon_threads = True
-    server.script, server.bodies, server.lock, server.gate = [], [], threading.Lock(), threading.Event()
-    server.gate.set()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/records/records"
-    server.batches = lambda: [json.loads(body)["records"] for body in server.bodies]
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield server
-    server.gate.set()
-    server.shutdown()
+    with ScriptedReceiver() as receiver:
+        yield receiver
 
 
 @pytest.mark.parametrize(

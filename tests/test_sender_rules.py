@@ -6,41 +6,19 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import pytest
 
+from harness.http import ScriptedReceiver
 from skillship_runtime import sender as sender_module
 from skillship_runtime.sender import DeliveryError, Sender
-from tests.support.http import QuietHandler
-
-
-class _Answers(QuietHandler):
-    """Answers each POST from `server.answers` ((status, body) pairs; then 200), keeping every
-    request's headers and records."""
-
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
-        server = self.server
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        server.gate.wait(30)
-        with server.lock:
-            server.requests.append((dict(self.headers), json.loads(body)["records"]))
-            status, data = server.answers.pop(0) if server.answers else (200, b'{"accepted": 1}')
-        self.reply(status, data)
 
 
 @pytest.fixture()
 def answering():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
-    server.daemon_threads = True
-    server.answers, server.requests, server.lock, server.gate = [], [], threading.Lock(), threading.Event()
-    server.gate.set()
-    server.url = f"http://127.0.0.1:{server.server_address[1]}/records/records"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield server
-    server.shutdown()
+    with ScriptedReceiver() as receiver:
+        yield receiver
 
 
 class _Clock:
@@ -111,7 +89,7 @@ def test_only_a_2xx_answer_delivers_and_any_other_final_answer_stops_at_once(clo
 
 def test_a_failure_counts_every_record_it_strands(answering):
     """The failed batch, what was still queued, and what is sent afterwards: each record counts."""
-    answering.answers = [(400, b"no")]
+    answering.script = [(400, b"no")]
     answering.gate.clear()  # the first batch is answered only once all 250 are queued
     sender = Sender({"records": [answering.url]}, activation_id="a", batch_size=100, linger=0.3)
     for n in range(250):
@@ -126,7 +104,7 @@ def test_a_failure_counts_every_record_it_strands(answering):
 
 
 def test_a_failure_counts_the_record_carried_to_the_next_batch(answering):
-    answering.answers = [(400, b"no")]
+    answering.script = [(400, b"no")]
     half = "x" * (600 * 1024)  # two do not fit in one batch: the second opens the next
     answering.gate.clear()
     sender = Sender({"records": [answering.url]}, activation_id="a", linger=0.3)
@@ -144,7 +122,8 @@ def test_records_sent_within_the_linger_go_in_one_batch_and_flush_delivers_them(
         time.sleep(0.02)  # apart, yet within the linger: still one batch
     sender.flush()  # without closing: the batch leaves when the linger ends, not when 100 are queued
     assert sender.delivered == 5
-    [(headers, records)] = answering.requests
+    [(headers, body)] = answering.requests
+    records = json.loads(body)["records"]
     assert [r["payload"] for r in records] == [0, 1, 2, 3, 4]
     assert headers["Content-Type"] == "application/json"
     sender.close()

@@ -161,7 +161,7 @@ def test_pulumi_up_refuses_a_setting_filed_under_the_projects_name_and_declares_
 def test_a_near_miss_under_the_projects_name_is_a_warning_naming_the_setting(tmp_path):
     """`pulumi config set --secret registyPassword` in project `acme`: no setting has that name, so
     nothing refuses it, and nothing would read it; validate and render warn at its line."""
-    from tests.support.project import cli_in
+    from harness.project import cli_in
 
     runner_project = tmp_path / "acme"
     assert cli_in(tmp_path, "init", "acme").exit_code == 0

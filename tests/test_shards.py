@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from bench.generate import generate_workspace
+from harness.project import copy_project
 from skillship.checks.validation import load_workspace
 from skillship.manifests import namespace_objects
 from skillship.plan import PlanError, plan_deployment
@@ -18,7 +19,6 @@ from skillship.stack.settings import SettingsError, ShardName, Shards, StackSett
 from skillship.stack.shards import assign_shards, skill_groups
 from skillship.stack.stackfiles import StackFileError, load_stack, project_problems
 from tests.support.program import CI_REGISTRY_PASSWORD, run_program, stack_config
-from tests.support.project import copy_project
 
 CLUSTER = {"target": "cluster", "buildImages": False}
 
@@ -267,7 +267,7 @@ def test_a_shard_refuses_settings_and_missing_secrets_of_its_own(tmp_path):
 def test_the_shards_command_lists_every_stack_in_deploy_order(tmp_path):
     import json
 
-    from tests.support.project import cli_in
+    from harness.project import cli_in
 
     project = _sharded_project(tmp_path, count=3)
     done = cli_in(project, "shards", "--stack", "dev", "--json")

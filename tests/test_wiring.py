@@ -7,12 +7,12 @@ import json
 import pytest
 import yaml
 
+from harness.schemas import schema_errors
 from skillship.checks.validation import load_workspace
 from skillship.manifests import stack_objects
 from skillship.plan import plan_deployment
 from skillship.stack.settings import StackSettings
 from tests.conftest import REPO
-from tests.support.schemas import schema_errors
 
 PRODUCER_URL = "http://consumer.wired.svc.cluster.local:5000/records/records"
 

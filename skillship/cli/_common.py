@@ -6,7 +6,7 @@ import json
 import sys
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -32,25 +32,6 @@ def print_table(table: Table) -> None:
     every cell at Rich's 80-column default."""
     console = stdout if stdout.is_terminal else Console(soft_wrap=True, highlight=False, width=240)
     console.print(table)
-
-
-# `-w` is --workspace across the CLI. `status` and `run` once read it as --wait: scripts that
-# say `-w` there keep working for now, and are told what to write instead.
-WaitShortOption = Annotated[bool, typer.Option("-w", hidden=True, help="Deprecated spelling of --wait.")]
-# How the commands that follow tasks (`status --wait`, `run --wait`) follow them.
-TimeoutOption = Annotated[
-    float | None, typer.Option("--timeout", min=0, help="With --wait: stop waiting after S seconds.")
-]
-IntervalOption = Annotated[float, typer.Option("--interval", min=0.1, help="With --wait: seconds between polls.")]
-
-
-def old_wait_flag(wait: bool, wait_short: bool) -> bool:
-    if wait_short:
-        stderr.print(
-            "[yellow]warning:[/] -w for --wait is deprecated and will mean --workspace, as it does in "
-            "every other command; write --wait"
-        )
-    return wait or wait_short
 
 
 class _Mode:

@@ -10,18 +10,13 @@ import typer
 from skillship.checks.names import skill_name
 from skillship.cli._common import (
     Exit,
-    IntervalOption,
-    TimeoutOption,
-    WaitShortOption,
     fail,
-    json_mode,
-    old_wait_flag,
     print_json,
     stderr,
     stdout,
 )
 from skillship.cli._stack import StackOption, deployed_stack, open_cluster
-from skillship.cli._watch import exit_code, follow
+from skillship.cli._watch import IntervalOption, TimeoutOption, WaitShortOption, exit_code, follow, following
 from skillship.cli.cluster import Cluster, ClusterError
 from skillship.cli.status import live_rows
 from skillship.manifests.labels import ANNOTATION_ACTION
@@ -62,8 +57,7 @@ def run(
     json_output: Annotated[bool, typer.Option("--json", help="Print the new task as JSON on stdout.")] = False,
 ) -> None:
     """Start a new task from the deployed skill's Job; without a message it runs the deployed one again."""
-    json_mode(json_output)
-    wait = old_wait_flag(wait, wait_short)
+    wait = following(json_output=json_output, wait=wait, wait_short=wait_short)
     if message is not None and payload is not None:
         fail("give --message or --payload, not both", Exit.USAGE)
     try:

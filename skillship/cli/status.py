@@ -12,18 +12,13 @@ from rich.table import Table
 from skillship.checks.names import skill_name
 from skillship.cli._common import (
     Exit,
-    IntervalOption,
-    TimeoutOption,
-    WaitShortOption,
     fail,
-    json_mode,
-    old_wait_flag,
     print_json,
     print_table,
     stderr,
 )
 from skillship.cli._stack import StackOption, deployed_stack
-from skillship.cli._watch import exit_code, follow
+from skillship.cli._watch import IntervalOption, TimeoutOption, WaitShortOption, exit_code, follow, following
 from skillship.cli.cluster import Cluster, ClusterError, connect
 from skillship.cli.outputs import OutputsUnavailable, rows_from_outputs, stack_output_tasks
 from skillship.stack.stackfiles import StackConfig
@@ -46,8 +41,7 @@ def status(
     json_output: Annotated[bool, typer.Option("--json", help="Print the tasks as JSON on stdout.")] = False,
 ) -> None:
     """One row per task. Exit 0: all succeeded; 1: one failed; 3: one still runs; 2: usage or cluster error."""
-    json_mode(json_output)
-    wait = old_wait_flag(wait, wait_short)
+    wait = following(json_output=json_output, wait=wait, wait_short=wait_short)
     skills = skills or []
     config = deployed_stack(stack)
     try:

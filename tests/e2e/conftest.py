@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import Cluster, FakeNode
-from tests.e2e.engine import EngineMissing, engine_bin_folder
+from harness.cluster import Cluster, FakeNode
+from harness.engine import EngineMissing, engine_bin_folder
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "tools" / "engine" / "build.sh"
@@ -87,11 +87,11 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def real_node(tmp_path_factory):
-    """A real node (tests/realnode): control plane, registry, BuildKit and node in a sandbox of
+    """A real node (harness/realnode): control plane, registry, BuildKit and node in a sandbox of
     their own. The keeper's report on the way out must show nothing left on the host."""
-    from tests.realnode.environment import PreparationFailed, RealNode, prepare
-    from tests.realnode.hoststate import reading
-    from tests.realnode.sandbox import wait_for_the_host
+    from harness.realnode.environment import PreparationFailed, RealNode, prepare
+    from harness.realnode.hoststate import reading
+    from harness.realnode.sandbox import wait_for_the_host
 
     try:
         bin_dir, rootfs = prepare()

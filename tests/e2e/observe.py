@@ -7,7 +7,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from tests.e2e.stacks import Stack
+from harness.stacks import Stack
 
 # What Skillship declares in a stack of the `native` Istio mode, by API group/version and kind.
 KINDS = (

@@ -15,9 +15,9 @@ import time
 import pytest
 import yaml
 
+from harness.stacks import make_stack
 from skillship.about import installed_version
 from tests.e2e.cli import Cli
-from tests.e2e.stacks import make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 NAMESPACE = "skillship-cli"
@@ -414,7 +414,7 @@ def test_cluster_problems_are_one_line_and_exit_two(deployed, project, tmp_path,
     )
 
     config = yaml.safe_load(cluster.kubeconfig.read_text())
-    from tests.e2e.cluster import free_port
+    from harness.cluster import free_port
 
     config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"
     closed = tmp_path / "closed-kubeconfig"
@@ -431,7 +431,7 @@ def test_cluster_problems_are_one_line_and_exit_two(deployed, project, tmp_path,
 
 def test_status_falls_back_to_the_stack_outputs_and_says_so(deployed, tmp_path, cluster):
     config = yaml.safe_load(cluster.kubeconfig.read_text())
-    from tests.e2e.cluster import free_port
+    from harness.cluster import free_port
 
     config["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{free_port()}"
     closed = tmp_path / "closed-kubeconfig"

@@ -1,4 +1,4 @@
-"""The real node leaves the host as it found it, also when the suite is killed (tests/realnode).
+"""The real node leaves the host as it found it, also when the suite is killed (harness/realnode).
 
 Runs before the other real-node tests (file order), so that no node of the suite's is up while
 it takes its readings.
@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from tests.realnode.environment import REPO, prepare
-from tests.realnode.hoststate import reading
-from tests.realnode.sandbox import wait_for_the_host
+from harness.realnode.environment import REPO, prepare
+from harness.realnode.hoststate import reading
+from harness.realnode.sandbox import wait_for_the_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
 
@@ -26,7 +26,7 @@ def test_a_killed_suite_leaves_the_host_as_it_found_it(tmp_path):
     wait_for_the_host()
     before = reading()
     held = subprocess.Popen(
-        [sys.executable, "-m", "tests.realnode.hold", str(tmp_path), str(bin_dir), str(rootfs)],
+        [sys.executable, "-m", "harness.realnode.hold", str(tmp_path), str(bin_dir), str(rootfs)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=open(tmp_path / "hold.log", "wb"),

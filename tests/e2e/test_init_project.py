@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from tests.e2e.stacks import make_stack
+from harness.stacks import make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.stacks import make_stack
 from tests.conftest import REPO
 from tests.e2e.cli import Cli
-from tests.e2e.stacks import make_stack
 from tests.support.jsondocs import check_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]

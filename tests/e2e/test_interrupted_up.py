@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.engine import project
+from harness.stacks import Stack, make_stack
 from tests.e2e.conftest import REPO
 from tests.e2e.observe import cluster_objects, job_uids, recorded_objects
-from tests.e2e.stacks import Stack, make_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 SKILLS = 12  # two agents: chains of 10 and 2 jobs and daemons, so an `up` lasts long enough to be cut

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stacks import make_stack as _stack
+from harness.stacks import make_stack as _stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 NAMESPACE = "skillship-e2e"

@@ -1,5 +1,5 @@
 """Real images on a real node: `pulumi up` builds the example workspace with BuildKit, pushes it to a
-TLS registry with basic auth, and a kubelet pulls it by digest and runs it (tests/realnode).
+TLS registry with basic auth, and a kubelet pulls it by digest and runs it (harness/realnode).
 
 One fixture makes a user's successive deployments of one stack, in order, on a copy of the project
 whose code it edits between them, and records what the cluster held after each; each test checks
@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from harness.project import copy_project
+from harness.realnode.buildkit import BUILDER
+from harness.realnode.probes import Probe, run_probes
+from harness.stacks import make_stack
 from tests.e2e.cli import Cli
-from tests.e2e.stacks import make_stack
-from tests.realnode.buildkit import BUILDER
-from tests.realnode.probes import Probe, run_probes
-from tests.support.project import copy_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
 NAMESPACE = "skillship-node"
@@ -35,7 +35,7 @@ CONSUMER = Path("skills/consumer/actions/consumer/main.py")
 BROKEN = "import sys\nprint('failing on purpose')\nsys.exit(1)\n"  # put first: the process exits 1
 FIXED = "\n# fixed: a line that changes the build context, and so the image\n"
 BIG_NAME = "x" * 150_000  # over the 100 kB an argument carries
-# Two hosts beyond the cluster (tests/realnode/node.py, serve_outside): the stack admits egress to the
+# Two hosts beyond the cluster (harness/realnode/node.py, serve_outside): the stack admits egress to the
 # first only (egressNetworks).
 ALLOWED_HOST, REFUSED_HOST, HOST_PORT = "172.31.254.1", "172.31.253.1", 8081
 OUTSIDE = "skillship-node-outside"  # a namespace that is not the stack's

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.cluster import free_port
+from harness.cluster import free_port
+from harness.realnode.buildkit import BUILDER
 from tests.e2e.test_real_node import HELLO, _consumer_stats, _stack_of_its_own
-from tests.realnode.buildkit import BUILDER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realnode, pytest.mark.xdist_group("realnode")]
 NAMESPACE = "skillship-faults"
@@ -70,7 +70,7 @@ def _until(condition, what: str, timeout: float = 120, every: float = 0.5):
 
 class _InBackground:
     """An `up` in a thread, while the test brings a fault about from the main thread (the API
-    server it restarts must be started from the thread that outlives it: tests/e2e/cluster.py)."""
+    server it restarts must be started from the thread that outlives it: harness/cluster.py)."""
 
     def __init__(self, run) -> None:
         self.result: dict | None = None

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from bench.engine import project
+from harness.stacks import Stack, make_stack
 from tests.e2e.observe import cluster_objects, job_uids, recorded_objects
-from tests.e2e.stacks import Stack, make_stack
 from tests.support.jsondocs import check_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]

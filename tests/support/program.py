@@ -1,4 +1,4 @@
-"""Running the Pulumi program under mocks (tests/harness/run_program.py) and reading the result."""
+"""Running the Pulumi program under mocks (harness/run_program.py) and reading the result."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class ProgramRun:
 @functools.cache
 def _run(spec_json: str) -> ProgramRun:
     done = subprocess.run(
-        [sys.executable, "-m", "tests.harness.run_program", spec_json],
+        [sys.executable, "-m", "harness.run_program", spec_json],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -4,7 +4,7 @@
 #   pulumi-resource-docker-build  github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build
 #   buildkitd, buildctl           github.com/moby/buildkit/cmd/... at the version that provider links
 # The wrapper module beside this script pins both (README there). Prints the bin folder on its last line.
-# The real-node suite (tests/realnode) runs it; so does .ci/run, before the tests.
+# The real-node suite (harness/realnode) runs it; so does .ci/run, before the tests.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../cached-go-build.sh

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-REPO = Path(__file__).resolve().parents[2]
+from harness import REPO
+
 WORKSPACE_FILES = ("Pulumi.yaml", "stacks", "skills", "agents")
 PROGRAM_FILES = ("__main__.py", "skillship_components")
 

@@ -14,8 +14,8 @@ import time
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from tests.conftest import REPO
-from tests.support.http import QuietHandler
+from harness import REPO
+from harness.http import QuietHandler
 
 PRODUCER = REPO / "skills/producer/actions/producer/main.py"
 CONSUMER = REPO / "skills/consumer/actions/consumer/main.py"

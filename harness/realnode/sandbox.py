@@ -1,6 +1,6 @@
 """A network and mount namespace of the suite's own, which the real node's pieces run inside.
 
-`Sandbox.start()` starts the keeper (tests/realnode/guard.py) in new namespaces. `command(argv)`
+`Sandbox.start()` starts the keeper (harness/realnode/guard.py) in new namespaces. `command(argv)`
 turns a command line into one that runs inside them, in the keeper's cgroups. `forward(port)`
 makes 127.0.0.1:port of the host reach 127.0.0.1:port inside the sandbox, so an address such as
 `127.0.0.1:PORT` (the API server, the registry) means the same thing to the tests, to pulumi and
@@ -22,7 +22,8 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from harness import REPO
+
 CLONE_NEWNET = 0x40000000
 # The runtime folders the node's pieces write to whatever their configuration says; each gets a
 # tmpfs that only the sandbox sees.
@@ -93,7 +94,7 @@ class Sandbox:
                 "--",
                 sys.executable,
                 "-m",
-                "tests.realnode.guard",
+                "harness.realnode.guard",
                 json.dumps(spec),
             ],
             cwd=REPO,

@@ -1,6 +1,6 @@
 """Run the real Pulumi program (__main__.py) under the real SDK's mocks, in a process of its own.
 
-Usage: python -m tests.harness.run_program SPEC_JSON. Prints one JSON document: every registered
+Usage: python -m harness.run_program SPEC_JSON. Prints one JSON document: every registered
 resource (type, name, parent, dependencies, inputs), the stack's exports, and the error if the
 program failed. Each run gets a fresh process because the SDK keeps global state.
 """
@@ -23,7 +23,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-REPO = Path(__file__).resolve().parents[2]
+from harness import REPO
 
 
 def job_status(outcome: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""One Pulumi operation on a stack, in a process of its own: `python -m tests.e2e.driver SPEC_JSON`.
+"""One Pulumi operation on a stack, in a process of its own: `python -m harness.driver SPEC_JSON`.
 
 The Automation API hosts the inline program on its own threads; running it outside the pytest
 process keeps the SDK's global state and threads away from the tests (and from a CPython 3.11

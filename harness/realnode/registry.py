@@ -26,9 +26,9 @@ from pathlib import Path
 import bcrypt
 import yaml
 
-from tests.e2e.cluster import free_port, spawn_tied
-from tests.realnode.sandbox import Sandbox
-from tests.support.pki import certificate, new_key, pem_certificate, pem_key
+from harness.cluster import free_port, spawn_tied
+from harness.pki import certificate, new_key, pem_certificate, pem_key
+from harness.realnode.sandbox import Sandbox
 
 
 class Registry:

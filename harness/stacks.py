@@ -1,4 +1,4 @@
-"""Operating a stack of the project copy with the built engine, through tests/e2e/driver.py."""
+"""Operating a stack of the project copy with the built engine, through harness/driver.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.conftest import REPO
+from harness import REPO
 
 # A driver that dies of a signal (a crash in a native extension, say) prints no Python traceback:
 # faulthandler writes every thread's stack to standard error first, so the failure says where.
@@ -25,7 +25,7 @@ def _ending(returncode: int) -> str:
 
 @dataclass
 class Stack:
-    """A stack of the project copy, operated through tests/e2e/driver.py."""
+    """A stack of the project copy, operated through harness/driver.py."""
 
     name: str
     project: Path
@@ -39,7 +39,7 @@ class Stack:
     def command(
         self, op: str, config: dict | None = None, secrets: dict | None = None, *, events: bool = True
     ) -> list[str]:
-        """The driver's command line for one operation (tests/e2e/driver.py), run from the repo;
+        """The driver's command line for one operation (harness/driver.py), run from the repo;
         `events`: whether the driver takes the engine's event stream (its `steps` and `diagnostics`)."""
         spec = {
             "project": str(self.project),
@@ -52,8 +52,8 @@ class Stack:
             "events": events,
         }
         if self.python is not None:
-            return [str(self.python), *_CRASH_TRACES, str(REPO / "tests" / "e2e" / "driver.py"), json.dumps(spec)]
-        return [sys.executable, *_CRASH_TRACES, "-m", "tests.e2e.driver", json.dumps(spec)]
+            return [str(self.python), *_CRASH_TRACES, str(REPO / "harness" / "driver.py"), json.dumps(spec)]
+        return [sys.executable, *_CRASH_TRACES, "-m", "harness.driver", json.dumps(spec)]
 
     def _run(self, op: str, config: dict | None = None, secrets: dict | None = None, *, events: bool = True) -> dict:
         done = subprocess.run(

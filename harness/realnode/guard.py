@@ -1,4 +1,4 @@
-"""The keeper of the real node's sandbox: `unshare --net --mount -- python -m tests.realnode.guard SPEC`.
+"""The keeper of the real node's sandbox: `unshare --net --mount -- python -m harness.realnode.guard SPEC`.
 
 It holds a network namespace and a private mount namespace that the node's pieces (containerd,
 kubelet, kube-proxy, CoreDNS, BuildKit, the registry, the control plane) are started into, and

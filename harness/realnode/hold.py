@@ -1,4 +1,4 @@
-"""`python -m tests.realnode.hold DIR BIN_DIR ROOTFS`: bring the real node up, run a pod that keeps
+"""`python -m harness.realnode.hold DIR BIN_DIR ROOTFS`: bring the real node up, run a pod that keeps
 running, print "ready", and wait to be killed. The test that kills it (SIGKILL: no clean-up code
 of this process runs) then checks that the keeper put the host back all the same.
 """
@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from tests.realnode.buildkit import BASE_IMAGE
-from tests.realnode.environment import RealNode
+from harness.realnode.buildkit import BASE_IMAGE
+from harness.realnode.environment import RealNode
 
 
 def main(directory: Path, bin_dir: Path, rootfs: Path) -> None:

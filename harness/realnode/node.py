@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.e2e.cluster import CONTROLLERS, SERVICE_SUBNET, Cluster, free_port, spawn_tied
-from tests.realnode.registry import Registry
-from tests.realnode.sandbox import Sandbox
+from harness.cluster import CONTROLLERS, SERVICE_SUBNET, Cluster, free_port, spawn_tied
+from harness.realnode.registry import Registry
+from harness.realnode.sandbox import Sandbox
 
 NODE_NAME = "skillship-node"
 POD_SUBNET = "10.244.0.0/24"

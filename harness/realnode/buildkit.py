@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.cluster import spawn_tied
+from harness.realnode.registry import Registry
+from harness.realnode.sandbox import Sandbox
 from skillship.images.buildx import Endpoint, write_remote_builder
-from tests.e2e.cluster import spawn_tied
-from tests.realnode.registry import Registry
-from tests.realnode.sandbox import Sandbox
 
 BUILDER = "skillship-e2e"
 # What the example Dockerfiles name: it resolves, through the docker.io mirror, to Debian's Python.

@@ -31,12 +31,12 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 from cryptography.hazmat.primitives import serialization
 
-from tests.support.pki import certificate as _certificate
-from tests.support.pki import new_key as _key
-from tests.support.pki import pem_key as _pem_key
+from harness.pki import certificate as _certificate
+from harness.pki import new_key as _key
+from harness.pki import pem_key as _pem_key
 
 if TYPE_CHECKING:
-    from tests.realnode.sandbox import Sandbox
+    from harness.realnode.sandbox import Sandbox
 
 CONTROLLERS = (
     "job-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
@@ -60,7 +60,7 @@ class Cluster:
 
     directory: Path
     bin_dir: Path
-    # With a sandbox (tests/realnode), every process runs inside it, and its API server port is
+    # With a sandbox (harness/realnode), every process runs inside it, and its API server port is
     # forwarded to the host's loopback, so one kubeconfig serves the tests and the node alike.
     sandbox: Sandbox | None = None
     controllers: str = CONTROLLERS
@@ -175,7 +175,7 @@ class Cluster:
         Istio objects Skillship declares."""
         from kubernetes import client, config
 
-        from tests.support.schemas import ISTIO_API_VERSIONS, istio_crd_file
+        from harness.schemas import ISTIO_API_VERSIONS, istio_crd_file
 
         api = client.ApiextensionsV1Api(config.new_client_from_config(str(self.kubeconfig)))
         for crd in yaml.safe_load_all(istio_crd_file(ISTIO_API_VERSIONS[0]).read_text()):

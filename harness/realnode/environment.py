@@ -13,13 +13,12 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.e2e.cluster import CONTROLLERS, Cluster
-from tests.realnode.buildkit import BASE_IMAGE, PAUSE_IMAGE, BuildKit
-from tests.realnode.node import CONTROLLERS_WITH_NODE, Node
-from tests.realnode.registry import Registry
-from tests.realnode.sandbox import Sandbox
-
-REPO = Path(__file__).resolve().parents[2]
+from harness import REPO
+from harness.cluster import CONTROLLERS, Cluster
+from harness.realnode.buildkit import BASE_IMAGE, PAUSE_IMAGE, BuildKit
+from harness.realnode.node import CONTROLLERS_WITH_NODE, Node
+from harness.realnode.registry import Registry
+from harness.realnode.sandbox import Sandbox
 
 
 class PreparationFailed(Exception):

@@ -12,8 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.realnode.guard import HOST_SYSCTLS, hierarchies
-from tests.realnode.sandbox import TMPFS
+from harness.realnode.guard import HOST_SYSCTLS, hierarchies
+from harness.realnode.sandbox import TMPFS
 
 SYSCTLS = (*HOST_SYSCTLS, "net/ipv4/ip_forward", "net/bridge/bridge-nf-call-iptables")
 PROGRAMS = {
