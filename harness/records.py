@@ -15,7 +15,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from harness import REPO
-from harness.http import QuietHandler
+from harness.servers import QuietHandler
 
 PRODUCER = REPO / "skills/producer/actions/producer/main.py"
 CONSUMER = REPO / "skills/consumer/actions/consumer/main.py"

@@ -83,3 +83,12 @@ def test_every_name_a_package_exports_loads_and_an_unknown_one_is_an_attribute_e
         assert getattr(module, name).__name__ == name
     with pytest.raises(AttributeError, match=f"module '{package}' has no attribute 'nothing'"):
         module.nothing  # noqa: B018
+
+
+def test_no_module_of_the_harness_shares_a_name_with_the_standard_librarys():
+    """harness/driver.py runs as a script in an installed project's virtualenv, with harness/ first
+    on sys.path: a harness/http.py hid the standard library's http from the Pulumi SDK."""
+    import sys
+
+    names = {path.stem for path in (REPO / "harness").iterdir() if path.suffix == ".py" or path.is_dir()}
+    assert names & set(sys.stdlib_module_names) == set()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.http import QuietHandler, ScriptedReceiver
+from harness.servers import QuietHandler, ScriptedReceiver
 from harness.records import free_port
 from skillship_runtime import sender as sender_module
 from skillship_runtime.message import read_message

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness.http import ScriptedReceiver
+from harness.servers import ScriptedReceiver
 from skillship_runtime import sender as sender_module
 from skillship_runtime.sender import DeliveryError, Sender
 
