@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.servers import QuietHandler, ScriptedReceiver
 from harness.records import free_port
+from harness.servers import QuietHandler, ScriptedReceiver
 from skillship_runtime import sender as sender_module
 from skillship_runtime.message import read_message
 from skillship_runtime.receiver import RecordServer, RecordStore, make_handler
