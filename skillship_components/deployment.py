@@ -19,7 +19,8 @@ from skillship.plan.promotion import PromotionError, image_key, image_output, im
 from skillship.stack.settings import PULL_SECRET_NAME
 from skillship.tasks.status import TaskFailed, check_tasks, task_summary
 from skillship_components.config import StackInputs
-from skillship_components.kubernetes import declare
+from skillship_components.kubernetes import declare, plain
+from skillship_components.schedules import schedule_summaries
 from skillship_components.skill_daemon import SkillDaemon, SkillDaemonArgs
 from skillship_components.skill_identity import declare_identity
 from skillship_components.skill_image import SkillImage, SkillImageArgs
@@ -40,6 +41,7 @@ class StackDeployment(pulumi.ComponentResource):
     TYPE = "skillship:index:Workspace"
 
     tasks: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.tasks.status.task_summary by task key
+    schedules: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.tasks.schedules.schedule_summary by key
     skills: list[str]  # the skills this stack deploys (a shard's share of its environment)
     images: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.plan.promotion.image_output by skill/action
 
@@ -78,6 +80,7 @@ class StackDeployment(pulumi.ComponentResource):
         self.skills = sorted({w.skill for w in (*plan.daemons, *plan.tasks)}) if not settings.is_base else []
         if settings.is_base:
             self.tasks = pulumi.Output.from_input({})
+            self.schedules = pulumi.Output.from_input({})
             self.images = pulumi.Output.from_input({})
             self.register_outputs({})
             return
@@ -109,6 +112,7 @@ class StackDeployment(pulumi.ComponentResource):
             for sender in daemon.senders:
                 receivers.setdefault(sender, []).extend(component.ready)
         jobs: list[tuple[TaskPlan, SkillJob]] = []
+        scheduled: list[tuple[TaskPlan, SkillJob]] = []
         declared: dict[str, SkillJob] = {}
         for task in plan.ordered_tasks():
             image = images.of(f"{name}-{task.name}", task)
@@ -123,13 +127,15 @@ class StackDeployment(pulumi.ComponentResource):
                 ),
             )
             declared[task.key] = job
-            jobs.append((task, job))
+            (scheduled if task.schedule else jobs).append((task, job))
         watch_task_starts(
             settings,
             [WatchedTask(task.skill, task.job_name, job, job.job_status) for task, job in jobs],
             kube_context=args.inputs.kube_context,
         )
         self.tasks = _summaries(plan, jobs)
+        # A scheduled skill runs later, on its clock: nothing waits for it; its state is its own output.
+        self.schedules = schedule_summaries(settings, scheduled, kube_context=args.inputs.kube_context)
         self.images = images.output()
         self.register_outputs({})  # the program exports both as the stack's outputs: not twice
 
@@ -220,7 +226,7 @@ def _summaries(plan: DeploymentPlan, jobs: list[tuple[TaskPlan, SkillJob]]) -> p
                 namespace=settings.namespace,
                 image=image,
                 container=TASK_CONTAINER,
-                status=_plain(status),
+                status=plain(status),
                 rendered=settings.renders,
             )
             for (task, _), status, image in zip(jobs, statuses, images, strict=True)
@@ -235,17 +241,6 @@ def _summaries(plan: DeploymentPlan, jobs: list[tuple[TaskPlan, SkillJob]]) -> p
     if not jobs:
         return pulumi.Output.from_input({})
     return pulumi.Output.all(*[job.job_status for _, job in jobs], *[job.image for _, job in jobs]).apply(summarise)
-
-
-def _plain(value: Any) -> Any:
-    """Output values may be typed objects; the status reader wants plain dicts and lists."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "__dict__") and not isinstance(value, (str, int, float, bool)):
-        return {k: _plain(v) for k, v in vars(value).items() if not k.startswith("_")}
-    return value
 
 
 def _plan(args: StackDeploymentArgs) -> DeploymentPlan:

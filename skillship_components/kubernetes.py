@@ -27,6 +27,7 @@ BUILT_IN_KINDS: dict[tuple[str, str], Kind] = {
     ("v1", "Secret"): Kind("kubernetes:core/v1:Secret", secrets=("data", "stringData")),
     ("v1", "Service"): Kind("kubernetes:core/v1:Service", ("status",)),
     ("batch/v1", "Job"): Kind("kubernetes:batch/v1:Job", ("status",), read_back=frozenset({"status"})),
+    ("batch/v1", "CronJob"): Kind("kubernetes:batch/v1:CronJob", ("status",), read_back=frozenset({"status"})),
     ("apps/v1", "Deployment"): Kind("kubernetes:apps/v1:Deployment", ("status",)),
     ("networking.k8s.io/v1", "NetworkPolicy"): Kind("kubernetes:networking.k8s.io/v1:NetworkPolicy", ("status",)),
 }
@@ -40,8 +41,8 @@ class BuiltIn(ReadsBackWhatItLists, pulumi.CustomResource):
     registers it (type token, inputs, secret fields, provider version), so its URN and inputs are
     the same. Why not the typed classes: importing their generated modules (`core.v1`, `batch.v1`,
     `apps.v1`, `networking.v1`) took 0.3 s of every program's start, a tenth of a 10-skill `up`.
-    Left out: the typed Deployment's and NetworkPolicy's aliases to beta API groups no Skillship
-    stack ever held."""
+    Left out: the typed Deployment's, NetworkPolicy's and CronJob's aliases to beta API groups no
+    Skillship stack ever held."""
 
     status: pulumi.Output[Any]  # the kinds with `status` among their outputs: only a Job's is read back
     read_back: frozenset[str]  # the outputs the SDK turns into values (skillship_components/sdk/read_back.py)
@@ -95,3 +96,14 @@ class IstioObject(ReadsBackWhatItLists, k8s.apiextensions.CustomResource):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hide_outputs_not_read_back()
+
+
+def plain(value: Any) -> Any:
+    """Output values may be typed objects; the core's readers want plain dicts and lists."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if hasattr(value, "__dict__") and not isinstance(value, (str, int, float, bool)):
+        return {k: plain(v) for k, v in vars(value).items() if not k.startswith("_")}
+    return value

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from skillship.checks.names import TASK_CONTAINER
+from skillship.checks.names import TASK_CONTAINER, cron_job_name
 from skillship.manifests import task_objects
 from skillship.plan import TaskPlan
 from skillship.stack.settings import StackSettings
@@ -24,7 +24,8 @@ class SkillJobArgs:
 
 
 class SkillJob(pulumi.ComponentResource):
-    """One task. `job_status` is the Job's status as the provider reports it, `image` what it runs;
+    """One task. `job` is its Job (a scheduled task's CronJob), `job_status` that object's status as
+    the provider reports it, `image` what it runs;
     the StackDeployment turns them into the task's summary. What the task must wait for (its
     skill's identity, the daemons it sends to, the jobs before it) comes as `opts.depends_on`, and
     every object of the task waits for it."""
@@ -52,7 +53,14 @@ class SkillJob(pulumi.ComponentResource):
         before_job = [declare(f"{name}-{s}", obj, child) for s, obj in named if s not in objects.WORKLOAD]
         after = pulumi.ResourceOptions(parent=self, depends_on=[*waits_for, *before_job])
         [job] = [declare(f"{name}-{s}", obj, after) for s, obj in named if s in objects.WORKLOAD]
-        if settings.wait and not settings.renders:
+        if task.schedule is not None and not settings.renders:
+            pulumi.log.info(
+                f"skill {task.skill!r} runs on its schedule {task.schedule.cron!r} ({task.schedule.time_zone}) as "
+                f"CronJob {settings.namespace}/{cron_job_name(task.name)}; its runs: skillship status --stack "
+                f"{settings.stack}",
+                resource=self,
+            )
+        elif settings.wait and not settings.renders:
             # Shown beside the provider's own error when the Job fails: which skill, where its logs are.
             logs = logs_command(namespace=settings.namespace, job=task.job_name, container=TASK_CONTAINER)
             pulumi.log.info(

@@ -119,12 +119,13 @@ def test_program_declares_what_render_writes(stack):
             config = obj["stringData"][".dockerconfigjson"]
             assert config == docker_config_json(settings, CI_REGISTRY_PASSWORD)
             obj["stringData"][".dockerconfigjson"] = docker_config_json(settings, None)
-        if obj["kind"] in ("Job", "Deployment"):
-            image = obj["spec"]["template"]["spec"]["containers"][0]["image"]
+        if obj["kind"] in ("Job", "Deployment", "CronJob"):
+            pod = (obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"])["template"]["spec"]
+            image = pod["containers"][0]["image"]
             if settings.build_images:
                 pushed, _, digest = image.partition("@")
                 assert digest.startswith("sha256:") and pushed.endswith(":" + _tag(obj))
-                obj["spec"]["template"]["spec"]["containers"][0]["image"] = pushed
+                pod["containers"][0]["image"] = pushed
 
     def key(o):
         return (o["kind"], o["metadata"]["name"])
@@ -246,7 +247,11 @@ def test_istio_objects_and_pod_settings_follow_the_mode(stack, kinds, inject, an
         "Sidecar": "kubernetes:networking.istio.io/v1:Sidecar",
     }
     assert istio == {tokens[k] for k in kinds}
-    job = run.manifest(run.one(JOB, "skillship-hello-job"))
+    # prod runs hello on a schedule: its CronJob's template is the Job (tests/test_schedules.py).
+    if stack == "prod":
+        job = run.manifest(run.one("kubernetes:batch/v1:CronJob", "skillship-hello-cronjob"))["spec"]["jobTemplate"]
+    else:
+        job = run.manifest(run.one(JOB, "skillship-hello-job"))
     pod = job["spec"]["template"]["metadata"]
     assert pod["labels"]["sidecar.istio.io/inject"] == inject
     for key, value in annotations.items():
@@ -485,6 +490,7 @@ TYPED = {
     ("v1", "Secret"): k8s.core.v1.Secret,
     ("v1", "Service"): k8s.core.v1.Service,
     ("batch/v1", "Job"): k8s.batch.v1.Job,
+    ("batch/v1", "CronJob"): k8s.batch.v1.CronJob,
     ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
     ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
 }
@@ -542,7 +548,7 @@ def test_a_built_in_object_registers_exactly_as_the_provider_sdks_typed_class_wo
         # The harness notes secret paths as they resolve, in no set order.
         assert sorted(built_in["secretInputs"]) == sorted(typed["secretInputs"]), obj["kind"]
         assert built_in["urn"] == typed["urn"].replace(f"::typed-{index}", f"::builtin-{index}")
-    assert aliased <= {"Deployment", "NetworkPolicy"}
+    assert aliased <= {"Deployment", "NetworkPolicy", "CronJob"}  # aliases to beta groups no stack held
     assert sorted(registered[f"builtin-{len(objects) - 1}"]["secretInputs"]) == ["data", "stringData"]
 
 
@@ -580,7 +586,7 @@ def test_the_suffixes_of_every_kind_of_object_are_the_ones_deployed_stacks_hold(
     def suffixes(kind):
         return [f.metadata["suffix"] for f in fields(kind)]
 
-    assert suffixes(TaskObjects) == ["message", "netpol", "egress", "authz", "sidecar", "job"]
+    assert suffixes(TaskObjects) == ["message", "netpol", "egress", "authz", "sidecar", "job", "cronjob"]
     assert suffixes(DaemonObjects) == ["netpol", "egress", "authz", "sidecar", "deployment", "service"]
     assert suffixes(SkillIdentity) == ["sa", "secret"]
-    assert TaskObjects.WORKLOAD == {"job"} and DaemonObjects.WORKLOAD == {"deployment", "service"}
+    assert TaskObjects.WORKLOAD == {"job", "cronjob"} and DaemonObjects.WORKLOAD == {"deployment", "service"}

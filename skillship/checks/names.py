@@ -53,3 +53,13 @@ TASK_CONTAINER = "task"  # the container of a task's pod that runs the skill's c
 def path_like(name: str) -> bool:
     """An action name is a folder name under actions/: never a path that leads elsewhere."""
     return name in ("", ".", "..") or any(c in name for c in "/\\") or any(ord(c) < 32 for c in name)
+
+
+# A CronJob's runs are Jobs named <cronjob>-<minutes since 1970> (11 characters more), so the API
+# server refuses a CronJob name over 52 characters.
+MAX_CRON_JOB_NAME = 52
+
+
+def cron_job_name(action: str) -> str:
+    """The CronJob of a scheduled action: its objects' name, shortened to fit if it must be."""
+    return k8s_name(action, max_length=MAX_CRON_JOB_NAME)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from skillship.manifests import istio, network
+from skillship.manifests.cronjob import build_cron_job
 from skillship.manifests.daemon import build_deployment, build_service
 from skillship.manifests.identity import message_config_map, pull_secret, secret, service_account
 from skillship.manifests.job import build_job
@@ -54,9 +55,10 @@ class TaskObjects(_NamedObjects):
     egress_policy: KubeObject | None = _named("egress")
     authorization: KubeObject | None = _named("authz")
     sidecar: KubeObject | None = _named("sidecar")
-    job: KubeObject = _named("job")
+    job: KubeObject | None = _named("job")  # a task's one run; None when it runs on a schedule
+    cron_job: KubeObject | None = _named("cronjob")  # a scheduled task's runs
 
-    WORKLOAD: ClassVar[frozenset[str]] = frozenset({"job"})  # what waits for every other object
+    WORKLOAD: ClassVar[frozenset[str]] = frozenset({"job", "cronjob"})  # what waits for every other object
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,8 @@ def task_objects(task: TaskPlan, settings: StackSettings, *, image: ImageRef) ->
         egress_policy=network.egress_policy(task, settings),
         authorization=istio.deny_inbound(task, settings),
         sidecar=istio.egress_sidecar(task, settings),
-        job=build_job(task, settings, image=image),
+        job=None if task.schedule else build_job(task, settings, image=image),
+        cron_job=build_cron_job(task, settings, image=image) if task.schedule else None,
     )
 
 

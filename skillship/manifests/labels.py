@@ -16,6 +16,7 @@ LABEL_STACK = "skillship.io/stack"
 LABEL_SKILL = "skillship.io/skill"
 LABEL_ACTION = "skillship.io/action"
 LABEL_TASK_KIND = "skillship.io/task"  # "deployed" here; ad-hoc runs set their own value
+SCHEDULED_KIND = "scheduled"  # LABEL_TASK_KIND of the Jobs a scheduled skill's CronJob makes
 ANNOTATION_SKILL = "skillship.io/skill-name"  # the original, unmapped names
 ANNOTATION_ACTION = "skillship.io/action-name"
 ANNOTATION_ACTIVATION = "skillship.io/activation-id"

@@ -26,6 +26,7 @@ from skillship.plan.model import DaemonPlan, DeploymentPlan, PlanError, TaskPlan
 from skillship.plan.ordering import loops
 from skillship.plan.problems import StackProblems
 from skillship.plan.properties import checked_defaults, merged_properties, split_headers
+from skillship.plan.schedules import check_schedules
 from skillship.plan.stack_wiring import StackWiring, daemon_port, stack_wiring, targets_json
 from skillship.source.diagnostics import Diagnostic
 from skillship.source.models import RUNTIME_DAEMONS, Action
@@ -87,6 +88,7 @@ def plan_deployment(
             if daemon is not None:
                 daemons.append(daemon)
     tasks = _ordered(tasks, wiring, problems)
+    check_schedules(workspace, settings, wiring, problems)
     if problems.errors:
         raise PlanError(settings.stack, problems.errors)
     return DeploymentPlan(
@@ -192,6 +194,7 @@ def _check_named_skills(
     for key, named in (
         ("messages", settings.messages),
         ("properties", settings.properties),
+        ("schedules", settings.schedules),
         ("secrets", secret_properties),
     ):
         for name in sorted(named):
@@ -276,6 +279,7 @@ def _plan_task(
         named_contexts=named,
         pod=_pod(source, action),
         job_name=identity.job_name,
+        schedule=settings.schedules.get(skill.name),
         envelope=envelopes.envelope(
             activation_id=identity.activation_id,
             skill=skill.name,

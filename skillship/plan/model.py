@@ -18,6 +18,7 @@ from skillship.source.diagnostics import Diagnostic
 from skillship.source.models import Action
 from skillship.source.podspec import PodOverrides
 from skillship.source.workspace import SkillSource
+from skillship.stack.schedules import Schedule
 from skillship.stack.settings import StackSettings
 from skillship_runtime.contract import ARGV_MESSAGE_LIMIT, RECORDS_PATH
 
@@ -81,6 +82,8 @@ class TaskPlan(Workload):
     job_name: str
     envelope: dict[str, Any]
     after: tuple[str, ...] = ()  # keys of the tasks it runs after (a job mapped to this job)
+    # Runs on this clock, as a CronJob named `name`, instead of once per `up` as the Job `job_name`.
+    schedule: Schedule | None = None
 
     @cached_property
     def message_json(self) -> str:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from skillship.images.buildx import NAME as BUILDER_NAME
 from skillship.source.jsontext import JsonRefused, parse_json
+from skillship.stack.schedules import Schedule
 
 CONFIG_NAMESPACE = "skillship"
 # Keys whose values are secrets: never part of StackSettings, passed on as opaque values.
@@ -172,12 +173,14 @@ class IstioMode(str, Enum):
 
 
 class SettingsError(Exception):
-    """Bad stack settings; `problems` holds one line per bad key."""
+    """Bad stack settings; `problems` holds one line per bad key, `keys` the key path of each
+    (without `skillship:`; empty for a problem of the whole), for a stack file's line numbers."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
+    def __init__(self, stack: str, problems: list[str], keys: list[tuple[str, ...]] | None = None) -> None:
         super().__init__(f"stack {stack!r} has bad settings: " + "; ".join(problems))
         self.stack = stack
         self.problems = problems
+        self.keys = keys if keys is not None else [() for _ in problems]
 
 
 class StackSettings(BaseModel):
@@ -214,6 +217,8 @@ class StackSettings(BaseModel):
     # Per skill: a message object (with `payload`), or the path of a JSON file holding one.
     messages: dict[str, dict[str, Any] | str] = Field(default_factory=dict)
     properties: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Per skill: runs on a clock, as a CronJob, instead of once per `up` (skillship.stack.schedules).
+    schedules: dict[str, Schedule] = Field(default_factory=dict)
     wait: bool = True
     backoff_limit: int = Field(default=0, alias="backoffLimit", ge=0, le=20)
     active_deadline_seconds: int = Field(default=1800, alias="activeDeadlineSeconds", ge=1, le=7 * 24 * 3600)
@@ -436,11 +441,18 @@ class StackSettings(BaseModel):
         try:
             return cls.model_validate({**values, "stack": stack, "shard": shard})
         except ValidationError as exc:
-            raise SettingsError(stack, [_problem(error) for error in exc.errors(include_url=False)]) from None
+            errors = exc.errors(include_url=False)
+            raise SettingsError(
+                stack, [_problem(error) for error in errors], [_key(error) for error in errors]
+            ) from None
+
+
+def _key(error: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(part) for part in error["loc"] if not str(part).startswith(("function-", "union[")))
 
 
 def _problem(error: Mapping[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"] if not str(part).startswith(("function-", "union[")))
+    key = ".".join(_key(error))
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = unknown_setting(key)

@@ -210,10 +210,19 @@ def _load_file(project_dir: Path, stack: str, path: Path) -> StackConfig:
     try:
         settings = StackSettings.from_config(stack, values)
     except SettingsError as exc:
-        raise StackFileError(f"{path}: {exc}") from None
+        raise StackFileError(_located(exc, stack_file_lines(project_dir, stack))) from None
     if context is not None and (not isinstance(context, str) or not context):
         raise StackFileError(f"{path}: {KUBE_CONTEXT_KEY} must be the name of a kubeconfig context")
     return StackConfig(settings, project_dir, secrets, context, frozenset(keys))
+
+
+def _located(error: SettingsError, lines: StackFileLines) -> str:
+    """One line per bad key, each at its line of the stack file: `FILE:LINE: key: why`."""
+    located = []
+    for problem, key in zip(error.problems, error.keys, strict=True):
+        file, line, _ = lines.at(*key) if key else (lines.file, None, "")
+        located.append(f"{file}:{line}: {problem}" if line else f"{file}: {problem}")
+    return f"stack {error.stack!r} has bad settings:\n" + "\n".join(located)
 
 
 def _is_encrypted(value: Any) -> bool:

@@ -16,5 +16,6 @@ inputs = read_stack_inputs(root)
 deployment = StackDeployment("skillship", StackDeploymentArgs(root=root, inputs=inputs))
 pulumi.export("namespace", inputs.settings.namespace)
 pulumi.export("tasks", deployment.tasks)
+pulumi.export("schedules", deployment.schedules)  # the scheduled skills' CronJobs and latest runs
 pulumi.export("images", deployment.images)  # what `promoteFrom` in another stack deploys
 pulumi.export("skills", deployment.skills)  # what this stack deploys (a shard: its share)
