@@ -95,6 +95,22 @@ class Cluster:
         )
         return [self._plain(j) for j in found.items]
 
+    def cron_jobs(self, skill: str | None = None) -> list[dict[str, Any]]:
+        found = self._call(
+            f"listing the CronJobs of namespace {self.namespace}",
+            self.batch.list_namespaced_cron_job,
+            self.namespace,
+            label_selector=self.stack_selector(skill),
+        )
+        return [self._plain(j) for j in found.items]
+
+    def cron_job(self, name: str) -> dict[str, Any]:
+        return self._plain(
+            self._call(
+                f"reading CronJob {self.namespace}/{name}", self.batch.read_namespaced_cron_job, name, self.namespace
+            )
+        )
+
     def job(self, name: str) -> dict[str, Any]:
         return self._plain(
             self._call(f"reading Job {self.namespace}/{name}", self.batch.read_namespaced_job, name, self.namespace)

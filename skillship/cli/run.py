@@ -35,6 +35,7 @@ from skillship.tasks.runs import (
     run_envelope,
     run_job_name,
 )
+from skillship.tasks.schedules import as_job
 from skillship.tasks.status import DEPLOYED, task_kind
 from skillship_runtime.contract import MESSAGE_FILE, MESSAGE_LIMIT
 
@@ -132,8 +133,11 @@ def _read_payload(message: Path | None, payload: str | None) -> Any:
 
 
 def _deployed_job(cluster: Cluster, skill: str) -> dict[str, Any]:
+    """The Job a run is made from: the skill's deployed Job, or, for a skill on a schedule, its
+    CronJob's template, as `kubectl create job --from=cronjob/...` makes one."""
     name, _, action = skill.partition("/")
     deployed = [j for j in cluster.jobs() if task_kind(j) == DEPLOYED]
+    deployed += [as_job(c) for c in cluster.cron_jobs()]
     mine = [j for j in deployed if (j["metadata"].get("labels") or {}).get("skillship.io/skill") == skill_name(name)]
     if action:
         mine = [j for j in mine if (j["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION) == action]

@@ -17,11 +17,13 @@ from skillship.cli._common import (
     print_table,
     stderr,
 )
+from skillship.cli._schedules import live_schedules, print_schedules
 from skillship.cli._stack import StackOption, deployed_stack
 from skillship.cli._watch import IntervalOption, TimeoutOption, WaitShortOption, exit_code, follow, following
 from skillship.cli.cluster import Cluster, ClusterError, connect
 from skillship.cli.outputs import OutputsUnavailable, rows_from_outputs, stack_output_tasks
 from skillship.stack.stackfiles import StackConfig
+from skillship.tasks.schedules import ScheduleRow, latest_runs_only
 from skillship.tasks.status import DEPLOYED, TaskRow, task_row
 
 JOB_NAME_LABEL = "job-name"  # set by the Job controller on every pod it makes
@@ -51,12 +53,15 @@ def status(
             return live_rows(cluster, skills)
 
         rows = follow(fetch, timeout=timeout, interval=interval) if wait else fetch()
-        if skills and not rows:
+        schedules = live_schedules(cluster, cluster.jobs(), skills)
+        if skills and not rows and not schedules:
             _refuse_skills_without_tasks(config, skills, live_rows(cluster))
     except ClusterError as exc:
         _fall_back_to_outputs(config, skills, str(exc), json_output)
-    code = exit_code(rows)
-    _print(config, rows, source="cluster", code=code, json_output=json_output)
+    # A scheduled skill's latest run is among the rows; a stack whose schedules have not run yet
+    # has nothing that failed.
+    code = exit_code(rows) if rows or not schedules else Exit.OK
+    _print(config, rows, source="cluster", code=code, json_output=json_output, schedules=schedules)
     raise typer.Exit(int(code))
 
 
@@ -78,7 +83,7 @@ def live_rows(cluster: Cluster, skills: Sequence[str] = ()) -> list[TaskRow]:
     for pod in pods:
         by_job.setdefault((pod["metadata"].get("labels") or {}).get(JOB_NAME_LABEL, ""), []).append(pod)
     now = datetime.datetime.now(datetime.UTC)
-    rows = [task_row(job, by_job.get(job["metadata"]["name"], []), now) for job in jobs]
+    rows = latest_runs_only([task_row(job, by_job.get(job["metadata"]["name"], []), now) for job in jobs])
     if skills:
         wanted = {skill_name(s.split("/", 1)[0]) for s in skills} | set(skills)
         rows = [r for r in rows if r.skill in wanted or skill_name(r.skill) in wanted]
@@ -98,7 +103,15 @@ def _fall_back_to_outputs(config: StackConfig, skills: Sequence[str], problem: s
     raise typer.Exit(int(Exit.USAGE))
 
 
-def _print(config: StackConfig, rows: list[TaskRow], *, source: str, code: Exit, json_output: bool) -> None:
+def _print(
+    config: StackConfig,
+    rows: list[TaskRow],
+    *,
+    source: str,
+    code: Exit,
+    json_output: bool,
+    schedules: Sequence[ScheduleRow] = (),
+) -> None:
     if json_output:
         print_json(
             {
@@ -108,11 +121,16 @@ def _print(config: StackConfig, rows: list[TaskRow], *, source: str, code: Exit,
                 "source": source,
                 "exitCode": int(code),
                 "tasks": [r.as_json() for r in rows],
+                # Read live from the cluster only: empty when the source is the stack outputs.
+                "schedules": [s.as_json() for s in schedules],
             }
         )
         return
+    if schedules:
+        print_schedules(config.settings.stack, schedules)
     if not rows:
-        stderr.print(f"stack {config.settings.stack!r} has no tasks in namespace {config.settings.namespace!r}")
+        if not schedules:
+            stderr.print(f"stack {config.settings.stack!r} has no tasks in namespace {config.settings.namespace!r}")
         return
     title = f"stack {config.settings.stack}: {len(rows)} task(s)"
     table = Table(title=title if source == "cluster" else f"{title}, as of the last successful pulumi up")

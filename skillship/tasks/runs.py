@@ -152,8 +152,9 @@ def adhoc_run(
     template["metadata"]["labels"] = {**template_labels, LABEL_TASK_KIND: RUN}
     pod = template["spec"]
     container = _container({"metadata": source_meta, "spec": spec})
+    # The whole entry: a scheduled skill's template takes the id from each run's Job name.
     container["env"] = [
-        ({**e, "value": envelope["activationId"]} if e.get("name") == ACTIVATION_ENV else e)
+        ({"name": ACTIVATION_ENV, "value": envelope["activationId"]} if e.get("name") == ACTIVATION_ENV else e)
         for e in container.get("env") or []
     ]
     pod["volumes"] = [v for v in pod.get("volumes") or [] if v.get("name") != MESSAGE_VOLUME]
