@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from harness.realnode.sandbox import Sandbox
 
 CONTROLLERS = (
-    "job-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
+    "job-controller,cronjob-controller,ttl-after-finished-controller,deployment-controller,replicaset-controller,"
     "endpoints-controller,endpointslice-controller,garbage-collector-controller,namespace-controller,"
     "serviceaccount-controller,pod-garbage-collector-controller"
 )
