@@ -100,8 +100,18 @@ def test_status_rows_and_exit_code_for_a_succeeded_and_a_failed_task(deployed):
     result = deployed["cli"]("status", "--stack", "cli", "--json")
     assert result.code == 1, result.stderr
     report = result.json()
-    assert set(report) == {"version", "stack", "namespace", "source", "exitCode", "tasks", "skillshipVersion"}
-    assert report["version"] == 2
+    assert set(report) == {
+        "version",
+        "stack",
+        "namespace",
+        "source",
+        "exitCode",
+        "tasks",
+        "schedules",
+        "skillshipVersion",
+    }
+    assert report["version"] == 2  # a key added, none changed: the version stays
+    assert report["schedules"] == []  # this stack runs nothing on a schedule
     assert (report["stack"], report["namespace"], report["source"], report["exitCode"]) == (
         "cli",
         NAMESPACE,
