@@ -98,17 +98,23 @@ def test_with_the_change_each_pending_output_is_waited_on_about_once(sdk_stack_m
     assert sum(waited) <= 2 * OUTPUTS + 10
 
 
+async def _one_pending_and(settle, stack_module) -> None:
+    """The SDK's end-of-program wait, with one Output the engine never answers and one that
+    `settle` ends (a failure, a cancellation), within 5 s."""
+    never = asyncio.get_running_loop().create_future()
+    _output(never)  # a resource the engine has not answered for yet
+    other = asyncio.get_running_loop().create_future()
+    _output(other)
+    await asyncio.sleep(0)
+    settle(other)
+    await asyncio.wait_for(stack_module.wait_for_rpcs(), timeout=5)
+
+
 def test_a_failed_output_is_raised_at_once_while_others_are_still_pending(sdk_stack_module):
     wait_for_outputs_in_one_pass({})
 
     async def run() -> None:
-        never = asyncio.get_running_loop().create_future()
-        _output(never)  # a resource the engine has not answered for yet
-        failing = asyncio.get_running_loop().create_future()
-        _output(failing)
-        await asyncio.sleep(0)
-        failing.set_exception(RuntimeError("the Job failed"))
-        await asyncio.wait_for(sdk_stack_module.wait_for_rpcs(), timeout=5)
+        await _one_pending_and(lambda f: f.set_exception(RuntimeError("the Job failed")), sdk_stack_module)
 
     with pytest.raises(RuntimeError, match="the Job failed"):
         asyncio.run(run())
@@ -150,14 +156,8 @@ def test_a_cancelled_output_ends_the_wait_at_once_as_the_sdk_ships(sdk_stack_mod
         wait_for_outputs_in_one_pass({})
 
     async def run() -> str:
-        never = asyncio.get_running_loop().create_future()
-        _output(never)  # a resource the engine has not answered for yet
-        cancelled = asyncio.get_running_loop().create_future()
-        _output(cancelled)
-        await asyncio.sleep(0)
-        cancelled.cancel()
         try:
-            await asyncio.wait_for(sdk_stack_module.wait_for_rpcs(), timeout=5)
+            await _one_pending_and(lambda f: f.cancel(), sdk_stack_module)
         except asyncio.CancelledError:
             return "raised CancelledError"
         except TimeoutError:
