@@ -13,14 +13,13 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from skillship.stack.misfiled import misfiled_keys, misfiled_message
 from skillship.stack.settings import (
     CONFIG_NAMESPACE,
     SECRET_KEYS,
     SettingsError,
     StackSettings,
     config_value,
-    misfiled_keys,
-    misfiled_message,
     parse_shard_stack,
 )
 from skillship.stack.stackfiles import StackConfig, StackFileError, UnknownStack, find_project, load_stack

@@ -136,7 +136,7 @@ def test_a_setting_filed_under_the_projects_name_is_refused_not_dropped(tmp_path
 
 
 def test_a_project_named_skillship_has_no_misfiled_keys():
-    from skillship.stack.settings import misfiled_keys
+    from skillship.stack.misfiled import misfiled_keys
 
     assert misfiled_keys(["skillship:namespace", "acme:namespace"], "skillship") == []
     assert misfiled_keys(["acme:namespace", "acme:stack", "acme:other", "x:namespace"], "acme") == ["acme:namespace"]
@@ -188,7 +188,7 @@ def test_a_near_miss_under_the_projects_name_is_a_warning_naming_the_setting(tmp
 
 
 def test_near_misses_are_only_looked_for_outside_skillships_own_namespace():
-    from skillship.stack.settings import near_misfiled_keys
+    from skillship.stack.misfiled import near_misfiled_keys
 
     keys = ["acme:registyPassword", "acme:namespace", "acme:myOwnKey", "kubernetes:contxt", "acme:namspace"]
     assert near_misfiled_keys(keys, "acme") == {

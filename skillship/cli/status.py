@@ -49,11 +49,14 @@ def status(
     try:
         cluster = connect(config)
 
+        jobs: list[dict[str, Any]] = []  # the last look's, which the schedules' rows read too
+
         def fetch() -> list[TaskRow]:
-            return live_rows(cluster, skills)
+            jobs[:] = cluster.jobs()
+            return live_rows(cluster, skills, jobs=jobs)
 
         rows = follow(fetch, timeout=timeout, interval=interval) if wait else fetch()
-        schedules = live_schedules(cluster, cluster.jobs(), skills)
+        schedules = live_schedules(cluster, jobs, skills)
         if skills and not rows and not schedules:
             _refuse_skills_without_tasks(config, skills, live_rows(cluster))
     except ClusterError as exc:
@@ -76,9 +79,13 @@ def _refuse_skills_without_tasks(config: StackConfig, skills: Sequence[str], eve
     )
 
 
-def live_rows(cluster: Cluster, skills: Sequence[str] = ()) -> list[TaskRow]:
-    """The stack's Jobs and their pods, in two requests whatever the number of tasks."""
-    jobs, pods = cluster.jobs(), cluster.pods(cluster.stack_selector())
+def live_rows(
+    cluster: Cluster, skills: Sequence[str] = (), *, jobs: Sequence[dict[str, Any]] | None = None
+) -> list[TaskRow]:
+    """The stack's Jobs (`jobs`, when just read) and their pods, in two requests whatever the
+    number of tasks."""
+    jobs = cluster.jobs() if jobs is None else jobs
+    pods = cluster.pods(cluster.stack_selector())
     by_job: dict[str, list[dict[str, Any]]] = {}
     for pod in pods:
         by_job.setdefault((pod["metadata"].get("labels") or {}).get(JOB_NAME_LABEL, ""), []).append(pod)

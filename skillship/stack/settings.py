@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePosixPath
@@ -107,17 +107,6 @@ def config_value(raw: Any) -> Any:
     return raw
 
 
-def misfiled_keys(keys: Iterable[str], project: str) -> list[str]:
-    """Config keys that name a Skillship setting under the project's own namespace, where Pulumi
-    files a key given without one (`pulumi config set registryPassword ...` in project `acme`
-    writes `acme:registryPassword`). Skillship reads only `skillship:` keys, so such a setting
-    would be dropped without a word."""
-    if project == CONFIG_NAMESPACE:
-        return []
-    names = setting_keys()
-    return sorted(key for key in keys if key.partition(":")[0] == project and key.partition(":")[2] in names)
-
-
 def setting_keys() -> frozenset[str]:
     """Every key a stack may set under `skillship:`, secrets included."""
     names = {field.alias or name for name, field in StackSettings.model_fields.items()} | SECRET_KEYS
@@ -135,32 +124,6 @@ def unknown_setting(key: str) -> str:
     nearest = nearest_setting(key)
     meant = f"; did you mean {CONFIG_NAMESPACE}:{nearest}?" if nearest else ""
     return f"unknown setting{meant} (see docs/settings.md)"
-
-
-def near_misfiled_keys(keys: Iterable[str], project: str) -> dict[str, str]:
-    """Keys under the project's own namespace that no setting is named, but one nearly is
-    (`acme:registyPassword`): key -> the setting it most likely meant. Nothing of Skillship's
-    reads them; a program of the user's own might, so they are warned about, not refused."""
-    if project == CONFIG_NAMESPACE:
-        return {}
-    names = setting_keys()
-    found = {}
-    for key in keys:
-        namespace, _, name = key.partition(":")
-        if namespace == project and name not in names and (nearest := nearest_setting(name)):
-            found[key] = nearest
-    return found
-
-
-def misfiled_message(keys: list[str]) -> str:
-    found = ", ".join(keys)
-    names = ", ".join(f"{CONFIG_NAMESPACE}:{key.partition(':')[2]}" for key in keys)
-    return (
-        f"{found}: Skillship reads its settings as {names} and would ignore these (Pulumi files a key "
-        f"given without a namespace under the project's name). Set them again with the "
-        f"`{CONFIG_NAMESPACE}:` prefix (`pulumi config set [--secret] {CONFIG_NAMESPACE}:NAME ...`) "
-        "and remove these."
-    )
 
 
 class IstioMode(str, Enum):

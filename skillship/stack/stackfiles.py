@@ -17,6 +17,7 @@ from skillship.source.diagnostics import Diagnostic, Severity, format_field
 from skillship.source.door import PULUMI_YAML, Boundary, ReadRefused
 from skillship.source.door import STACK_FILE as STACK_KIND
 from skillship.source.yamlsource import FieldPath, YamlSyntaxError, parse_yaml
+from skillship.stack.misfiled import misfiled_keys, misfiled_message, near_misfiled_keys
 from skillship.stack.settings import (
     CONFIG_NAMESPACE,
     SECRET_KEYS,
@@ -24,9 +25,6 @@ from skillship.stack.settings import (
     ShardName,
     StackSettings,
     config_value,
-    misfiled_keys,
-    misfiled_message,
-    near_misfiled_keys,
     parse_shard_stack,
     shard_stacks,
 )
