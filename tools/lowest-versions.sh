@@ -58,5 +58,5 @@ else
     tests/test_settings.py tests/test_models.py tests/test_validation.py tests/test_reading_door.py \
     tests/test_render_safety.py tests/test_graph.py tests/test_hostile_inputs.py tests/test_yamlsource.py \
     tests/test_sdk_fence.py tests/test_sdk_messages.py tests/test_sdk_outputs.py tests/test_sdk_read_back.py \
-    tests/test_sdk_stack_traces.py tests/test_schedules.py
+    tests/test_schedules.py
 fi
