@@ -1,16 +1,19 @@
 """The stack output `schedules`: each scheduled skill's CronJob and its latest run, at `up`.
 
-The CronJob's status comes back from the provider (its last schedule and last success, the runs
-under way); which run came last, and how it ended, is read from the cluster once for all of the
-stack's scheduled skills, with the client the program's other watches use. Where the cluster
-cannot be read then (or in a preview, a render, under the SDK's mocks) the latest run is left out:
-it is a report, and `skillship status` reads it live.
+The CronJobs' status (last schedule, last success, runs under way) and their runs are read from the
+cluster at the end of the `up`, two lists for all of the stack's scheduled skills, with the client
+the program's other watches use: the provider reads an object's status only when it changes the
+object, so its copy of an unchanged CronJob's status is as old as the `up` that last changed it.
+Where the cluster cannot be read then (or in a preview, a render, under the SDK's mocks) the
+provider's copy stands and the latest run is left out: it is a report, and `skillship status`
+reads both live.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -35,17 +38,17 @@ def schedule_summaries(
     reads = not settings.renders and not pulumi.runtime.is_dry_run() and not isinstance(get_monitor(), MockMonitor)
 
     async def summarise(statuses: list[Any]) -> dict[str, dict[str, Any]]:
-        runs: Mapping[str, list[dict[str, Any]]] = {}
+        live = _Live()
         if reads:
-            runs = await asyncio.get_running_loop().run_in_executor(None, _runs_by_action, settings, kube_context)
+            live = await asyncio.get_running_loop().run_in_executor(None, _read_live, settings, kube_context)
         return {
             task.key: schedule_summary(
                 skill=task.key,
                 cron_job=cron_job_name(task.name),
                 namespace=settings.namespace,
                 schedule=task.schedule,
-                status=plain(status),
-                latest_run=latest(runs.get(task.name, [])),
+                status=live.statuses.get(cron_job_name(task.name), plain(status)),
+                latest_run=latest(live.runs.get(task.name, [])),
             )
             for (task, _), status in zip(scheduled, statuses, strict=True)
             if task.schedule is not None
@@ -54,20 +57,35 @@ def schedule_summaries(
     return pulumi.Output.all(*[job.job_status for _, job in scheduled]).apply(summarise)
 
 
-def _runs_by_action(settings: StackSettings, kube_context: str | None) -> dict[str, list[dict[str, Any]]]:
-    """Every run of the stack's CronJobs, by action (the label its objects' names come from);
-    none when the cluster does not answer."""
+@dataclass(frozen=True)
+class _Live:
+    """The stack's CronJobs' status, by name, and their runs, by action, as the cluster has them."""
+
+    statuses: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    runs: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _read_live(settings: StackSettings, kube_context: str | None) -> _Live:
+    """Every CronJob of the stack and every run of them; nothing when the cluster does not answer."""
     from kubernetes import client
 
-    selector = f"{LABEL_STACK}={k8s_name(settings.stack)},{LABEL_TASK_KIND}={SCHEDULED_KIND}"
+    stack = f"{LABEL_STACK}={k8s_name(settings.stack)}"
     try:
         api = client.BatchV1Api(cluster_api(kube_context))
-        found = api.list_namespaced_job(settings.namespace, label_selector=selector, _request_timeout=(5, 30))
-        jobs = [api.api_client.sanitize_for_serialization(job) for job in found.items]
+        serialise = api.api_client.sanitize_for_serialization
+        cron_jobs = api.list_namespaced_cron_job(settings.namespace, label_selector=stack, _request_timeout=(5, 30))
+        jobs = api.list_namespaced_job(
+            settings.namespace, label_selector=f"{stack},{LABEL_TASK_KIND}={SCHEDULED_KIND}", _request_timeout=(5, 30)
+        )
+        found_cron_jobs = [serialise(cron_job) for cron_job in cron_jobs.items]
+        found_jobs = [serialise(job) for job in jobs.items]
     except Exception as exc:  # noqa: BLE001 a report: said, and left out
-        pulumi.log.warn(f"the latest runs of the stack's schedules could not be read ({exc}); see `skillship status`")
-        return {}
-    by_action: dict[str, list[dict[str, Any]]] = {}
-    for job in jobs:
-        by_action.setdefault(((job.get("metadata") or {}).get("labels") or {}).get(LABEL_ACTION, ""), []).append(job)
-    return by_action
+        pulumi.log.warn(f"the stack's schedules could not be read ({exc}); see `skillship status`")
+        return _Live()
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for job in found_jobs:
+        runs.setdefault(((job.get("metadata") or {}).get("labels") or {}).get(LABEL_ACTION, ""), []).append(job)
+    statuses = {
+        str((cron_job.get("metadata") or {}).get("name")): cron_job.get("status") or {} for cron_job in found_cron_jobs
+    }
+    return _Live(statuses=statuses, runs=runs)
