@@ -19,6 +19,7 @@ from skillship.plan.promotion import PromotionError, image_key, image_output, im
 from skillship.stack.settings import PULL_SECRET_NAME
 from skillship.tasks.status import TaskFailed, check_tasks, task_summary
 from skillship_components.config import StackInputs
+from skillship_components.inputs import inputs_output
 from skillship_components.kubernetes import declare, plain
 from skillship_components.schedules import schedule_summaries
 from skillship_components.skill_daemon import SkillDaemon, SkillDaemonArgs
@@ -44,6 +45,7 @@ class StackDeployment(pulumi.ComponentResource):
     schedules: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.tasks.schedules.schedule_summary by key
     skills: list[str]  # the skills this stack deploys (a shard's share of its environment)
     images: pulumi.Output[dict[str, dict[str, Any]]]  # skillship.plan.promotion.image_output by skill/action
+    inputs: pulumi.Output[dict[str, Any] | None]  # skillship.stack_digest.StackDigest.as_output, once all ended
 
     def __init__(self, name: str, args: StackDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         plan = _plan(args)
@@ -82,6 +84,7 @@ class StackDeployment(pulumi.ComponentResource):
             self.tasks = pulumi.Output.from_input({})
             self.schedules = pulumi.Output.from_input({})
             self.images = pulumi.Output.from_input({})
+            self.inputs = inputs_output(args.root, plan)
             self.register_outputs({})
             return
         identities: dict[str, list[pulumi.Resource]] = {}
@@ -137,6 +140,7 @@ class StackDeployment(pulumi.ComponentResource):
         # A scheduled skill runs later, on its clock: nothing waits for it; its state is its own output.
         self.schedules = schedule_summaries(settings, scheduled, kube_context=args.inputs.kube_context)
         self.images = images.output()
+        self.inputs = inputs_output(args.root, plan, self.tasks, self.schedules, self.images)
         self.register_outputs({})  # the program exports both as the stack's outputs: not twice
 
 

@@ -36,6 +36,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print what the stage d
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=0, help="How long the gate waits for the tasks, in seconds.")
 ]
+EveryStackOption = Annotated[
+    bool,
+    typer.Option(
+        "--all", help="Run the engine for every stack, not only those whose inputs changed since their last update."
+    ),
+]
+RefreshOption = Annotated[
+    bool,
+    typer.Option("--refresh", help="Read the cluster first: what was changed by hand shows, and deploy puts it back."),
+]
 ParallelOption = Annotated[
     int, typer.Option("--parallel", min=0, help="Shard stacks of a sharded stack deployed at once (0: all).")
 ]
@@ -67,7 +77,15 @@ def _refuse(problem: str, code: int, json_output: bool) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _context(stack: str, timeout: float, parallel: int = 0, *, json_output: bool = False) -> stages.Context:
+def _context(
+    stack: str,
+    timeout: float,
+    parallel: int = 0,
+    *,
+    json_output: bool = False,
+    every_stack: bool = False,
+    refresh: bool = False,
+) -> stages.Context:
     # Every stage ends in the Pulumi CLI: without it, say so before validating and rendering.
     if shutil.which("pulumi") is None:
         raise _refuse(
@@ -78,7 +96,9 @@ def _context(stack: str, timeout: float, parallel: int = 0, *, json_output: bool
         )
     _kubeconfig_from_env()
     try:
-        return stages.context_from_env(find_project(Path.cwd()), stack, timeout, _say, parallel)
+        return stages.context_from_env(
+            find_project(Path.cwd()), stack, timeout, _say, parallel, every_stack=every_stack, refresh=refresh
+        )
     except StackFileError as exc:
         raise _refuse(str(exc), stages.USAGE, json_output) from None
 
@@ -103,18 +123,27 @@ def preview(
         Path | None, typer.Option("--summary", help="Write the preview here, as Markdown for the pull request.")
     ] = None,
     parallel: ParallelOption = 0,
+    every_stack: EveryStackOption = False,
+    refresh: RefreshOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Validate, render and `pulumi preview` the stack; deploy nothing."""
-    _finish(stages.preview(_context(stack, 0, parallel, json_output=json_output), summary), json_output)
+    """Validate, render and `pulumi preview` the stacks whose inputs changed; deploy nothing."""
+    context = _context(stack, 0, parallel, json_output=json_output, every_stack=every_stack, refresh=refresh)
+    _finish(stages.preview(context, summary), json_output)
 
 
 @app.command()
 def deploy(
-    stack: StackOption, timeout: TimeoutOption = 1800, parallel: ParallelOption = 0, json_output: JsonOption = False
+    stack: StackOption,
+    timeout: TimeoutOption = 1800,
+    parallel: ParallelOption = 0,
+    every_stack: EveryStackOption = False,
+    refresh: RefreshOption = False,
+    json_output: JsonOption = False,
 ) -> None:
-    """Validate, `pulumi up`, then gate on `skillship status --wait`."""
-    _finish(stages.deploy(_context(stack, timeout, parallel, json_output=json_output)), json_output)
+    """Validate, `pulumi up` the stacks whose inputs changed, then gate on `skillship status --wait`."""
+    context = _context(stack, timeout, parallel, json_output=json_output, every_stack=every_stack, refresh=refresh)
+    _finish(stages.deploy(context), json_output)
 
 
 @app.command()
@@ -129,6 +158,8 @@ def promote(
 def stack_operation(
     stack: StackOption,
     operation: Annotated[str, typer.Option("--operation", help="preview or up")],
+    message: Annotated[str | None, typer.Option("--message", help="The update's message.")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Read the cluster first.")] = False,
 ) -> None:
     """One `preview` or `up` of one Pulumi stack, for a stage that runs several at once
     (skillship_pipeline.sharded): the engine's output on stderr, its outcome as JSON on stdout."""
@@ -139,7 +170,7 @@ def stack_operation(
     try:
         project = find_project(Path.cwd())
         opened = engine.open_stack(project, stack, registry_password=os.environ.get("SKILLSHIP_REGISTRY_PASSWORD"))
-        outcome = engine.run(opened, operation, _say)
+        outcome = engine.run(opened, operation, _say, message=message, refresh=refresh)
     except (StackFileError, engine.EngineError) as exc:
         outcome = engine.Outcome(False, "", error=str(exc))
     _print_json(sharded.outcome_as_json(outcome))

@@ -3,7 +3,9 @@ outputs. The one module here that talks to Pulumi."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -42,13 +44,19 @@ class Outcome:
 def _program(project: Path) -> Callable[[], None]:
     main = project / "__main__.py"
     code = compile(main.read_text(encoding="utf-8"), str(main), "exec")
-    if str(project) not in sys.path:
-        sys.path.insert(0, str(project))  # the program imports skillship_components/ from its project
+    find_as_the_program(project)
 
     def program() -> None:
         exec(code, {"__name__": "__main__", "__file__": str(main)})
 
     return program
+
+
+def find_as_the_program(project: Path) -> None:
+    """Python finds modules as the project's program will: its folder first (a project may keep
+    skillship_components/ of its own), for the program and for the digest of what it imports."""
+    if str(project) not in sys.path:
+        sys.path.insert(0, str(project))
 
 
 def _workspace(project: Path) -> auto.LocalWorkspace:
@@ -123,8 +131,34 @@ def stack_names(project: Path) -> set[str]:
         raise EngineError(_said(exc)) from None
 
 
-def run(stack: auto.Stack, operation: str, echo: Callable[[str], None]) -> Outcome:
-    """`preview` or `up`, its output echoed line by line as it comes."""
+def last_update(project: Path, name: str) -> dict[str, Any] | None:
+    """The newest entry of a stack's history (`pulumi stack history`: its kind, result, message,
+    version), None when it has none or it cannot be read: a stack that then deploys says why. One
+    CLI call, without the Automation API's `pulumi version` and `stack select` before it."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        return None
+    done = subprocess.run(
+        [pulumi, "stack", "history", "--stack", name, "--json", "--page-size", "1", "--non-interactive"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return None
+    try:
+        entries = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError:
+        return None
+    return entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else None
+
+
+def run(
+    stack: auto.Stack, operation: str, echo: Callable[[str], None], *, message: str | None = None, refresh: bool = False
+) -> Outcome:
+    """`preview` or `up`, its output echoed line by line as it comes; `message` is the update's,
+    which `pulumi stack history` keeps; `refresh` reads the cluster first, so that what was changed
+    by hand shows (and an up puts it back)."""
     lines: list[str] = []
     steps: Counter[tuple[str, str]] = Counter()
     seen: list[Step] = []
@@ -143,10 +177,10 @@ def run(stack: auto.Stack, operation: str, echo: Callable[[str], None]) -> Outco
 
     try:
         if operation == "preview":
-            preview = stack.preview(on_output=on_output, on_event=on_event, diff=True)
+            preview = stack.preview(on_output=on_output, on_event=on_event, diff=True, refresh=refresh or None)
             changes = {str(k): int(v) for k, v in (preview.change_summary or {}).items()}
         else:
-            result = stack.up(on_output=on_output, on_event=on_event)
+            result = stack.up(on_output=on_output, on_event=on_event, message=message, refresh=refresh or None)
             changes = {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}
     except auto.errors.CommandError as exc:
         return Outcome(False, "\n".join(lines), steps=steps, error=_said(exc))

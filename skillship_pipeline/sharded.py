@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,22 +22,37 @@ from skillship_pipeline.engine import Outcome
 
 
 def run_all(
-    project: Path, stacks: list[str], operation: str, parallel: int, say: Callable[[str], None]
+    project: Path,
+    stacks: list[str],
+    operation: str,
+    parallel: int,
+    say: Callable[[str], None],
+    messages: Mapping[str, str] | None = None,
+    *,
+    refresh: bool = False,
 ) -> list[tuple[str, Outcome]]:
-    """`operation` of every stack, at most `parallel` at once (0: all), in the order given."""
+    """`operation` of every stack, at most `parallel` at once (0: all), in the order given; an up
+    with its stack's message, if it has one; each after a refresh, if asked."""
+    messages = messages or {}
     lock = threading.Lock()
 
     def said(line: str) -> None:
         with lock:
             say(line)
 
+    def command(stack: str, op: str) -> list[str]:
+        return stack_operation(stack, op, messages.get(stack), refresh=refresh)
+
     with ThreadPoolExecutor(max_workers=parallel or len(stacks)) as pool:
-        outcomes = list(pool.map(lambda name: run_one(project, name, operation, said), stacks))
+        outcomes = list(pool.map(lambda name: run_one(project, name, operation, said, command), stacks))
     return list(zip(stacks, outcomes, strict=True))
 
 
-def stack_operation(stack: str, operation: str) -> list[str]:
-    return [sys.executable, "-m", "skillship_pipeline", "stack-operation", "--stack", stack, "--operation", operation]
+def stack_operation(stack: str, operation: str, message: str | None = None, *, refresh: bool = False) -> list[str]:
+    """The child that runs one stack's `operation` (the hidden `stack-operation` command)."""
+    command = [sys.executable, "-m", "skillship_pipeline", "stack-operation", "--stack", stack]
+    command += ["--operation", operation]
+    return [*command, *(["--message", message] if message else []), *(["--refresh"] if refresh else [])]
 
 
 def run_one(

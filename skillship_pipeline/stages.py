@@ -4,6 +4,9 @@ preview  validate --stack, render, `pulumi preview`: what a pull request would c
          nothing changed; the preview is written for the pull request (`summary`)
 deploy   validate --stack, `pulumi up` (which fails, naming the skill, when a task fails), then
          the gate: `skillship status --wait`, whose exit code is the stage's
+
+preview and deploy run the engine only for the stacks whose inputs changed since their last update
+(skillship_pipeline.skipping; `every_stack` runs it for all); the gate checks every task anyway.
 promote  the same for a stack with `promoteFrom`: first, that the source stack ran every image
          this workspace would deploy, from these very contents; then up (which builds nothing)
          and the gate
@@ -15,7 +18,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +29,14 @@ from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack, plan_w
 from skillship.output.graph import render_graph, workspace_graph
 from skillship.plan import DeploymentPlan, PlanError
 from skillship.plan.promotion import image_sources, merged_images, refusals
-from skillship.stack.stackfiles import StackConfig, load_stack
-from skillship_pipeline import engine, sharded
+from skillship.stack.settings import parse_shard_stack
+from skillship.stack.stackfiles import StackConfig, StackFileError, load_stack
+from skillship.stack_digest import REGISTRY_PASSWORD_ENV, stack_digest
+from skillship_pipeline import engine, sharded, skipping
 
 OK, FAILED, USAGE = 0, 1, 2
 IMAGE_TYPE = "docker-build:index:Image"
+ENGINE_OPERATION = {"preview": "preview", "deploy": "up"}  # a skipped stack's step is named as a run one's
 
 
 @dataclass
@@ -41,6 +48,7 @@ class Report:
     exit_code: int = OK
     steps: list[dict[str, Any]] = field(default_factory=list)
     problem: str | None = None
+    changed: dict[str, str] = field(default_factory=dict)  # stack -> why the engine runs for it
 
     def step(self, name: str, code: int, **details: Any) -> bool:
         self.steps.append({"step": name, "exitCode": code, **details})
@@ -71,6 +79,8 @@ class Context:
     status_timeout: float
     say: Callable[[str], None]  # progress and the tools' output, for the CI log (stderr)
     parallel: int = 0  # shard stacks deployed at once (0: all)
+    every_stack: bool = False  # --all: run the engine for stacks whose inputs did not change too
+    refresh: bool = False  # --refresh: each stack's engine reads the cluster first
 
 
 def _skillship(context: Context, *args: str) -> int:
@@ -89,30 +99,80 @@ def _validate(context: Context, report: Report) -> bool:
     return report.step("validate", _skillship(context, "validate", "--stack", context.config.settings.pulumi_stack))
 
 
-def _engine(context: Context, report: Report, operation: str) -> list[tuple[str, engine.Outcome]] | None:
-    """`preview` or `up` of every Pulumi stack of the stage's stack: itself, or for a sharded
-    environment its base stack, then its shards at once (docs/scale.md, Shards). Each stack's
-    outcome; None when any failed."""
-    stacks = context.config.stacks
-    first = _one_stack(context, report, operation, stacks[0])
-    if first is None:
+def _engine(
+    context: Context, report: Report, operation: str, stacks: list[str], messages: Mapping[str, str] | None = None
+) -> list[tuple[str, engine.Outcome]] | None:
+    """`preview` or `up` of `stacks`, some or all of the stage's Pulumi stacks: for a sharded
+    environment its base stack first, then its shards at once (docs/scale.md, Shards). Each stack's
+    outcome; None when any failed. `messages` are the updates' (skipping.update_message)."""
+    messages = messages or {}
+    every = context.config.stacks
+    outcomes: list[tuple[str, engine.Outcome]] = []
+    if every[0] in stacks:
+        first = _one_stack(context, report, operation, every[0], messages.get(every[0]))
+        if first is None:
+            return None
+        outcomes.append((every[0], first))
+    shards = [name for name in every[1:] if name in stacks]
+    if not shards:
+        return outcomes
+    if operation == "up" and not _release_moved_skills(context, report, shards):
         return None
-    if len(stacks) == 1:
-        return [(stacks[0], first)]
-    if operation == "up" and not _release_moved_skills(context, report, stacks[1:]):
-        return None
-    outcomes = sharded.run_all(context.project, stacks[1:], operation, context.parallel, context.say)
+    ran = sharded.run_all(
+        context.project, shards, operation, context.parallel, context.say, messages, refresh=context.refresh
+    )
     ok = True
-    for name, outcome in outcomes:
+    for name, outcome in ran:
         ok = _record(context, report, operation, name, outcome) and ok
-    return [(stacks[0], first), *outcomes] if ok else None
+    return [*outcomes, *ran] if ok else None
 
 
-def _one_stack(context: Context, report: Report, operation: str, stack: str) -> engine.Outcome | None:
+def _changed(context: Context, report: Report, stage: str) -> tuple[list[str], dict[str, str]] | None:
+    """The stage's stacks whose inputs changed (all of them with --all), one line each on why, and
+    the update message of each; None when the stack cannot be planned (validate said why)."""
+    every = context.config.stacks
+    engine.find_as_the_program(context.project)
+    try:
+        plan = _plan(context)
+        digests = [
+            stack_digest(
+                context.config if name == every[0] else load_stack(context.project, name),
+                plan,
+                registry_password=context.registry_password,
+            )
+            for name in every
+        ]
+    except (InvalidWorkspace, InvalidStack, StackFileError) as exc:
+        report.step("compare inputs", FAILED, error=str(exc))
+        return None
+    messages = {d.stack: skipping.update_message(stage, d) for d in digests}
+    if context.every_stack:
+        context.say(f"--all: {len(every)} stack(s), changed or not")
+        return every, messages
+    with ThreadPoolExecutor(max_workers=min(8, len(every))) as pool:
+        history = list(pool.map(lambda name: engine.last_update(context.project, name), every))
+    changed = []
+    for digest, last in zip(digests, history, strict=True):
+        found = skipping.verdict(digest, last)
+        if found.skip:
+            context.say(f"{found.stack}: {found.reason}: skipped")
+            report.step(ENGINE_OPERATION[stage], OK, stack=found.stack, skipped=True, reason=found.reason)
+        else:
+            context.say(f"{found.stack}: {found.reason}")
+            report.changed[found.stack] = found.reason
+            changed.append(found.stack)
+    if not changed:
+        context.say(f"nothing to {stage}: no stack's inputs changed since its last update (--all runs them all)")
+    return changed, messages
+
+
+def _one_stack(
+    context: Context, report: Report, operation: str, stack: str, message: str | None = None
+) -> engine.Outcome | None:
     context.say(f"$ pulumi {operation} --stack {stack}")
     try:
         opened = engine.open_stack(context.project, stack, registry_password=context.registry_password)
-        outcome = engine.run(opened, operation, context.say)
+        outcome = engine.run(opened, operation, context.say, message=message, refresh=context.refresh)
     except engine.EngineError as exc:
         report.step(operation, FAILED, error=str(exc), stack=stack)
         return None
@@ -120,7 +180,9 @@ def _one_stack(context: Context, report: Report, operation: str, stack: str) -> 
 
 
 def _record(context: Context, report: Report, operation: str, stack: str, outcome: engine.Outcome) -> bool:
-    details = {"stack": stack, "changes": outcome.changes, "imageSteps": outcome.steps_of(IMAGE_TYPE)}
+    details: dict[str, Any] = {"stack": stack, "changes": outcome.changes, "imageSteps": outcome.steps_of(IMAGE_TYPE)}
+    if stack in report.changed:
+        details["reason"] = report.changed[stack]
     if not outcome.ok:
         context.say(f"{stack}: {outcome.error}")
         return report.step(operation, FAILED, error=outcome.error, **details)
@@ -134,7 +196,9 @@ def _release_moved_skills(context: Context, report: Report, shards: list[str]) -
     try:
         plan = _plan(context)
         existing = engine.stack_names(context.project)
-        for index, name in enumerate(shards, start=1):
+        for name in shards:
+            shard = parse_shard_stack(name)
+            index = shard.index if shard is not None else None
             if name not in existing:
                 continue  # deployed for the first time: nothing to release
             deployed = engine.outputs_of(context.project, name).get("skills") or []
@@ -176,8 +240,14 @@ def preview(context: Context, summary: Path | None) -> Report:
         out = Path(folder) / "manifests"
         if not report.step("render", _skillship(context, "render", "--stack", report.stack, "--out", str(out))):
             return report
-    outcomes = _engine(context, report, "preview")
+    found = _changed(context, report, "preview")
+    if found is None:
+        return report
+    stacks, _ = found
+    outcomes = _engine(context, report, "preview", stacks)
     if outcomes is not None and summary is not None:
+        outcomes += [(name, _unchanged_preview(report, name)) for name in context.config.stacks if name not in stacks]
+        outcomes.sort(key=lambda item: context.config.stacks.index(item[0]))
         # Drawn once, above the first stack's preview.
         _, drawing = _change_drawing(context, {w for _, outcome in outcomes for w in outcome.touched})
         parts = [
@@ -220,9 +290,18 @@ def deploy(context: Context) -> Report:
             "run the promote stage for it",
             USAGE,
         )
-    if _validate(context, report) and _engine(context, report, "up") is not None:
+    if not _validate(context, report):
+        return report
+    found = _changed(context, report, "deploy")
+    if found is not None and _engine(context, report, "up", *found) is not None:
         _gate(context, report)
     return report
+
+
+def _unchanged_preview(report: Report, stack: str) -> engine.Outcome:
+    """What the preview comment says of a stack not previewed: why."""
+    reason = next((s["reason"] for s in report.steps if s.get("stack") == stack and s.get("skipped")), "unchanged")
+    return engine.Outcome(True, f"not previewed: {reason}")
 
 
 def promote(context: Context) -> Report:
@@ -237,7 +316,7 @@ def promote(context: Context) -> Report:
         for line in refused:
             context.say(f"error: {line}")
         return report.fail(f"stack {source!r} did not run every image stack {report.stack!r} would deploy")
-    if _engine(context, report, "up") is not None:
+    if _engine(context, report, "up", context.config.stacks) is not None:
         _gate(context, report)
     return report
 
@@ -294,15 +373,24 @@ def _summary(stack: str, outcome: engine.Outcome, drawing: str = "") -> str:
 
 
 def context_from_env(
-    project: Path, stack: str, status_timeout: float, say: Callable[[str], None], parallel: int = 0
+    project: Path,
+    stack: str,
+    status_timeout: float,
+    say: Callable[[str], None],
+    parallel: int = 0,
+    *,
+    every_stack: bool = False,
+    refresh: bool = False,
 ) -> Context:
     """The stack's settings from its file, and the pipeline's secrets from the environment (the CI's
     secret store puts them there): never from a file of the repository."""
     return Context(
         project=project,
         config=load_stack(project, stack),
-        registry_password=os.environ.get("SKILLSHIP_REGISTRY_PASSWORD") or None,
+        registry_password=os.environ.get(REGISTRY_PASSWORD_ENV) or None,
         status_timeout=status_timeout,
         say=say,
         parallel=parallel,
+        every_stack=every_stack,
+        refresh=refresh,
     )

@@ -121,6 +121,7 @@ def test_both_files_preview_deploy_and_promote_in_order():
         "deploy-dev": ["skillship-pipeline deploy --stack dev"],
         "promote-staging": ["skillship-pipeline promote --stack staging"],
         "promote-prod": ["skillship-pipeline promote --stack prod"],
+        "nightly-dev": ["skillship-pipeline deploy --stack dev --all --refresh"],
     }
     assert github == expected and gitlab == expected
     assert (workflow["promote-staging"]["needs"], workflow["promote-prod"]["needs"]) == (
@@ -133,7 +134,43 @@ def test_both_files_preview_deploy_and_promote_in_order():
     )
     # Approval: GitHub's environments with required reviewers, GitLab's manual jobs.
     assert [workflow[j]["environment"] for j in ("promote-staging", "promote-prod")] == ["staging", "prod"]
-    assert all(r.get("when") == "manual" for j in ("promote-staging", "promote-prod") for r in gitlab_file[j]["rules"])
+    branch_rules = [
+        r for j in ("promote-staging", "promote-prod") for r in gitlab_file[j]["rules"] if "SOURCE" not in r["if"]
+    ]
+    assert branch_rules and all(r.get("when") == "manual" for r in branch_rules)
+
+
+def _gitlab_runs(job: dict, variables: dict[str, str]) -> bool:
+    """Whether a GitLab job runs in a pipeline of these variables: its first rule that matches
+    decides (the rules here compare one variable with a string or another variable)."""
+    for rule in job["rules"]:
+        left, _, right = rule["if"].partition(" == ")
+        value = variables.get(left.strip().lstrip("$"))
+        wanted = right.strip()
+        wanted = variables.get(wanted.lstrip("$")) if wanted.startswith("$") else wanted.strip('"')
+        if value == wanted:
+            return rule.get("when", "on_success") != "never"
+    return False
+
+
+def test_the_nightly_run_deploys_every_stack_of_dev_and_nothing_else():
+    gitlab_file = yaml.safe_load(GITLAB.read_text())
+    jobs = {name: job for name, job in gitlab_file.items() if isinstance(job, dict) and "script" in job}
+    on_main = {"CI_PIPELINE_SOURCE": "push", "CI_COMMIT_BRANCH": "main", "CI_DEFAULT_BRANCH": "main"}
+    scheduled = {**on_main, "CI_PIPELINE_SOURCE": "schedule"}
+    assert sorted(name for name, job in jobs.items() if _gitlab_runs(job, scheduled)) == ["nightly-dev"]
+    assert sorted(name for name, job in jobs.items() if _gitlab_runs(job, on_main)) == [
+        "deploy-dev",
+        "promote-prod",
+        "promote-staging",
+    ]
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    events = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as true
+    assert "schedule" in events and "workflow_dispatch" in events
+    jobs = workflow["jobs"]
+    assert "schedule" in jobs["nightly-dev"]["if"] and "schedule" not in jobs["deploy-dev"]["if"]
+    # A push's deploy and the nightly one deploy the same stacks: never at once.
+    assert jobs["nightly-dev"]["concurrency"]["group"] == jobs["deploy-dev"]["concurrency"]["group"]
 
 
 def test_the_stacks_the_files_promote_take_dev_images():

@@ -126,6 +126,29 @@ def load_stack(project_dir: Path, stack: str) -> StackConfig:
     return _load_file(project_dir, stack, files[stack])
 
 
+def read_project_file(project_dir: Path) -> dict[str, Any]:
+    """Pulumi.yaml, as parsed. Raises StackFileError."""
+    return _read_yaml(project_dir / PROJECT_FILE, project_dir)
+
+
+def stack_config_mappings(project_dir: Path, stack: str) -> dict[str, dict[str, Any]]:
+    """The `config` of each settings file a stack deploys with, by file name: its own (a shard's
+    may be missing), and for a shard its environment's. Raises StackFileError."""
+    files = stack_files(project_dir)
+    names = [stack]
+    shard = parse_shard_stack(stack)
+    if shard is not None and shard.environment in files and _is_shard_file(project_dir, files, stack):
+        names.insert(0, shard.environment)
+    found: dict[str, dict[str, Any]] = {}
+    for name in names:
+        if name in files:
+            config = _read_yaml(files[name], project_dir).get("config") or {}
+            if not isinstance(config, dict):
+                raise StackFileError(f"{files[name]}: 'config' must be a mapping")
+            found[files[name].name] = {str(key): value for key, value in config.items()}
+    return found
+
+
 def _shard_of(project_dir: Path, files: dict[str, Path], stack: str) -> tuple[ShardName, StackConfig] | None:
     """The name and the environment of a stack named like a shard of a sharded environment."""
     name = parse_shard_stack(stack)

@@ -1,7 +1,9 @@
 """A sharded environment deployed by `skillship-pipeline` with the real engine, against the suite's
 control plane and fake node: the base stack and its shards, in parallel; every object recorded by
 exactly one stack; `skillship status` seeing the shards as one deployment; then more shards, so
-skills move between stacks without a task running again; and the shards destroyed before the base.
+skills move between stacks without a task running again; one changed skill, which only its shard
+deploys; an unchanged environment, which starts no engine, and `--all`, which runs every stack;
+and the shards destroyed before the base.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client
 
 from bench.engine import project
 from harness.stacks import Stack, make_stack
+from skillship.checks.names import skill_name
 from tests.e2e.observe import cluster_objects, job_uids, recorded_objects
 from tests.support.jsondocs import check_document
 
@@ -88,7 +92,31 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     seen["states_after"] = _states(stacks)
     seen["jobs_after"] = job_uids(kube, NAMESPACE)
     seen["outputs_after"] = {name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()}
+
+    # One job's code changes: only the shard that deploys it runs the engine.
+    shards_now = {row["stack"]: row["skills"] for row in seen["shards_after"]["stacks"]}
+    seen["changed_stack"], skill = next(
+        (name, skill) for name, skills in shards_now.items() for skill in skills if skill.startswith("job-")
+    )
+    for main in (root / "skills" / skill / "actions").glob("*/main.py"):
+        main.write_text(main.read_text() + "\n# changed\n")
+    seen["one_change"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
+    seen["history"] = {name: json.loads(s.cli("stack", "history", "--json").stdout) for name, s in stacks.items()}
+    seen["outputs_changed"] = {
+        name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()
+    }
+    # A ServiceAccount deleted by hand, which no input shows: the next deploy starts no engine and
+    # leaves it missing; the scheduled run's `--all --refresh` reads the cluster and puts it back.
+    core, account = client.CoreV1Api(kube), skill_name(skill)
+    core.delete_namespaced_service_account(account, NAMESPACE)
     seen["again"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
+    seen["missing_after_skip"] = not core.list_namespaced_service_account(
+        NAMESPACE, field_selector=f"metadata.name={account}"
+    ).items
+    seen["every"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300", "--all", "--refresh")
+    seen["back_after_all"] = bool(
+        core.list_namespaced_service_account(NAMESPACE, field_selector=f"metadata.name={account}").items
+    )
 
     # Destroyed as docs/scale.md says: the shards, then the base (which holds the namespace).
     seen["destroyed"] = {name: stacks[name].destroy() for name in (f"{ENV}.1", f"{ENV}.2", f"{ENV}.3", ENV)}
@@ -159,11 +187,52 @@ def test_moved_skills_change_stack_without_running_again(sharded):
     assert deletes == dict.fromkeys(deletes, 0), deletes
 
 
-def test_an_unchanged_sharded_deploy_changes_nothing(sharded):
+def test_one_changed_skill_deploys_its_shard_alone(sharded):
+    report = sharded["one_change"]
+    assert report["exitCode"] == 0, report["log"][-4000:]
+    ups = _ups(report)
+    changed = sharded["changed_stack"]
+    assert [name for name, step in ups.items() if not step.get("skipped")] == [changed], ups
+    assert ups[changed]["reason"] == "objects changed since its last update", ups[changed]
+    assert ups[changed]["changes"].get("replace", 0) + ups[changed]["changes"].get("update", 0) > 0
+    assert "create" not in ups[changed]["changes"], ups[changed]["changes"]  # no skill moved, none released
+    assert not [s for s in report["steps"] if s["step"] == "release moved skills"]
+    for name, step in ups.items():
+        if name != changed:
+            assert step["reason"].startswith("unchanged since its last update ("), (name, step)
+            assert f"{name}: unchanged since its last update (" in report["log"]
+    assert [s["step"] for s in report["steps"]][-1] == "status"  # the gate checks every task anyway
+
+
+def test_each_update_records_the_digest_its_program_exported(sharded):
+    for name, history in sharded["history"].items():
+        newest = history[0]
+        assert newest["result"] == "succeeded", (name, newest)
+        exported = sharded["outputs_changed"][name]["inputs"]
+        assert f" {exported['digest']} " in newest["message"], (name, newest["message"], exported)
+
+
+def test_an_unchanged_environment_starts_no_engine(sharded):
     report = sharded["again"]
     assert report["exitCode"] == 0, report["log"][-4000:]
-    for name, step in _ups(report).items():
-        assert set(step["changes"]) == {"same"}, (name, step["changes"])
+    ups = _ups(report)
+    assert set(ups) == {ENV, f"{ENV}.1", f"{ENV}.2", f"{ENV}.3"}
+    assert all(step["skipped"] and "changes" not in step for step in ups.values()), ups
+    assert "nothing to deploy: no stack's inputs changed" in report["log"]
+    assert "$ pulumi up" not in report["log"]
+    assert [s["step"] for s in report["steps"]][-1] == "status"
+
+
+def test_skipping_misses_a_change_by_hand_which_all_with_refresh_puts_back(sharded):
+    assert sharded["missing_after_skip"], "the skipped deploy should not have seen the deleted ServiceAccount"
+    report = sharded["every"]
+    assert report["exitCode"] == 0, report["log"][-4000:]
+    ups = _ups(report)
+    assert set(ups) == {ENV, f"{ENV}.1", f"{ENV}.2", f"{ENV}.3"}
+    assert not any(step.get("skipped") for step in ups.values())
+    changes = {name: {op: n for op, n in step["changes"].items() if op != "same"} for name, step in ups.items()}
+    assert changes == {name: ({"create": 1} if name == sharded["changed_stack"] else {}) for name in ups}, changes
+    assert sharded["back_after_all"]
     assert not [s for s in report["steps"] if s["step"] == "release moved skills"]
 
 

@@ -19,3 +19,4 @@ pulumi.export("tasks", deployment.tasks)
 pulumi.export("schedules", deployment.schedules)  # the scheduled skills' CronJobs and latest runs
 pulumi.export("images", deployment.images)  # what `promoteFrom` in another stack deploys
 pulumi.export("skills", deployment.skills)  # what this stack deploys (a shard: its share)
+pulumi.export("inputs", deployment.inputs)  # its inputs' digest: skillship-pipeline skips it when unchanged

@@ -1,0 +1,251 @@
+"""What a stack's `pulumi up` declares, as one digest: the inputs of a stack's objects, compared
+before the engine starts so that a stack whose inputs did not change is not deployed again
+(docs/scale.md, "Deploys that cost what changed").
+
+The digest is made of parts, each named, so a deploy can say which part moved:
+
+objects    every object the stack declares, as `render` shows it: images by content tag (so every
+           file of a build context), messages, labels, the Istio handling; a shard's share only
+settings   the stack's settings files as parsed (its own, and for a shard its environment's),
+           other packages' keys (`kubernetes:context`) and secrets' ciphertext included
+password   the registry password the pipeline sets for the run, through scrypt (a digest in a
+           stack output must not be a cheap way to test guesses)
+program    Pulumi.yaml and the project's own Python files (its `__main__.py`, any modules of its own)
+packages   the source of Skillship's packages and the versions of the Pulumi SDK and providers
+cluster    the kubeconfig context the stack deploys to and that context's API server
+
+What it cannot see: a change made by hand in the cluster, or a cluster replaced behind the same
+server address. `skillship-pipeline deploy --all` and `pulumi refresh` are for those.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skillship.manifests import stack_objects
+from skillship.plan import DeploymentPlan
+from skillship.stack.stackfiles import StackConfig, read_project_file, stack_config_mappings
+
+VERSION = 1  # of the digest's making: a new one makes every stack deploy once
+REGISTRY_PASSWORD_KEY = "skillship:registryPassword"
+# Where skillship-pipeline takes the registry password from (the CI's secret store puts it there).
+REGISTRY_PASSWORD_ENV = "SKILLSHIP_REGISTRY_PASSWORD"
+PACKAGES = ("skillship", "skillship_components", "skillship_runtime")
+DISTRIBUTIONS = ("skillship", "pulumi", "pulumi-kubernetes", "pulumi-docker-build")
+# Folders of a project that hold no program: tools' caches and virtualenvs.
+_NOT_PROGRAM = frozenset({"__pycache__", "node_modules"})
+
+
+@dataclass(frozen=True)
+class StackDigest:
+    """A stack's inputs digest and its parts (each a hex SHA-256)."""
+
+    stack: str
+    parts: Mapping[str, str]
+
+    @property
+    def digest(self) -> str:
+        return _sha256(_canonical({"version": VERSION, "parts": dict(self.parts)}))
+
+    def changed_parts(self, recorded: Mapping[str, Any] | None) -> list[str]:
+        """The parts that differ from a recorded digest's (every part when there is none)."""
+        old = (recorded or {}).get("parts") or {}
+        if (recorded or {}).get("version") != VERSION:
+            return sorted(self.parts)
+        return sorted(name for name in {*self.parts, *old} if old.get(name) != self.parts.get(name))
+
+    def as_output(self) -> dict[str, Any]:
+        """The stack output `inputs`, and what the pipeline compares."""
+        return {"version": VERSION, "digest": self.digest, "parts": dict(self.parts)}
+
+
+def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password: str | None) -> StackDigest:
+    """The digest of stack `config` (a shard, a base stack or a whole stack) from `plan`, which may
+    be its environment's: a shard's share is taken here, so the program (which plans its own share)
+    and the pipeline (which plans the environment once) digest the same objects."""
+    settings = config.settings
+    project = config.project_dir
+    parts = {
+        "objects": _sha256(_canonical(_sorted_objects(share_of(plan, config)))),
+        "settings": _sha256(_canonical(_settings_files(config, registry_password is not None))),
+        "program": _sha256(_canonical(_program(project, config))),
+        "packages": _packages_digest(),
+        "cluster": _sha256(_canonical(_cluster(config))),
+    }
+    if registry_password is not None:
+        parts["password"] = _password_part(registry_password, settings.stack)
+    return StackDigest(settings.pulumi_stack, parts)
+
+
+@functools.lru_cache(maxsize=4)
+def _password_part(password: str, environment: str) -> str:
+    """scrypt (16 MiB, about 50 ms): the stack output is readable by whoever reads the state, and a
+    plain hash of a short password would test a guess in a nanosecond. One per environment, whose
+    shards share the password."""
+    salt = f"skillship-inputs:{environment}".encode()
+    return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1).hex()
+
+
+def share_of(plan: DeploymentPlan, config: StackConfig) -> DeploymentPlan:
+    """What stack `config` deploys of `plan`: a base stack no skill, a shard its own skills."""
+    settings = config.settings
+    if settings.is_base:
+        return replace(plan, settings=settings, tasks=(), daemons=())
+    if settings.shard is None:
+        return plan
+
+    def ours(skill: str) -> bool:
+        return plan.shard_of.get(skill) == settings.shard
+
+    return replace(
+        plan,
+        settings=settings,
+        tasks=tuple(t for t in plan.tasks if ours(t.skill)),
+        daemons=tuple(d for d in plan.daemons if ours(d.skill)),
+    )
+
+
+def _sorted_objects(plan: DeploymentPlan) -> list[dict[str, Any]]:
+    def key(obj: Mapping[str, Any]) -> tuple[str, str, str, str]:
+        meta = obj.get("metadata") or {}
+        return (obj.get("apiVersion", ""), obj.get("kind", ""), meta.get("namespace") or "", meta.get("name", ""))
+
+    return sorted(stack_objects(plan), key=key)
+
+
+def _settings_files(config: StackConfig, password_given: bool) -> dict[str, Any]:
+    """The settings files as parsed: their comments and layout are not inputs. The registry password
+    the pipeline sets for a run is left out when given (it is its own part): the pipeline writes it
+    into the file, with a new ciphertext, on every run."""
+    mappings = stack_config_mappings(config.project_dir, config.settings.pulumi_stack)
+    if password_given:
+        mappings = {
+            name: {key: value for key, value in mapping.items() if key != REGISTRY_PASSWORD_KEY}
+            for name, mapping in mappings.items()
+        }
+    # A file with no settings is as good as none: Pulumi writes a shard's when it sets the password.
+    return {name: mapping for name, mapping in mappings.items() if mapping}
+
+
+def _program(project: Path, config: StackConfig) -> dict[str, Any]:
+    """Pulumi.yaml as parsed (its runtime, its options), and the project's Python files."""
+    return {
+        "project": read_project_file(project),
+        "files": _files_digest(project, _program_files(project, config)),
+    }
+
+
+def _program_files(project: Path, config: StackConfig) -> Iterator[Path]:
+    """Every Python file of the project outside its skills, agents and renders (those reach the
+    stack as objects), hidden folders and virtualenvs."""
+    workspace = project / config.settings.workspace_dir
+    skip = {
+        os.path.realpath(p) for p in (workspace / "skills", workspace / "agents", project / config.settings.output_dir)
+    }
+    for folder, dirs, files in os.walk(project):
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in _NOT_PROGRAM
+            and os.path.realpath(os.path.join(folder, d)) not in skip
+            and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))
+        )
+        for name in sorted(files):
+            if name.endswith(".py"):
+                yield Path(folder) / name
+
+
+def _files_digest(root: Path, files: Iterator[Path]) -> str:
+    found = hashlib.sha256()
+    for path in files:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:  # unreadable here is unreadable to the program too: a change of its own
+            content = f"unreadable: {exc.strerror}".encode()
+        relative = os.path.relpath(path, root)
+        found.update(f"{relative}\0{hashlib.sha256(content).hexdigest()}\n".encode())
+    return found.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _packages_digest() -> str:
+    """Skillship's packages as found where the program finds them, and the versions installed."""
+    found = hashlib.sha256()
+    for package in PACKAGES:
+        spec = importlib.util.find_spec(package)
+        folders = list(spec.submodule_search_locations or []) if spec is not None else []
+        for folder in folders:
+            found.update(f"{package}\0{_files_digest(Path(folder), _package_files(Path(folder)))}\n".encode())
+    for distribution in DISTRIBUTIONS:
+        try:
+            version = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        found.update(f"{distribution}=={version}\n".encode())
+    return found.hexdigest()
+
+
+def _package_files(folder: Path) -> Iterator[Path]:
+    for parent, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_PROGRAM)
+        for name in sorted(files):
+            if not name.endswith((".pyc", ".pyo")):
+                yield Path(parent) / name
+
+
+def _cluster(config: StackConfig) -> dict[str, Any]:
+    """The context the stack deploys to and that context's API server, from the kubeconfig a
+    `pulumi up` here would read (KUBECONFIG's files, first one first, or ~/.kube/config). Not the
+    credentials: a CI that writes a fresh token for each run deploys to the same cluster."""
+    if config.settings.renders:
+        return {"target": "render"}
+    mappings = stack_config_mappings(config.project_dir, config.settings.pulumi_stack)
+    explicit = next((m["kubernetes:kubeconfig"] for m in mappings.values() if "kubernetes:kubeconfig" in m), None)
+    if isinstance(explicit, str) and Path(explicit).expanduser().is_file():
+        paths = [Path(explicit).expanduser()]
+    elif explicit is not None:
+        return {"kubeconfig": "in the stack's settings"}  # its text is in the settings part
+    else:
+        listed = os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+        paths = [Path(p) for p in listed.split(os.pathsep) if p]
+    contexts: dict[str, Any] = {}
+    clusters: dict[str, Any] = {}
+    current: str | None = None
+    for path in paths:
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue  # the engine says what is wrong with it; the digest notes only what it found
+        if not isinstance(document, dict):
+            continue
+        current = current or document.get("current-context") or None
+        for entry in document.get("contexts") or []:
+            if isinstance(entry, dict) and "name" in entry:
+                contexts.setdefault(str(entry["name"]), entry.get("context") or {})
+        for entry in document.get("clusters") or []:
+            if isinstance(entry, dict) and "name" in entry:
+                clusters.setdefault(str(entry["name"]), entry.get("cluster") or {})
+    name = config.kube_context or current
+    context = contexts.get(name or "") or {}
+    cluster = clusters.get(str(context.get("cluster") or "")) or {}
+    return {"context": name, "server": cluster.get("server") if isinstance(cluster, dict) else None}
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
