@@ -135,7 +135,17 @@ def _settings_files(config: StackConfig, password_given: bool) -> dict[str, Any]
             for name, mapping in mappings.items()
         }
     # A file with no settings is as good as none: Pulumi writes a shard's when it sets the password.
-    return {name: mapping for name, mapping in mappings.items() if mapping}
+    return {name: _as_text(mapping) for name, mapping in mappings.items() if mapping}
+
+
+def _as_text(value: Any) -> Any:
+    """A setting as Pulumi keeps it: when it makes a stack it writes the file again, with each
+    top-level value quoted (`buildImages: false` becomes `"false"`), which changes nothing."""
+    if isinstance(value, dict):
+        return {str(key): _as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _program(project: Path, config: StackConfig) -> dict[str, Any]:

@@ -99,13 +99,23 @@ def _validate(context: Context, report: Report) -> bool:
     return report.step("validate", _skillship(context, "validate", "--stack", context.config.settings.pulumi_stack))
 
 
+@dataclass(frozen=True)
+class Changed:
+    """The stacks a stage runs the engine for, each update's message, and the plan they came from."""
+
+    stacks: list[str]
+    messages: Mapping[str, str]
+    plan: DeploymentPlan
+
+
 def _engine(
-    context: Context, report: Report, operation: str, stacks: list[str], messages: Mapping[str, str] | None = None
+    context: Context, report: Report, operation: str, stacks: list[str], changed: Changed | None = None
 ) -> list[tuple[str, engine.Outcome]] | None:
     """`preview` or `up` of `stacks`, some or all of the stage's Pulumi stacks: for a sharded
     environment its base stack first, then its shards at once (docs/scale.md, Shards). Each stack's
-    outcome; None when any failed. `messages` are the updates' (skipping.update_message)."""
-    messages = messages or {}
+    outcome; None when any failed. `changed` gives the updates' messages (skipping.update_message)
+    and the plan, when the stage compared inputs."""
+    messages = changed.messages if changed is not None else {}
     every = context.config.stacks
     outcomes: list[tuple[str, engine.Outcome]] = []
     if every[0] in stacks:
@@ -116,7 +126,7 @@ def _engine(
     shards = [name for name in every[1:] if name in stacks]
     if not shards:
         return outcomes
-    if operation == "up" and not _release_moved_skills(context, report, shards):
+    if operation == "up" and not _release_moved_skills(context, report, shards, changed.plan if changed else None):
         return None
     ran = sharded.run_all(
         context.project, shards, operation, context.parallel, context.say, messages, refresh=context.refresh
@@ -127,30 +137,33 @@ def _engine(
     return [*outcomes, *ran] if ok else None
 
 
-def _changed(context: Context, report: Report, stage: str) -> tuple[list[str], dict[str, str]] | None:
+def _changed(context: Context, report: Report, stage: str) -> Changed | None:
     """The stage's stacks whose inputs changed (all of them with --all), one line each on why, and
     the update message of each; None when the stack cannot be planned (validate said why)."""
     every = context.config.stacks
     engine.find_as_the_program(context.project)
-    try:
-        plan = _plan(context)
-        digests = [
-            stack_digest(
-                context.config if name == every[0] else load_stack(context.project, name),
-                plan,
-                registry_password=context.registry_password,
-            )
-            for name in every
-        ]
-    except (InvalidWorkspace, InvalidStack, StackFileError) as exc:
-        report.step("compare inputs", FAILED, error=str(exc))
-        return None
+    with ThreadPoolExecutor(max_workers=min(8, len(every))) as pool:
+        # Each stack's history is read while the workspace is planned and digested: both take a second
+        # or so at a thousand skills, and the history is the `pulumi` CLI's time, not this process's.
+        asked = [] if context.every_stack else [pool.submit(engine.last_update, context.project, n) for n in every]
+        try:
+            plan = _plan(context)
+            digests = [
+                stack_digest(
+                    context.config if name == every[0] else load_stack(context.project, name),
+                    plan,
+                    registry_password=context.registry_password,
+                )
+                for name in every
+            ]
+        except (InvalidWorkspace, InvalidStack, StackFileError) as exc:
+            report.step("compare inputs", FAILED, error=str(exc))
+            return None
+        history = [future.result() for future in asked]
     messages = {d.stack: skipping.update_message(stage, d) for d in digests}
     if context.every_stack:
         context.say(f"--all: {len(every)} stack(s), changed or not")
-        return every, messages
-    with ThreadPoolExecutor(max_workers=min(8, len(every))) as pool:
-        history = list(pool.map(lambda name: engine.last_update(context.project, name), every))
+        return Changed(every, messages, plan)
     changed = []
     for digest, last in zip(digests, history, strict=True):
         found = skipping.verdict(digest, last)
@@ -163,7 +176,7 @@ def _changed(context: Context, report: Report, stage: str) -> tuple[list[str], d
             changed.append(found.stack)
     if not changed:
         context.say(f"nothing to {stage}: no stack's inputs changed since its last update (--all runs them all)")
-    return changed, messages
+    return Changed(changed, messages, plan)
 
 
 def _one_stack(
@@ -189,12 +202,14 @@ def _record(context: Context, report: Report, operation: str, stack: str, outcom
     return report.step(operation, OK, **details)
 
 
-def _release_moved_skills(context: Context, report: Report, shards: list[str]) -> bool:
+def _release_moved_skills(
+    context: Context, report: Report, shards: list[str], plan: DeploymentPlan | None = None
+) -> bool:
     """A skill whose shard changed (more shards, an agent regrouped) leaves its former shard's state
     before any shard deploys, and stays in the cluster: the shard it moved to adopts its objects.
     Were it deleted by one stack while another created it, two `up`s at once would race."""
     try:
-        plan = _plan(context)
+        plan = plan or _plan(context)
         existing = engine.stack_names(context.project)
         for name in shards:
             shard = parse_shard_stack(name)
@@ -243,8 +258,8 @@ def preview(context: Context, summary: Path | None) -> Report:
     found = _changed(context, report, "preview")
     if found is None:
         return report
-    stacks, _ = found
-    outcomes = _engine(context, report, "preview", stacks)
+    stacks = found.stacks
+    outcomes = _engine(context, report, "preview", stacks, found)
     if outcomes is not None and summary is not None:
         outcomes += [(name, _unchanged_preview(report, name)) for name in context.config.stacks if name not in stacks]
         outcomes.sort(key=lambda item: context.config.stacks.index(item[0]))
@@ -293,7 +308,7 @@ def deploy(context: Context) -> Report:
     if not _validate(context, report):
         return report
     found = _changed(context, report, "deploy")
-    if found is not None and _engine(context, report, "up", *found) is not None:
+    if found is not None and _engine(context, report, "up", found.stacks, found) is not None:
         _gate(context, report)
     return report
 

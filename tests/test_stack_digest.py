@@ -175,6 +175,20 @@ def test_a_shards_file_that_holds_only_the_pipelines_password_changes_nothing(pr
     assert _digest(project, "dev.2", password="pw").as_output() == before.as_output()
 
 
+def test_the_stack_file_as_pulumi_writes_it_again_changes_nothing(project):
+    """Making a stack, Pulumi writes its file again: an encryption salt, each value quoted."""
+    before = _digest(project)
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"] = {
+        key: value if isinstance(value, (str, dict, list)) else json.dumps(value)
+        for key, value in document["config"].items()
+    }
+    document["encryptionsalt"] = "v1:LlfWuOPyn4A=:v1:9XCcEf3ckn4COTRC:5877KvkrnYDFRFgOqleo6pHQcI3ebg=="
+    path.write_text(yaml.safe_dump(document))
+    assert _digest(project).as_output() == before.as_output()
+
+
 def test_the_registry_password_is_its_own_part_and_never_in_the_output(project):
     set_by_pipeline = _edit_stack("skillship:registryPassword", CIPHER)
     first = _digest(project, password="hunter2")
