@@ -26,7 +26,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -34,11 +34,15 @@ from typing import Any
 import yaml
 
 from skillship.manifests import stack_objects
+from skillship.manifests.labels import LABEL_SKILL
 from skillship.plan import DeploymentPlan
 from skillship.stack.stackfiles import StackConfig, read_project_file, stack_config_mappings
 
 VERSION = 1  # of the digest's making: a new one makes every stack deploy once
+SKILL_DIGEST = 16  # hex characters of each skill's digest: a stack output of a thousand skills stays small
 REGISTRY_PASSWORD_KEY = "skillship:registryPassword"
+# Set while the pipeline deploys some skills only (`--skill`): the program records no digest then.
+SOME_SKILLS_ONLY_ENV = "SKILLSHIP_SOME_SKILLS_ONLY"
 # Where skillship-pipeline takes the registry password from (the CI's secret store puts it there).
 REGISTRY_PASSWORD_ENV = "SKILLSHIP_REGISTRY_PASSWORD"
 PACKAGES = ("skillship", "skillship_components", "skillship_runtime")
@@ -53,6 +57,9 @@ class StackDigest:
 
     stack: str
     parts: Mapping[str, str]
+    # Each skill's own objects (those labelled as its), for a deploy of some skills only: which of
+    # the skills wired to them changed too. Not part of `digest`: `objects` holds them all.
+    skills: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -67,7 +74,7 @@ class StackDigest:
 
     def as_output(self) -> dict[str, Any]:
         """The stack output `inputs`, and what the pipeline compares."""
-        return {"version": VERSION, "digest": self.digest, "parts": dict(self.parts)}
+        return {"version": VERSION, "digest": self.digest, "parts": dict(self.parts), "skills": dict(self.skills)}
 
 
 def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password: str | None) -> StackDigest:
@@ -76,8 +83,14 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
     and the pipeline (which plans the environment once) digest the same objects."""
     settings = config.settings
     project = config.project_dir
+    objects = _sorted_objects(share_of(plan, config))
+    by_skill: dict[str, list[dict[str, Any]]] = {}
+    for obj in objects:
+        label = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_SKILL)
+        if label:
+            by_skill.setdefault(label, []).append(obj)
     parts = {
-        "objects": _sha256(_canonical(_sorted_objects(share_of(plan, config)))),
+        "objects": _sha256(_canonical(objects)),
         "settings": _sha256(_canonical(_settings_files(config, registry_password is not None))),
         "program": _sha256(_canonical(_program(project, config))),
         "packages": _packages_digest(),
@@ -85,7 +98,8 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
     }
     if registry_password is not None:
         parts["password"] = _password_part(registry_password, settings.stack)
-    return StackDigest(settings.pulumi_stack, parts)
+    skills = {skill: _sha256(_canonical(found))[:SKILL_DIGEST] for skill, found in sorted(by_skill.items())}
+    return StackDigest(settings.pulumi_stack, parts, skills)
 
 
 @functools.lru_cache(maxsize=4)

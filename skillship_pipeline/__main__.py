@@ -46,6 +46,13 @@ RefreshOption = Annotated[
     bool,
     typer.Option("--refresh", help="Read the cluster first: what was changed by hand shows, and deploy puts it back."),
 ]
+SkillOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skill",
+        help="Only this skill's resources and what depends on them (repeat for several); not with --all.",
+    ),
+]
 ParallelOption = Annotated[
     int, typer.Option("--parallel", min=0, help="Shard stacks of a sharded stack deployed at once (0: all).")
 ]
@@ -85,6 +92,7 @@ def _context(
     json_output: bool = False,
     every_stack: bool = False,
     refresh: bool = False,
+    skills: list[str] | None = None,
 ) -> stages.Context:
     # Every stage ends in the Pulumi CLI: without it, say so before validating and rendering.
     if shutil.which("pulumi") is None:
@@ -94,10 +102,21 @@ def _context(
             stages.USAGE,
             json_output,
         )
+    if skills and every_stack:
+        raise _refuse(
+            "--skill deploys some skills only and --all every stack: give one of them", stages.USAGE, json_output
+        )
     _kubeconfig_from_env()
     try:
         return stages.context_from_env(
-            find_project(Path.cwd()), stack, timeout, _say, parallel, every_stack=every_stack, refresh=refresh
+            find_project(Path.cwd()),
+            stack,
+            timeout,
+            _say,
+            parallel,
+            every_stack=every_stack,
+            refresh=refresh,
+            skills=tuple(skills or ()),
         )
     except StackFileError as exc:
         raise _refuse(str(exc), stages.USAGE, json_output) from None
@@ -125,10 +144,13 @@ def preview(
     parallel: ParallelOption = 0,
     every_stack: EveryStackOption = False,
     refresh: RefreshOption = False,
+    skill: SkillOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Validate, render and `pulumi preview` the stacks whose inputs changed; deploy nothing."""
-    context = _context(stack, 0, parallel, json_output=json_output, every_stack=every_stack, refresh=refresh)
+    context = _context(
+        stack, 0, parallel, json_output=json_output, every_stack=every_stack, refresh=refresh, skills=skill
+    )
     _finish(stages.preview(context, summary), json_output)
 
 
@@ -139,10 +161,13 @@ def deploy(
     parallel: ParallelOption = 0,
     every_stack: EveryStackOption = False,
     refresh: RefreshOption = False,
+    skill: SkillOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Validate, `pulumi up` the stacks whose inputs changed, then gate on `skillship status --wait`."""
-    context = _context(stack, timeout, parallel, json_output=json_output, every_stack=every_stack, refresh=refresh)
+    context = _context(
+        stack, timeout, parallel, json_output=json_output, every_stack=every_stack, refresh=refresh, skills=skill
+    )
     _finish(stages.deploy(context), json_output)
 
 
@@ -160,6 +185,7 @@ def stack_operation(
     operation: Annotated[str, typer.Option("--operation", help="preview or up")],
     message: Annotated[str | None, typer.Option("--message", help="The update's message.")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Read the cluster first.")] = False,
+    target: Annotated[list[str] | None, typer.Option("--target", help="Only this URN and its dependents.")] = None,
 ) -> None:
     """One `preview` or `up` of one Pulumi stack, for a stage that runs several at once
     (skillship_pipeline.sharded): the engine's output on stderr, its outcome as JSON on stdout."""
@@ -170,7 +196,7 @@ def stack_operation(
     try:
         project = find_project(Path.cwd())
         opened = engine.open_stack(project, stack, registry_password=os.environ.get("SKILLSHIP_REGISTRY_PASSWORD"))
-        outcome = engine.run(opened, operation, _say, message=message, refresh=refresh)
+        outcome = engine.run(opened, operation, _say, message=message, refresh=refresh, targets=target or None)
     except (StackFileError, engine.EngineError) as exc:
         outcome = engine.Outcome(False, "", error=str(exc))
     _print_json(sharded.outcome_as_json(outcome))

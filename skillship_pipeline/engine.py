@@ -16,8 +16,9 @@ from typing import Any
 
 from pulumi import automation as auto
 
+from skillship.stack_digest import SOME_SKILLS_ONLY_ENV
 from skillship_pipeline.changes import Step, touched_workloads
-from skillship_pipeline.state import without_skills
+from skillship_pipeline.state import skill_resources, without_skills
 
 REGISTRY_PASSWORD_KEY = "skillship:registryPassword"
 
@@ -123,6 +124,16 @@ def forget(project: Path, name: str, skills: set[str]) -> list[str]:
     return sorted(dropped)
 
 
+def resources_of(project: Path, name: str, skills: set[str]) -> dict[str, set[str]]:
+    """Skill -> the URNs of everything of it in stack `name`'s state (state.skill_resources)."""
+    try:
+        exported = auto.Stack.select(name, _workspace(project)).export_stack()
+    except auto.errors.CommandError as exc:
+        raise EngineError(_said(exc)) from None
+    resources = list((exported.deployment or {}).get("resources") or [])
+    return {skill: skill_resources(resources, {skill}) for skill in skills}
+
+
 def stack_names(project: Path) -> set[str]:
     """The project's stacks in the backend (one `pulumi stack ls`)."""
     try:
@@ -154,11 +165,18 @@ def last_update(project: Path, name: str) -> dict[str, Any] | None:
 
 
 def run(
-    stack: auto.Stack, operation: str, echo: Callable[[str], None], *, message: str | None = None, refresh: bool = False
+    stack: auto.Stack,
+    operation: str,
+    echo: Callable[[str], None],
+    *,
+    message: str | None = None,
+    refresh: bool = False,
+    targets: list[str] | None = None,
 ) -> Outcome:
     """`preview` or `up`, its output echoed line by line as it comes; `message` is the update's,
     which `pulumi stack history` keeps; `refresh` reads the cluster first, so that what was changed
-    by hand shows (and an up puts it back)."""
+    by hand shows (and an up puts it back); `targets`: only those resources and what depends on
+    them, and the program, which runs in this process, records no inputs digest."""
     lines: list[str] = []
     steps: Counter[tuple[str, str]] = Counter()
     seen: list[Step] = []
@@ -175,15 +193,34 @@ def run(
             state = metadata.new or metadata.old
             seen.append(Step(op, metadata.urn, metadata.type, getattr(state, "parent", None) or None))
 
+    target_dependents = True if targets else None
+    if targets:
+        os.environ[SOME_SKILLS_ONLY_ENV] = "1"
     try:
         if operation == "preview":
-            preview = stack.preview(on_output=on_output, on_event=on_event, diff=True, refresh=refresh or None)
+            preview = stack.preview(
+                on_output=on_output,
+                on_event=on_event,
+                diff=True,
+                refresh=refresh or None,
+                target=targets or None,
+                target_dependents=target_dependents,
+            )
             changes = {str(k): int(v) for k, v in (preview.change_summary or {}).items()}
         else:
-            result = stack.up(on_output=on_output, on_event=on_event, message=message, refresh=refresh or None)
+            result = stack.up(
+                on_output=on_output,
+                on_event=on_event,
+                message=message,
+                refresh=refresh or None,
+                target=targets or None,
+                target_dependents=target_dependents,
+            )
             changes = {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}
     except auto.errors.CommandError as exc:
         return Outcome(False, "\n".join(lines), steps=steps, error=_said(exc))
+    finally:
+        os.environ.pop(SOME_SKILLS_ONLY_ENV, None)
     return Outcome(True, "\n".join(lines), changes, steps, touched=sorted(touched_workloads(seen)))
 
 

@@ -30,9 +30,12 @@ def run_all(
     messages: Mapping[str, str] | None = None,
     *,
     refresh: bool = False,
+    targets: Mapping[str, list[str]] | None = None,
 ) -> list[tuple[str, Outcome]]:
     """`operation` of every stack, at most `parallel` at once (0: all), in the order given; an up
-    with its stack's message, if it has one; each after a refresh, if asked."""
+    with its stack's message, if it has one; each after a refresh, if asked; narrowed to its
+    targets, if it has some."""
+    targets = targets or {}
     messages = messages or {}
     lock = threading.Lock()
 
@@ -41,18 +44,26 @@ def run_all(
             say(line)
 
     def command(stack: str, op: str) -> list[str]:
-        return stack_operation(stack, op, messages.get(stack), refresh=refresh)
+        return stack_operation(stack, op, messages.get(stack), refresh=refresh, targets=targets.get(stack))
 
     with ThreadPoolExecutor(max_workers=parallel or len(stacks)) as pool:
         outcomes = list(pool.map(lambda name: run_one(project, name, operation, said, command), stacks))
     return list(zip(stacks, outcomes, strict=True))
 
 
-def stack_operation(stack: str, operation: str, message: str | None = None, *, refresh: bool = False) -> list[str]:
+def stack_operation(
+    stack: str,
+    operation: str,
+    message: str | None = None,
+    *,
+    refresh: bool = False,
+    targets: list[str] | None = None,
+) -> list[str]:
     """The child that runs one stack's `operation` (the hidden `stack-operation` command)."""
     command = [sys.executable, "-m", "skillship_pipeline", "stack-operation", "--stack", stack]
-    command += ["--operation", operation]
-    return [*command, *(["--message", message] if message else []), *(["--refresh"] if refresh else [])]
+    command += ["--operation", operation, *(["--message", message] if message else [])]
+    command += ["--refresh"] if refresh else []
+    return [*command, *(arg for urn in targets or () for arg in ("--target", urn))]
 
 
 def run_one(

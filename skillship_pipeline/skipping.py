@@ -46,6 +46,8 @@ def verdict(digest: StackDigest, last: Mapping[str, Any] | None) -> Verdict:
     if last.get("result") != "succeeded":
         return Verdict(stack, False, f"{update} did not succeed ({last.get('result') or 'no result'}){_when(last)}")
     found = _RECORDED.search(str(last.get("message") or ""))
+    if found is None and "some skills only" in str(last.get("message") or ""):
+        return Verdict(stack, False, f"{update} deployed some skills only (--skill)")
     if found is None:
         return Verdict(stack, False, f"{update} was not made by skillship-pipeline: its inputs are unknown")
     if int(found["version"]) != VERSION:

@@ -32,7 +32,7 @@ from skillship.plan.promotion import image_sources, merged_images, refusals
 from skillship.stack.settings import parse_shard_stack
 from skillship.stack.stackfiles import StackConfig, StackFileError, load_stack
 from skillship.stack_digest import REGISTRY_PASSWORD_ENV, stack_digest
-from skillship_pipeline import engine, sharded, skipping
+from skillship_pipeline import engine, selected, sharded, skipping
 
 OK, FAILED, USAGE = 0, 1, 2
 IMAGE_TYPE = "docker-build:index:Image"
@@ -81,6 +81,7 @@ class Context:
     parallel: int = 0  # shard stacks deployed at once (0: all)
     every_stack: bool = False  # --all: run the engine for stacks whose inputs did not change too
     refresh: bool = False  # --refresh: each stack's engine reads the cluster first
+    skills: tuple[str, ...] = ()  # --skill: only these skills' resources, and what depends on them
 
 
 def _skillship(context: Context, *args: str) -> int:
@@ -101,11 +102,13 @@ def _validate(context: Context, report: Report) -> bool:
 
 @dataclass(frozen=True)
 class Changed:
-    """The stacks a stage runs the engine for, each update's message, and the plan they came from."""
+    """The stacks a stage runs the engine for, each update's message, and the plan they came from;
+    for a stage of some skills only, the URNs each stack's engine is narrowed to."""
 
     stacks: list[str]
     messages: Mapping[str, str]
     plan: DeploymentPlan
+    targets: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 def _engine(
@@ -116,20 +119,30 @@ def _engine(
     outcome; None when any failed. `changed` gives the updates' messages (skipping.update_message)
     and the plan, when the stage compared inputs."""
     messages = changed.messages if changed is not None else {}
+    targets = changed.targets if changed is not None else {}
     every = context.config.stacks
     outcomes: list[tuple[str, engine.Outcome]] = []
     if every[0] in stacks:
-        first = _one_stack(context, report, operation, every[0], messages.get(every[0]))
+        first = _one_stack(context, report, operation, every[0], messages.get(every[0]), targets.get(every[0]))
         if first is None:
             return None
         outcomes.append((every[0], first))
     shards = [name for name in every[1:] if name in stacks]
     if not shards:
         return outcomes
-    if operation == "up" and not _release_moved_skills(context, report, shards, changed.plan if changed else None):
+    # Skills that moved shard are not deployed alone (their new shard holds none of their resources).
+    moving = operation == "up" and not targets
+    if moving and not _release_moved_skills(context, report, shards, changed.plan if changed else None):
         return None
     ran = sharded.run_all(
-        context.project, shards, operation, context.parallel, context.say, messages, refresh=context.refresh
+        context.project,
+        shards,
+        operation,
+        context.parallel,
+        context.say,
+        messages,
+        refresh=context.refresh,
+        targets=targets,
     )
     ok = True
     for name, outcome in ran:
@@ -179,13 +192,39 @@ def _changed(context: Context, report: Report, stage: str) -> Changed | None:
     return Changed(changed, messages, plan)
 
 
+def _some_skills(context: Context, report: Report, stage: str) -> Changed | None:
+    """The stacks and resources a stage of `--skill` runs the engine for (skillship_pipeline.selected);
+    None, with the report failed, when it is refused."""
+    try:
+        plan = _plan(context)
+        chosen = selected.select(context.project, context.config, plan, context.skills, context.registry_password)
+    except (InvalidWorkspace, InvalidStack, StackFileError, engine.EngineError) as exc:
+        report.step("select skills", FAILED, error=str(exc))
+        return None
+    except selected.Refused as exc:
+        report.fail(str(exc), USAGE if exc.usage else FAILED)
+        return None
+    for stack, urns in chosen.targets.items():
+        here = sorted(skill for skill in chosen.skills if selected.stack_of(plan, skill) == stack)
+        context.say(f"{stack}: {', '.join(here)} only: {len(urns)} resource(s) and what depends on them")
+    report.step("select skills", OK, skills=list(chosen.skills), stacks=sorted(chosen.targets))
+    message = selected.MESSAGE.format(stage=stage, skills=",".join(chosen.skills))
+    stacks = [name for name in context.config.stacks if name in chosen.targets]
+    return Changed(stacks, dict.fromkeys(stacks, message), plan, chosen.targets)
+
+
 def _one_stack(
-    context: Context, report: Report, operation: str, stack: str, message: str | None = None
+    context: Context,
+    report: Report,
+    operation: str,
+    stack: str,
+    message: str | None = None,
+    targets: list[str] | None = None,
 ) -> engine.Outcome | None:
     context.say(f"$ pulumi {operation} --stack {stack}")
     try:
         opened = engine.open_stack(context.project, stack, registry_password=context.registry_password)
-        outcome = engine.run(opened, operation, context.say, message=message, refresh=context.refresh)
+        outcome = engine.run(opened, operation, context.say, message=message, refresh=context.refresh, targets=targets)
     except engine.EngineError as exc:
         report.step(operation, FAILED, error=str(exc), stack=stack)
         return None
@@ -255,7 +294,7 @@ def preview(context: Context, summary: Path | None) -> Report:
         out = Path(folder) / "manifests"
         if not report.step("render", _skillship(context, "render", "--stack", report.stack, "--out", str(out))):
             return report
-    found = _changed(context, report, "preview")
+    found = _some_skills(context, report, "preview") if context.skills else _changed(context, report, "preview")
     if found is None:
         return report
     stacks = found.stacks
@@ -307,7 +346,7 @@ def deploy(context: Context) -> Report:
         )
     if not _validate(context, report):
         return report
-    found = _changed(context, report, "deploy")
+    found = _some_skills(context, report, "deploy") if context.skills else _changed(context, report, "deploy")
     if found is not None and _engine(context, report, "up", found.stacks, found) is not None:
         _gate(context, report)
     return report
@@ -396,6 +435,7 @@ def context_from_env(
     *,
     every_stack: bool = False,
     refresh: bool = False,
+    skills: tuple[str, ...] = (),
 ) -> Context:
     """The stack's settings from its file, and the pipeline's secrets from the environment (the CI's
     secret store puts them there): never from a file of the repository."""
@@ -408,4 +448,5 @@ def context_from_env(
         parallel=parallel,
         every_stack=every_stack,
         refresh=refresh,
+        skills=skills,
     )

@@ -12,20 +12,9 @@ WORKSPACE_TYPE = "skillship:index:Workspace"
 
 
 def without_skills(resources: list[dict[str, Any]], skills: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
-    """The state's resources without those of `skills`, and the URNs dropped: each skill's
-    Kubernetes objects (by their skill label), the Skillship components of its workloads (SkillJob,
-    SkillDaemon, SkillImage: named after the workload, as its objects' action label is), and
-    everything below those. What is kept no longer depends on what was dropped."""
-    labels = {skill_name(skill) for skill in skills}
-    dropped = {r["urn"] for r in resources if _label(r, LABEL_SKILL) in labels}
-    actions = {_label(r, LABEL_ACTION) for r in resources if r["urn"] in dropped} - {None}
-    for resource in resources:
-        kind, name = resource.get("type", ""), resource["urn"].rsplit("::", 1)[-1]
-        if kind.startswith(COMPONENT_PREFIX) and kind != WORKSPACE_TYPE and name.partition("-")[2] in actions:
-            dropped.add(resource["urn"])
-    for resource in resources:  # a state lists parents before their children
-        if resource.get("parent") in dropped:
-            dropped.add(resource["urn"])
+    """The state's resources without those of `skills` (skill_resources), and the URNs dropped.
+    What is kept no longer depends on what was dropped."""
+    dropped = skill_resources(resources, skills)
     kept = []
     for resource in resources:
         if resource["urn"] in dropped:
@@ -38,6 +27,23 @@ def without_skills(resources: list[dict[str, Any]], skills: set[str]) -> tuple[l
             }
         kept.append(resource)
     return kept, dropped
+
+
+def skill_resources(resources: list[dict[str, Any]], skills: set[str]) -> set[str]:
+    """The URNs of everything of `skills` in a state: each skill's Kubernetes objects (by their skill
+    label), the Skillship components of its workloads (SkillJob, SkillDaemon, SkillImage: named
+    after the workload, as its objects' action label is), and everything below those."""
+    labels = {skill_name(skill) for skill in skills}
+    dropped = {r["urn"] for r in resources if _label(r, LABEL_SKILL) in labels}
+    actions = {_label(r, LABEL_ACTION) for r in resources if r["urn"] in dropped} - {None}
+    for resource in resources:
+        kind, name = resource.get("type", ""), resource["urn"].rsplit("::", 1)[-1]
+        if kind.startswith(COMPONENT_PREFIX) and kind != WORKSPACE_TYPE and name.partition("-")[2] in actions:
+            dropped.add(resource["urn"])
+    for resource in resources:  # a state lists parents before their children
+        if resource.get("parent") in dropped:
+            dropped.add(resource["urn"])
+    return dropped
 
 
 def _label(resource: dict[str, Any], key: str) -> str | None:

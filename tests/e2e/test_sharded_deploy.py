@@ -3,7 +3,7 @@ control plane and fake node: the base stack and its shards, in parallel; every o
 exactly one stack; `skillship status` seeing the shards as one deployment; then more shards, so
 skills move between stacks without a task running again; one changed skill, which only its shard
 deploys; an unchanged environment, which starts no engine, and `--all`, which runs every stack;
-and the shards destroyed before the base.
+one skill alone (`--skill`); and the shards destroyed before the base.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from kubernetes import client
 from bench.engine import project
 from harness.stacks import Stack, make_stack
 from skillship.checks.names import skill_name
+from skillship.compose import plan_stack
+from skillship.plan.neighbours import wired_skills
+from skillship.stack.stackfiles import load_stack
 from tests.e2e.observe import cluster_objects, job_uids, recorded_objects
 from tests.support.jsondocs import check_document
 
@@ -93,11 +96,9 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     seen["jobs_after"] = job_uids(kube, NAMESPACE)
     seen["outputs_after"] = {name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()}
 
-    # One job's code changes: only the shard that deploys it runs the engine.
-    shards_now = {row["stack"]: row["skills"] for row in seen["shards_after"]["stacks"]}
-    seen["changed_stack"], skill = next(
-        (name, skill) for name, skills in shards_now.items() for skill in skills if skill.startswith("job-")
-    )
+    # One job's code changes: only the shard that deploys it runs the engine. (Its shard has another
+    # job apart from it: --skill below changes both.)
+    seen["changed_stack"], skill, seen["left_behind"] = _two_jobs_apart(root, seen["shards_after"])
     for main in (root / "skills" / skill / "actions").glob("*/main.py"):
         main.write_text(main.read_text() + "\n# changed\n")
     seen["one_change"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
@@ -118,10 +119,38 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
         core.list_namespaced_service_account(NAMESPACE, field_selector=f"metadata.name={account}").items
     )
 
+    # One skill alone (--skill), beside a changed job of the same shard apart from it: only the
+    # first is deployed; the next full deploy deploys the other, and skips every other stack.
+    for changed_skill in (skill, seen["left_behind"]):
+        for main in (root / "skills" / changed_skill / "actions").glob("*/main.py"):
+            main.write_text(main.read_text() + "\n# changed again\n")
+    seen["one_skill"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300", "--skill", skill)
+    seen["after_one_skill"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
+
     # Destroyed as docs/scale.md says: the shards, then the base (which holds the namespace).
     seen["destroyed"] = {name: stacks[name].destroy() for name in (f"{ENV}.1", f"{ENV}.2", f"{ENV}.3", ENV)}
     seen["left"] = cluster_objects(kube, ENV)
     return seen
+
+
+def _two_jobs_apart(root: Path, shards: dict) -> tuple[str, str, str]:
+    """A shard and two of its jobs, the second neither wired to the first nor after it in a chain
+    (so no dependent of it, which `--skill` would deploy too)."""
+    for row in shards["stacks"]:
+        if row["shard"] is None:
+            continue
+        plan = plan_stack(root, load_stack(root, row["stack"]).settings, project_dir=root)
+        after = {task.skill: {key.split("/")[0] for key in task.after} for task in plan.tasks}
+        jobs = sorted(s for s in row["skills"] if s.startswith("job-"))
+        for job in jobs:
+            dependents, grown = set(), True
+            while grown:
+                found = {s for s, before in after.items() if before & ({job} | dependents)} - dependents
+                grown, dependents = bool(found), dependents | found
+            apart = [other for other in jobs if other not in {job, *wired_skills(plan, job), *dependents}]
+            if apart:
+                return row["stack"], job, apart[0]
+    raise AssertionError("no shard has two jobs apart: pick another workspace size")
 
 
 def _ups(report: dict) -> dict[str, dict]:
@@ -234,6 +263,25 @@ def test_skipping_misses_a_change_by_hand_which_all_with_refresh_puts_back(shard
     assert changes == {name: ({"create": 1} if name == sharded["changed_stack"] else {}) for name in ups}, changes
     assert sharded["back_after_all"]
     assert not [s for s in report["steps"] if s["step"] == "release moved skills"]
+
+
+def test_one_skill_alone_runs_its_shard_narrowed_and_the_next_deploy_finds_nothing(sharded):
+    report = sharded["one_skill"]
+    assert report["exitCode"] == 0, report["log"][-4000:]
+    changed = sharded["changed_stack"]
+    [selection] = [s for s in report["steps"] if s["step"] == "select skills"]
+    assert selection["stacks"] == [changed]
+    ups = _ups(report)
+    assert list(ups) == [changed], ups
+    # Its Job replaced, not the other changed job's: the engine counts what it left as "same".
+    assert {op: n for op, n in ups[changed]["changes"].items() if op != "same"} == {"replace": 1}
+    after = _ups(sharded["after_one_skill"])
+    assert after[changed]["reason"] == "its last update deployed some skills only (--skill)", after[changed]
+    # Now the job left behind, and nothing more of the skill deployed alone (one Job replaced, not two).
+    assert sharded["after_one_skill"]["exitCode"] == 0, sharded["after_one_skill"]["log"][-4000:]
+    left = {op: n for op, n in after[changed]["changes"].items() if op != "same"}
+    assert left == {"replace": 1}, left
+    assert all(step.get("skipped") for name, step in after.items() if name != changed), after
 
 
 def test_destroying_the_shards_then_the_base_leaves_nothing(sharded):
