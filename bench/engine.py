@@ -90,6 +90,19 @@ def engine_bin(scratch: Path) -> Path:
     return engine_bin_folder(Path(done.stdout.strip().splitlines()[-1]), scratch)
 
 
+def fake_node_cluster(base: Path, running: ExitStack) -> Cluster:
+    """The e2e suite's control plane, Istio's CRDs and its fake node, stopped when `running` ends."""
+    from kubernetes import client, config
+
+    cluster = Cluster(base / "cluster", engine_bin(base))
+    running.callback(cluster.stop)
+    cluster.start()
+    cluster.install_istio_crds()
+    api = client.CoreV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
+    running.enter_context(FakeNode(api, tls=(cluster.pki["kubelet.crt"], cluster.pki["kubelet.key"])))
+    return cluster
+
+
 def project(base: Path, skills: int, stacks: dict[str, str], *, agents: bool = True, plain: bool = False) -> Path:
     """A project as `skillship init` lays it out, over a generated workspace (without its agents
     when `agents` is false), with one stack file per variant (each its own namespace); `plain`:
@@ -292,17 +305,10 @@ def main() -> None:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
-    from kubernetes import client, config
-
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="skillship-bench-engine-") as folder, ExitStack() as running:
         base = Path(folder)
-        cluster = Cluster(base / "cluster", engine_bin(base))
-        running.callback(cluster.stop)
-        cluster.start()
-        cluster.install_istio_crds()
-        api = client.CoreV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
-        running.enter_context(FakeNode(api, tls=(cluster.pki["kubelet.crt"], cluster.pki["kubelet.key"])))
+        cluster = fake_node_cluster(base, running)
         for index, skills in enumerate(sizes):
             order = variants if index % 2 == 0 else list(reversed(variants))
             names = {variant: f"bench-{skills}-{variant}" for variant in order}  # stack and namespace

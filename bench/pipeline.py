@@ -1,7 +1,7 @@
 """Deploys as the pipeline runs them (#41): `skillship-pipeline deploy`, the real engine and provider
 against the e2e suite's control plane and fake node, timed as a CI job feels them.
 
-    python -m bench.pipeline [--skills 1000] [--shards 16] [--pairs 2] [--json FILE]
+    python -m bench.pipeline [--skills 1000] [--shards 16] [--parallel 4] [--pairs 2] [--json FILE]
 
 Two projects from the same generator (bench/generate.py, one seed, so the small one's skills are
 the big one's first): an environment of SKILLS skills in SHARDS shards, and one stack of about
@@ -12,6 +12,9 @@ stage's start to its end, which includes the gate, so to the changed task's resu
 environment unchanged: the stage's time to its "nothing to deploy" line (the engine is never
 started), and to its end (the gate reads every task). Last, `deploy --all` of the unchanged
 environment: what the nightly run costs.
+
+Each stage deploys at most PARALLEL shards at once (`--parallel`): sixteen engines at once overload a
+runner of two cores and the control plane beside them (requests to the API server time out).
 
 Targets (#41): the changed skill deploys within 1.5x its stack-alone time; "nothing to deploy"
 within 5 s. Nothing is destroyed: the cluster goes with the bench's folder.
@@ -31,18 +34,18 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.engine import engine_bin, project
-from harness.cluster import Cluster, FakeNode
+from bench.engine import fake_node_cluster, project
 from harness.stacks import make_stack
 
 NOTHING_TO_DEPLOY = "nothing to deploy"
 STAGE_TIMEOUT = 4 * 3600
 
 
-def stage(root: Path, env: dict[str, str], stack: str, *extra: str) -> dict:
+def stage(root: Path, env: dict[str, str], stack: str, *extra: str, parallel: int = 4) -> dict:
     """`skillship-pipeline deploy --stack STACK`, timed: to its end, and to its "nothing to deploy"
     line if it says one; with the report's engine steps (skipped or not) per stack."""
     command = [sys.executable, "-m", "skillship_pipeline", "deploy", "--stack", stack, "--json", *extra]
+    command += ["--parallel", str(parallel)]
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert child.stdout is not None and child.stderr is not None
@@ -81,20 +84,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skills", type=int, default=1000)
     parser.add_argument("--shards", type=int, default=16)
+    parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--pairs", type=int, default=2)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     alone_size = round(args.skills / args.shards)
-    from kubernetes import client, config
-
     with tempfile.TemporaryDirectory(prefix="skillship-bench-pipeline-") as folder, ExitStack() as running:
         base = Path(folder)
-        cluster = Cluster(base / "cluster", engine_bin(base))
-        running.callback(cluster.stop)
-        cluster.start()
-        cluster.install_istio_crds()
-        api = client.CoreV1Api(config.new_client_from_config(str(cluster.kubeconfig)))
-        running.enter_context(FakeNode(api, tls=(cluster.pki["kubelet.crt"], cluster.pki["kubelet.key"])))
+        cluster = fake_node_cluster(base, running)
 
         big = project(base / "big", args.skills, {"env": "bench-env"})
         stack_file = big / "stacks" / "Pulumi.env.yaml"
@@ -110,8 +107,14 @@ def main() -> None:
         for name in ("env", "alone"):
             (base / f"backend-{name}").mkdir(exist_ok=True)
 
-        seen: dict = {"skills": args.skills, "shards": args.shards, "alone_skills": alone_size, "skill": skill}
-        seen["full_deploy"] = stage(big, envs["env"], "env")
+        seen: dict = {
+            "skills": args.skills,
+            "shards": args.shards,
+            "parallel": args.parallel,
+            "alone_skills": alone_size,
+            "skill": skill,
+        }
+        seen["full_deploy"] = stage(big, envs["env"], "env", parallel=args.parallel)
         seen["alone_deploy"] = stage(alone, envs["alone"], "alone")
         print(json.dumps({k: seen[k] for k in ("full_deploy", "alone_deploy")}), file=sys.stderr, flush=True)
         pairs = []
@@ -120,14 +123,14 @@ def main() -> None:
             pair = {}
             for name, root in order:
                 change(root, skill, index)
-                pair[name] = stage(root, envs[name], name)
+                pair[name] = stage(root, envs[name], name, parallel=args.parallel)
             pairs.append(pair)
             print(json.dumps(pair), file=sys.stderr, flush=True)
         seen["one_change"] = pairs
         ratios = [pair["env"]["seconds"] / pair["alone"]["seconds"] for pair in pairs]
         seen["one_change_ratio"] = round(statistics.median(ratios), 2)
-        seen["unchanged"] = stage(big, envs["env"], "env")
-        seen["nightly_all"] = stage(big, envs["env"], "env", "--all")
+        seen["unchanged"] = stage(big, envs["env"], "env", parallel=args.parallel)
+        seen["nightly_all"] = stage(big, envs["env"], "env", "--all", parallel=args.parallel)
     text = json.dumps(seen, indent=2)
     print(text)
     if args.json:
