@@ -4,12 +4,13 @@ preview  validate --stack, render, `pulumi preview`: what a pull request would c
          nothing changed; the preview is written for the pull request (`summary`)
 deploy   validate --stack, `pulumi up` (which fails, naming the skill, when a task fails), then
          the gate: `skillship status --wait`, whose exit code is the stage's
-
-preview and deploy run the engine only for the stacks whose inputs changed since their last update
-(skillship_pipeline.skipping; `every_stack` runs it for all); the gate checks every task anyway.
 promote  the same for a stack with `promoteFrom`: first, that the source stack ran every image
          this workspace would deploy, from these very contents; then up (which builds nothing)
          and the gate
+
+preview and deploy run the engine only for the stacks whose inputs changed since their last update
+(skillship_pipeline.skipping; `every_stack` runs it for all), or, given skills, for those skills
+alone (skillship_pipeline.selected); the gate checks every task anyway.
 """
 
 from __future__ import annotations
@@ -354,8 +355,8 @@ def deploy(context: Context) -> Report:
 
 def _unchanged_preview(report: Report, stack: str) -> engine.Outcome:
     """What the preview comment says of a stack not previewed: why."""
-    reason = next((s["reason"] for s in report.steps if s.get("stack") == stack and s.get("skipped")), "unchanged")
-    return engine.Outcome(True, f"not previewed: {reason}")
+    skipped = (s["reason"] for s in report.steps if s.get("stack") == stack and s.get("skipped"))
+    return engine.Outcome(True, f"not previewed: {next(skipped, 'it deploys none of the skills asked for')}")
 
 
 def promote(context: Context) -> Report:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skillship_pipeline.engine import Outcome
-from skillship_pipeline.stages import COMMENT_LIMIT, _summary, comment_text
+from skillship_pipeline.stages import COMMENT_LIMIT, Report, _summary, _unchanged_preview, comment_text
 
 
 def _preview(stack: str, lines: int) -> str:
@@ -96,3 +96,14 @@ def test_the_comment_draws_the_skills_a_change_touches_and_what_is_wired_to_them
     assert comment.index("```mermaid") < comment.index("~ kubernetes:batch/v1:Job update")
     assert comment.count("```") % 2 == 0
     assert _change_drawing(context, set()) == (set(), "")
+
+
+def test_a_stack_not_previewed_says_why_in_the_comment():
+    report = Report("preview", "dev")
+    report.step("preview", 0, stack="dev.1", skipped=True, reason="unchanged since update 12 (2026-12-06)")
+    skipped = _summary("dev.1", _unchanged_preview(report, "dev.1"))
+    assert "of stack `dev.1`: no changes" in skipped and "not previewed: unchanged since update 12" in skipped
+    # Under --skill, a stack that deploys none of the skills asked for is left out, and says so.
+    assert "not previewed: it deploys none of the skills asked for" in _summary(
+        "dev.2", _unchanged_preview(report, "dev.2")
+    )
