@@ -46,3 +46,15 @@ def test_an_unknown_stack_is_json_too_with_json(tmp_path):
     assert done.returncode == 2
     report = json.loads(done.stdout)
     assert report["exitCode"] == 2 and "unknown stack 'nowhere'" in report["error"]
+
+
+@pytest.mark.parametrize("stage", ["preview", "deploy"])
+def test_skill_and_all_together_are_a_usage_error_before_any_work(stage, tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pulumi").write_text("#!/bin/sh\nexit 0\n")  # found on PATH; never reached
+    (fake / "pulumi").chmod(0o755)
+    done = _pipeline(stage, "--stack", "dev", "--skill", "hello", "--all", "--json", path=f"{fake}:/usr/bin:/bin")
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout)["error"].startswith("--skill deploys some skills only and --all every stack")
+    assert "validate" not in done.stderr  # refused before the workspace was read
