@@ -65,13 +65,6 @@ class StackDigest:
     def digest(self) -> str:
         return _sha256(_canonical({"version": VERSION, "parts": dict(self.parts)}))
 
-    def changed_parts(self, recorded: Mapping[str, Any] | None) -> list[str]:
-        """The parts that differ from a recorded digest's (every part when there is none)."""
-        old = (recorded or {}).get("parts") or {}
-        if (recorded or {}).get("version") != VERSION:
-            return sorted(self.parts)
-        return sorted(name for name in {*self.parts, *old} if old.get(name) != self.parts.get(name))
-
     def as_output(self) -> dict[str, Any]:
         """The stack output `inputs`, and what the pipeline compares."""
         return {"version": VERSION, "digest": self.digest, "parts": dict(self.parts), "skills": dict(self.skills)}
@@ -89,12 +82,13 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
         label = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_SKILL)
         if label:
             by_skill.setdefault(label, []).append(obj)
+    mappings = stack_config_mappings(project, settings.pulumi_stack)  # read once: two parts use them
     parts = {
         "objects": _sha256(_canonical(objects)),
-        "settings": _sha256(_canonical(_settings_files(config, registry_password is not None))),
+        "settings": _sha256(_canonical(_settings_files(mappings, registry_password is not None))),
         "program": _sha256(_canonical(_program(project, config))),
         "packages": _packages_digest(),
-        "cluster": _sha256(_canonical(_cluster(config))),
+        "cluster": _sha256(_canonical(_cluster(config, mappings))),
     }
     if registry_password is not None:
         parts["password"] = _password_part(registry_password, settings.stack)
@@ -138,11 +132,10 @@ def _sorted_objects(plan: DeploymentPlan) -> list[dict[str, Any]]:
     return sorted(stack_objects(plan), key=key)
 
 
-def _settings_files(config: StackConfig, password_given: bool) -> dict[str, Any]:
+def _settings_files(mappings: dict[str, dict[str, Any]], password_given: bool) -> dict[str, Any]:
     """The settings files as parsed: their comments and layout are not inputs. The registry password
     the pipeline sets for a run is left out when given (it is its own part): the pipeline writes it
     into the file, with a new ciphertext, on every run."""
-    mappings = stack_config_mappings(config.project_dir, config.settings.pulumi_stack)
     if password_given:
         mappings = {
             name: {key: value for key, value in mapping.items() if key != REGISTRY_PASSWORD_KEY}
@@ -229,13 +222,12 @@ def _package_files(folder: Path) -> Iterator[Path]:
                 yield Path(parent) / name
 
 
-def _cluster(config: StackConfig) -> dict[str, Any]:
+def _cluster(config: StackConfig, mappings: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The context the stack deploys to and that context's API server, from the kubeconfig a
     `pulumi up` here would read (KUBECONFIG's files, first one first, or ~/.kube/config). Not the
     credentials: a CI that writes a fresh token for each run deploys to the same cluster."""
     if config.settings.renders:
         return {"target": "render"}
-    mappings = stack_config_mappings(config.project_dir, config.settings.pulumi_stack)
     explicit = next((m["kubernetes:kubeconfig"] for m in mappings.values() if "kubernetes:kubeconfig" in m), None)
     if isinstance(explicit, str) and Path(explicit).expanduser().is_file():
         paths = [Path(explicit).expanduser()]
