@@ -72,6 +72,25 @@ def plan_stack(
     return plan
 
 
+def checked_plan(
+    workspace: Workspace,
+    diagnostics: Diagnostics,
+    settings: StackSettings,
+    *,
+    project_dir: Path,
+    secret_properties: Mapping[str, Collection[str]] | None = None,
+) -> DeploymentPlan | None:
+    """`skillship validate --stack`'s second half, for a workspace that validated: the stack's plan,
+    its warnings added to `diagnostics`; or None, with why it cannot be planned added instead."""
+    try:
+        plan = plan_workspace(workspace, settings, project_dir=project_dir, secret_properties=secret_properties)
+    except PlanError as exc:
+        diagnostics.extend(exc.diagnostics)
+        return None
+    diagnostics.extend(plan.warnings)
+    return plan
+
+
 def plan_workspace(
     workspace: Workspace,
     settings: StackSettings,

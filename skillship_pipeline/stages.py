@@ -20,13 +20,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skillship.checks.validation import load_workspace
-from skillship.compose import InvalidStack, InvalidWorkspace, plan_stack, plan_workspace
+from skillship.checks.validation import load_workspace, validation_summary
+from skillship.compose import checked_plan, plan_workspace
 from skillship.output.graph import render_graph, workspace_graph
 from skillship.plan import DeploymentPlan, PlanError
 from skillship.plan.promotion import image_sources, merged_images, refusals
@@ -37,6 +37,7 @@ from skillship_pipeline import engine, selected, sharded, skipping
 
 OK, FAILED, USAGE = 0, 1, 2
 IMAGE_TYPE = "docker-build:index:Image"
+HISTORY_READERS = 8  # `pulumi stack history` calls at once: each is a CLI start, mostly waiting on the backend
 ENGINE_OPERATION = {"preview": "preview", "deploy": "up"}  # a skipped stack's step is named as a run one's
 
 
@@ -97,8 +98,26 @@ def _skillship(context: Context, *args: str) -> int:
     return done.returncode
 
 
-def _validate(context: Context, report: Report) -> bool:
-    return report.step("validate", _skillship(context, "validate", "--stack", context.config.settings.pulumi_stack))
+def _validate(context: Context, report: Report) -> DeploymentPlan | None:
+    """The checks of `skillship validate --stack`, in this process, its lines in the CI log; the
+    plan they make is the one the stage compares, selects and releases from. A thousand skills take
+    a second or two to read and plan: the pipeline does it once, not once per command."""
+    settings = context.config.settings
+    context.say(f"validate --stack {settings.pulumi_stack} (the checks of `skillship validate --stack`)")
+    workspace, diagnostics = load_workspace(context.project / settings.workspace_dir)
+    plan = None
+    if diagnostics.ok:
+        plan = checked_plan(
+            workspace,
+            diagnostics,
+            settings,
+            project_dir=context.project,
+            secret_properties=context.config.secret_properties,
+        )
+    for item in diagnostics.items:
+        context.say(item.render())
+    context.say(validation_summary(len(workspace.skills), len(workspace.agents), diagnostics))
+    return plan if report.step("validate", OK if diagnostics.ok else FAILED) else None
 
 
 @dataclass(frozen=True)
@@ -113,14 +132,13 @@ class Changed:
 
 
 def _engine(
-    context: Context, report: Report, operation: str, stacks: list[str], changed: Changed | None = None
+    context: Context, report: Report, operation: str, changed: Changed
 ) -> list[tuple[str, engine.Outcome]] | None:
-    """`preview` or `up` of `stacks`, some or all of the stage's Pulumi stacks: for a sharded
-    environment its base stack first, then its shards at once (docs/scale.md, Shards). Each stack's
-    outcome; None when any failed. `changed` gives the updates' messages (skipping.update_message)
-    and the plan, when the stage compared inputs."""
-    messages = changed.messages if changed is not None else {}
-    targets = changed.targets if changed is not None else {}
+    """`preview` or `up` of `changed.stacks`, some or all of the stage's Pulumi stacks: for a sharded
+    environment its base stack first, then its shards at once (docs/scale.md, Shards), each with its
+    update's message (skipping.update_message) and targets, if any. Each stack's outcome; None when
+    any failed."""
+    stacks, messages, targets = changed.stacks, changed.messages, changed.targets
     every = context.config.stacks
     outcomes: list[tuple[str, engine.Outcome]] = []
     if every[0] in stacks:
@@ -133,7 +151,7 @@ def _engine(
         return outcomes
     # Skills that moved shard are not deployed alone (their new shard holds none of their resources).
     moving = operation == "up" and not targets
-    if moving and not _release_moved_skills(context, report, shards, changed.plan if changed else None):
+    if moving and not _release_moved_skills(context, report, shards, changed.plan):
         return None
     ran = sharded.run_all(
         context.project,
@@ -151,29 +169,34 @@ def _engine(
     return [*outcomes, *ran] if ok else None
 
 
-def _changed(context: Context, report: Report, stage: str) -> Changed | None:
+def _histories(context: Context, pool: ThreadPoolExecutor) -> list[Future[dict[str, Any] | None]]:
+    """Each stack's newest history entry, read (by the `pulumi` CLI, one call per stack) while the
+    stage validates and plans the workspace; none is read when the stage runs every stack anyway."""
+    if context.every_stack or context.skills:
+        return []
+    return [pool.submit(engine.last_update, context.project, name) for name in context.config.stacks]
+
+
+def _changed(
+    context: Context, report: Report, stage: str, plan: DeploymentPlan, asked: list[Future[dict[str, Any] | None]]
+) -> Changed | None:
     """The stage's stacks whose inputs changed (all of them with --all), one line each on why, and
-    the update message of each; None when the stack cannot be planned (validate said why)."""
+    the update message of each; None when a stack's digest cannot be made (its file is unreadable)."""
     every = context.config.stacks
     engine.find_as_the_program(context.project)
-    with ThreadPoolExecutor(max_workers=min(8, len(every))) as pool:
-        # Each stack's history is read while the workspace is planned and digested: both take a second
-        # or so at a thousand skills, and the history is the `pulumi` CLI's time, not this process's.
-        asked = [] if context.every_stack else [pool.submit(engine.last_update, context.project, n) for n in every]
-        try:
-            plan = _plan(context)
-            digests = [
-                stack_digest(
-                    context.config if name == every[0] else load_stack(context.project, name),
-                    plan,
-                    registry_password=context.registry_password,
-                )
-                for name in every
-            ]
-        except (InvalidWorkspace, InvalidStack, StackFileError) as exc:
-            report.step("compare inputs", FAILED, error=str(exc))
-            return None
-        history = [future.result() for future in asked]
+    try:
+        digests = [
+            stack_digest(
+                context.config if name == every[0] else load_stack(context.project, name),
+                plan,
+                registry_password=context.registry_password,
+            )
+            for name in every
+        ]
+    except StackFileError as exc:
+        report.step("compare inputs", FAILED, error=str(exc))
+        return None
+    history = [future.result() for future in asked]
     messages = {d.stack: skipping.update_message(stage, d) for d in digests}
     if context.every_stack:
         context.say(f"--all: {len(every)} stack(s), changed or not")
@@ -193,13 +216,12 @@ def _changed(context: Context, report: Report, stage: str) -> Changed | None:
     return Changed(changed, messages, plan)
 
 
-def _some_skills(context: Context, report: Report, stage: str) -> Changed | None:
+def _some_skills(context: Context, report: Report, stage: str, plan: DeploymentPlan) -> Changed | None:
     """The stacks and resources a stage of `--skill` runs the engine for (skillship_pipeline.selected);
     None, with the report failed, when it is refused."""
     try:
-        plan = _plan(context)
         chosen = selected.select(context.project, context.config, plan, context.skills, context.registry_password)
-    except (InvalidWorkspace, InvalidStack, StackFileError, engine.EngineError) as exc:
+    except (StackFileError, engine.EngineError) as exc:
         report.step("select skills", FAILED, error=str(exc))
         return None
     except selected.Refused as exc:
@@ -242,14 +264,11 @@ def _record(context: Context, report: Report, operation: str, stack: str, outcom
     return report.step(operation, OK, **details)
 
 
-def _release_moved_skills(
-    context: Context, report: Report, shards: list[str], plan: DeploymentPlan | None = None
-) -> bool:
+def _release_moved_skills(context: Context, report: Report, shards: list[str], plan: DeploymentPlan) -> bool:
     """A skill whose shard changed (more shards, an agent regrouped) leaves its former shard's state
     before any shard deploys, and stays in the cluster: the shard it moved to adopts its objects.
     Were it deleted by one stack while another created it, two `up`s at once would race."""
     try:
-        plan = plan or _plan(context)
         existing = engine.stack_names(context.project)
         for name in shards:
             shard = parse_shard_stack(name)
@@ -263,20 +282,9 @@ def _release_moved_skills(
             context.say(f"{name}: {len(moved)} skill(s) moved to other shards: {', '.join(sorted(moved))}")
             dropped = engine.forget(context.project, name, moved)
             report.step("release moved skills", OK, stack=name, skills=sorted(moved), resources=len(dropped))
-    except (InvalidWorkspace, InvalidStack, engine.EngineError) as exc:
+    except engine.EngineError as exc:
         return report.step("release moved skills", FAILED, error=str(exc))
     return True
-
-
-def _plan(context: Context) -> DeploymentPlan:
-    """The stage's stack planned as `pulumi up` will plan it; raises InvalidWorkspace or InvalidStack."""
-    settings = context.config.settings
-    return plan_stack(
-        context.project / settings.workspace_dir,
-        settings,
-        project_dir=context.project,
-        secret_properties=context.config.secret_properties,
-    )
 
 
 def _gate(context: Context, report: Report) -> bool:
@@ -289,17 +297,20 @@ def _gate(context: Context, report: Report) -> bool:
 
 def preview(context: Context, summary: Path | None) -> Report:
     report = Report("preview", context.config.settings.pulumi_stack)
-    if not _validate(context, report):
-        return report
-    with tempfile.TemporaryDirectory(prefix="skillship-render-") as folder:
-        out = Path(folder) / "manifests"
-        if not report.step("render", _skillship(context, "render", "--stack", report.stack, "--out", str(out))):
+    with ThreadPoolExecutor(max_workers=HISTORY_READERS) as pool:
+        asked = _histories(context, pool)
+        plan = _validate(context, report)
+        if plan is None:
             return report
-    found = _some_skills(context, report, "preview") if context.skills else _changed(context, report, "preview")
+        with tempfile.TemporaryDirectory(prefix="skillship-render-") as folder:
+            out = Path(folder) / "manifests"
+            if not report.step("render", _skillship(context, "render", "--stack", report.stack, "--out", str(out))):
+                return report
+        found = _found(context, report, "preview", plan, asked)
     if found is None:
         return report
     stacks = found.stacks
-    outcomes = _engine(context, report, "preview", stacks, found)
+    outcomes = _engine(context, report, "preview", found)
     if outcomes is not None and summary is not None:
         outcomes += [(name, _unchanged_preview(report, name)) for name in context.config.stacks if name not in stacks]
         outcomes.sort(key=lambda item: context.config.stacks.index(item[0]))
@@ -345,12 +356,23 @@ def deploy(context: Context) -> Report:
             "run the promote stage for it",
             USAGE,
         )
-    if not _validate(context, report):
-        return report
-    found = _some_skills(context, report, "deploy") if context.skills else _changed(context, report, "deploy")
-    if found is not None and _engine(context, report, "up", found.stacks, found) is not None:
+    with ThreadPoolExecutor(max_workers=HISTORY_READERS) as pool:
+        asked = _histories(context, pool)
+        plan = _validate(context, report)
+        if plan is None:
+            return report
+        found = _found(context, report, "deploy", plan, asked)
+    if found is not None and _engine(context, report, "up", found) is not None:
         _gate(context, report)
     return report
+
+
+def _found(
+    context: Context, report: Report, stage: str, plan: DeploymentPlan, asked: list[Future[dict[str, Any] | None]]
+) -> Changed | None:
+    return (
+        _some_skills(context, report, stage, plan) if context.skills else _changed(context, report, stage, plan, asked)
+    )
 
 
 def _unchanged_preview(report: Report, stack: str) -> engine.Outcome:
@@ -364,30 +386,28 @@ def promote(context: Context) -> Report:
     source = context.config.settings.promote_from
     if source is None:
         return report.fail(f"stack {report.stack!r} has no promoteFrom: there is nothing to promote it from", USAGE)
-    if not _validate(context, report):
+    plan = _validate(context, report)
+    if plan is None:
         return report
-    refused = _check_promotion(context, source)
+    refused = _check_promotion(context, source, plan)
     if not report.step("check promotion", FAILED if refused else OK, source=source, refused=refused):
         for line in refused:
             context.say(f"error: {line}")
         return report.fail(f"stack {source!r} did not run every image stack {report.stack!r} would deploy")
-    if _engine(context, report, "up", context.config.stacks) is not None:
+    if _engine(context, report, "up", Changed(list(context.config.stacks), {}, plan)) is not None:
         _gate(context, report)
     return report
 
 
-def _check_promotion(context: Context, source: str) -> list[str]:
+def _check_promotion(context: Context, source: str, plan: DeploymentPlan) -> list[str]:
     """Before anything is deployed: what the promoted stack would refuse, action by action."""
     try:
-        plan = _plan(context)
         images = merged_images(
             [
                 engine.outputs_of(context.project, stack).get("images")
                 for stack in image_sources(context.project, source)
             ]
         )
-    except (InvalidWorkspace, InvalidStack) as exc:
-        return [str(exc)]
     except engine.EngineError as exc:
         return [f"the outputs of stack {source!r} cannot be read: {exc}"]
     return refusals(images, [*plan.tasks, *plan.daemons], source=source)

@@ -31,3 +31,12 @@ def validate_workspace(workspace: Workspace, diagnostics: Diagnostics) -> None:
     for agent in workspace.agents:
         check_agent(agent, workspace, diagnostics)
     check_job_loops(workspace, diagnostics)
+
+
+def validation_summary(skill_count: int, agent_count: int, diagnostics: Diagnostics) -> str:
+    """`skillship validate`'s last line, which the pipeline's log repeats: valid or not, and the counts."""
+    summary = f"{skill_count} skill(s), {agent_count} agent(s): "
+    summary += f"{len(diagnostics.errors)} error(s), {len(diagnostics.warnings)} warning(s)"
+    if diagnostics.ok:
+        return f"valid - {summary}"
+    return f"invalid - {summary}; nothing can be deployed until the errors are fixed"

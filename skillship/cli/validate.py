@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from skillship.checks.validation import load_workspace
+from skillship.checks.validation import load_workspace, validation_summary
 from skillship.cli._common import Exit, fail, json_mode, print_json, stderr, stdout, workspace_folder
 from skillship.source.diagnostics import Diagnostics, Severity
 from skillship.source.workspace import AgentSource, SkillSource, Workspace
@@ -49,22 +49,16 @@ def validate(
 def check_stack(loaded: Workspace, stack: str, diagnostics: Diagnostics) -> None:
     """What `render` and `pulumi up` of this stack would refuse, as diagnostics of the stack file."""
     # the stack's settings and the planner, only when a stack is asked about
-    from skillship.compose import plan_workspace
-    from skillship.plan import PlanError
+    from skillship.compose import checked_plan
     from skillship.stack.stackfiles import StackFileError, find_project, load_stack
 
     try:
         config = load_stack(find_project(Path.cwd()), stack)
     except StackFileError as exc:
         fail(str(exc), Exit.USAGE)
-    try:
-        plan = plan_workspace(
-            loaded, config.settings, project_dir=config.project_dir, secret_properties=config.secret_properties
-        )
-    except PlanError as exc:
-        diagnostics.extend(exc.diagnostics)
-        return
-    diagnostics.extend(plan.warnings)
+    checked_plan(
+        loaded, diagnostics, config.settings, project_dir=config.project_dir, secret_properties=config.secret_properties
+    )
 
 
 def report(skills: Sequence[SkillSource], agents: Sequence[AgentSource], diagnostics: Diagnostics) -> dict[str, Any]:
@@ -84,9 +78,5 @@ def print_human(skill_count: int, agent_count: int, diagnostics: Diagnostics) ->
     for item in diagnostics.items:
         colour = "red" if item.severity is Severity.ERROR else "yellow"
         stdout.print(f"[{colour}]{escape(item.render())}[/]")
-    summary = f"{skill_count} skill(s), {agent_count} agent(s): "
-    summary += f"{len(diagnostics.errors)} error(s), {len(diagnostics.warnings)} warning(s)"
-    if diagnostics.ok:
-        stderr.print(f"[green]valid[/] - {summary}")
-    else:
-        stderr.print(f"[bold red]invalid[/] - {summary}; nothing can be deployed until the errors are fixed")
+    verdict, rest = validation_summary(skill_count, agent_count, diagnostics).split(" ", 1)
+    stderr.print(f"[green]{verdict}[/] {rest}" if diagnostics.ok else f"[bold red]{verdict}[/] {rest}")
