@@ -10,6 +10,7 @@ second, which `validate`, `render`, `new` and `init` never need to pay.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,6 +79,19 @@ class Cluster:
                 f"{_root_cause(exc)}"
             ) from None
 
+    def _json(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """The API server's answer as it serialised it, parsed: not the client's models, whose making
+        and unmaking (`_plain`) cost about 3 s for 1,000 Jobs, where parsing the JSON takes 0.2 s."""
+        response = self._call(what, method, *args, _preload_content=False, **kwargs)
+        try:
+            return json.loads(response.data)
+        except ValueError as exc:
+            raise ClusterError(f"{what}: the API server's answer is not JSON ({exc})") from None
+
+    def _items(self, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self._json(what, method, *args, **kwargs).get("items") or []
+        return items
+
     def _plain(self, obj: Any) -> dict[str, Any]:
         plain: dict[str, Any] = self.api.sanitize_for_serialization(obj)
         return plain
@@ -87,43 +101,40 @@ class Cluster:
         return selector if skill is None else f"{selector},{LABEL_SKILL}={skill}"
 
     def jobs(self, skill: str | None = None) -> list[dict[str, Any]]:
-        found = self._call(
+        return self._items(
             f"listing the Jobs of namespace {self.namespace}",
             self.batch.list_namespaced_job,
             self.namespace,
             label_selector=self.stack_selector(skill),
         )
-        return [self._plain(j) for j in found.items]
 
     def cron_jobs(self, skill: str | None = None) -> list[dict[str, Any]]:
-        found = self._call(
+        return self._items(
             f"listing the CronJobs of namespace {self.namespace}",
             self.batch.list_namespaced_cron_job,
             self.namespace,
             label_selector=self.stack_selector(skill),
         )
-        return [self._plain(j) for j in found.items]
 
     def cron_job(self, name: str) -> dict[str, Any]:
-        return self._plain(
-            self._call(
-                f"reading CronJob {self.namespace}/{name}", self.batch.read_namespaced_cron_job, name, self.namespace
-            )
+        found: dict[str, Any] = self._json(
+            f"reading CronJob {self.namespace}/{name}", self.batch.read_namespaced_cron_job, name, self.namespace
         )
+        return found
 
     def job(self, name: str) -> dict[str, Any]:
-        return self._plain(
-            self._call(f"reading Job {self.namespace}/{name}", self.batch.read_namespaced_job, name, self.namespace)
+        found: dict[str, Any] = self._json(
+            f"reading Job {self.namespace}/{name}", self.batch.read_namespaced_job, name, self.namespace
         )
+        return found
 
     def pods(self, selector: str) -> list[dict[str, Any]]:
-        found = self._call(
+        return self._items(
             f"listing pods of namespace {self.namespace}",
             self.core.list_namespaced_pod,
             self.namespace,
             label_selector=selector,
         )
-        return [self._plain(p) for p in found.items]
 
     def config_map_data(self, name: str) -> dict[str, str]:
         found = self._call(
@@ -227,8 +238,6 @@ def connect(stack: StackConfig) -> Cluster:
 
 
 def _api_message(exc: ApiException) -> str:
-    import json
-
     try:
         message = json.loads(exc.body or "{}").get("message")
     except (ValueError, AttributeError):
