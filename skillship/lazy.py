@@ -17,3 +17,14 @@ def lazy_exports(package: str, homes: Mapping[str, str]) -> Callable[[str], Any]
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return load
+
+
+class LazyModule:
+    """A module imported when one of its names is first read: `pulumi.automation` costs the pipeline
+    most of a second to import, which a stage that deploys nothing never needs to pay."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(import_module(self._name), attribute)

@@ -8,6 +8,7 @@ task still ran when the gate's timeout came.
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import json
 import os
 import shutil
@@ -20,14 +21,21 @@ import typer
 
 from skillship.about import installed_version
 from skillship.stack.stackfiles import StackFileError, find_project
+from skillship_pipeline import engine, sharded, stages
 
-try:
-    from skillship_pipeline import engine, sharded, stages
-except ImportError as missing:
-    if missing.name is None or not missing.name.startswith("pulumi"):
-        raise
+
+def _pulumi_installed() -> bool:
+    """Found, not imported: the engine imports `pulumi.automation` when a stage first runs it, and a
+    stage that runs none never pays for it. (Finding a module inside the package imports the package.)"""
+    try:
+        return importlib.util.find_spec("pulumi") is not None
+    except (ImportError, ValueError):  # a broken or blocked install
+        return False
+
+
+if not _pulumi_installed():
     print("error: skillship-pipeline runs Pulumi: install skillship[deploy]", file=sys.stderr)
-    raise SystemExit(2) from None
+    raise SystemExit(2)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n", 1)[0])
 

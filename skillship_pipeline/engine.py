@@ -12,13 +12,17 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pulumi import automation as auto
-
+from skillship.lazy import LazyModule
 from skillship.stack_digest import SOME_SKILLS_ONLY_ENV
 from skillship_pipeline.changes import Step, touched_workloads
 from skillship_pipeline.state import skill_resources, without_skills
+
+if TYPE_CHECKING:
+    from pulumi import automation as auto
+else:  # imported when first used: a stage whose stacks are all unchanged runs no engine
+    auto = LazyModule("pulumi.automation")
 
 REGISTRY_PASSWORD_KEY = "skillship:registryPassword"
 
