@@ -6,6 +6,8 @@ The digest is made of parts, each named, so a deploy can say which part moved:
 
 objects    every object the stack declares, as `render` shows it: images by content tag (so every
            file of a build context), messages, labels, the Istio handling; a shard's share only
+share      the names of the skills the stack deploys: when it has not moved, no skill left the
+           stack, and the pipeline has none to release from its state (skillship_pipeline.stages)
 settings   the stack's settings files as parsed (its own, and for a shard its environment's),
            other packages' keys (`kubernetes:context`) and secrets' ciphertext included
 password   the registry password the pipeline sets for the run, through scrypt (a digest in a
@@ -76,7 +78,8 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
     and the pipeline (which plans the environment once) digest the same objects."""
     settings = config.settings
     project = config.project_dir
-    objects = _sorted_objects(share_of(plan, config))
+    share = share_of(plan, config)
+    objects = _sorted_objects(share)
     by_skill: dict[str, list[dict[str, Any]]] = {}
     for obj in objects:
         label = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_SKILL)
@@ -85,6 +88,7 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
     mappings = stack_config_mappings(project, settings.pulumi_stack)  # read once: two parts use them
     parts = {
         "objects": _sha256(_canonical(objects)),
+        "share": _sha256(_canonical(sorted({w.skill for w in (*share.tasks, *share.daemons)}))),
         "settings": _sha256(_canonical(_settings_files(mappings, registry_password is not None))),
         "program": _sha256(_canonical(_program(project, config))),
         "packages": _packages_digest(),

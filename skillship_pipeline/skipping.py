@@ -33,6 +33,22 @@ class Verdict:
     reason: str  # one line's end: why it deploys, or since when it is unchanged
 
 
+def recorded_parts(last: Mapping[str, Any] | None) -> dict[str, str]:
+    """The parts (their first PART_PREFIX characters) an update's message recorded, if it recorded
+    them in this version's way; nothing otherwise."""
+    if not last or last.get("kind") != "update" or last.get("result") != "succeeded":
+        return {}
+    found = _RECORDED.search(str(last.get("message") or ""))
+    if found is None or int(found["version"]) != VERSION:
+        return {}
+    return dict(part.split("=", 1) for part in found["parts"].split())
+
+
+def same_part(digest: StackDigest, last: Mapping[str, Any] | None, part: str) -> bool:
+    """Whether `part` of `digest` is the one the stack's last update recorded."""
+    return recorded_parts(last).get(part) == digest.parts[part][:PART_PREFIX]
+
+
 def verdict(digest: StackDigest, last: Mapping[str, Any] | None) -> Verdict:
     """Skip `digest.stack` only when its last operation was an update that succeeded with these
     very inputs. `last` is the newest entry of its history (None: no history)."""
@@ -54,7 +70,7 @@ def verdict(digest: StackDigest, last: Mapping[str, Any] | None) -> Verdict:
         return Verdict(stack, False, f"{update} recorded its inputs in an older way")
     if found["digest"] == digest.digest:
         return Verdict(stack, True, f"unchanged since {update}{_when(last)}")
-    recorded = dict(part.split("=", 1) for part in found["parts"].split())
+    recorded = recorded_parts(last)
     moved = [name for name, value in sorted(digest.parts.items()) if recorded.get(name) != value[:PART_PREFIX]]
     return Verdict(stack, False, f"{', '.join(moved) or 'inputs'} changed since {update}")
 

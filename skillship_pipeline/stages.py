@@ -129,6 +129,8 @@ class Changed:
     messages: Mapping[str, str]
     plan: DeploymentPlan
     targets: Mapping[str, list[str]] = field(default_factory=dict)
+    # Stacks whose skills are those of their last update (the digest's `share`): none left them.
+    same_share: frozenset[str] = frozenset()
 
 
 def _engine(
@@ -150,8 +152,8 @@ def _engine(
     if not shards:
         return outcomes
     # Skills that moved shard are not deployed alone (their new shard holds none of their resources).
-    moving = operation == "up" and not targets
-    if moving and not _release_moved_skills(context, report, shards, changed.plan):
+    moving = [name for name in shards if name not in changed.same_share] if operation == "up" and not targets else []
+    if moving and not _release_moved_skills(context, report, moving, changed.plan):
         return None
     ran = sharded.run_all(
         context.project,
@@ -202,6 +204,9 @@ def _changed(
         context.say(f"--all: {len(every)} stack(s), changed or not")
         return Changed(every, messages, plan)
     changed = []
+    same_share = frozenset(
+        d.stack for d, last in zip(digests, history, strict=True) if skipping.same_part(d, last, "share")
+    )
     for digest, last in zip(digests, history, strict=True):
         found = skipping.verdict(digest, last)
         if found.skip:
@@ -213,7 +218,7 @@ def _changed(
             changed.append(found.stack)
     if not changed:
         context.say(f"nothing to {stage}: no stack's inputs changed since its last update (--all runs them all)")
-    return Changed(changed, messages, plan)
+    return Changed(changed, messages, plan, same_share=same_share)
 
 
 def _some_skills(context: Context, report: Report, stage: str, plan: DeploymentPlan) -> Changed | None:
@@ -267,7 +272,8 @@ def _record(context: Context, report: Report, operation: str, stack: str, outcom
 def _release_moved_skills(context: Context, report: Report, shards: list[str], plan: DeploymentPlan) -> bool:
     """A skill whose shard changed (more shards, an agent regrouped) leaves its former shard's state
     before any shard deploys, and stays in the cluster: the shard it moved to adopts its objects.
-    Were it deleted by one stack while another created it, two `up`s at once would race."""
+    Were it deleted by one stack while another created it, two `up`s at once would race. `shards` are
+    the ones to look in: those whose skills are not known to be their last update's (Changed.same_share)."""
     try:
         existing = engine.stack_names(context.project)
         for name in shards:

@@ -19,7 +19,7 @@ from skillship import stack_digest as digests
 from skillship.compose import plan_stack
 from skillship.stack.stackfiles import load_stack
 from skillship.stack_digest import StackDigest, stack_digest
-from skillship_pipeline.skipping import update_message, verdict
+from skillship_pipeline.skipping import same_part, update_message, verdict
 
 CIPHER = {"secure": "v1:AAAABBBBCCCC"}  # a secure value as Pulumi writes one; never decrypted here
 
@@ -127,6 +127,7 @@ CHANGES = {
         _edit_stack("skillship:secrets", {"hello": {"api.token": CIPHER}}),
         {"settings", "objects"},
     ),
+    "the skills it deploys": (_edit_stack("skillship:skills", ["hello"]), {"settings", "objects", "share"}),
     "another package's setting": (_edit_stack("kubernetes:namespace", "elsewhere"), {"settings"}),
     "the kubeconfig context": (_edit_stack("kubernetes:context", "other"), {"settings", "cluster"}),
     "that context's API server": (_server, {"cluster"}),
@@ -285,3 +286,17 @@ def test_the_update_message_says_each_part_short_and_the_digest_whole(project):
     assert digest.digest in message and message.startswith("skillship-pipeline deploy: ")
     assert all(f"{name}={value[:16]} " in message + " " for name, value in digest.parts.items())
     assert sys.getsizeof(message) < 1024
+
+
+def test_a_stack_whose_skills_are_its_last_updates_has_none_to_release(project):
+    """The pipeline releases from a shard's state only skills that left it: it asks the backend
+    which only when the stack's `share` moved, or no update of this version recorded it."""
+    digest = _digest(project)
+    recorded = {**ENTRY, "message": update_message("deploy", digest)}
+    _append("skills/hello/actions/hello/main.py", "\n# changed\n")(project)
+    changed_code = _digest(project)
+    assert same_part(changed_code, recorded, "share") and not same_part(changed_code, recorded, "objects")
+    _edit_stack("skillship:skills", ["hello"])(project)
+    assert not same_part(_digest(project), recorded, "share")
+    for entry in (None, {**recorded, "result": "failed"}, {**recorded, "message": "by hand"}):
+        assert not same_part(changed_code, entry, "share"), entry
