@@ -59,6 +59,35 @@ def test_rendered_manifests_match_the_golden_files(tmp_path, stack):
     assert files(tmp_path / stack) == files(golden)
 
 
+def _templates(obj: dict) -> list[dict]:
+    """The pod (or Job) templates inside an object, at any depth."""
+    found = []
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            found += ([value] if key in ("template", "jobTemplate") else []) + _templates(value)
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_every_object_tells_the_provider_how_to_apply_and_delete_it_and_no_template_does(tmp_path, stack):
+    """Skillship's apply takes its fields back from any other manager (a hand edit, the shard a
+    moved skill left), and its deletes wait for no pass of the garbage collector; on a template
+    the annotations would themselves be a change, and re-run a Job."""
+    assert render(REPO, stack, tmp_path / stack).exit_code == 0
+    objects = [yaml.safe_load(text) for text in files(tmp_path / stack).values()]
+    kinds = {obj["kind"] for obj in objects}
+    assert {"Job", "Deployment", "ServiceAccount", "NetworkPolicy", "Namespace"} <= kinds, kinds
+    assert sum(len(_templates(obj)) for obj in objects) >= 2  # a Job's and a Deployment's at least
+    for obj in objects:
+        annotations = obj["metadata"]["annotations"]
+        assert annotations["pulumi.com/patchForce"] == "true", obj["metadata"]["name"]
+        assert annotations["pulumi.com/deletionPropagationPolicy"] == "background", obj["metadata"]["name"]
+        for template in _templates(obj):
+            assert not any(
+                key.startswith("pulumi.com/") for key in (template.get("metadata") or {}).get("annotations", {})
+            )
+
+
 def test_rendering_twice_gives_identical_files(tmp_path):
     assert render(REPO, "dev", tmp_path / "a").exit_code == 0
     assert render(REPO, "dev", tmp_path / "b").exit_code == 0

@@ -13,7 +13,7 @@ from skillship.manifests.identity import message_config_map, pull_secret, secret
 from skillship.manifests.job import build_job
 from skillship.manifests.labels import stack_labels
 from skillship.manifests.network import deny_ingress
-from skillship.manifests.objects import KubeObject
+from skillship.manifests.objects import KubeObject, provider_annotated
 from skillship.manifests.pod import ImageRef
 from skillship.plan import DaemonPlan, DeploymentPlan, TaskPlan, Workload
 from skillship.stack.settings import IstioMode, StackSettings
@@ -27,7 +27,12 @@ def _named(suffix: str) -> Any:
 
 
 class _NamedObjects:
-    """Objects held in `_named` fields, dependencies first."""
+    """Objects held in `_named` fields, dependencies first, each with objects.PROVIDER_ANNOTATIONS."""
+
+    def __post_init__(self) -> None:
+        for each in fields(self):  # type: ignore[arg-type]
+            if (obj := getattr(self, each.name)) is not None:
+                object.__setattr__(self, each.name, provider_annotated(obj))  # frozen: set once, here
 
     def named(self) -> list[tuple[str, KubeObject]]:
         """(suffix, object) of every object present, in the fields' order."""
@@ -90,7 +95,7 @@ def namespace_objects(settings: StackSettings) -> list[KubeObject]:
     if settings.shard is not None:
         return []
     shared = (namespace(settings), pull_secret(settings, password=None), istio.peer_authentication(settings))
-    return [o for o in shared if o is not None]
+    return [provider_annotated(o) for o in shared if o is not None]
 
 
 def skill_identity(

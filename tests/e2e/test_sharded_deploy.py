@@ -22,6 +22,7 @@ from bench.engine import project
 from harness.stacks import Stack, make_stack
 from skillship.checks.names import skill_name
 from skillship.compose import plan_stack
+from skillship.manifests.labels import LABEL_SKILL
 from skillship.plan.neighbours import wired_skills
 from skillship.stack.stackfiles import load_stack
 from tests.e2e.observe import cluster_objects, job_uids, recorded_objects
@@ -96,6 +97,16 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     seen["jobs_after"] = job_uids(kube, NAMESPACE)
     seen["outputs_after"] = {name: json.loads(s.cli("stack", "output", "--json").stdout) for name, s in stacks.items()}
 
+    # A daemon that moved changes: its new shard's apply meets the fields that the field manager of
+    # the shard it left still owns, and takes them (pulumi.com/patchForce) rather than fail.
+    apps = client.AppsV1Api(kube)
+    daemon = seen["moved_daemon"] = _moved_daemon(seen["shards"], seen["shards_after"])
+    seen["daemon_version_before"] = _deployment_version(apps, daemon)
+    for main in (root / "skills" / daemon / "actions").glob("*/main.py"):
+        main.write_text(main.read_text() + "\n# changed\n")
+    seen["daemon_change"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
+    seen["daemon_version_after"] = _deployment_version(apps, daemon)
+
     # One job's code changes: only the shard that deploys it runs the engine. (Its shard has another
     # job apart from it: --skill below changes both.)
     seen["changed_stack"], skill, seen["left_behind"] = _two_jobs_apart(root, seen["shards_after"])
@@ -110,6 +121,14 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     # leaves it missing; the scheduled run's `--all --refresh` reads the cluster and puts it back.
     core, account = client.CoreV1Api(kube), skill_name(skill)
     core.delete_namespaced_service_account(account, NAMESPACE)
+    # And a label the program declares, changed by hand on the daemon's Deployment (another field
+    # manager): `--all --refresh` takes it back rather than stop at the conflict.
+    [deployment] = apps.list_namespaced_deployment(
+        NAMESPACE, label_selector=f"{LABEL_SKILL}={skill_name(daemon)}"
+    ).items
+    apps.patch_namespaced_deployment(
+        deployment.metadata.name, NAMESPACE, {"metadata": {"labels": {"app.kubernetes.io/version": "by-hand"}}}
+    )
     seen["again"] = _stage(root, env, "deploy", "--stack", ENV, "--timeout", "300")
     seen["missing_after_skip"] = not core.list_namespaced_service_account(
         NAMESPACE, field_selector=f"metadata.name={account}"
@@ -118,6 +137,7 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     seen["back_after_all"] = bool(
         core.list_namespaced_service_account(NAMESPACE, field_selector=f"metadata.name={account}").items
     )
+    seen["daemon_version_after_all"] = _deployment_version(apps, daemon)
 
     # One skill alone (--skill), beside a changed job of the same shard apart from it: only the
     # first is deployed; the next full deploy deploys the other, and skips every other stack.
@@ -131,6 +151,20 @@ def sharded(engine_bin, cluster, node, kube, tmp_path_factory) -> dict:
     seen["destroyed"] = {name: stacks[name].destroy() for name in (f"{ENV}.1", f"{ENV}.2", f"{ENV}.3", ENV)}
     seen["left"] = cluster_objects(kube, ENV)
     return seen
+
+
+def _moved_daemon(before: dict, after: dict) -> str:
+    """A daemon skill whose shard changed with the shard count."""
+    shard_of = {skill: row["stack"] for row in before["stacks"] for skill in row["skills"]}
+    moved = sorted(s for row in after["stacks"] for s in row["skills"] if shard_of.get(s) not in (None, row["stack"]))
+    daemons = [s for s in moved if s.startswith("daemon-")]  # bench/generate.py's names
+    assert daemons, f"no daemon among the skills that moved ({moved}): pick another workspace size"
+    return daemons[0]
+
+
+def _deployment_version(apps, skill: str) -> str:
+    [deployment] = apps.list_namespaced_deployment(NAMESPACE, label_selector=f"{LABEL_SKILL}={skill_name(skill)}").items
+    return deployment.metadata.labels["app.kubernetes.io/version"]
 
 
 def _two_jobs_apart(root: Path, shards: dict) -> tuple[str, str, str]:
@@ -216,6 +250,15 @@ def test_moved_skills_change_stack_without_running_again(sharded):
     assert deletes == dict.fromkeys(deletes, 0), deletes
 
 
+def test_a_moved_daemon_changes_in_its_new_shard(sharded):
+    report = sharded["daemon_change"]
+    assert report["exitCode"] == 0, report["log"][-4000:]
+    ran = [name for name, step in _ups(report).items() if not step.get("skipped")]
+    assert len(ran) == 1 and _ups(report)[ran[0]]["changes"].get("update", 0) >= 1, _ups(report)
+    assert sharded["daemon_version_after"] != sharded["daemon_version_before"]
+    assert sharded["moved_daemon"] in sharded["outputs_after"][ran[0]]["skills"]
+
+
 def test_one_changed_skill_deploys_its_shard_alone(sharded):
     report = sharded["one_change"]
     assert report["exitCode"] == 0, report["log"][-4000:]
@@ -260,8 +303,15 @@ def test_skipping_misses_a_change_by_hand_which_all_with_refresh_puts_back(shard
     assert set(ups) == {ENV, f"{ENV}.1", f"{ENV}.2", f"{ENV}.3"}
     assert not any(step.get("skipped") for step in ups.values())
     changes = {name: {op: n for op, n in step["changes"].items() if op != "same"} for name, step in ups.items()}
-    assert changes == {name: ({"create": 1} if name == sharded["changed_stack"] else {}) for name in ups}, changes
+    daemon_stack = next(
+        name for name, out in sharded["outputs_after"].items() if sharded["moved_daemon"] in out["skills"]
+    )
+    expected = {name: {} for name in ups}
+    expected[sharded["changed_stack"]]["create"] = 1  # the ServiceAccount
+    expected[daemon_stack]["update"] = 1  # the Deployment's label
+    assert changes == expected, changes
     assert sharded["back_after_all"]
+    assert sharded["daemon_version_after_all"] == sharded["daemon_version_after"]
     assert not [s for s in report["steps"] if s["step"] == "release moved skills"]
 
 
