@@ -80,14 +80,17 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
     project = config.project_dir
     share = share_of(plan, config)
     objects = _sorted_objects(share)
-    by_skill: dict[str, list[dict[str, Any]]] = {}
-    for obj in objects:
+    # Each object encoded once, for the whole and for its skill's digest: a list's canonical JSON is
+    # its items' joined by commas, so the digests are those of _canonical(objects) and of each list.
+    encoded = [_canonical(obj) for obj in objects]
+    by_skill: dict[str, list[bytes]] = {}
+    for obj, text in zip(objects, encoded, strict=True):
         label = ((obj.get("metadata") or {}).get("labels") or {}).get(LABEL_SKILL)
         if label:
-            by_skill.setdefault(label, []).append(obj)
+            by_skill.setdefault(label, []).append(text)
     mappings = stack_config_mappings(project, settings.pulumi_stack)  # read once: two parts use them
     parts = {
-        "objects": _sha256(_canonical(objects)),
+        "objects": _sha256(_canonical_list(encoded)),
         "share": _sha256(_canonical(sorted({w.skill for w in (*share.tasks, *share.daemons)}))),
         "settings": _sha256(_canonical(_settings_files(mappings, registry_password is not None))),
         "program": _sha256(_canonical(_program(project, config))),
@@ -96,7 +99,7 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
     }
     if registry_password is not None:
         parts["password"] = _password_part(registry_password, settings.stack)
-    skills = {skill: _sha256(_canonical(found))[:SKILL_DIGEST] for skill, found in sorted(by_skill.items())}
+    skills = {skill: _sha256(_canonical_list(found))[:SKILL_DIGEST] for skill, found in sorted(by_skill.items())}
     return StackDigest(settings.pulumi_stack, parts, skills)
 
 
@@ -265,6 +268,11 @@ def _cluster(config: StackConfig, mappings: dict[str, dict[str, Any]]) -> dict[s
 
 def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def _canonical_list(encoded: list[bytes]) -> bytes:
+    """_canonical of a list, from its items' _canonical."""
+    return b"[" + b",".join(encoded) + b"]"
 
 
 def _sha256(data: bytes) -> str:

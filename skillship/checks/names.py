@@ -9,6 +9,7 @@ overwrite of one skill by another is the worst outcome.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -22,6 +23,7 @@ def short_hash(text: str, length: int = _HASH_LEN) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
+@functools.lru_cache(maxsize=8192)  # a thousand skills' objects ask for the same few thousand names
 def k8s_name(*parts: str, max_length: int = MAX_NAME) -> str:
     """A DNS-1123 label (lower case, digits, '-'; at most `max_length`) for the joined parts."""
     original = "-".join(parts)
