@@ -116,7 +116,7 @@ def _validate(context: Context, report: Report) -> DeploymentPlan | None:
         )
     for item in diagnostics.items:
         context.say(item.render())
-    context.say(validation_summary(len(workspace.skills), len(workspace.agents), diagnostics))
+    context.say("".join(validation_summary(len(workspace.skills), len(workspace.agents), diagnostics)))
     return plan if report.step("validate", OK if diagnostics.ok else FAILED) else None
 
 

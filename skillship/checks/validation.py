@@ -33,10 +33,11 @@ def validate_workspace(workspace: Workspace, diagnostics: Diagnostics) -> None:
     check_job_loops(workspace, diagnostics)
 
 
-def validation_summary(skill_count: int, agent_count: int, diagnostics: Diagnostics) -> str:
-    """`skillship validate`'s last line, which the pipeline's log repeats: valid or not, and the counts."""
+def validation_summary(skill_count: int, agent_count: int, diagnostics: Diagnostics) -> tuple[str, str]:
+    """`skillship validate`'s last line, which the pipeline's log repeats, in two parts: the verdict
+    ("valid" or "invalid", which the CLI colours) and the rest, from its " - " on."""
     summary = f"{skill_count} skill(s), {agent_count} agent(s): "
     summary += f"{len(diagnostics.errors)} error(s), {len(diagnostics.warnings)} warning(s)"
     if diagnostics.ok:
-        return f"valid - {summary}"
-    return f"invalid - {summary}; nothing can be deployed until the errors are fixed"
+        return "valid", f" - {summary}"
+    return "invalid", f" - {summary}; nothing can be deployed until the errors are fixed"

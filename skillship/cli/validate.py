@@ -78,5 +78,5 @@ def print_human(skill_count: int, agent_count: int, diagnostics: Diagnostics) ->
     for item in diagnostics.items:
         colour = "red" if item.severity is Severity.ERROR else "yellow"
         stdout.print(f"[{colour}]{escape(item.render())}[/]")
-    verdict, rest = validation_summary(skill_count, agent_count, diagnostics).split(" ", 1)
-    stderr.print(f"[green]{verdict}[/] {rest}" if diagnostics.ok else f"[bold red]{verdict}[/] {rest}")
+    verdict, rest = validation_summary(skill_count, agent_count, diagnostics)
+    stderr.print(f"[{'green' if diagnostics.ok else 'bold red'}]{verdict}[/]{escape(rest)}")
