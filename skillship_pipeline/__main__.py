@@ -172,7 +172,7 @@ def deploy(
     skill: SkillOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Validate, `pulumi up` the stacks whose inputs changed, then gate on `skillship status --wait`."""
+    """Validate, `pulumi up` the stacks whose inputs changed, then gate on their tasks' `skillship status --wait`."""
     context = _context(
         stack, timeout, parallel, json_output=json_output, every_stack=every_stack, refresh=refresh, skills=skill
     )

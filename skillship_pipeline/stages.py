@@ -10,7 +10,7 @@ promote  the same for a stack with `promoteFrom`: first, that the source stack r
 
 preview and deploy run the engine only for the stacks whose inputs changed since their last update
 (skillship_pipeline.skipping; `every_stack` runs it for all), or, given skills, for those skills
-alone (skillship_pipeline.selected); the gate checks every task anyway.
+alone (skillship_pipeline.selected); the gate checks the tasks of the stacks the engine ran.
 """
 
 from __future__ import annotations
@@ -293,12 +293,24 @@ def _release_moved_skills(context: Context, report: Report, shards: list[str], p
     return True
 
 
-def _gate(context: Context, report: Report) -> bool:
-    timeout = str(context.status_timeout)
-    code = _skillship(
-        context, "status", "--stack", context.config.settings.pulumi_stack, "--wait", "--timeout", timeout
-    )
-    return report.step("status", code)
+def _gate(context: Context, report: Report, plan: DeploymentPlan, ran: list[str]) -> bool:
+    """`skillship status --wait` over the tasks of the stacks the engine ran (`ran`): every task of
+    the environment when they are all of its stacks, else the skills of the shards among them. A
+    stack skipped was last updated with these inputs, and that `up` awaited its tasks."""
+    stack = context.config.settings.pulumi_stack
+    every = context.config.stacks
+    command = ["status", "--stack", stack, "--wait", "--timeout", str(context.status_timeout)]
+    if set(every) <= set(ran):
+        return report.step("status", _skillship(context, *command), stacks=list(every))
+    shards = {shard.index for shard in map(parse_shard_stack, ran) if shard is not None}
+    skills = sorted({task.skill for task in plan.tasks if plan.shard_of.get(task.skill) in shards})
+    if not skills:
+        reason = "no stack that runs tasks was deployed"
+        context.say(f"status: {reason}; the tasks were awaited by their stacks' last updates (--all checks them all)")
+        return report.step("status", OK, stacks=[], skipped=True, reason=reason)
+    context.say(f"status: the tasks of {', '.join(name for name in ran if name != every[0])} only")
+    code = _skillship(context, *command, *(arg for skill in skills for arg in ("--skill", skill)))
+    return report.step("status", code, stacks=[name for name in ran if name != every[0]], skills=len(skills))
 
 
 def preview(context: Context, summary: Path | None) -> Report:
@@ -368,8 +380,11 @@ def deploy(context: Context) -> Report:
         if plan is None:
             return report
         found = _found(context, report, "deploy", plan, asked)
-    if found is not None and _engine(context, report, "up", found) is not None:
-        _gate(context, report)
+    if found is None:
+        return report
+    outcomes = _engine(context, report, "up", found)
+    if outcomes is not None:
+        _gate(context, report, plan, [name for name, _ in outcomes])
     return report
 
 
@@ -400,8 +415,9 @@ def promote(context: Context) -> Report:
         for line in refused:
             context.say(f"error: {line}")
         return report.fail(f"stack {source!r} did not run every image stack {report.stack!r} would deploy")
-    if _engine(context, report, "up", Changed(list(context.config.stacks), {}, plan)) is not None:
-        _gate(context, report)
+    outcomes = _engine(context, report, "up", Changed(list(context.config.stacks), {}, plan))
+    if outcomes is not None:
+        _gate(context, report, plan, [name for name, _ in outcomes])
     return report
 
 

@@ -187,6 +187,11 @@ def _two_jobs_apart(root: Path, shards: dict) -> tuple[str, str, str]:
     raise AssertionError("no shard has two jobs apart: pick another workspace size")
 
 
+def _shard_skills(shards: dict, stack: str) -> list[str]:
+    """The skills `skillship shards --json` lists for a stack."""
+    return next(row["skills"] for row in shards["stacks"] if row["stack"] == stack)
+
+
 def _ups(report: dict) -> dict[str, dict]:
     return {step["stack"]: step for step in report["steps"] if step["step"] == "up"}
 
@@ -197,7 +202,9 @@ def test_the_pipeline_deploys_the_base_then_every_shard(sharded):
     ups = _ups(report)
     assert list(ups) == [ENV, f"{ENV}.1", f"{ENV}.2"]
     assert all(step["exitCode"] == 0 for step in ups.values())
-    assert [s["step"] for s in report["steps"]][-1] == "status"  # one gate, over the whole environment
+    gate = report["steps"][-1]
+    assert gate["step"] == "status" and gate["stacks"] == list(ups)  # one gate, over the whole environment
+    assert "--skill" not in report["log"]
     # each shard's log lines carry its name in the CI log
     assert f"[{ENV}.1] " in report["log"] and f"[{ENV}.2] " in report["log"]
 
@@ -273,7 +280,11 @@ def test_one_changed_skill_deploys_its_shard_alone(sharded):
         if name != changed:
             assert step["reason"].startswith("unchanged since its last update ("), (name, step)
             assert f"{name}: unchanged since its last update (" in report["log"]
-    assert [s["step"] for s in report["steps"]][-1] == "status"  # the gate checks every task anyway
+    # The gate checks the tasks of the shard that ran, its jobs', no other's.
+    gate = report["steps"][-1]
+    assert gate["step"] == "status" and gate["exitCode"] == 0 and gate["stacks"] == [changed], gate
+    jobs = [s for s in _shard_skills(sharded["shards_after"], changed) if s.startswith("job-")]
+    assert gate["skills"] == len(jobs) and f"stack {ENV}: {len(jobs)} task(s)" in report["log"]
 
 
 def test_each_update_records_the_digest_its_program_exported(sharded):
@@ -292,7 +303,9 @@ def test_an_unchanged_environment_starts_no_engine(sharded):
     assert all(step["skipped"] and "changes" not in step for step in ups.values()), ups
     assert "nothing to deploy: no stack's inputs changed" in report["log"]
     assert "$ pulumi up" not in report["log"]
-    assert [s["step"] for s in report["steps"]][-1] == "status"
+    gate = report["steps"][-1]
+    assert gate["step"] == "status" and gate["skipped"] and gate["exitCode"] == 0, gate
+    assert "$ skillship status" not in report["log"]
 
 
 def test_skipping_misses_a_change_by_hand_which_all_with_refresh_puts_back(sharded):
