@@ -27,7 +27,7 @@ import hashlib
 import importlib.util
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -72,10 +72,33 @@ class StackDigest:
         return {"version": VERSION, "digest": self.digest, "parts": dict(self.parts), "skills": dict(self.skills)}
 
 
-def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password: str | None) -> StackDigest:
+def stack_digests(
+    configs: Sequence[StackConfig], plan: DeploymentPlan, *, registry_password: str | None
+) -> list[StackDigest]:
+    """The digests of an environment's stacks (its base and its shards) from its plan: the project's
+    files, which every stack of it digests alike, are read once."""
+    programs: dict[tuple[Path, str, str], str] = {}
+
+    def program(config: StackConfig) -> str:
+        key = (config.project_dir, config.settings.workspace_dir, config.settings.output_dir)
+        if key not in programs:
+            programs[key] = _program_part(config.project_dir, config)
+        return programs[key]
+
+    return [stack_digest(config, plan, registry_password=registry_password, program=program) for config in configs]
+
+
+def stack_digest(
+    config: StackConfig,
+    plan: DeploymentPlan,
+    *,
+    registry_password: str | None,
+    program: Callable[[StackConfig], str] | None = None,
+) -> StackDigest:
     """The digest of stack `config` (a shard, a base stack or a whole stack) from `plan`, which may
     be its environment's: a shard's share is taken here, so the program (which plans its own share)
-    and the pipeline (which plans the environment once) digest the same objects."""
+    and the pipeline (which plans the environment once) digest the same objects. `program` makes
+    the program part (stack_digests shares one between stacks)."""
     settings = config.settings
     project = config.project_dir
     share = share_of(plan, config)
@@ -93,7 +116,7 @@ def stack_digest(config: StackConfig, plan: DeploymentPlan, *, registry_password
         "objects": _sha256(_canonical_list(encoded)),
         "share": _sha256(_canonical(sorted({w.skill for w in (*share.tasks, *share.daemons)}))),
         "settings": _sha256(_canonical(_settings_files(mappings, registry_password is not None))),
-        "program": _sha256(_canonical(_program(project, config))),
+        "program": (program or functools.partial(_program_part, project))(config),
         "packages": _packages_digest(),
         "cluster": _sha256(_canonical(_cluster(config, mappings))),
     }
@@ -162,12 +185,16 @@ def _as_text(value: Any) -> Any:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _program(project: Path, config: StackConfig) -> dict[str, Any]:
+def _program_part(project: Path, config: StackConfig) -> str:
     """Pulumi.yaml as parsed (its runtime, its options), and the project's Python files."""
-    return {
-        "project": read_project_file(project),
-        "files": _files_digest(project, _program_files(project, config)),
-    }
+    return _sha256(
+        _canonical(
+            {
+                "project": read_project_file(project),
+                "files": _files_digest(project, _program_files(project, config)),
+            }
+        )
+    )
 
 
 def _program_files(project: Path, config: StackConfig) -> Iterator[Path]:

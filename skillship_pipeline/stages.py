@@ -32,7 +32,7 @@ from skillship.plan import DeploymentPlan, PlanError
 from skillship.plan.promotion import image_sources, merged_images, refusals
 from skillship.stack.settings import parse_shard_stack
 from skillship.stack.stackfiles import StackConfig, StackFileError, load_stack
-from skillship.stack_digest import REGISTRY_PASSWORD_ENV, stack_digest
+from skillship.stack_digest import REGISTRY_PASSWORD_ENV, stack_digests
 from skillship_pipeline import engine, selected, sharded, skipping
 
 OK, FAILED, USAGE = 0, 1, 2
@@ -187,14 +187,8 @@ def _changed(
     every = context.config.stacks
     engine.find_as_the_program(context.project)
     try:
-        digests = [
-            stack_digest(
-                context.config if name == every[0] else load_stack(context.project, name),
-                plan,
-                registry_password=context.registry_password,
-            )
-            for name in every
-        ]
+        configs = [context.config if name == every[0] else load_stack(context.project, name) for name in every]
+        digests = stack_digests(configs, plan, registry_password=context.registry_password)
     except StackFileError as exc:
         report.step("compare inputs", FAILED, error=str(exc))
         return None

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from skillship.stack.settings import SECRET_KEYS, SettingsError, StackSettings
-from skillship.stack.stackfiles import StackFileError, load_stack, stack_files
+from skillship.stack.stackfiles import StackFileError, load_stack, read_project_file, stack_files
 from tests.conftest import REPO
 
 PROJECT = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
@@ -86,6 +86,28 @@ def test_stack_file_errors_name_the_file(tmp_path):
         load_stack(tmp_path, "broken")
     with pytest.raises(StackFileError, match=r"unknown stack 'nope' \(stacks: bad, broken\)"):
         load_stack(tmp_path, "nope")
+
+
+SETTINGS = "config:\n  skillship:namespace: {namespace}\n  skillship:buildImages: false\n"
+
+
+def test_a_settings_file_read_again_is_its_new_text_and_each_reader_gets_its_own(tmp_path):
+    """Files are parsed once per text (a sharded environment's loads read them many times): a file
+    rewritten is read anew, a file written back as it was is the same again, and what one reader
+    does to its copy another never sees."""
+    root = _project(tmp_path, SETTINGS.format(namespace="one"))
+    assert load_stack(root, "s").settings.namespace == "one"
+    (root / "stacks/Pulumi.s.yaml").write_text(SETTINGS.format(namespace="two"))
+    assert load_stack(root, "s").settings.namespace == "two"
+    (root / "stacks/Pulumi.s.yaml").write_text(SETTINGS.format(namespace="one"))
+    assert load_stack(root, "s").settings.namespace == "one"
+    mine = read_project_file(root)
+    mine["name"] = "changed"
+    mine.clear()
+    assert read_project_file(root)["name"] == "x"
+    (root / "stacks/Pulumi.s.yaml").write_text("config: [\n")
+    with pytest.raises(StackFileError, match="not valid YAML"):
+        load_stack(root, "s")
 
 
 def _project(tmp_path, stack_yaml: str):

@@ -18,7 +18,7 @@ from harness.project import PROGRAM_FILES, WORKSPACE_FILES, copy_project
 from skillship import stack_digest as digests
 from skillship.compose import plan_stack
 from skillship.stack.stackfiles import load_stack
-from skillship.stack_digest import StackDigest, stack_digest
+from skillship.stack_digest import StackDigest, stack_digest, stack_digests
 from skillship_pipeline.skipping import same_part, update_message, verdict
 
 CIPHER = {"secure": "v1:AAAABBBBCCCC"}  # a secure value as Pulumi writes one; never decrypted here
@@ -246,6 +246,23 @@ def test_a_shard_digests_the_same_planned_alone_or_from_its_environment(project)
         assert stack_digest(config, alone, registry_password="pw").as_output() == from_environment.as_output(), name
         shares.add(from_environment.parts["objects"])
     assert len(shares) == len(environment.stacks)  # the base and each shard declare objects of their own
+    configs = [load_stack(project, name) for name in environment.stacks]
+    together = stack_digests(configs, whole, registry_password="pw")
+    assert [d.as_output() for d in together] == [
+        stack_digest(config, whole, registry_password="pw").as_output() for config in configs
+    ]
+
+
+def test_the_stacks_digested_together_read_the_program_each_time(project):
+    """stack_digests reads the project's files once per call, never from an earlier call."""
+    _edit_stack("skillship:shards", {"count": 2})(project)
+    environment = load_stack(project, "dev")
+    whole = plan_stack(project, environment.settings, project_dir=project)
+    configs = [load_stack(project, name) for name in environment.stacks]
+    before = stack_digests(configs, whole, registry_password=None)
+    (project / "__main__.py").write_text((project / "__main__.py").read_text() + "\nprint('changed')\n")
+    after = stack_digests(configs, whole, registry_password=None)
+    assert [_moved(a, b) for a, b in zip(after, before, strict=True)] == [["program"]] * len(configs)
 
 
 def test_render_stacks_have_no_cluster_part_to_move(project, monkeypatch):

@@ -6,6 +6,8 @@ encrypted in stack files and only Pulumi can decrypt them: here they are known b
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from skillship.source import door
 from skillship.source.diagnostics import Diagnostic, Severity, format_field
 from skillship.source.door import PULUMI_YAML, Boundary, ReadRefused
 from skillship.source.door import STACK_FILE as STACK_KIND
-from skillship.source.yamlsource import FieldPath, YamlSyntaxError, parse_yaml
+from skillship.source.yamlsource import FieldPath, YamlDocument, YamlSyntaxError, parse_yaml
 from skillship.stack.misfiled import misfiled_keys, misfiled_message, near_misfiled_keys
 from skillship.stack.settings import (
     CONFIG_NAMESPACE,
@@ -276,7 +278,7 @@ def _read_yaml(path: Path, project_dir: Path) -> dict[str, Any]:
     (Pulumi's own loader refuses one too). Raises StackFileError, naming the file and the line."""
     kind = PULUMI_YAML if path.name == PROJECT_FILE else STACK_KIND
     try:
-        document = parse_yaml(door.read_text(path, kind, Boundary(project_dir)))
+        document = _parsed(door.read_text(path, kind, Boundary(project_dir)))
     except ReadRefused as exc:
         raise StackFileError(f"{path}: {exc.message}") from None
     except YamlSyntaxError as exc:
@@ -292,7 +294,15 @@ def _read_yaml(path: Path, project_dir: Path) -> dict[str, Any]:
         return {}
     if not isinstance(document.data, dict):
         raise StackFileError(f"{path}: expected a mapping of settings, not {type(document.data).__name__}")
-    return document.data
+    return copy.deepcopy(document.data)  # the caller's own: the parse is shared
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> YamlDocument:
+    """A settings file's parse, by its text: the pipeline loads each of a sharded environment's
+    stacks, and each load reads Pulumi.yaml and the environment's file again (131 parses for 17
+    stacks). The file is read every time; only the same text is not parsed twice."""
+    return parse_yaml(text)
 
 
 def project_problems(project_dir: Path, stack: str, namespace: str) -> list[Diagnostic]:
