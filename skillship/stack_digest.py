@@ -28,7 +28,7 @@ import importlib.util
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ def stack_digest(
     the program part (stack_digests shares one between stacks)."""
     settings = config.settings
     project = config.project_dir
-    share = share_of(plan, config)
+    share = plan.share(config.settings)
     objects = _sorted_objects(share)
     # Each object encoded once, for the whole and for its skill's digest: a list's canonical JSON is
     # its items' joined by commas, so the digests are those of _canonical(objects) and of each list.
@@ -133,25 +133,6 @@ def _password_part(password: str, environment: str) -> str:
     shards share the password."""
     salt = f"skillship-inputs:{environment}".encode()
     return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1).hex()
-
-
-def share_of(plan: DeploymentPlan, config: StackConfig) -> DeploymentPlan:
-    """What stack `config` deploys of `plan`: a base stack no skill, a shard its own skills."""
-    settings = config.settings
-    if settings.is_base:
-        return replace(plan, settings=settings, tasks=(), daemons=())
-    if settings.shard is None:
-        return plan
-
-    def ours(skill: str) -> bool:
-        return plan.shard_of.get(skill) == settings.shard
-
-    return replace(
-        plan,
-        settings=settings,
-        tasks=tuple(t for t in plan.tasks if ours(t.skill)),
-        daemons=tuple(d for d in plan.daemons if ours(d.skill)),
-    )
 
 
 def _sorted_objects(plan: DeploymentPlan) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from skillship.manifests import namespace_objects
 from skillship.manifests.identity import docker_config_json
 from skillship.output.render import output_problem
 from skillship.plan import DeploymentPlan, PlanError, TaskPlan, Workload
+from skillship.plan.handoff import planned_share
 from skillship.plan.promotion import PromotionError, image_key, image_output, image_sources, merged_images, promoted_ref
 from skillship.stack.settings import PULL_SECRET_NAME
 from skillship.tasks.status import TaskFailed, check_tasks, task_summary
@@ -254,6 +255,10 @@ def _plan(args: StackDeploymentArgs) -> DeploymentPlan:
         problem = output_problem(args.root / settings.output_dir / "pulumi", args.root, workspace)
         if problem is not None:
             raise pulumi.RunError(f"{problem}. Nothing was deployed.")
+    # The plan skillship-pipeline made and validated for this very stage, when it handed one.
+    planned = planned_share(args.root, settings, args.inputs.secret_properties)
+    if planned is not None:
+        return planned
     try:
         return plan_stack(
             args.root / settings.workspace_dir,

@@ -28,7 +28,7 @@ from typing import Any
 from skillship.checks.validation import load_workspace, validation_summary
 from skillship.compose import checked_plan, plan_workspace
 from skillship.output.graph import render_graph, workspace_graph
-from skillship.plan import DeploymentPlan, PlanError
+from skillship.plan import DeploymentPlan, PlanError, handoff
 from skillship.plan.promotion import image_sources, merged_images, refusals
 from skillship.stack.settings import parse_shard_stack
 from skillship.stack.stackfiles import StackConfig, StackFileError, load_stack
@@ -138,8 +138,15 @@ def _engine(
 ) -> list[tuple[str, engine.Outcome]] | None:
     """`preview` or `up` of `changed.stacks`, some or all of the stage's Pulumi stacks: for a sharded
     environment its base stack first, then its shards at once (docs/scale.md, Shards), each with its
-    update's message (skipping.update_message) and targets, if any. Each stack's outcome; None when
-    any failed."""
+    update's message (skipping.update_message) and targets, if any; each program takes its share
+    of the stage's plan (skillship.plan.handoff). Each stack's outcome; None when any failed."""
+    with handoff.handed(changed.plan, context.project, context.config.secret_properties):
+        return _engines(context, report, operation, changed)
+
+
+def _engines(
+    context: Context, report: Report, operation: str, changed: Changed
+) -> list[tuple[str, engine.Outcome]] | None:
     stacks, messages, targets = changed.stacks, changed.messages, changed.targets
     every = context.config.stacks
     outcomes: list[tuple[str, engine.Outcome]] = []
@@ -155,6 +162,11 @@ def _engine(
     moving = [name for name in shards if name not in changed.same_share] if operation == "up" and not targets else []
     if moving and not _release_moved_skills(context, report, moving, changed.plan):
         return None
+    if len(shards) == 1 and not outcomes:
+        # The stage's only engine run (a change in one shard): in this process, as a stack that is
+        # not sharded runs, without a child's start. Only one program's SDK globals fit a process.
+        alone = _one_stack(context, report, operation, shards[0], messages.get(shards[0]), targets.get(shards[0]))
+        return None if alone is None else [(shards[0], alone)]
     ran = sharded.run_all(
         context.project,
         shards,

@@ -5,7 +5,7 @@ manifest builders, the Pulumi components and `skillship status`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -124,6 +124,21 @@ class DeploymentPlan:
 
     def task(self, key: str) -> TaskPlan | None:
         return next((t for t in self.tasks if t.key == key or t.skill == key), None)
+
+    def share(self, settings: StackSettings) -> DeploymentPlan:
+        """What the stack of `settings` deploys of this plan, which may be its environment's: a base
+        stack no skill, a shard its own skills, any other stack all of them."""
+        if settings.is_base:
+            return replace(self, settings=settings, tasks=(), daemons=())
+        if settings.shard is None:
+            return self
+        ours = {skill for skill, shard in self.shard_of.items() if shard == settings.shard}
+        return replace(
+            self,
+            settings=settings,
+            tasks=tuple(t for t in self.tasks if t.skill in ours),
+            daemons=tuple(d for d in self.daemons if d.skill in ours),
+        )
 
     def ordered_tasks(self) -> list[TaskPlan]:
         """Tasks with every task after the ones it runs after (the plan refused loops); among

@@ -273,6 +273,8 @@ def test_one_changed_skill_deploys_its_shard_alone(sharded):
     changed = sharded["changed_stack"]
     assert [name for name, step in ups.items() if not step.get("skipped")] == [changed], ups
     assert ups[changed]["reason"] == "objects changed since its last update", ups[changed]
+    # The one engine run ran in the stage's process: no child's `[stack] ` before its lines.
+    assert f"$ pulumi up --stack {changed}" in report["log"] and f"[{changed}] " not in report["log"]
     assert ups[changed]["changes"].get("replace", 0) + ups[changed]["changes"].get("update", 0) > 0
     assert "create" not in ups[changed]["changes"], ups[changed]["changes"]  # no skill moved, none released
     assert not [s for s in report["steps"] if s["step"] == "release moved skills"]
