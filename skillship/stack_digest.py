@@ -75,14 +75,15 @@ class StackDigest:
 def stack_digests(
     configs: Sequence[StackConfig], plan: DeploymentPlan, *, registry_password: str | None
 ) -> list[StackDigest]:
-    """The digests of an environment's stacks (its base and its shards) from its plan: the project's
-    files, which every stack of it digests alike, are read once."""
+    """The digests of an environment's stacks (its base and its shards) from its plan. The program
+    part is made once for stacks that skip the same folders; each shard renders to a folder of its
+    own (`rendered/dev.3`) unless `renderDir` is set, so shards mostly make their own."""
     programs: dict[tuple[Path, str, str], str] = {}
 
     def program(config: StackConfig) -> str:
         key = (config.project_dir, config.settings.workspace_dir, config.settings.output_dir)
         if key not in programs:
-            programs[key] = _program_part(config.project_dir, config)
+            programs[key] = _program_part(config)
         return programs[key]
 
     return [stack_digest(config, plan, registry_password=registry_password, program=program) for config in configs]
@@ -116,7 +117,7 @@ def stack_digest(
         "objects": _sha256(_canonical_list(encoded)),
         "share": _sha256(_canonical(sorted({w.skill for w in (*share.tasks, *share.daemons)}))),
         "settings": _sha256(_canonical(_settings_files(mappings, registry_password is not None))),
-        "program": (program or functools.partial(_program_part, project))(config),
+        "program": (program or _program_part)(config),
         "packages": _packages_digest(),
         "cluster": _sha256(_canonical(_cluster(config, mappings))),
     }
@@ -166,8 +167,9 @@ def _as_text(value: Any) -> Any:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _program_part(project: Path, config: StackConfig) -> str:
+def _program_part(config: StackConfig) -> str:
     """Pulumi.yaml as parsed (its runtime, its options), and the project's Python files."""
+    project = config.project_dir
     return _sha256(
         _canonical(
             {

@@ -308,15 +308,16 @@ def _gate(context: Context, report: Report, plan: DeploymentPlan, ran: list[str]
     command = ["status", "--stack", stack, "--wait", "--timeout", str(context.status_timeout)]
     if set(every) <= set(ran):
         return report.step("status", _skillship(context, *command), stacks=list(every))
-    shards = {shard.index for shard in map(parse_shard_stack, ran) if shard is not None}
+    deployed = [name for name in ran if name != every[0]]  # the base holds no task
+    shards = {shard.index for shard in map(parse_shard_stack, deployed) if shard is not None}
     skills = sorted({task.skill for task in plan.tasks if plan.shard_of.get(task.skill) in shards})
     if not skills:
         reason = "no stack that runs tasks was deployed"
         context.say(f"status: {reason}; the tasks were awaited by their stacks' last updates (--all checks them all)")
         return report.step("status", OK, stacks=[], skipped=True, reason=reason)
-    context.say(f"status: the tasks of {', '.join(name for name in ran if name != every[0])} only")
+    context.say(f"status: the tasks of {', '.join(deployed)} only")
     code = _skillship(context, *command, *(arg for skill in skills for arg in ("--skill", skill)))
-    return report.step("status", code, stacks=[name for name in ran if name != every[0]], skills=len(skills))
+    return report.step("status", code, stacks=deployed, skills=len(skills))
 
 
 def preview(context: Context, summary: Path | None) -> Report:
